@@ -1,0 +1,516 @@
+// `npm run bench:engine`: one DCGAN training step (64x64, batch 64) written with the TypeScript
+// engine, against the same network and step written directly in C++ on the same libtorch
+// (bench/dcgan_ref.cpp, compiled here into build/bench/ with the addon's flags). Both run as child
+// processes, alternately (C++, TS, TS, C++, ...), with the same device, threads, warm-up and timed
+// steps; the best run of each side counts. The last line is `ratio <TS img/s / C++ img/s>`.
+//
+// Options: --device cpu|cuda (default: cuda when available), --batch N, --warmup N, --steps N,
+//   --rounds N, --threads N, --only ts|cpp, --profile (where the TS step spends its time),
+//   --out FILE (results as JSON).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import {
+  F,
+  backendInfo,
+  cuda,
+  liveTensors,
+  manualSeed,
+  native,
+  ones,
+  rand,
+  randn,
+  setNumThreads,
+  tidy,
+  zeros,
+  type Device,
+} from '../src/engine/internal.js';
+import {
+  BatchNorm2d,
+  Conv2d,
+  ConvTranspose2d,
+  LeakyReLU,
+  ReLU,
+  Sequential,
+  Tanh,
+  init,
+  type Layer,
+  type Module,
+} from '../src/nn/index.js';
+import { Adam } from '../src/optim/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Options {
+  device: Device;
+  batch: number;
+  warmup: number;
+  steps: number;
+  rounds: number;
+  threads: number;
+  seed: number;
+  cudnnBenchmark: boolean;
+  profile: boolean;
+  only: 'ts' | 'cpp' | null;
+  out: string | null;
+}
+
+interface RunResult {
+  side: 'ts' | 'cpp';
+  imgPerS: number;
+  lines: string[];
+}
+
+function parseOptions(argv: string[]): { o: Options; child: string | null } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      device: { type: 'string' },
+      batch: { type: 'string' },
+      warmup: { type: 'string' },
+      steps: { type: 'string' },
+      rounds: { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+      'cudnn-benchmark': { type: 'string' },
+      profile: { type: 'boolean' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      child: { type: 'string' },
+    },
+    strict: true,
+  });
+  const device = (values.device ?? (cuda.isAvailable() ? 'cuda' : 'cpu')) as Device;
+  if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new TypeError(`--device must be cpu or cuda, got ${device}`);
+  const gpu = device !== 'cpu';
+  if (gpu && !cuda.isAvailable()) throw new Error(`--device ${device}: this build of the addon has no CUDA device`);
+  const int = (v: string | undefined, dflt: number, min: number, name: string): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new TypeError(`--${name} must be an integer >= ${min}, got ${v}`);
+    return n;
+  };
+  // CPU steps take seconds on a small machine: few of them; GPU steps take milliseconds.
+  const o: Options = {
+    device,
+    batch: int(values.batch, 64, 1, 'batch'),
+    warmup: int(values.warmup, gpu ? 20 : 1, 0, 'warmup'),
+    steps: int(values.steps, gpu ? 100 : 2, 1, 'steps'),
+    rounds: int(values.rounds, gpu ? 3 : 2, 1, 'rounds'),
+    threads: int(values.threads, Number(process.env.CREATIVEAI_THREADS) || os.availableParallelism(), 1, 'threads'),
+    seed: int(values.seed, 1, 0, 'seed'),
+    cudnnBenchmark: (values['cudnn-benchmark'] ?? '1') !== '0',
+    profile: values.profile ?? false,
+    only: null,
+    out: values.out ?? null,
+  };
+  if (values.only !== undefined) {
+    if (values.only !== 'ts' && values.only !== 'cpp') throw new TypeError(`--only must be ts or cpp`);
+    o.only = values.only;
+  }
+  return { o, child: values.child ?? null };
+}
+
+// The arguments a child gets: the same settings for both sides.
+function childArgs(o: Options): string[] {
+  const a = ['--device', o.device, '--batch', String(o.batch), '--warmup', String(o.warmup)];
+  a.push('--steps', String(o.steps), '--threads', String(o.threads), '--seed', String(o.seed));
+  a.push('--cudnn-benchmark', o.cudnnBenchmark ? '1' : '0');
+  if (o.profile) a.push('--profile');
+  return a;
+}
+
+// ---- the TypeScript side ------------------------------------------------------------------------
+
+const NZ = 100;
+
+/** G: z -> ConvTranspose2d 4x4 stack 512-256-128-64-3, BatchNorm + ReLU, Tanh (DCGAN, ngf 64). */
+function generator(ngf = 64): Sequential {
+  const ch = [NZ, ngf * 8, ngf * 4, ngf * 2, ngf, 3];
+  const layers: (Module & Layer)[] = [];
+  for (let i = 0; i < 5; i++) {
+    const first = i === 0;
+    layers.push(
+      new ConvTranspose2d(ch[i]!, ch[i + 1]!, 4, { stride: first ? 1 : 2, padding: first ? 0 : 1, bias: false }),
+    );
+    if (i < 4) layers.push(new BatchNorm2d(ch[i + 1]!), new ReLU());
+    else layers.push(new Tanh());
+  }
+  return new Sequential(...layers);
+}
+
+/** D: Conv2d 64-128-256-512 (4x4, stride 2), LeakyReLU(0.2), BatchNorm after the first; 4x4 conv to 1 logit. */
+function discriminator(ndf = 64): Sequential {
+  const ch = [3, ndf, ndf * 2, ndf * 4, ndf * 8, 1];
+  const layers: (Module & Layer)[] = [];
+  for (let i = 0; i < 5; i++) {
+    const last = i === 4;
+    layers.push(new Conv2d(ch[i]!, ch[i + 1]!, 4, { stride: last ? 1 : 2, padding: last ? 0 : 1, bias: false }));
+    if (i >= 1 && i <= 3) layers.push(new BatchNorm2d(ch[i + 1]!));
+    if (!last) layers.push(new LeakyReLU(0.2));
+  }
+  return new Sequential(...layers);
+}
+
+/** The DCGAN paper's init: conv weights ~ N(0, 0.02), BatchNorm weight ~ N(1, 0.02), bias 0. */
+function dcganInit(net: Sequential): void {
+  for (const l of net.layers) {
+    if (l instanceof Conv2d || l instanceof ConvTranspose2d) init.normal_(l.weight, 0, 0.02);
+    else if (l instanceof BatchNorm2d) {
+      init.normal_(l.weight!, 1, 0.02);
+      init.zeros_(l.bias!);
+    }
+  }
+}
+
+interface TsBench {
+  step: (last: boolean) => [number, number] | undefined;
+  sync: () => void;
+  fused: () => boolean;
+}
+
+function setupTs(o: Options): TsBench {
+  setNumThreads(o.threads);
+  const gpu = o.device !== 'cpu';
+  if (gpu) cuda.setCudnnBenchmark(o.cudnnBenchmark);
+  manualSeed(o.seed);
+  const G = generator();
+  const D = discriminator();
+  if (gpu) {
+    G.to(o.device);
+    D.to(o.device);
+  }
+  dcganInit(G);
+  dcganInit(D);
+  const optG = new Adam(G.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+  const optD = new Adam(D.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+  const B = o.batch;
+  // A fixed batch of "real" images in [-1, 1] and the labels, made once (as a loader would).
+  const real = tidy(() => rand([B, 3, 64, 64], { device: o.device }).mul(2).sub(1));
+  const onesT = ones([B, 1, 1, 1], { device: o.device });
+  const zerosT = zeros([B, 1, 1, 1], { device: o.device });
+
+  // The standard DCGAN step: D on real + fake (fake detached), then G through D.
+  const step = (last: boolean): [number, number] | undefined =>
+    tidy(() => {
+      const z = randn([B, NZ, 1, 1], { device: o.device });
+      const fake = G.forward(z);
+      optD.zeroGrad();
+      const lossD = F.bceWithLogits(D.forward(real), onesT).add(F.bceWithLogits(D.forward(fake.detach()), zerosT));
+      lossD.backward();
+      optD.step();
+      optG.zeroGrad();
+      const lossG = F.bceWithLogits(D.forward(fake), onesT);
+      lossG.backward();
+      optG.step();
+      return last ? [lossD.item(), lossG.item()] : undefined;
+    });
+  const sync = (): void => {
+    if (gpu) cuda.synchronize();
+  };
+  return { step, sync, fused: () => optD.fused };
+}
+
+function runTsChild(o: Options): void {
+  const bench = setupTs(o);
+  for (let i = 0; i < o.warmup; i++) bench.step(false);
+  bench.sync();
+  const liveBefore = liveTensors();
+  const t0 = performance.now();
+  let losses: [number, number] | undefined;
+  for (let i = 0; i < o.steps; i++) losses = bench.step(i === o.steps - 1);
+  bench.sync();
+  const secs = (performance.now() - t0) / 1000;
+  const liveAfter = liveTensors();
+  const info = backendInfo();
+  console.log(
+    `ts: libtorch ${info.torch}, device ${o.device}, threads ${info.threads}, batch ${o.batch}, ` +
+      `warmup ${o.warmup}, steps ${o.steps}, fused adam ${bench.fused() ? 'yes' : 'no'}`,
+  );
+  const [lossD, lossG] = losses ?? [NaN, NaN];
+  console.log(
+    `ts: ${((1000 * secs) / o.steps).toFixed(2)} ms/step, lossD ${lossD.toFixed(4)} lossG ${lossG.toFixed(4)}, ` +
+      `live handles ${liveBefore} -> ${liveAfter}`,
+  );
+  if (o.profile) profileTs(o, bench);
+  console.log(`img/s ${((o.batch * o.steps) / secs).toFixed(3)}`);
+}
+
+// ---- profiling: where the TS step spends its time ---------------------------------------------
+
+type Stat = { calls: number; ms: number };
+
+/** Wraps every addon function to count calls and time them (costs a little per call itself). */
+function instrumentNative(): { stats: Map<string, Stat>; restore: () => void } {
+  const binding = native as unknown as Record<string, unknown>;
+  const stats = new Map<string, Stat>();
+  const originals = new Map<string, (...a: unknown[]) => unknown>();
+  for (const [name, fn] of Object.entries(binding)) {
+    if (typeof fn !== 'function') continue;
+    const f = fn as (...a: unknown[]) => unknown;
+    const s: Stat = { calls: 0, ms: 0 };
+    stats.set(name, s);
+    originals.set(name, f);
+    binding[name] = (...a: unknown[]): unknown => {
+      const t = performance.now();
+      try {
+        return f(...a);
+      } finally {
+        s.ms += performance.now() - t;
+        s.calls++;
+      }
+    };
+  }
+  return {
+    stats,
+    restore: () => {
+      for (const [name, f] of originals) binding[name] = f;
+    },
+  };
+}
+
+/** Nanoseconds per call of fn, best of a few batches of n. */
+function nsPerCall(n: number, fn: (n: number) => void): number {
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    fn(n);
+    best = Math.min(best, ((performance.now() - t) * 1e6) / n);
+  }
+  return best;
+}
+
+function profileTs(o: Options, bench: TsBench): void {
+  // 1. The step with every native call timed: native time vs time in JavaScript around it.
+  const steps = Math.max(1, Math.min(o.steps, o.device === 'cpu' ? 2 : 50));
+  const { stats, restore } = instrumentNative();
+  bench.sync();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) bench.step(false);
+  bench.sync();
+  const total = (performance.now() - t0) / steps;
+  restore();
+  const rows = [...stats].filter(([, s]) => s.calls > 0).sort((a, b) => b[1].ms - a[1].ms);
+  const nativeMs = rows.reduce((a, [, s]) => a + s.ms, 0) / steps;
+  const calls = rows.reduce((a, [, s]) => a + s.calls, 0) / steps;
+  const handles = rows
+    .filter(([n]) => !['dispose', 'zeroGrads', 'backward', 'adamStep', 'item', 'cudaSynchronize'].includes(n))
+    .reduce((a, [, s]) => a + s.calls, 0);
+  console.log(
+    `ts: profile ${steps} step(s): ${total.toFixed(2)} ms/step, in native calls ${nativeMs.toFixed(2)} ms, ` +
+      `in JavaScript around them ${(total - nativeMs).toFixed(3)} ms; ${calls} native calls/step ` +
+      `(about ${Math.round(handles / steps)} return new handles)`,
+  );
+  const phases: Record<string, string[]> = {
+    'backward()': ['backward'],
+    'adamStep (both)': ['adamStep'],
+    forward: [
+      'conv2d',
+      'convTranspose2d',
+      'batchNorm',
+      'relu',
+      'leakyRelu',
+      'tanh',
+      'bceWithLogits',
+      'add',
+      'randn',
+      'detach',
+    ],
+    'dispose + zeroGrads + shape': ['dispose', 'zeroGrads', 'shape'],
+  };
+  const phase = Object.entries(phases).map(([label, names]) => {
+    const ms = names.reduce((a, n) => a + (stats.get(n)?.ms ?? 0), 0) / steps;
+    return `${label} ${ms.toFixed(3)}`;
+  });
+  console.log(`ts: profile ms/step by phase (native time): ${phase.join(', ')}`);
+  for (const [name, s] of rows.slice(0, 14))
+    console.log(
+      `ts:   ${name.padEnd(16)} ${String(s.calls / steps).padStart(5)} calls/step ` +
+        `${(s.ms / steps).toFixed(3).padStart(10)} ms/step ${((1000 * s.ms) / s.calls).toFixed(2).padStart(10)} us/call`,
+    );
+
+  // 2. The fixed cost of one op through each layer, on one-element tensors of the device.
+  const a = ones([1], { device: o.device });
+  const b = ones([1], { device: o.device });
+  const ah = a.handle;
+  const bh = b.handle;
+  const n = 20000;
+  const raw = nsPerCall(n, (k) => {
+    for (let i = 0; i < k; i++) native.dispose(native.add(ah, bh));
+  });
+  const wrapped = nsPerCall(n, (k) => {
+    for (let i = 0; i < k; i++) a.add(b).dispose();
+  });
+  const scoped = nsPerCall(n, (k) => {
+    tidy(() => {
+      for (let i = 0; i < k; i++) a.add(b);
+    });
+  });
+  // Handle creation and disposal apart: make k handles, then free them.
+  let createNs = Infinity;
+  let disposeNs = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const hs: ReturnType<typeof native.add>[] = [];
+    const t = performance.now();
+    for (let i = 0; i < n; i++) hs.push(native.add(ah, bh));
+    const t1 = performance.now();
+    for (const h of hs) native.dispose(h);
+    const t2 = performance.now();
+    createNs = Math.min(createNs, ((t1 - t) * 1e6) / n);
+    disposeNs = Math.min(disposeNs, ((t2 - t1) * 1e6) / n);
+  }
+  bench.sync();
+  console.log(
+    `ts: micro add of 1-element ${o.device} tensors, ns/op: native.add+dispose ${raw.toFixed(0)}, ` +
+      `Tensor.add+dispose ${wrapped.toFixed(0)}, Tensor.add inside tidy ${scoped.toFixed(0)} ` +
+      `(native.add alone ${createNs.toFixed(0)}, native.dispose alone ${disposeNs.toFixed(0)})`,
+  );
+  a.dispose();
+  b.dispose();
+}
+
+// ---- the C++ side -------------------------------------------------------------------------------
+
+interface BuildConfig {
+  libtorch: string;
+  libDir: string;
+  cuda: boolean;
+  abi: number;
+}
+
+/** The package root: the first directory above this file holding build/config.json. */
+function findRoot(): string {
+  let dir = here;
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'build', 'config.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new Error(`build/config.json not found above ${here}: build the addon first (node install/build-native.mjs)`);
+}
+
+function findRefSource(root: string): string {
+  let dir = root;
+  for (let i = 0; i < 3; i++) {
+    const f = path.join(dir, 'bench', 'dcgan_ref.cpp');
+    if (fs.existsSync(f)) return f;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`bench/dcgan_ref.cpp not found at or above ${root}`);
+}
+
+/** Compiles bench/dcgan_ref.cpp with the addon's compiler, ABI and libtorch (build/config.json). */
+function buildRef(root: string): string {
+  const cfg = JSON.parse(fs.readFileSync(path.join(root, 'build', 'config.json'), 'utf8')) as BuildConfig;
+  const src = findRefSource(root);
+  const system = cfg.libtorch.startsWith('system package') || cfg.libDir.startsWith('/usr/lib/');
+  const includeDir = system ? '/usr/include' : path.resolve(cfg.libDir, '..', 'include');
+  if (!fs.existsSync(path.join(includeDir, 'ATen', 'ATen.h')))
+    throw new Error(`libtorch headers not found at ${includeDir} (from build/config.json libDir ${cfg.libDir})`);
+  const includes = [includeDir, path.join(includeDir, 'torch', 'csrc', 'api', 'include')];
+  const cxx = process.env.CXX || 'g++';
+  const cflags = [
+    '-std=c++17',
+    '-O2',
+    '-fPIC',
+    '-fvisibility=hidden',
+    '-Wall',
+    '-Wno-unused-parameter',
+    '-Wno-deprecated-declarations',
+    `-D_GLIBCXX_USE_CXX11_ABI=${cfg.abi}`,
+    // /usr/include is already a system directory; naming it again breaks #include_next.
+    ...includes.filter((d) => path.resolve(d) !== '/usr/include').map((d) => `-isystem${d}`),
+  ];
+  const libs = ['-ltorch', '-ltorch_cpu', '-lc10'];
+  if (cfg.cuda) libs.unshift('-Wl,--no-as-needed', '-ltorch_cuda', '-lc10_cuda', '-Wl,--as-needed');
+  const ldflags = [`-L${cfg.libDir}`, `-Wl,-rpath,${cfg.libDir}`, ...libs];
+  const outDir = path.join(root, 'build', 'bench');
+  const exe = path.join(outDir, 'dcgan_ref');
+  const stamp = createHash('sha256')
+    .update(JSON.stringify([cxx, cflags, ldflags]))
+    .update(fs.readFileSync(src))
+    .digest('hex');
+  const stampFile = `${exe}.sha256`;
+  if (fs.existsSync(exe) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp) return exe;
+  fs.mkdirSync(outDir, { recursive: true });
+  console.log(`bench: compiling ${path.relative(process.cwd(), src) || src} against ${cfg.libtorch} (${cfg.libDir})`);
+  const t = performance.now();
+  try {
+    execFileSync(cxx, [...cflags, src, '-o', `${exe}.tmp`, ...ldflags], { stdio: 'inherit' });
+  } catch {
+    throw new Error(`compiling ${src} failed (see the compiler output above)`);
+  }
+  fs.renameSync(`${exe}.tmp`, exe);
+  fs.writeFileSync(stampFile, stamp);
+  console.log(`bench: compiled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return exe;
+}
+
+// ---- the driver ---------------------------------------------------------------------------------
+
+function runChild(side: 'ts' | 'cpp', exe: string, o: Options): RunResult {
+  const args = childArgs(o);
+  const [cmd, argv] =
+    side === 'cpp' ? [exe, args] : [process.execPath, [fileURLToPath(import.meta.url), '--child', 'ts', ...args]];
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const lines = `${r.stdout ?? ''}`.split('\n').filter((l) => l.length > 0);
+  if (r.status !== 0 || r.error) {
+    process.stdout.write(r.stdout ?? '');
+    process.stderr.write(r.stderr ?? '');
+    throw new Error(`${side} run failed (${r.error?.message ?? `exit ${r.status}, signal ${r.signal}`})`);
+  }
+  const m = /^img\/s ([\d.]+)$/.exec(lines[lines.length - 1] ?? '');
+  if (!m) throw new Error(`${side} run printed no img/s line:\n${r.stdout}`);
+  for (const l of lines.slice(0, -1)) console.log(`  ${l}`);
+  const imgPerS = Number(m[1]);
+  console.log(`  ${side === 'ts' ? 'TS ' : 'C++'} ${imgPerS.toFixed(2)} img/s`);
+  return { side, imgPerS, lines };
+}
+
+function main(): void {
+  const { o, child } = parseOptions(process.argv.slice(2));
+  if (child === 'ts') {
+    runTsChild(o);
+    return;
+  }
+  if (child !== null) throw new TypeError(`unknown --child ${child}`);
+
+  const root = findRoot();
+  const info = backendInfo();
+  console.log(
+    `bench: DCGAN 64x64 training step, libtorch ${info.torch}, device ${o.device}, threads ${o.threads}, ` +
+      `batch ${o.batch}, warmup ${o.warmup} + ${o.steps} timed steps, ${o.rounds} round(s) per side, ` +
+      `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}`,
+  );
+  const exe = o.only === 'ts' ? '' : buildRef(root);
+  const results: RunResult[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    // Alternate the order (C++, TS, TS, C++, ...) so that drift in machine load favours neither side.
+    const order: ('ts' | 'cpp')[] = r % 2 === 0 ? ['cpp', 'ts'] : ['ts', 'cpp'];
+    for (const side of order) {
+      if (o.only !== null && o.only !== side) continue;
+      console.log(`round ${r + 1}/${o.rounds}: ${side === 'ts' ? 'TypeScript engine' : 'C++ reference'}`);
+      results.push(runChild(side, exe, o));
+    }
+  }
+  const best = (side: 'ts' | 'cpp'): number =>
+    Math.max(0, ...results.filter((x) => x.side === side).map((x) => x.imgPerS));
+  const ts = best('ts');
+  const cpp = best('cpp');
+  const ratio = cpp > 0 ? ts / cpp : NaN;
+  if (o.out !== null) {
+    const summary = { options: o, libtorch: info.torch, runs: results, best: { ts, cpp }, ratio };
+    fs.writeFileSync(o.out, JSON.stringify(summary, null, 2) + '\n');
+  }
+  if (ts > 0) console.log(`TS  img/s ${ts.toFixed(2)} (best of ${results.filter((x) => x.side === 'ts').length})`);
+  if (cpp > 0) console.log(`C++ img/s ${cpp.toFixed(2)} (best of ${results.filter((x) => x.side === 'cpp').length})`);
+  console.log(`ratio ${Number.isNaN(ratio) ? 'n/a' : ratio.toFixed(3)}`);
+}
+
+main();

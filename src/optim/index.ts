@@ -1,0 +1,6 @@
+// optim: optimizers over parameter lists and learning-rate schedules.
+export { Optimizer, type OptimizerState } from './optimizer.js';
+export { Adam, AdamW, type AdamOptions } from './adam.js';
+export { RMSprop, type RmspropOptions } from './rmsprop.js';
+export { SGD, type SgdOptions } from './sgd.js';
+export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LinearLR, LambdaLR } from './schedule.js';
