@@ -34,13 +34,16 @@ OP(MaxPool2d, at::max_pool2d(A, IntsN(info, 1, 2), IntsN(info, 2, 2), IntsN(info
 OP(AvgPool2d, at::avg_pool2d(A, IntsN(info, 1, 2), IntsN(info, 2, 2), IntsN(info, 3, 2), Bool(info, 4), Bool(info, 5)))
 OP(AdaptiveAvgPool2d, at::adaptive_avg_pool2d(A, IntsN(info, 1, 2)))
 
+// (x, size[2], scaleH?, scaleW?): with scales, source coordinates use 1/scale, as
+// F.interpolate(scale_factor=...) does; without, the size ratio.
 at::Tensor UpsampleNearest(const Napi::CallbackInfo& info) {
   auto size = IntsN(info, 1, 2);
-  return at::upsample_nearest2d(A, at::IntArrayRef(size), c10::nullopt, c10::nullopt);
+  return at::upsample_nearest2d(A, at::IntArrayRef(size), OptNum(info, 2), OptNum(info, 3));
 }
+// (x, size[2], alignCorners, scaleH?, scaleW?)
 at::Tensor UpsampleBilinear(const Napi::CallbackInfo& info) {
   auto size = IntsN(info, 1, 2);
-  return at::upsample_bilinear2d(A, at::IntArrayRef(size), Bool(info, 2), c10::nullopt, c10::nullopt);
+  return at::upsample_bilinear2d(A, at::IntArrayRef(size), Bool(info, 2), OptNum(info, 3), OptNum(info, 4));
 }
 OP(UpsampleNearest2d, UpsampleNearest(info))
 OP(UpsampleBilinear2d, UpsampleBilinear(info))

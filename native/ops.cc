@@ -172,8 +172,23 @@ at::Tensor PadConstantImpl(const Napi::CallbackInfo& info) {
   return at::constant_pad_nd(A, pads, Scal(info, 2));
 }
 OP(PadConstant, PadConstantImpl(info))
-OP(PadReflect, at::reflection_pad2d(A, IntsN(info, 1, 4)))
-OP(PadReplicate, at::replication_pad2d(A, IntsN(info, 1, 4)))
+// Reflect/replicate padding of the last 1, 2 or 3 dimensions, chosen by the number of pads.
+at::Tensor PadModeImpl(const Napi::CallbackInfo& info, bool reflect) {
+  auto pads = Ints(info, 1);
+  switch (pads.size()) {
+    case 2:
+      return reflect ? at::reflection_pad1d(A, pads) : at::replication_pad1d(A, pads);
+    case 4:
+      return reflect ? at::reflection_pad2d(A, pads) : at::replication_pad2d(A, pads);
+    case 6:
+      return reflect ? at::reflection_pad3d(A, pads) : at::replication_pad3d(A, pads);
+    default:
+      throw ArgError("reflect/replicate padding takes 2, 4 or 6 pads (1-d, 2-d or 3-d), got " +
+                     std::to_string(pads.size()));
+  }
+}
+OP(PadReflect, PadModeImpl(info, true))
+OP(PadReplicate, PadModeImpl(info, false))
 OP(Diag, at::diag(A, Int(info, 1)))
 Napi::Value Qr(const Napi::CallbackInfo& info) {
   auto r = at::linalg_qr(A, "reduced");

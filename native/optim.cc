@@ -107,27 +107,32 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// (params[], momentumBuf[] (empty: plain SGD), lr, momentum, dampening, weightDecay, nesterov, firstStep)
+// (params[], momentumBuf[] (empty: plain SGD), started[] (0/1 per parameter: has its buffer
+//  seen a gradient yet), lr, momentum, dampening, weightDecay, nesterov)
+// -> per parameter, whether it had a gradient (and so was updated).
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   auto params = Tensors(info, 0), buf = Tensors(info, 1);
+  auto started = Ints(info, 2);
   if (!buf.empty()) CheckSameLength(params, buf, "momentumBuffer");
-  const double lr = Num(info, 2), momentum = Num(info, 3), dampening = Num(info, 4), wd = Num(info, 5);
-  const bool nesterov = Bool(info, 6), first = Bool(info, 7);
-  Group grp;
-  Select(params, {&buf}, grp);
+  if (started.size() != params.size()) throw ArgError("started must have one entry per parameter");
+  const double lr = Num(info, 3), momentum = Num(info, 4), dampening = Num(info, 5), wd = Num(info, 6);
+  const bool nesterov = Bool(info, 7);
+  Napi::Array updated = Napi::Array::New(info.Env(), params.size());
   NoGradGuard ng;
-  for (size_t i = 0; i < grp.p.size(); ++i) {
-    at::Tensor g = grp.g[i];
-    if (wd != 0) g = g.add(grp.p[i], wd);
-    if (momentum != 0 && !grp.a.empty()) {
-      // torch.optim.SGD starts the buffer at the first gradient, undamped.
-      if (first) grp.a[i].copy_(g);
-      else grp.a[i].mul_(momentum).add_(g, 1 - dampening);
-      g = nesterov ? g.add(grp.a[i], momentum) : grp.a[i];
+  for (size_t i = 0; i < params.size(); ++i) {
+    at::Tensor g = params[i].grad();
+    updated.Set(static_cast<uint32_t>(i), g.defined());
+    if (!g.defined()) continue;
+    if (wd != 0) g = g.add(params[i], wd);
+    if (momentum != 0 && !buf.empty()) {
+      // torch.optim.SGD starts each parameter's buffer at its first gradient, undamped.
+      if (!started[i]) buf[i].copy_(g);
+      else buf[i].mul_(momentum).add_(g, 1 - dampening);
+      g = nesterov ? g.add(buf[i], momentum) : buf[i];
     }
-    grp.p[i].add_(g, -lr);
+    params[i].add_(g, -lr);
   }
-  return info.Env().Undefined();
+  return updated;
 }
 
 // (params[], maxNorm, normType) -> total norm before clipping (torch.nn.utils.clip_grad_norm_).

@@ -150,6 +150,10 @@ describe('creation', () => {
       const cast = tensor(new Float32Array([1.7, -1.7]), { dtype: 'int32' });
       assert.equal(cast.dtype, 'int32');
       assert.deepEqual(cast.toArray(), [1, -1]);
+      // Views into a larger buffer start at their byte offset.
+      assert.deepEqual(tensor(new Float32Array([0, 1, 2, 3, 4, 5]).subarray(2, 5)).toArray(), [2, 3, 4]);
+      assert.deepEqual(tensor(new Int32Array([7, 8, 9]).subarray(1), { shape: [2, 1] }).toArray(), [[8], [9]]);
+      assert.throws(() => tensor(new Uint16Array([1])), /Unsupported typed array/);
       // The data is copied: changing the source afterwards does not change the tensor.
       const src = new Float32Array([1, 2]);
       const t = tensor(src);
@@ -834,7 +838,6 @@ describe('shape ops', () => {
 
   test(
     'pad: reflect and replicate of the last dimension of a 3-d tensor (F.pad with two pads)',
-    { todo: 'engine bug: padReflect/padReplicate always call the 2-d kernels (see report)' },
     scoped(() => {
       const x = tensor([[[1, 2, 3]]]); // [N=1, C=1, W=3]
       assert.deepEqual(F.pad(x, [1, 1], 'reflect').toArray(), [[[2, 1, 2, 3, 2]]]);
@@ -1218,6 +1221,16 @@ describe('pooling and resampling', () => {
       const r = [0, 0.25, 0.75, 1];
       closeT(F.interpolate(x, { scaleFactor: 2, mode: 'bilinear' }), [[r.map((ri) => r.map((cj) => 1 + 2 * ri + cj))]]);
       assert.throws(() => F.interpolate(zeros([2, 2]), { scaleFactor: 2 }), /NCHW/);
+    }),
+  );
+
+  test(
+    'interpolate with a non-integer scaleFactor maps coordinates by 1 / scaleFactor, as F.interpolate does',
+    scoped(() => {
+      // PyTorch: F.interpolate(x, scale_factor=1.5, mode='bilinear') on [1, 2, 3]: src = (dst + 0.5) / 1.5 - 0.5.
+      const x = tensor([[[[1, 2, 3]]]]);
+      const src = [0, 1, 2, 3].map((d) => Math.max((d + 0.5) / 1.5 - 0.5, 0));
+      closeT(F.interpolate(x, { scaleFactor: 1.5, mode: 'bilinear' }), [[[src.map((s) => 1 + s)]]]);
     }),
   );
 

@@ -389,8 +389,11 @@ describe('layers', () => {
       const g = e.weight.grad!.toArray() as number[][];
       assert.deepEqual(g[3], new Array<number>(50).fill(0));
       assert.deepEqual(g[1], new Array<number>(50).fill(1));
-      const none = new Embedding(5, 2, { paddingIdx: -1 });
+      const none = new Embedding(5, 2); // no padding row: stored as -1
       assert.equal(none.paddingIdx, -1);
+      const last = new Embedding(5, 2, { paddingIdx: -1 }); // negative counts from the end, as in PyTorch
+      assert.equal(last.paddingIdx, 4);
+      last.dispose();
       const neg = new Embedding(5, 2, { paddingIdx: -2 });
       assert.equal(neg.paddingIdx, 3);
       assert.deepEqual(vals(neg.weight.select(0, 3)), [0, 0]);
@@ -562,7 +565,7 @@ describe('spectralNorm', () => {
 
   test('the gradient through the normalisation matches finite differences (eval, float64)', () => {
     manualSeed(10);
-    const lin = spectralNorm(new Linear(3, 2));
+    const lin = tidy(() => spectralNorm(new Linear(3, 2)));
     lin.to('float64');
     for (let i = 0; i < 30; i++)
       tidy(() => {
@@ -599,7 +602,7 @@ describe('spectralNorm', () => {
 
   test('ConvTranspose2d is normalised along its output-channel dimension (1)', () => {
     manualSeed(11);
-    const ct = spectralNorm(new ConvTranspose2d(3, 5, 2));
+    const ct = tidy(() => spectralNorm(new ConvTranspose2d(3, 5, 2)));
     assert.deepEqual(ct.stateDict().get('weight_u')!.shape, [5]);
     assert.deepEqual(ct.stateDict().get('weight_v')!.shape, [12]);
     tidy(() => {
@@ -614,7 +617,7 @@ describe('spectralNorm', () => {
     });
     ct.weight.dispose();
     ct.dispose();
-    const conv = spectralNorm(new Conv2d(2, 3, 3));
+    const conv = tidy(() => spectralNorm(new Conv2d(2, 3, 3)));
     assert.deepEqual(conv.stateDict().get('weight_v')!.shape, [18]);
     conv.weight.dispose();
     conv.dispose();
@@ -716,13 +719,22 @@ test('no tensor handles leak from this file', () => {
   assert.equal(liveTensors(), START);
 });
 
-// Runs after the leak check: the bug it shows leaks one handle that only GC can reclaim.
-test(
-  'an out-of-range paddingIdx is rejected without leaking the weight',
-  { todo: 'engine bug: Embedding allocates and keeps its weight before validating paddingIdx (see report)' },
-  () => {
-    const before = liveTensors();
-    assert.throws(() => new Embedding(5, 2, { paddingIdx: 5 }), RangeError);
-    assert.equal(liveTensors(), before);
-  },
-);
+// Leak checks of their own, for construction paths that once leaked.
+test('an out-of-range paddingIdx is rejected without leaking the weight', () => {
+  const before = liveTensors();
+  assert.throws(() => new Embedding(5, 2, { paddingIdx: 5 }), RangeError);
+  assert.equal(liveTensors(), before);
+});
+
+test('spectralNorm frees its temporaries when used outside tidy()', () => {
+  const before = liveTensors();
+  const lin = spectralNorm(new Linear(3, 2));
+  const x = zeros([1, 3]);
+  lin.forward(x).dispose();
+  lin.eval();
+  lin.forward(x).dispose();
+  x.dispose();
+  lin.weight.dispose();
+  lin.dispose();
+  assert.equal(liveTensors(), before);
+});

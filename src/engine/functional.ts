@@ -169,12 +169,14 @@ export function interpolate(
 ): Tensor {
   if (x.rank !== 4) throw new TypeError(`interpolate expects an NCHW tensor, got shape [${x.shape.join(', ')}]`);
   let size: [number, number];
+  let scales: [number | null, number | null] = [null, null];
   if (o.size !== undefined) size = pair(o.size);
-  else if (o.scaleFactor !== undefined)
+  else if (o.scaleFactor !== undefined) {
     size = [Math.floor(x.size(2) * o.scaleFactor), Math.floor(x.size(3) * o.scaleFactor)];
-  else throw new TypeError('interpolate needs size or scaleFactor');
-  if ((o.mode ?? 'nearest') === 'nearest') return new Tensor(native.upsampleNearest2d(x.handle, size));
-  return new Tensor(native.upsampleBilinear2d(x.handle, size, o.alignCorners ?? false));
+    scales = [o.scaleFactor, o.scaleFactor];
+  } else throw new TypeError('interpolate needs size or scaleFactor');
+  if ((o.mode ?? 'nearest') === 'nearest') return new Tensor(native.upsampleNearest2d(x.handle, size, ...scales));
+  return new Tensor(native.upsampleBilinear2d(x.handle, size, o.alignCorners ?? false, ...scales));
 }
 
 export function pixelShuffle(x: Tensor, upscale: number): Tensor {

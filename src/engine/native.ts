@@ -186,8 +186,8 @@ interface NativeCore {
   maxPool2d(x: H, k: number[], s: number[], p: number[], d: number[], ceil: boolean): H;
   avgPool2d(x: H, k: number[], s: number[], p: number[], ceil: boolean, countIncludePad: boolean): H;
   adaptiveAvgPool2d(x: H, size: number[]): H;
-  upsampleNearest2d(x: H, size: number[]): H;
-  upsampleBilinear2d(x: H, size: number[], alignCorners: boolean): H;
+  upsampleNearest2d(x: H, size: number[], scaleH: Opt<number>, scaleW: Opt<number>): H;
+  upsampleBilinear2d(x: H, size: number[], alignCorners: boolean, scaleH: Opt<number>, scaleW: Opt<number>): H;
   pixelShuffle(x: H, r: number): H;
   embedding(w: H, idx: H, paddingIdx: number): H;
   dropout(x: H, p: number, train: boolean): H;
@@ -270,13 +270,13 @@ interface NativeCore {
   sgdStep(
     params: H[],
     momentumBuf: H[],
+    started: number[],
     lr: number,
     momentum: number,
     dampening: number,
     weightDecay: number,
     nesterov: boolean,
-    firstStep: boolean,
-  ): void;
+  ): boolean[];
   clipGradNorm(params: H[], maxNorm: number, normType: number): number;
   // device
   cudaIsAvailable(): boolean;

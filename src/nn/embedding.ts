@@ -12,10 +12,12 @@ export class Embedding extends Module {
     opts: { paddingIdx?: number } = {},
   ) {
     super();
+    // paddingIdx: the row that stays zero and gets no gradient; negative counts from the end.
+    const p = opts.paddingIdx;
+    if (p !== undefined && (!Number.isInteger(p) || p >= numEmbeddings || p < -numEmbeddings))
+      throw new RangeError(`paddingIdx ${p} is outside the table of ${numEmbeddings} rows`);
+    this.paddingIdx = p === undefined ? -1 : p < 0 ? p + numEmbeddings : p;
     this.weight = this.param('weight', randn([numEmbeddings, embeddingDim]));
-    const p = opts.paddingIdx ?? -1;
-    if (p >= numEmbeddings) throw new RangeError(`paddingIdx ${p} is outside the table of ${numEmbeddings} rows`);
-    this.paddingIdx = p < -1 ? p + numEmbeddings : p;
     if (this.paddingIdx >= 0) {
       using row = this.weight.select(0, this.paddingIdx);
       row.zero_();

@@ -50,7 +50,8 @@ export function spectralNorm<M extends WithWeight>(layer: M, o: SpectralNormOpti
     if (layer.training) {
       noGrad(() => {
         for (let i = 0; i < iterations; i++) {
-          using wtu = w.t().matmul(u);
+          using wt = w.t();
+          using wtu = wt.matmul(u);
           using nv = normalize(wtu, eps);
           v.copy_(nv);
           using wv = w.matmul(v);
@@ -64,7 +65,8 @@ export function spectralNorm<M extends WithWeight>(layer: M, o: SpectralNormOpti
     using uc = u.clone();
     using vc = v.clone();
     using wv = w.matmul(vc);
-    using sigma = uc.mul(wv).sum();
+    using uwv = uc.mul(wv);
+    using sigma = uwv.sum();
     return orig.div(sigma);
   };
 

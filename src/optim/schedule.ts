@@ -100,6 +100,7 @@ export class LambdaLR extends LRScheduler {
     readonly fn: (epoch: number) => number,
   ) {
     super(optimizer);
+    optimizer.lr = this.baseLr * fn(0);
   }
   protected factor(epoch: number): number {
     return this.fn(epoch);

@@ -15,6 +15,8 @@ export class SGD extends Optimizer {
   dampening: number;
   weightDecay: number;
   readonly nesterov: boolean;
+  /** Per parameter: has its momentum buffer received a first gradient (PyTorch starts it there). */
+  readonly started: boolean[];
 
   constructor(params: Iterable<Tensor>, o: SgdOptions) {
     super(params, o.lr);
@@ -22,6 +24,7 @@ export class SGD extends Optimizer {
     this.dampening = o.dampening ?? 0;
     this.weightDecay = o.weightDecay ?? 0;
     this.nesterov = o.nesterov ?? false;
+    this.started = this.params.map(() => false);
     checkUnit('momentum', this.momentum);
     checkPositive('dampening', this.dampening);
     checkPositive('weightDecay', this.weightDecay);
@@ -30,9 +33,11 @@ export class SGD extends Optimizer {
   }
 
   protected hyper(): Record<string, number> {
-    return { momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay };
+    const started = Object.fromEntries(this.started.map((s, i) => [`started.${i}`, Number(s)]));
+    return { momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, ...started };
   }
   protected setHyper(h: Record<string, number>): void {
+    this.started.forEach((_, i) => (this.started[i] = h[`started.${i}`] === 1));
     this.momentum = h.momentum ?? this.momentum;
     this.dampening = h.dampening ?? this.dampening;
     this.weightDecay = h.weightDecay ?? this.weightDecay;
@@ -40,16 +45,17 @@ export class SGD extends Optimizer {
 
   step(): void {
     const buf = this.momentum > 0 ? this.stateList('momentum_buffer', zerosLike) : [];
-    native.sgdStep(
+    const updated = native.sgdStep(
       this.params.map((p) => p.handle),
       buf.map((t) => t.handle),
+      this.started.map(Number),
       this.lr,
       this.momentum,
       this.dampening,
       this.weightDecay,
       this.nesterov,
-      this.stepCount === 0,
     );
+    updated.forEach((u, i) => (this.started[i] ||= u));
     this.stepCount++;
   }
 }
