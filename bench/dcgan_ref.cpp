@@ -5,7 +5,7 @@
 //
 // Usage: dcgan_ref [--device cpu|cuda] [--batch N] [--warmup N] [--steps N] [--threads N]
 //                  [--seed N] [--cudnn-benchmark 0|1] [--profile]
-// Prints a few `cpp: ...` lines and, last, `img/s <value>`.
+// Prints a few `cpp: ...` lines, `cpu-img/s <batch / CPU seconds per step>` and, last, `img/s <value>`.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <ctime>
 #include <vector>
 
 namespace {
@@ -63,21 +64,43 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
-// A parameter as Module.param() makes it: a leaf that requires grad.
-at::Tensor Param(at::Tensor t) {
-  t.set_requires_grad(true);
-  return t;
+// The networks are made as bench/engine.ts makes them, so that both draw the same random numbers
+// from the same seed and start from the same weights: constructed on the CPU with PyTorch's default
+// init (src/nn/conv.ts: kaiming_uniform with a = sqrt(5); BatchNorm weight 1, bias 0), moved to the
+// device (Module.to), then re-initialised there as the DCGAN paper does (conv weights ~ N(0, 0.02),
+// BatchNorm weights ~ N(1, 0.02), biases 0), G first, then D.
+
+// A conv weight with PyTorch's default init, on the CPU (fan_in as src/nn/init.ts computes it).
+at::Tensor ConvWeight(std::vector<int64_t> shape) {
+  at::Tensor w = at::empty(shape);
+  const double a = std::sqrt(5.0), fanIn = static_cast<double>(shape[1] * shape[2] * shape[3]);
+  const double bound = std::sqrt(3.0) * (std::sqrt(2.0 / (1 + a * a)) / std::sqrt(fanIn));
+  c10::NoGradGuard ng;
+  w.uniform_(-bound, bound);
+  return w;
+}
+
+// A parameter moved to the device as Module.to() moves it: a new leaf that requires grad.
+void ToDevice(at::Tensor& t, const at::Device& device, bool param) {
+  if (!t.device().is_cpu() || device.is_cpu()) {
+    if (param) t.set_requires_grad(true);
+    return;
+  }
+  t = t.to(device).detach();
+  if (param) t.set_requires_grad(true);
 }
 
 // BatchNorm2d with running statistics, called as native/nn.cc calls it.
 struct BatchNorm {
   at::Tensor w, b, rm, rv;
-  BatchNorm(int64_t c, const at::TensorOptions& opt) {
-    w = Param(at::ones({c}, opt));
-    b = Param(at::zeros({c}, opt));
-    rm = at::zeros({c}, opt);
-    rv = at::ones({c}, opt);
-    // DCGAN init: weight ~ N(1, 0.02), bias 0 (bench/engine.ts does the same).
+  explicit BatchNorm(int64_t c) : w(at::ones({c})), b(at::zeros({c})), rm(at::zeros({c})), rv(at::ones({c})) {}
+  void to(const at::Device& d) {
+    ToDevice(w, d, true);
+    ToDevice(b, d, true);
+    ToDevice(rm, d, false);
+    ToDevice(rv, d, false);
+  }
+  void dcganInit() {
     c10::NoGradGuard ng;
     w.normal_(1.0, 0.02);
     b.zero_();
@@ -87,24 +110,48 @@ struct BatchNorm {
   }
 };
 
-at::Tensor ConvWeight(std::vector<int64_t> shape, const at::TensorOptions& opt) {
-  at::Tensor w = at::empty(shape, opt);
-  {
-    c10::NoGradGuard ng;
-    w.normal_(0.0, 0.02);  // DCGAN init
-  }
-  return Param(w);
-}
-
-// G: z (B x 100 x 1 x 1) -> ConvTranspose2d 512-256-128-64-3 (4x4, no bias), BatchNorm + ReLU, Tanh.
-struct Generator {
+// Layers in Sequential order: conv i, then BatchNorm i where there is one.
+struct Net {
   std::vector<at::Tensor> w;
   std::vector<BatchNorm> bn;
-  explicit Generator(const at::TensorOptions& opt, int64_t nz = 100, int64_t ngf = 64) {
+  std::vector<int> bnOf;  // index into bn for conv i, or -1
+  void to(const at::Device& d) {
+    for (size_t i = 0; i < w.size(); ++i) {
+      ToDevice(w[i], d, true);
+      if (bnOf[i] >= 0) bn[bnOf[i]].to(d);
+    }
+  }
+  void dcganInit() {
+    for (size_t i = 0; i < w.size(); ++i) {
+      {
+        c10::NoGradGuard ng;
+        w[i].normal_(0.0, 0.02);
+      }
+      if (bnOf[i] >= 0) bn[bnOf[i]].dcganInit();
+    }
+  }
+  // Module.namedParameters() order: layer by layer, conv weight then BatchNorm weight and bias.
+  std::vector<at::Tensor> parameters() const {
+    std::vector<at::Tensor> out;
+    for (size_t i = 0; i < w.size(); ++i) {
+      out.push_back(w[i]);
+      if (bnOf[i] >= 0) {
+        out.push_back(bn[bnOf[i]].w);
+        out.push_back(bn[bnOf[i]].b);
+      }
+    }
+    return out;
+  }
+};
+
+// G: z (B x 100 x 1 x 1) -> ConvTranspose2d 512-256-128-64-3 (4x4, no bias), BatchNorm + ReLU, Tanh.
+struct Generator : Net {
+  explicit Generator(int64_t nz = 100, int64_t ngf = 64) {
     const int64_t ch[] = {nz, ngf * 8, ngf * 4, ngf * 2, ngf, 3};
     for (int i = 0; i < 5; ++i) {
-      w.push_back(ConvWeight({ch[i], ch[i + 1], 4, 4}, opt));  // [in, out, kh, kw] as ConvTranspose2d
-      if (i < 4) bn.emplace_back(ch[i + 1], opt);
+      w.push_back(ConvWeight({ch[i], ch[i + 1], 4, 4}));  // [in, out, kh, kw] as ConvTranspose2d
+      bnOf.push_back(i < 4 ? i : -1);
+      if (i < 4) bn.emplace_back(ch[i + 1]);
     }
   }
   at::Tensor forward(const at::Tensor& z) const {
@@ -116,30 +163,18 @@ struct Generator {
     }
     return h;
   }
-  std::vector<at::Tensor> parameters() const {
-    // Module.namedParameters() order: layer by layer, conv weight then BN weight and bias.
-    std::vector<at::Tensor> out;
-    for (int i = 0; i < 5; ++i) {
-      out.push_back(w[i]);
-      if (i < 4) {
-        out.push_back(bn[i].w);
-        out.push_back(bn[i].b);
-      }
-    }
-    return out;
-  }
 };
 
 // D: Conv2d 64-128-256-512 (4x4 stride 2, no bias) with LeakyReLU(0.2), BatchNorm after all but
 // the first, then a 4x4 conv to one logit (B x 1 x 1 x 1).
-struct Discriminator {
-  std::vector<at::Tensor> w;
-  std::vector<BatchNorm> bn;  // for layers 1..3
-  explicit Discriminator(const at::TensorOptions& opt, int64_t ndf = 64) {
+struct Discriminator : Net {
+  explicit Discriminator(int64_t ndf = 64) {
     const int64_t ch[] = {3, ndf, ndf * 2, ndf * 4, ndf * 8, 1};
     for (int i = 0; i < 5; ++i) {
-      w.push_back(ConvWeight({ch[i + 1], ch[i], 4, 4}, opt));
-      if (i >= 1 && i <= 3) bn.emplace_back(ch[i + 1], opt);
+      w.push_back(ConvWeight({ch[i + 1], ch[i], 4, 4}));
+      const bool hasBn = i >= 1 && i <= 3;
+      bnOf.push_back(hasBn ? i - 1 : -1);
+      if (hasBn) bn.emplace_back(ch[i + 1]);
     }
   }
   at::Tensor forward(const at::Tensor& x) const {
@@ -147,21 +182,10 @@ struct Discriminator {
     for (int i = 0; i < 5; ++i) {
       const int64_t s = i < 4 ? 2 : 1, p = i < 4 ? 1 : 0;
       h = at::conv2d(h, w[i], c10::nullopt, {s, s}, {p, p}, {1, 1}, 1);
-      if (i >= 1 && i <= 3) h = bn[i - 1](h);
+      if (bnOf[i] >= 0) h = bn[bnOf[i]](h);
       if (i < 4) h = at::leaky_relu(h, 0.2);
     }
     return h;
-  }
-  std::vector<at::Tensor> parameters() const {
-    std::vector<at::Tensor> out;
-    for (int i = 0; i < 5; ++i) {
-      out.push_back(w[i]);
-      if (i >= 1 && i <= 3) {
-        out.push_back(bn[i - 1].w);
-        out.push_back(bn[i - 1].b);
-      }
-    }
-    return out;
   }
 };
 
@@ -236,6 +260,13 @@ struct Adam {
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
+// CPU time of the process, all threads (what process.cpuUsage() reports on the TS side).
+double CpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -252,8 +283,12 @@ int main(int argc, char** argv) {
   const at::TensorOptions opt = at::TensorOptions().dtype(at::kFloat).device(device);
   const int64_t B = o.batch, nz = 100;
 
-  Generator G(opt);
-  Discriminator D(opt);
+  Generator G;
+  Discriminator D;
+  G.to(device);
+  D.to(device);
+  G.dcganInit();
+  D.dcganInit();
   Adam optG(G.parameters(), 2e-4, 0.5, 0.999);
   Adam optD(D.parameters(), 2e-4, 0.5, 0.999);
   // A fixed batch of "real" images in [-1, 1] and the label tensors, made once (as a loader would).
@@ -308,16 +343,27 @@ int main(int argc, char** argv) {
   for (int i = 0; i < o.warmup; ++i) step(false, &lossD, &lossG);
   sync();
   tFwd = tBwdD = tOptD = tBwdG = tOptG = 0;
+  // On the CPU a step is synchronous: each is timed and the run reports its fastest (least
+  // disturbed by other load). On CUDA the loop is timed as a whole (launches are asynchronous).
+  double bestStep = 1e30;
+  const double cpu0 = CpuSeconds();
   const Clock::time_point start = Clock::now();
-  for (int i = 0; i < o.steps; ++i) step(i == o.steps - 1, &lossD, &lossG);
+  for (int i = 0; i < o.steps; ++i) {
+    const Clock::time_point t = Clock::now();
+    step(i == o.steps - 1, &lossD, &lossG);
+    if (!cuda) bestStep = std::min(bestStep, Seconds(t, Clock::now()));
+  }
   sync();
   const double secs = Seconds(start, Clock::now());
-  const double imgs = static_cast<double>(B) * o.steps / secs;
+  const double cpuPerStep = (CpuSeconds() - cpu0) / o.steps;
+  const double imgs = static_cast<double>(B) / (cuda ? secs / o.steps : bestStep);
 
   std::printf("cpp: libtorch %s, device %s, threads %d, batch %lld, warmup %d, steps %d, fused adam %s\n",
               TORCH_VERSION, o.device.c_str(), at::get_num_threads(), static_cast<long long>(B), o.warmup, o.steps,
               optD.fused ? "yes" : "no");
-  std::printf("cpp: %.2f ms/step, lossD %.4f lossG %.4f\n", 1000 * secs / o.steps, lossD, lossG);
+  std::printf("cpp: %.2f ms/step mean", 1000 * secs / o.steps);
+  if (!cuda) std::printf(", %.2f ms fastest", 1000 * bestStep);
+  std::printf(", %.2f ms CPU time (all threads), lossD %.4f lossG %.4f\n", 1000 * cpuPerStep, lossD, lossG);
   if (o.profile) {
     const double n = o.steps;
     std::printf(
@@ -335,6 +381,7 @@ int main(int argc, char** argv) {
     sync();
     std::printf("cpp: micro add of 1-element %s tensors: %.0f ns/op\n", o.device.c_str(), best);
   }
+  std::printf("cpu-img/s %.3f\n", static_cast<double>(B) / cpuPerStep);
   std::printf("img/s %.3f\n", imgs);
   return 0;
 }

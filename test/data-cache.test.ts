@@ -47,7 +47,12 @@ function record(k: number): DataRecord {
 }
 
 function source(n: number, extra: DataRecord[] = []): DatasetSource {
-  return { name: 'test', text: 'captions', records: [...Array.from({ length: n }, (_, k) => record(k)), ...extra], problems: [] };
+  return {
+    name: 'test',
+    text: 'captions',
+    records: [...Array.from({ length: n }, (_, k) => record(k)), ...extra],
+    problems: [],
+  };
 }
 
 describe('prepareCache', () => {
@@ -160,8 +165,14 @@ describe('DataLoader', () => {
     const resumed = await collect({ ...o, workers: 2 }, 0, 5);
     assert.deepEqual(resumed, a.slice(5));
     const other = await collect({ ...o, workers: 0 }, 1);
-    assert.notDeepEqual(other.map((x) => x.indices), a.map((x) => x.indices));
-    assert.deepEqual([...new Set(a.flatMap((x) => x.indices))].sort((p, q) => p - q), [...Array(64).keys()]);
+    assert.notDeepEqual(
+      other.map((x) => x.indices),
+      a.map((x) => x.indices),
+    );
+    assert.deepEqual(
+      [...new Set(a.flatMap((x) => x.indices))].sort((p, q) => p - q),
+      [...Array(64).keys()],
+    );
   });
 
   test('mismatched captions come from another class; captions are one of the record’s own', async () => {
@@ -191,7 +202,11 @@ describe('DataLoader', () => {
           if (isWhite(img, base, 31)) right++;
           const cls = b.indices[k]! % 4;
           const mid = [0, 1, 2].map((c) => img[base + c * 32 * 32 + 16 * 32 + 16]!);
-          assert.deepEqual(mid, COLOURS[cls]!.map((v) => v / 127.5 - 1), 'the class colour survives the crop');
+          assert.deepEqual(
+            mid,
+            COLOURS[cls]!.map((v) => v / 127.5 - 1),
+            'the class colour survives the crop',
+          );
         }
         b.dispose();
       }

@@ -34,7 +34,8 @@ export class BatchPlanner {
 
   constructor(records: CacheRecord[], pool: number[], o: PlanOptions) {
     if (pool.length === 0) throw new Error('The chosen split has no records');
-    if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${o.batchSize}`);
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+      throw new Error(`batchSize must be a positive integer, got ${o.batchSize}`);
     this.#records = records;
     this.#pool = pool;
     this.#o = o;
@@ -77,7 +78,11 @@ export class BatchPlanner {
         w = this.#pool[rng.int(this.#pool.length)]!;
       wrongIndices.push(w);
       wrongCaptionChoice.push(rng.int(this.#records[w]!.captions.length));
-      augment.push(this.#o.augment ? { fx: rng.next(), fy: rng.next(), flip: rng.next() < 0.5 } : { fx: 0.5, fy: 0.5, flip: false });
+      augment.push(
+        this.#o.augment
+          ? { fx: rng.next(), fy: rng.next(), flip: rng.next() < 0.5 }
+          : { fx: 0.5, fy: 0.5, flip: false },
+      );
     }
     return { epoch, batch, indices, captionChoice, wrongIndices, wrongCaptionChoice, augment };
   }

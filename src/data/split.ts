@@ -24,7 +24,9 @@ export function assignSplit(
     if (!layout) throw new Error("split 'layout' needs a dataset whose layout defines a split (e.g. CUB, Oxford-102)");
     const test = new Set(layout.test);
     const train = new Set(layout.train);
-    return items.map((r) => (test.has(r.id) ? 'test' : train.has(r.id) ? (rng.next() < 0.05 ? 'val' : 'train') : 'test'));
+    return items.map((r) =>
+      test.has(r.id) ? 'test' : train.has(r.id) ? (rng.next() < 0.05 ? 'val' : 'train') : 'test',
+    );
   }
   const m = /^(classes|random):([0-9.]+),([0-9.]+)$/.exec(method);
   if (!m) throw new Error(`Unknown split '${method}': use layout, classes:<train>,<val> or random:<train>,<val>`);

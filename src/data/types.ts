@@ -25,12 +25,7 @@ export interface DataProblem {
   /** The file or record concerned. */
   item: string;
   reason:
-    | 'missing-image'
-    | 'unreadable-image'
-    | 'empty-captions'
-    | 'caption-without-image'
-    | 'bad-line'
-    | 'unknown-tags';
+    'missing-image' | 'unreadable-image' | 'empty-captions' | 'caption-without-image' | 'bad-line' | 'unknown-tags';
   detail?: string;
 }
 

@@ -114,7 +114,8 @@ export async function prepareCache(source: DatasetSource, o: PrepareOptions): Pr
   const started = Date.now();
   const resolutions = [...new Set(o.resolutions ?? [64])].sort((a, b) => a - b);
   for (const r of resolutions)
-    if (!Number.isInteger(r) || r < 8 || r > 1024) throw new Error(`Resolution must be an integer in 8..1024, got ${r}`);
+    if (!Number.isInteger(r) || r < 8 || r > 1024)
+      throw new Error(`Resolution must be an integer in 8..1024, got ${r}`);
   const cropMargin = o.cropMargin ?? (source.text === 'tags' ? 1 : 76 / 64);
   if (!(cropMargin >= 1 && cropMargin <= 2)) throw new Error(`cropMargin must be in [1, 2], got ${cropMargin}`);
   const stored = Object.fromEntries(resolutions.map((r) => [String(r), storedSize(r, cropMargin)]));
@@ -150,7 +151,8 @@ export async function prepareCache(source: DatasetSource, o: PrepareOptions): Pr
     sh.inShard++;
   };
 
-  const bar = o.progress === false ? null : new Progress({ total: records.length, label: `prepare ${source.name}`, unit: 'img' });
+  const bar =
+    o.progress === false ? null : new Progress({ total: records.length, label: `prepare ${source.name}`, unit: 'img' });
   const concurrency = o.concurrency ?? 4;
   const pending = new Map<number, Awaited<ReturnType<typeof decodeRecord>> | Error>();
   let next = 0;
@@ -161,7 +163,11 @@ export async function prepareCache(source: DatasetSource, o: PrepareOptions): Pr
       pending.delete(flushed);
       const rec = records[flushed]!;
       if (res instanceof Error) {
-        problems.push({ item: rec.image.kind === 'file' ? rec.image.path : rec.id, reason: 'unreadable-image', detail: res.message });
+        problems.push({
+          item: rec.image.kind === 'file' ? rec.image.path : rec.id,
+          reason: 'unreadable-image',
+          detail: res.message,
+        });
       } else {
         for (const s of sides) write(s, res.pixels.get(s)!);
         checksum.update(res.digest).update(rec.id).update(JSON.stringify(rec.captions));

@@ -26,11 +26,16 @@ export class CacheReader {
     try {
       manifest = JSON.parse(fs.readFileSync(mfile, 'utf8')) as Manifest;
     } catch (e) {
-      throw new Error(`${mfile} is not valid JSON: ${(e as Error).message}`);
+      throw new Error(`${mfile} is not valid JSON: ${(e as Error).message}`, { cause: e });
     }
     if (manifest.format !== CACHE_FORMAT)
-      throw new Error(`${mfile} has format '${String(manifest.format)}', expected '${CACHE_FORMAT}': prepare the data again`);
-    const lines = fs.readFileSync(path.join(root, 'records.jsonl'), 'utf8').split('\n').filter((l) => l.length > 0);
+      throw new Error(
+        `${mfile} has format '${String(manifest.format)}', expected '${CACHE_FORMAT}': prepare the data again`,
+      );
+    const lines = fs
+      .readFileSync(path.join(root, 'records.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0);
     const records = lines.map((l, n) => {
       try {
         return JSON.parse(l) as CacheRecord;
@@ -50,10 +55,12 @@ export class CacheReader {
         if (!fs.existsSync(file)) throw new Error(`Cache shard ${file} is missing`);
         const expected = Math.min(manifest.shardSize, manifest.count - k * manifest.shardSize) * side * side * 3;
         const size = fs.statSync(file).size;
-        if (size !== expected) throw new Error(`Cache shard ${file} has ${size} bytes, expected ${expected} (truncated?)`);
+        if (size !== expected)
+          throw new Error(`Cache shard ${file} has ${size} bytes, expected ${expected} (truncated?)`);
         total += expected / (side * side * 3);
       });
-      if (total !== manifest.count) throw new Error(`Shards for ${r} px hold ${total} images, expected ${manifest.count}`);
+      if (total !== manifest.count)
+        throw new Error(`Shards for ${r} px hold ${total} images, expected ${manifest.count}`);
     }
     return reader;
   }
@@ -66,7 +73,9 @@ export class CacheReader {
   storedSide(resolution: number): number {
     const s = this.manifest.stored[String(resolution)];
     if (s === undefined)
-      throw new Error(`This cache has no ${resolution} px images (it has ${this.manifest.resolutions.join(', ')}): prepare it with that size`);
+      throw new Error(
+        `This cache has no ${resolution} px images (it has ${this.manifest.resolutions.join(', ')}): prepare it with that size`,
+      );
     return s;
   }
 
@@ -74,7 +83,8 @@ export class CacheReader {
   readImage(resolution: number, i: number, out: Uint8Array, offset = 0): void {
     const side = this.storedSide(resolution);
     const bytes = side * side * 3;
-    if (!Number.isInteger(i) || i < 0 || i >= this.manifest.count) throw new RangeError(`Image index ${i} out of range`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.manifest.count)
+      throw new RangeError(`Image index ${i} out of range`);
     let fds = this.#fds.get(String(resolution));
     if (fds === undefined) {
       fds = this.manifest.shards[String(resolution)]!.map((n) => fs.openSync(path.join(this.dir, n), 'r'));

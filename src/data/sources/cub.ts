@@ -151,7 +151,8 @@ export async function readCub(root: string): Promise<CubSource> {
           reason: 'caption-without-image',
           detail: `image CUB_200_2011/images/${name} (listed in images.txt) is not on disk`,
         });
-      else problems.push({ item: `CUB_200_2011/images/${name}`, reason: 'missing-image', detail: 'listed in images.txt' });
+      else
+        problems.push({ item: `CUB_200_2011/images/${name}`, reason: 'missing-image', detail: 'listed in images.txt' });
       continue;
     }
     if (!hasText) {
@@ -257,7 +258,8 @@ export async function readCub(root: string): Promise<CubSource> {
     source.split = { train: side(trainNames), test: side(testNames) };
     source.splitFrom = 'split/train_filenames.txt';
   } else {
-    const trainFile = firstFile(splitDir, ['trainvalclasses.txt', 'trainclasses.txt']) ??
+    const trainFile =
+      firstFile(splitDir, ['trainvalclasses.txt', 'trainclasses.txt']) ??
       firstFile(root, ['trainvalclasses.txt', 'trainclasses.txt']);
     const testFile = firstFile(splitDir, ['testclasses.txt']) ?? firstFile(root, ['testclasses.txt']);
     if (trainFile || testFile) {

@@ -70,7 +70,10 @@ function stripExt(rel: string): string {
  * quotes is a quote, and quoted fields may hold commas and line breaks. Returns each row with the
  * line it starts on; an unterminated quote is reported through `onError` and ends the parse.
  */
-export function parseCsv(text: string, onError?: (line: number, message: string) => void): { line: number; fields: string[] }[] {
+export function parseCsv(
+  text: string,
+  onError?: (line: number, message: string) => void,
+): { line: number; fields: string[] }[] {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const rows: { line: number; fields: string[] }[] = [];
   let fields: string[] = [];
@@ -155,7 +158,8 @@ export async function readCustom(root: string, opts: { layout?: CustomLayout } =
 
   const file = path.join(root, layout === 'jsonl' ? 'captions.jsonl' : 'captions.csv');
   const text = await readText(file);
-  if (text instanceof Error) throw new Error(`custom: cannot read ${file}: ${text.message}\nExpected layout:\n${LAYOUT}`);
+  if (text instanceof Error)
+    throw new Error(`custom: cannot read ${file}: ${text.message}\nExpected layout:\n${LAYOUT}`);
   const entries = layout === 'jsonl' ? parseJsonl(text, problems) : parseCaptionCsv(text, file, problems);
 
   // Merge entries per image, in first-seen order.
@@ -296,7 +300,11 @@ async function readTxt(root: string, problems: DataProblem[]): Promise<DatasetSo
   }
   for (const t of [...texts].sort(naturalCompare))
     if (!used.has(t))
-      problems.push({ item: t, reason: 'caption-without-image', detail: `no image named ${stem(path.posix.basename(t))}.*` });
+      problems.push({
+        item: t,
+        reason: 'caption-without-image',
+        detail: `no image named ${stem(path.posix.basename(t))}.*`,
+      });
 
   const contents = await mapLimit(withText, 64, (w) => readText(path.join(root, w.txt)));
   const records: Record[] = [];

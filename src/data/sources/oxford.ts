@@ -78,7 +78,11 @@ export async function readOxford102(root: string): Promise<DatasetSource> {
         continue;
       }
       if (captioned.has(s)) {
-        problems.push({ item: captionRel, reason: 'bad-line', detail: `jpg/${img} already has captions in another class` });
+        problems.push({
+          item: captionRel,
+          reason: 'bad-line',
+          detail: `jpg/${img} already has captions in another class`,
+        });
         continue;
       }
       captioned.add(s);

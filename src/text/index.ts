@@ -1,0 +1,38 @@
+// text: caption tokenizer and word vocabulary (captions → padded id batches for the text encoder),
+// and the attribute tags of the anime-faces dataset (tag text → indices, one-hot conditions).
+export { tokenize, TOKENIZER_ID } from './tokenizer.js';
+export {
+  Vocabulary,
+  VocabularyError,
+  PAD,
+  UNK,
+  PAD_ID,
+  UNK_ID,
+  SPECIAL_TOKENS,
+  DEFAULT_MAX_LENGTH,
+  VOCABULARY_VERSION,
+  type VocabularyBuildOptions,
+  type EncodeOptions,
+  type EncodeBatchOptions,
+  type EncodedCaption,
+  type EncodedBatch,
+  type VocabularyJSON,
+} from './vocabulary.js';
+export {
+  TagVocabulary,
+  TagError,
+  TagFileError,
+  parseTags,
+  parseTagsFile,
+  canonicalColour,
+  HAIR_COLOURS,
+  EYE_COLOURS,
+  COLOUR_ALIASES,
+  TAG_VOCABULARY_VERSION,
+  type TagColours,
+  type TagAttributes,
+  type TagInput,
+  type ParsedTags,
+  type TagLine,
+  type TagVocabularyJSON,
+} from './tags.js';
