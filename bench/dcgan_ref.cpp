@@ -3,7 +3,7 @@
 // (native/nn.cc, native/optim.cc), so that the ratio of the two measures the TypeScript engine's
 // own cost. bench/engine.ts compiles it into build/bench/ with the addon's flags and runs it.
 //
-// Usage: dcgan_ref [--device cpu|cuda] [--batch N] [--warmup N] [--steps N] [--threads N]
+// Usage: dcgan_ref [--device cpu|cuda] [--batch N] [--width N] [--warmup N] [--steps N] [--threads N]
 //                  [--seed N] [--cudnn-benchmark 0|1] [--profile]
 // Prints a few `cpp: ...` lines, `cpu-img/s <batch / CPU seconds per step>` and, last, `img/s <value>`.
 #include <ATen/ATen.h>
@@ -29,6 +29,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   std::string device = "cpu";
   int64_t batch = 64;
+  int64_t width = 64;  // ngf = ndf (64 in DCGAN; smaller makes the step overhead-bound)
   int warmup = 2;
   int steps = 5;
   int threads = 0;
@@ -50,6 +51,7 @@ Options Parse(int argc, char** argv) {
     };
     if (a == "--device") o.device = next();
     else if (a == "--batch") o.batch = std::stoll(next());
+    else if (a == "--width") o.width = std::stoll(next());
     else if (a == "--warmup") o.warmup = std::stoi(next());
     else if (a == "--steps") o.steps = std::stoi(next());
     else if (a == "--threads") o.threads = std::stoi(next());
@@ -283,8 +285,8 @@ int main(int argc, char** argv) {
   const at::TensorOptions opt = at::TensorOptions().dtype(at::kFloat).device(device);
   const int64_t B = o.batch, nz = 100;
 
-  Generator G;
-  Discriminator D;
+  Generator G(100, o.width);
+  Discriminator D(o.width);
   G.to(device);
   D.to(device);
   G.dcganInit();
@@ -358,9 +360,9 @@ int main(int argc, char** argv) {
   const double cpuPerStep = (CpuSeconds() - cpu0) / o.steps;
   const double imgs = static_cast<double>(B) / (cuda ? secs / o.steps : bestStep);
 
-  std::printf("cpp: libtorch %s, device %s, threads %d, batch %lld, warmup %d, steps %d, fused adam %s\n",
-              TORCH_VERSION, o.device.c_str(), at::get_num_threads(), static_cast<long long>(B), o.warmup, o.steps,
-              optD.fused ? "yes" : "no");
+  std::printf("cpp: libtorch %s, device %s, threads %d, batch %lld, width %lld, warmup %d, steps %d, fused adam %s\n",
+              TORCH_VERSION, o.device.c_str(), at::get_num_threads(), static_cast<long long>(B),
+              static_cast<long long>(o.width), o.warmup, o.steps, optD.fused ? "yes" : "no");
   std::printf("cpp: %.2f ms/step mean", 1000 * secs / o.steps);
   if (!cuda) std::printf(", %.2f ms fastest", 1000 * bestStep);
   std::printf(", %.2f ms CPU time (all threads), lossD %.4f lossG %.4f\n", 1000 * cpuPerStep, lossD, lossG);

@@ -7,7 +7,8 @@
 // steps are synchronous and take seconds, so this is the figure least disturbed by other load).
 // The last line is `ratio <TS img/s / C++ img/s>`.
 //
-// Options: --device cpu|cuda (default: cuda when available), --batch N, --warmup N, --steps N,
+// Options: --device cpu|cuda (default: cuda when available), --batch N, --width N (ngf = ndf, 64;
+//   e.g. --width 4 --batch 1 makes the step overhead-bound, as small GPU steps are), --warmup N, --steps N,
 //   --rounds N, --threads N, --only ts|cpp, --profile (where the TS step spends its time),
 //   --out FILE (results as JSON).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import {
@@ -52,6 +54,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 interface Options {
   device: Device;
   batch: number;
+  /** ngf = ndf: 64 in DCGAN; a small width makes the step overhead-bound (a stand-in for a GPU). */
+  width: number;
   warmup: number;
   steps: number;
   rounds: number;
@@ -77,6 +81,7 @@ function parseOptions(argv: string[]): { o: Options; child: string | null } {
     options: {
       device: { type: 'string' },
       batch: { type: 'string' },
+      width: { type: 'string' },
       warmup: { type: 'string' },
       steps: { type: 'string' },
       rounds: { type: 'string' },
@@ -104,6 +109,7 @@ function parseOptions(argv: string[]): { o: Options; child: string | null } {
   const o: Options = {
     device,
     batch: int(values.batch, 64, 1, 'batch'),
+    width: int(values.width, 64, 1, 'width'),
     warmup: int(values.warmup, gpu ? 20 : 1, 0, 'warmup'),
     steps: int(values.steps, gpu ? 100 : 2, 1, 'steps'),
     rounds: int(values.rounds, 3, 1, 'rounds'),
@@ -123,7 +129,8 @@ function parseOptions(argv: string[]): { o: Options; child: string | null } {
 
 // The arguments a child gets: the same settings for both sides.
 function childArgs(o: Options): string[] {
-  const a = ['--device', o.device, '--batch', String(o.batch), '--warmup', String(o.warmup)];
+  const a = ['--device', o.device, '--batch', String(o.batch), '--width', String(o.width)];
+  a.push('--warmup', String(o.warmup));
   a.push('--steps', String(o.steps), '--threads', String(o.threads), '--seed', String(o.seed));
   a.push('--cudnn-benchmark', o.cudnnBenchmark ? '1' : '0');
   if (o.profile) a.push('--profile');
@@ -184,8 +191,8 @@ function setupTs(o: Options): TsBench {
   const gpu = o.device !== 'cpu';
   if (gpu) cuda.setCudnnBenchmark(o.cudnnBenchmark);
   manualSeed(o.seed);
-  const G = generator();
-  const D = discriminator();
+  const G = generator(o.width);
+  const D = discriminator(o.width);
   if (gpu) {
     G.to(o.device);
     D.to(o.device);
@@ -215,13 +222,18 @@ function setupTs(o: Options): TsBench {
       optG.step();
       return last ? [lossD.item(), lossG.item()] : undefined;
     });
+  // cuda.synchronize() is a no-op in an addon built without the CUDA headers (cudaApi false in
+  // build/config.json); reading a value back from the device waits for the queued work either way.
+  const probe = zeros([1], { device: o.device });
   const sync = (): void => {
-    if (gpu) cuda.synchronize();
+    if (!gpu) return;
+    cuda.synchronize();
+    probe.item();
   };
   return { step, sync, fused: () => optD.fused };
 }
 
-function runTsChild(o: Options): void {
+async function runTsChild(o: Options): Promise<void> {
   const bench = setupTs(o);
   for (let i = 0; i < o.warmup; i++) bench.step(false);
   bench.sync();
@@ -246,8 +258,9 @@ function runTsChild(o: Options): void {
   const liveAfter = liveTensors();
   const info = backendInfo();
   console.log(
-    `ts: libtorch ${info.torch}, device ${o.device}, threads ${info.threads}, batch ${o.batch}, ` +
-      `warmup ${o.warmup}, steps ${o.steps}, fused adam ${bench.fused() ? 'yes' : 'no'}`,
+    `ts: libtorch ${info.torch}, device ${o.device}, threads ${info.threads}, batch ${o.batch}, width ${o.width}, ` +
+      `warmup ${o.warmup}, steps ${o.steps}, fused adam ${bench.fused() ? 'yes' : 'no'}` +
+      (gpu ? `, addon CUDA API ${info.cudaBuild ? 'yes' : 'no (synchronised by a read-back)'}` : ''),
   );
   const [lossD, lossG] = losses ?? [NaN, NaN];
   console.log(
@@ -256,7 +269,7 @@ function runTsChild(o: Options): void {
       `lossD ${lossD.toFixed(4)} lossG ${lossG.toFixed(4)}, ` +
       `live handles ${liveBefore} -> ${liveAfter}`,
   );
-  if (o.profile) profileTs(o, bench);
+  if (o.profile) await profileTs(o, bench);
   console.log(`cpu-img/s ${(o.batch / cpuPerStep).toFixed(3)}`);
   console.log(`img/s ${imgPerS.toFixed(3)}`);
 }
@@ -297,7 +310,7 @@ function instrumentNative(): { stats: Map<string, Stat>; restore: () => void } {
 /** Nanoseconds per call of fn, best of a few batches of n. */
 function nsPerCall(n: number, fn: (n: number) => void): number {
   let best = Infinity;
-  for (let r = 0; r < 5; r++) {
+  for (let r = 0; r < 7; r++) {
     const t = performance.now();
     fn(n);
     best = Math.min(best, ((performance.now() - t) * 1e6) / n);
@@ -305,9 +318,25 @@ function nsPerCall(n: number, fn: (n: number) => void): number {
   return best;
 }
 
-function profileTs(o: Options, bench: TsBench): void {
-  // 1. The step with every native call timed: native time vs time in JavaScript around it.
-  const steps = Math.max(1, Math.min(o.steps, o.device === 'cpu' ? 2 : 50));
+/** Garbage collections (count, ms) while fn runs. */
+async function withGcStats(fn: () => void): Promise<{ count: number; ms: number }> {
+  const entries: PerformanceEntry[] = [];
+  const obs = new PerformanceObserver((list) => entries.push(...list.getEntries()));
+  obs.observe({ entryTypes: ['gc'] });
+  fn();
+  await new Promise((r) => setTimeout(r, 50)); // entries arrive through the event loop
+  obs.disconnect();
+  return { count: entries.length, ms: entries.reduce((a, e) => a + e.duration, 0) };
+}
+
+async function profileTs(o: Options, bench: TsBench): Promise<void> {
+  const steps = Math.max(1, Math.min(o.steps, 50));
+  // 1. Garbage collection during plain steps.
+  const gc = await withGcStats(() => {
+    for (let i = 0; i < steps; i++) bench.step(false);
+    bench.sync();
+  });
+  // 2. The step with every native call timed: time in native calls vs in JavaScript around them.
   const { stats, restore } = instrumentNative();
   bench.sync();
   const t0 = performance.now();
@@ -318,48 +347,43 @@ function profileTs(o: Options, bench: TsBench): void {
   const rows = [...stats].filter(([, s]) => s.calls > 0).sort((a, b) => b[1].ms - a[1].ms);
   const nativeMs = rows.reduce((a, [, s]) => a + s.ms, 0) / steps;
   const calls = rows.reduce((a, [, s]) => a + s.calls, 0) / steps;
-  const handles = rows
-    .filter(([n]) => !['dispose', 'zeroGrads', 'backward', 'adamStep', 'item', 'cudaSynchronize'].includes(n))
-    .reduce((a, [, s]) => a + s.calls, 0);
+  const noHandle = ['dispose', 'zeroGrads', 'backward', 'adamStep', 'item', 'cudaSynchronize', 'shape'];
+  const handles = rows.filter(([n]) => !noHandle.includes(n)).reduce((a, [, s]) => a + s.calls, 0) / steps;
   console.log(
     `ts: profile ${steps} step(s): ${total.toFixed(2)} ms/step, in native calls ${nativeMs.toFixed(2)} ms, ` +
-      `in JavaScript around them ${(total - nativeMs).toFixed(3)} ms; ${calls} native calls/step ` +
-      `(about ${Math.round(handles / steps)} return new handles)`,
+      `in JavaScript around them ${(total - nativeMs).toFixed(3)} ms (timers included); ` +
+      `${calls} native calls/step, ${handles} of them return new handles; ` +
+      `GC ${(gc.count / steps).toFixed(1)} collections ${(gc.ms / steps).toFixed(3)} ms/step`,
   );
   const phases: Record<string, string[]> = {
     'backward()': ['backward'],
     'adamStep (both)': ['adamStep'],
-    forward: [
-      'conv2d',
-      'convTranspose2d',
-      'batchNorm',
-      'relu',
-      'leakyRelu',
-      'tanh',
-      'bceWithLogits',
-      'add',
-      'randn',
-      'detach',
-    ],
-    'dispose + zeroGrads + shape': ['dispose', 'zeroGrads', 'shape'],
+    forward: ['conv2d', 'convTranspose2d', 'batchNorm', 'relu', 'leakyRelu', 'tanh', 'bceWithLogits', 'add', 'randn'],
+    'detach + dispose + zeroGrads + shape + item': ['detach', 'dispose', 'zeroGrads', 'shape', 'item'],
   };
   const phase = Object.entries(phases).map(([label, names]) => {
     const ms = names.reduce((a, n) => a + (stats.get(n)?.ms ?? 0), 0) / steps;
     return `${label} ${ms.toFixed(3)}`;
   });
-  console.log(`ts: profile ms/step by phase (native time): ${phase.join(', ')}`);
-  for (const [name, s] of rows.slice(0, 14))
+  console.log(`ts: profile ms/step by phase (time in native calls): ${phase.join(', ')}`);
+  for (const [name, s] of rows)
     console.log(
       `ts:   ${name.padEnd(16)} ${String(s.calls / steps).padStart(5)} calls/step ` +
         `${(s.ms / steps).toFixed(3).padStart(10)} ms/step ${((1000 * s.ms) / s.calls).toFixed(2).padStart(10)} us/call`,
     );
 
-  // 2. The fixed cost of one op through each layer, on one-element tensors of the device.
+  // 3. The fixed cost of one op through each layer, on one-element tensors of the device.
   const a = ones([1], { device: o.device });
   const b = ones([1], { device: o.device });
   const ah = a.handle;
   const bh = b.handle;
   const n = 20000;
+  const call = nsPerCall(n, (k) => {
+    for (let i = 0; i < k; i++) native.numel(ah);
+  });
+  const wrap = nsPerCall(n, (k) => {
+    for (let i = 0; i < k; i++) native.dispose(native.alias(ah));
+  });
   const raw = nsPerCall(n, (k) => {
     for (let i = 0; i < k; i++) native.dispose(native.add(ah, bh));
   });
@@ -371,10 +395,16 @@ function profileTs(o: Options, bench: TsBench): void {
       for (let i = 0; i < k; i++) a.add(b);
     });
   });
-  // Handle creation and disposal apart: make k handles, then free them.
+  const scoped100 = nsPerCall(n, (k) => {
+    for (let j = 0; j < k; j += 100)
+      tidy(() => {
+        for (let i = 0; i < 100; i++) a.add(b);
+      });
+  });
+  // Handle creation and disposal apart: make n handles, then free them.
   let createNs = Infinity;
   let disposeNs = Infinity;
-  for (let r = 0; r < 5; r++) {
+  for (let r = 0; r < 7; r++) {
     const hs: ReturnType<typeof native.add>[] = [];
     const t = performance.now();
     for (let i = 0; i < n; i++) hs.push(native.add(ah, bh));
@@ -386,9 +416,12 @@ function profileTs(o: Options, bench: TsBench): void {
   }
   bench.sync();
   console.log(
-    `ts: micro add of 1-element ${o.device} tensors, ns/op: native.add+dispose ${raw.toFixed(0)}, ` +
-      `Tensor.add+dispose ${wrapped.toFixed(0)}, Tensor.add inside tidy ${scoped.toFixed(0)} ` +
-      `(native.add alone ${createNs.toFixed(0)}, native.dispose alone ${disposeNs.toFixed(0)})`,
+    `ts: micro, ns per op on 1-element ${o.device} tensors (best of 7 x ${n}): ` +
+      `native.numel ${call.toFixed(0)} (call + argument check), ` +
+      `native.alias+dispose ${wrap.toFixed(0)} (new handle, no kernel), ` +
+      `native.add+dispose ${raw.toFixed(0)}, Tensor.add+dispose ${wrapped.toFixed(0)}, ` +
+      `Tensor.add in tidy of 100 ${scoped100.toFixed(0)}, in one tidy of ${n} ${scoped.toFixed(0)}, ` +
+      `native.add with ${n} handles alive ${createNs.toFixed(0)} then dispose ${disposeNs.toFixed(0)}`,
   );
   a.dispose();
   b.dispose();
@@ -474,11 +507,21 @@ function buildRef(root: string): string {
 
 // ---- the driver ---------------------------------------------------------------------------------
 
+/**
+ * The environment of both children. OpenBLAS (Debian's libtorch uses it as its BLAS) starts a thread
+ * pool of its own that at::set_num_threads does not size; libtorch already runs its intra-op pool
+ * (--threads) around the BLAS calls, so a second pool only oversubscribes the cores (measured here:
+ * 1.6x the CPU time at equal or worse wall time). Both sides get OPENBLAS_NUM_THREADS=1 unless set.
+ */
+function childEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1' };
+}
+
 function runChild(side: 'ts' | 'cpp', exe: string, o: Options): RunResult {
   const args = childArgs(o);
   const [cmd, argv] =
     side === 'cpp' ? [exe, args] : [process.execPath, [fileURLToPath(import.meta.url), '--child', 'ts', ...args]];
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20, env: childEnv() });
   const lines = `${r.stdout ?? ''}`.split('\n').filter((l) => l.length > 0);
   if (r.status !== 0 || r.error) {
     process.stdout.write(r.stdout ?? '');
@@ -495,10 +538,10 @@ function runChild(side: 'ts' | 'cpp', exe: string, o: Options): RunResult {
   return { side, imgPerS, cpuImgPerS, lines };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { o, child } = parseOptions(process.argv.slice(2));
   if (child === 'ts') {
-    runTsChild(o);
+    await runTsChild(o);
     return;
   }
   if (child !== null) throw new TypeError(`unknown --child ${child}`);
@@ -507,9 +550,9 @@ function main(): void {
   const info = backendInfo();
   console.log(
     `bench: DCGAN 64x64 training step, libtorch ${info.torch}, device ${o.device}, threads ${o.threads}, ` +
-      `batch ${o.batch}, warmup ${o.warmup} + ${o.steps} timed steps, ${o.rounds} round(s) per side, ` +
+      `batch ${o.batch}, width ${o.width}, warmup ${o.warmup} + ${o.steps} timed steps, ${o.rounds} round(s) per side, ` +
       `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, ` +
-      `load average ${os.loadavg()[0]!.toFixed(2)}`,
+      `load average ${os.loadavg()[0]!.toFixed(2)}, OPENBLAS_NUM_THREADS=${childEnv().OPENBLAS_NUM_THREADS}`,
   );
   const exe = o.only === 'ts' ? '' : buildRef(root);
   const results: RunResult[] = [];
@@ -540,4 +583,4 @@ function main(): void {
   console.log(`ratio ${fmt(ratio)}`);
 }
 
-main();
+await main();

@@ -305,6 +305,10 @@ function candidates(): string[] {
 
 function load(): NativeBinding {
   const require = createRequire(import.meta.url);
+  // Debian's OpenBLAS starts a thread pool of its own that at::set_num_threads does not size;
+  // inside libtorch's intra-op threads it only oversubscribes the cores (measured: 1.6x the CPU
+  // time at equal or worse wall time). It reads this when the addon loads it, so set it first.
+  process.env.OPENBLAS_NUM_THREADS ??= '1';
   const errors: string[] = [];
   for (const file of candidates()) {
     if (!fs.existsSync(file)) {
