@@ -4,6 +4,7 @@
 // gives the same records and the same pixels; record i depends only on (seed, i), so a smaller
 // count gives a prefix of a larger one.
 import type { DatasetSource, Record } from '../types.js';
+import { Prng } from '../../util/prng.js';
 
 export const SHAPE_KINDS = ['circle', 'square', 'triangle'] as const;
 export const SHAPE_COLOURS = ['red', 'green', 'blue', 'yellow', 'purple', 'white'] as const;
@@ -59,16 +60,10 @@ export interface ShapesOptions {
   size?: number;
 }
 
-/** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
+/** mulberry32 (the project's Prng) as a function returning floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.next();
 }
 
 /** Mixes the dataset seed and a record index into one 32-bit seed (murmur3 finaliser). */
