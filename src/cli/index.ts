@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 // The `creativeai` command: one entry point, one file per subcommand.
+import { exportCommand, exportHelp } from './export.js';
 import { prepareCommand, prepareHelp } from './prepare.js';
+import { sampleCommand, sampleHelp } from './sample.js';
+import { trainCommand, trainHelp } from './train.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   prepare: { run: prepareCommand, help: prepareHelp },
+  train: { run: trainCommand, help: trainHelp },
+  sample: { run: sampleCommand, help: sampleHelp },
+  export: { run: exportCommand, help: exportHelp },
 };
 
 const help = `Usage: creativeai <command> [options]
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.help.split('\n')[2] ?? ''}`)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.help.split('\n\n')[1]?.split('\n')[0] ?? ''}`)
   .join('\n')}
 
 Run creativeai <command> --help for a command's options.`;
@@ -33,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     await cmd.run(rest);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`creativeai ${name}: ${e.message}${e.help ? `\n\n${e.help}` : `\n\n${cmd.help}`}`);

@@ -272,10 +272,12 @@ export function gaussianKl(mu: Tensor, logvar: Tensor): Tensor {
   const t1 = mu.square();
   const t2 = logvar.exp();
   const t3 = t1.add(t2);
-  const t4 = t3.sub(logvar).sub(1);
-  const perSample = t4.sum(-1);
-  const out = perSample.mean().mul(0.5);
-  for (const t of [t1, t2, t3, t4, perSample]) t.dispose();
+  const t4 = t3.sub(logvar);
+  const t5 = t4.sub(1);
+  const perSample = t5.sum(-1);
+  const mean = perSample.mean();
+  const out = mean.mul(0.5);
+  for (const t of [t1, t2, t3, t4, t5, perSample, mean]) t.dispose();
   return out;
 }
 

@@ -333,6 +333,9 @@ export const native: NativeBinding = load();
 
 // Use every core by default: some libtorch builds start with one intra-op thread.
 {
-  const wanted = Number(process.env.CREATIVEAI_THREADS) || os.availableParallelism();
-  if (native.version().threads < wanted) native.setNumThreads(wanted);
+  // CREATIVEAI_THREADS sets the count exactly (e.g. 1 per job when jobs share a machine: libtorch's
+  // spinning OpenMP threads slow down badly when oversubscribed).
+  const asked = Number(process.env.CREATIVEAI_THREADS);
+  if (asked > 0) native.setNumThreads(asked);
+  else if (native.version().threads < os.availableParallelism()) native.setNumThreads(os.availableParallelism());
 }

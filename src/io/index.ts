@@ -1,4 +1,4 @@
-// io: safetensors checkpoints (tensors, modules, optimizer state), images and image grids.
+// io: safetensors checkpoints (tensors, modules, optimizer state), images, image grids and TensorBoard event files.
 export {
   SafetensorsError,
   MAX_HEADER_SIZE,
@@ -24,3 +24,4 @@ export {
   type ImageToTensorOptions,
 } from './image.js';
 export { makeGrid, saveGrid, type GridOptions } from './grid.js';
+export { SummaryWriter, readEvents, crc32c, maskedCrc32c, type ParsedEvent } from './tensorboard.js';

@@ -155,8 +155,11 @@ export abstract class Module {
 
   /** Frees every parameter and buffer. */
   dispose(): void {
-    for (const p of this.parameters()) p.dispose();
-    for (const [, b] of this.namedBuffers()) b.dispose();
+    // Through the children's own dispose(), so that layers holding derived tensors (the
+    // spectrally normalised weight) free those too.
+    for (const p of this.#params.values()) p.dispose();
+    for (const b of this.#buffers.values()) b.dispose();
+    for (const m of this.#children.values()) m.dispose();
   }
 
   [Symbol.dispose](): void {

@@ -84,5 +84,11 @@ export function spectralNorm<M extends WithWeight>(layer: M, o: SpectralNormOpti
   (layer as { forward: unknown }).forward = patched;
   layer.weight = keep(noGrad(compute));
   current = layer.weight;
+  const dispose = layer.dispose.bind(layer);
+  (layer as { dispose: () => void }).dispose = () => {
+    current?.dispose();
+    current = null;
+    dispose();
+  };
   return layer;
 }

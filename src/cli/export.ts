@@ -1,0 +1,78 @@
+// `creativeai export`: a compact, self-contained model file for sampling and serving: the
+// generator (its moving average when trained with one), the frozen text encoder and the metadata
+// needed to use them, optionally in float16 (half the size; computed in float32 when loaded).
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import type { Tensor } from '../engine/index.js';
+import { saveSafetensors } from '../io/index.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { resolveRunCheckpoint } from '../train/recipes/conditional-gan.js';
+import { UsageError } from './usage.js';
+
+export const exportHelp = `Usage: creativeai export --model <run|checkpoint> --out <file.safetensors> [--fp16]
+
+Writes the generator and text encoder of a trained model into one .safetensors file.
+
+  --model <path>   a run directory (its newest checkpoint, or --best) or a checkpoint
+  --best           use the run's best checkpoint instead of the newest
+  --out <file>     output .safetensors
+  --fp16           store weights as float16`;
+
+export async function exportCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      out: { type: 'string' },
+      fp16: { type: 'boolean', default: false },
+      best: { type: 'boolean', default: false },
+    },
+  });
+  if (values.model === undefined || values.out === undefined)
+    throw new UsageError('--model and --out are required', exportHelp);
+  const ck = loadCheckpoint(resolveRunCheckpoint(values.model, values.best!));
+  const owned: Tensor[] = [];
+  try {
+    const hasEma = [...ck.tensors.keys()].some((k) => k.startsWith('G_ema.'));
+    const gPrefix = hasEma ? 'G_ema.' : 'G.';
+    const keep = new Map<string, Tensor>();
+    for (const [k, t] of ck.tensors) {
+      let name: string | null = null;
+      if (k.startsWith(gPrefix)) name = `G.${k.slice(gPrefix.length)}`;
+      else if (k.startsWith('text.')) name = k;
+      if (name === null) continue;
+      let v = t;
+      if (values.fp16 && t.dtype === 'float32') {
+        v = t.to('float16');
+        owned.push(v);
+      }
+      keep.set(name, v);
+    }
+    if (keep.size === 0) throw new Error(`${ck.path} holds no generator weights`);
+    const meta: Record<string, string> = {};
+    for (const k of [
+      'model',
+      'generator',
+      'condition',
+      'vocabulary',
+      'textEncoder',
+      'tags',
+      'config',
+      'sampleCaptions',
+    ])
+      if (ck.metadata[k] !== undefined) meta[k] = ck.metadata[k]!;
+    meta.step = String(ck.manifest.step);
+    meta.exportedFrom = path.relative(process.cwd(), ck.path);
+    meta.weights = hasEma ? 'ema' : 'last';
+    fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
+    saveSafetensors(values.out, keep, meta);
+    console.error(
+      `${values.out}: ${keep.size} tensors, ${(fs.statSync(values.out).size / 1e6).toFixed(1)} MB (step ${ck.manifest.step}, ${meta.weights} weights${values.fp16 ? ', fp16' : ''})`,
+    );
+  } finally {
+    for (const t of owned) t.dispose();
+    for (const t of ck.tensors.values()) t.dispose();
+  }
+}

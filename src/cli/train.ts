@@ -1,0 +1,55 @@
+// `creativeai train`: a new run from a config, or the continuation of one.
+import { parseArgs } from 'node:util';
+
+import { train } from '../train/trainer.js';
+import { UsageError } from './usage.js';
+
+export const trainHelp = `Usage: creativeai train --config <file.yaml> [options]
+       creativeai train --resume <run dir | checkpoint> [options]
+
+Trains a model from a versioned config (configs/*.yaml) in a run directory holding the resolved
+config, seed, git commit, metrics, TensorBoard events, sample grids and checkpoints.
+
+  --config <file>       a config file (see configs/)
+  --resume <path>       continue a run exactly (its newest valid checkpoint, or the one given)
+  --device <d>          cpu | cuda | cuda:N (default: cuda when available)
+  --set key=value       override a config value, e.g. --set train.steps=2000 (repeatable)
+  --runs <dir>          parent folder of new runs (default runs)
+  --run-dir <dir>       exact folder of a new run
+  --time-limit <min>    stop with a checkpoint after this many minutes (resume to continue)
+  --no-progress         no progress bar (log lines only)
+
+Ctrl-C finishes the current step, writes a checkpoint and exits; resume with --resume.`;
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      resume: { type: 'string' },
+      device: { type: 'string' },
+      set: { type: 'string', multiple: true, default: [] },
+      runs: { type: 'string' },
+      'run-dir': { type: 'string' },
+      'time-limit': { type: 'string' },
+      'no-progress': { type: 'boolean', default: false },
+    },
+  });
+  if ((values.config === undefined) === (values.resume === undefined))
+    throw new UsageError('give either --config (a new run) or --resume (an existing run)', trainHelp);
+  const limit = values['time-limit'] === undefined ? undefined : Number(values['time-limit']);
+  if (limit !== undefined && !(limit > 0))
+    throw new UsageError(`--time-limit must be a positive number of minutes, got '${values['time-limit']}'`, trainHelp);
+  const result = await train({
+    ...(values.config !== undefined ? { config: values.config } : {}),
+    ...(values.resume !== undefined ? { resume: values.resume } : {}),
+    ...(values.device !== undefined ? { device: values.device as 'cpu' } : {}),
+    sets: values.set!,
+    ...(values.runs !== undefined ? { runsRoot: values.runs } : {}),
+    ...(values['run-dir'] !== undefined ? { runDir: values['run-dir'] } : {}),
+    ...(limit !== undefined ? { timeLimitMinutes: limit } : {}),
+    progress: !values['no-progress'],
+  });
+  console.log(result.runDir);
+  if (result.interrupted) process.exitCode = 130;
+}

@@ -1,0 +1,95 @@
+// Where a conditional GAN's condition vector comes from: a frozen DAMSM sentence encoder for
+// captions (the role of Reed et al.'s pre-trained char-CNN-RNN), or one-hot attribute tags.
+// Both are saved inside the GAN's checkpoints so that sampling needs nothing else.
+import { noGrad, type Device, type Tensor } from '../engine/index.js';
+import type { Module } from '../nn/index.js';
+import { TagVocabulary, Vocabulary, type TagInput } from '../text/index.js';
+import { DamsmTextEncoder, type DamsmTextEncoderOptions } from './damsm/index.js';
+import { TagEncoder } from './tag-encoder.js';
+
+export interface ConditionInput {
+  captions: readonly string[];
+  /** Record attributes when known (tags); otherwise the captions are read as tag text. */
+  attributes?: readonly ({ [name: string]: string } | undefined)[];
+}
+
+export interface Conditioner {
+  readonly kind: 'damsm' | 'tags';
+  readonly dim: number;
+  /** [B, dim] on `device`, no gradient (the encoder is frozen). */
+  encode(input: ConditionInput, device: Device): Tensor;
+  /** The frozen network to store in checkpoints (none for tags). */
+  readonly module: Module | null;
+  /** Strings that rebuild this conditioner with fromMetadata(). */
+  metadata(): Record<string, string>;
+}
+
+export class TagConditioner implements Conditioner {
+  readonly kind = 'tags';
+  readonly module = null;
+  constructor(readonly encoder: TagEncoder) {}
+  get dim(): number {
+    return this.encoder.dim;
+  }
+  tags(input: ConditionInput): TagInput[] {
+    return input.captions.map((c, i) => {
+      const a = input.attributes?.[i];
+      return a?.hair !== undefined && a.eyes !== undefined ? { hair: a.hair, eyes: a.eyes } : c;
+    });
+  }
+  encode(input: ConditionInput, device: Device): Tensor {
+    return this.encoder.encode(this.tags(input), device);
+  }
+  metadata(): Record<string, string> {
+    return { condition: 'tags', tags: JSON.stringify(this.encoder.toJSON()) };
+  }
+}
+
+export class DamsmConditioner implements Conditioner {
+  readonly kind = 'damsm';
+  constructor(
+    readonly vocabulary: Vocabulary,
+    readonly module: DamsmTextEncoder,
+    readonly options: DamsmTextEncoderOptions,
+  ) {
+    module.eval().requiresGrad_(false);
+  }
+  get dim(): number {
+    return this.module.hiddenSize;
+  }
+  encode(input: ConditionInput, device: Device): Tensor {
+    return noGrad(() => {
+      const { ids, lengths } = this.vocabulary.encodeBatch(input.captions, { device });
+      try {
+        const { words, sentence } = this.module.forward(ids, lengths);
+        words.dispose();
+        return sentence;
+      } finally {
+        ids.dispose();
+        lengths.dispose();
+      }
+    });
+  }
+  metadata(): Record<string, string> {
+    return {
+      condition: 'damsm',
+      vocabulary: JSON.stringify(this.vocabulary.toJSON()),
+      textEncoder: JSON.stringify(this.options),
+    };
+  }
+}
+
+/**
+ * Rebuilds a conditioner from checkpoint metadata; a DAMSM encoder's weights are then loaded by
+ * the caller (under the checkpoint's `text.` prefix).
+ */
+export function conditionerFromMetadata(meta: Record<string, string>): Conditioner {
+  if (meta.condition === 'tags')
+    return new TagConditioner(new TagEncoder(TagVocabulary.fromJSON(JSON.parse(meta.tags ?? 'null'))));
+  if (meta.condition === 'damsm') {
+    const vocabulary = Vocabulary.fromJSON(JSON.parse(meta.vocabulary ?? 'null'));
+    const options = JSON.parse(meta.textEncoder ?? 'null') as DamsmTextEncoderOptions;
+    return new DamsmConditioner(vocabulary, new DamsmTextEncoder(options), options);
+  }
+  throw new Error(`the checkpoint does not say how its condition is encoded (condition: ${String(meta.condition)})`);
+}

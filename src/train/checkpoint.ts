@@ -1,0 +1,189 @@
+// Checkpoints of a run: one .safetensors file with every tensor (networks, optimizer state, random
+// generator states) and a small JSON manifest written after it, holding the checksum and the
+// loop's counters. The manifest is the commit record: a crash mid-write leaves either no manifest
+// or one whose checksum does not match, and resuming falls back to the previous checkpoint.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import type { Tensor } from '../engine/index.js';
+import { loadSafetensors, saveSafetensors, writeFileAtomicSync } from '../io/index.js';
+
+export const CHECKPOINT_FORMAT = 'creativeai.checkpoint.v1';
+
+export interface CheckpointManifest {
+  format: typeof CHECKPOINT_FORMAT;
+  step: number;
+  file: string;
+  bytes: number;
+  sha256: string;
+  createdAt: string;
+  /** Loop counters and optimizer hyper-parameters (JSON-safe). */
+  state: Record<string, unknown>;
+  /** Metrics at this step (e.g. validation loss), used to pick the best checkpoint. */
+  metrics: Record<string, number>;
+}
+
+export class CheckpointError extends Error {}
+
+export interface LoadedCheckpoint {
+  manifest: CheckpointManifest;
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+  path: string;
+}
+
+function sha256File(file: string): string {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    let n: number;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+const stepName = (step: number): string => `step-${String(step).padStart(8, '0')}`;
+
+export class CheckpointStore {
+  constructor(
+    readonly dir: string,
+    readonly keep = 3,
+  ) {}
+
+  /** Writes a checkpoint atomically, then prunes all but the last `keep` (and the best). */
+  save(
+    step: number,
+    tensors: Map<string, Tensor>,
+    o: { state: Record<string, unknown>; metrics?: Record<string, number>; metadata?: Record<string, string> },
+  ): CheckpointManifest {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const name = stepName(step);
+    const file = path.join(this.dir, `${name}.safetensors`);
+    saveSafetensors(file, tensors, o.metadata);
+    const manifest: CheckpointManifest = {
+      format: CHECKPOINT_FORMAT,
+      step,
+      file: `${name}.safetensors`,
+      bytes: fs.statSync(file).size,
+      sha256: sha256File(file),
+      createdAt: new Date().toISOString(),
+      state: o.state,
+      metrics: o.metrics ?? {},
+    };
+    writeFileAtomicSync(path.join(this.dir, `${name}.json`), [Buffer.from(JSON.stringify(manifest, null, 1))]);
+    this.#prune();
+    return manifest;
+  }
+
+  /** Marks a step as the best so far (kept by pruning). */
+  markBest(step: number, metric: string, value: number): void {
+    writeFileAtomicSync(path.join(this.dir, 'best.json'), [Buffer.from(JSON.stringify({ step, metric, value }))]);
+  }
+
+  best(): { step: number; metric: string; value: number } | null {
+    const f = path.join(this.dir, 'best.json');
+    if (!fs.existsSync(f)) return null;
+    try {
+      return JSON.parse(fs.readFileSync(f, 'utf8')) as { step: number; metric: string; value: number };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Manifests present, newest first (not yet verified). */
+  list(): number[] {
+    if (!fs.existsSync(this.dir)) return [];
+    return fs
+      .readdirSync(this.dir)
+      .map((f) => /^step-(\d+)\.json$/.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => b - a);
+  }
+
+  #prune(): void {
+    const best = this.best()?.step;
+    const steps = this.list();
+    for (const s of steps.slice(this.keep)) {
+      if (s === best) continue;
+      for (const ext of ['.json', '.safetensors']) fs.rmSync(path.join(this.dir, stepName(s) + ext), { force: true });
+    }
+  }
+
+  /** Loads one step, verifying size and checksum first. */
+  load(step: number): LoadedCheckpoint {
+    return loadCheckpoint(path.join(this.dir, `${stepName(step)}.json`));
+  }
+
+  /**
+   * The newest checkpoint that verifies. Broken ones are reported through `warn` and skipped, so a
+   * run killed while writing resumes from the one before.
+   */
+  loadLatest(warn: (msg: string) => void): LoadedCheckpoint | null {
+    for (const step of this.list()) {
+      try {
+        return this.load(step);
+      } catch (e) {
+        warn(`${(e as Error).message}; trying the previous checkpoint`);
+      }
+    }
+    return null;
+  }
+}
+
+/**
+ * Loads a checkpoint from its manifest (.json) or its .safetensors file. A file without a
+ * manifest (an exported model) is loaded as it is, after the safetensors structure checks.
+ */
+export function loadCheckpoint(file: string): LoadedCheckpoint {
+  let manifestFile = file;
+  if (file.endsWith('.safetensors')) manifestFile = file.replace(/\.safetensors$/, '.json');
+  if (!fs.existsSync(manifestFile)) {
+    if (!fs.existsSync(file)) throw new CheckpointError(`checkpoint ${file} does not exist`);
+    return loadTensors(file, null);
+  }
+  let manifest: CheckpointManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as CheckpointManifest;
+  } catch (e) {
+    throw new CheckpointError(`checkpoint manifest ${manifestFile} is unreadable: ${(e as Error).message}`);
+  }
+  if (manifest.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(
+      `${manifestFile} is not a CreativeAI checkpoint manifest (format ${String(manifest.format)})`,
+    );
+  const data = path.join(path.dirname(manifestFile), manifest.file);
+  if (!fs.existsSync(data)) throw new CheckpointError(`checkpoint ${data} is missing`);
+  const bytes = fs.statSync(data).size;
+  if (bytes !== manifest.bytes)
+    throw new CheckpointError(
+      `checkpoint ${data} is truncated or corrupt: ${bytes} bytes, the manifest says ${manifest.bytes}`,
+    );
+  const sha = sha256File(data);
+  if (sha !== manifest.sha256)
+    throw new CheckpointError(`checkpoint ${data} is corrupt: its SHA-256 does not match the manifest`);
+  return loadTensors(data, manifest);
+}
+
+function loadTensors(data: string, manifest: CheckpointManifest | null): LoadedCheckpoint {
+  try {
+    const { tensors, metadata } = loadSafetensors(data);
+    const m: CheckpointManifest = manifest ?? {
+      format: CHECKPOINT_FORMAT,
+      step: Number(metadata.step ?? 0),
+      file: path.basename(data),
+      bytes: fs.statSync(data).size,
+      sha256: '',
+      createdAt: '',
+      state: {},
+      metrics: {},
+    };
+    return { manifest: m, tensors, metadata, path: data };
+  } catch (e) {
+    throw new CheckpointError(`checkpoint ${data} is truncated or corrupt: ${(e as Error).message}`);
+  }
+}

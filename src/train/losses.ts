@@ -1,0 +1,123 @@
+// Adversarial objectives a config can choose, written per term so that conditional models can
+// weigh (real, right text), (real, wrong text) and (fake, right text) separately:
+//   non-saturating (Goodfellow et al. 2014), hinge (Lim & Ye 2017; Miyato et al. 2018),
+//   Wasserstein (Arjovsky et al. 2017) with gradient penalty (Gulrajani et al. 2017), and
+//   least squares (Mao et al. 2017).
+import { F, fullLike, grad, rand, type Generator, type Tensor } from '../engine/index.js';
+
+export const ADVERSARIAL_LOSSES = ['nonsaturating', 'hinge', 'wasserstein', 'least-squares'] as const;
+export type AdversarialLoss = (typeof ADVERSARIAL_LOSSES)[number];
+
+/**
+ * Discriminator loss for scores that should read "real" (mean over the batch). `realLabel` < 1 is
+ * one-sided label smoothing (Salimans et al. 2016): only the real target is softened.
+ */
+export function dRealLoss(kind: AdversarialLoss, score: Tensor, realLabel = 1): Tensor {
+  switch (kind) {
+    case 'nonsaturating': {
+      using target = fullLike(score, realLabel);
+      return F.bceWithLogits(score, target);
+    }
+    case 'hinge': {
+      using m = score.rsub(1);
+      using r = m.relu();
+      return r.mean();
+    }
+    case 'wasserstein':
+      return negMean(score);
+    case 'least-squares': {
+      using d = score.sub(realLabel);
+      using sq = d.square();
+      using m = sq.mean();
+      return m.mul(0.5);
+    }
+  }
+}
+
+/** Discriminator loss for scores that should read "fake" (fake images, or real ones with wrong text). */
+export function dFakeLoss(kind: AdversarialLoss, score: Tensor): Tensor {
+  switch (kind) {
+    case 'nonsaturating': {
+      using target = fullLike(score, 0);
+      return F.bceWithLogits(score, target);
+    }
+    case 'hinge': {
+      using m = score.add(1);
+      using r = m.relu();
+      return r.mean();
+    }
+    case 'wasserstein':
+      return score.mean();
+    case 'least-squares': {
+      using sq = score.square();
+      using m = sq.mean();
+      return m.mul(0.5);
+    }
+  }
+}
+
+/** Generator loss on the discriminator's scores of fakes. */
+export function gLoss(kind: AdversarialLoss, score: Tensor): Tensor {
+  switch (kind) {
+    case 'nonsaturating': {
+      // -log D(G(z)) rather than log(1 - D(G(z))): strong gradients early in training.
+      using target = fullLike(score, 1);
+      return F.bceWithLogits(score, target);
+    }
+    case 'hinge':
+    case 'wasserstein':
+      return negMean(score);
+    case 'least-squares': {
+      using d = score.sub(1);
+      using sq = d.square();
+      using m = sq.mean();
+      return m.mul(0.5);
+    }
+  }
+}
+
+function negMean(score: Tensor): Tensor {
+  using m = score.mean();
+  return m.neg();
+}
+
+/**
+ * WGAN-GP's penalty (Gulrajani et al. 2017, Eq. 3): E[(‖∇x̂ D(x̂)‖₂ − 1)²] at random points x̂ on
+ * lines between real and fake samples. `critic` maps images to per-sample scores (for conditional
+ * critics: with the matching text). Differentiable (double backward) so it trains D.
+ */
+export function gradientPenalty(
+  critic: (x: Tensor) => Tensor,
+  real: Tensor,
+  fake: Tensor,
+  generator?: Generator,
+): Tensor {
+  const n = real.size(0);
+  using alpha = rand([n, 1, 1, 1], { device: real.device, ...(generator ? { generator } : {}) });
+  using d = fake.sub(real);
+  using step = d.mul(alpha);
+  using x0 = real.add(step);
+  using x = x0.detach().requiresGrad_(true);
+  using s = critic(x);
+  using total = s.sum();
+  const [g] = grad(total, x, { createGraph: true });
+  using gr = g!;
+  using flat = gr.flatten(1);
+  using norms = flat.norm(2, 1);
+  using dev = norms.sub(1);
+  using sq = dev.square();
+  return sq.mean();
+}
+
+/** Global L2 norm of the gradients of some parameters (0 when none has a gradient). */
+export function gradNorm(params: readonly Tensor[]): number {
+  let sum = 0;
+  for (const p of params) {
+    const g = p.grad;
+    if (g === null) continue;
+    using n = g.norm();
+    sum += n.item() ** 2;
+    g.dispose();
+  }
+  return Math.sqrt(sum);
+}

@@ -1,0 +1,51 @@
+// What a model brings to the shared training loop: its networks and optimizers (saved in
+// checkpoints), one training iteration, a sample grid from fixed inputs, validation metrics and
+// the metadata that makes a checkpoint self-contained for sampling.
+import type { Device, Generator, Tensor } from '../engine/index.js';
+import type { Batch, CacheReader } from '../data/index.js';
+import type { Module } from '../nn/index.js';
+import type { Optimizer } from '../optim/index.js';
+import type { ConfigObject, Schema } from './config.js';
+
+export interface RecipeContext {
+  config: ConfigObject;
+  device: Device;
+  /** The training data (for vocabularies, tag sets and fixed sample captions). */
+  data: CacheReader;
+  /** The run's own generator for noise and other draws in the loop (saved in checkpoints). */
+  rng: Generator;
+  log: (msg: string) => void;
+}
+
+export interface StepResult {
+  /** Scalars for the progress line, metrics.jsonl and TensorBoard. */
+  scalars: Record<string, number>;
+  /** Images consumed this iteration (for img/s). */
+  images: number;
+}
+
+export interface Recipe {
+  /** Networks by name; their state dicts go into checkpoints under `<name>.`. */
+  readonly modules: Map<string, Module>;
+  readonly optimizers: Map<string, Optimizer>;
+  /** Batches consumed by one step (critic steps use one each). */
+  readonly batchesPerStep: number;
+  /** One iteration from the batches given (length batchesPerStep); collects its own scalars. */
+  step(batches: Batch[], step: number, opts: { logging: boolean }): StepResult;
+  /** Images from fixed noise and fixed conditions, [N, 3, H, W] in [-1, 1], with the row length. */
+  samples?(): { images: Tensor; nrow: number };
+  /** Metrics on held-out data; the trainer logs them and keeps the best checkpoint by `best`. */
+  evaluate?(): Promise<Record<string, number>>;
+  readonly best?: { metric: string; mode: 'min' | 'max' };
+  /** Strings stored in checkpoints (config, vocabularies) so sampling needs nothing else. */
+  metadata(): Record<string, string>;
+  /** Frees what the recipe holds beyond its modules (fixed noise, encoders). */
+  dispose(): void;
+}
+
+export interface RecipeFactory {
+  readonly model: string;
+  /** Config sections beyond the common ones (train, data, optim). */
+  readonly schema: Schema;
+  create(ctx: RecipeContext): Recipe;
+}

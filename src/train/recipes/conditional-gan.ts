@@ -1,0 +1,585 @@
+// Conditional GANs with a matching-aware discriminator, trained as in Reed et al. 2016
+// (Algorithm 1, GAN-CLS; §4.3, GAN-INT), and the same objective with a Wasserstein critic and
+// gradient penalty (WGAN-CLS) or with attribute tags and ACGAN's auxiliary classifiers (HW3-2).
+//   D: L = ℓ_real(D(x, h)) + w·ℓ_fake(D(x, ĥ)) + (1 − w)·ℓ_fake(D(G(z, h), h)) [+ λ·GP] [+ a·CE]
+//   G: L = ℓ_gen(D(G(z, h), h)) [+ i·ℓ_gen(D(G(z, h_β), h_β))] [+ k·KL] [+ a·CE]
+// with h the matching text, ĥ a mismatching one, h_β = βh₁ + (1 − β)h₂ an interpolation.
+import { F, Generator, cat, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
+import { loadCheckpoint } from '../checkpoint.js';
+import type { Batch } from '../../data/index.js';
+import { ConditionalGenerator, type ConditionalGeneratorOptions } from '../../models/dcgan/conditional-generator.js';
+import {
+  MatchingAwareDiscriminator,
+  type MatchingAwareDiscriminatorOptions,
+} from '../../models/dcgan/matching-aware-discriminator.js';
+import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
+import { NORMS } from '../../models/layers/norm.js';
+import {
+  DamsmConditioner,
+  TagConditioner,
+  conditionerFromMetadata,
+  type Conditioner,
+} from '../../models/conditioning.js';
+import { DamsmTextEncoder, type DamsmTextEncoderOptions } from '../../models/damsm/index.js';
+import { TagEncoder } from '../../models/tag-encoder.js';
+import type { Module } from '../../nn/index.js';
+import { Adam, type Optimizer } from '../../optim/index.js';
+import { TagVocabulary, Vocabulary } from '../../text/index.js';
+import type { ConfigObject, Schema } from '../config.js';
+import { ExponentialMovingAverage } from '../ema.js';
+import {
+  ADVERSARIAL_LOSSES,
+  dFakeLoss,
+  dRealLoss,
+  gLoss,
+  gradNorm,
+  gradientPenalty,
+  type AdversarialLoss,
+} from '../losses.js';
+import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
+
+const adam: Schema = {
+  lr: { kind: 'number', min: 0, doc: 'learning rate' },
+  beta1: { kind: 'number', min: 0, max: 1, doc: 'Adam β1' },
+  beta2: { kind: 'number', min: 0, max: 1, doc: 'Adam β2' },
+};
+
+const activation = ['leaky_relu', 'relu'] as const;
+
+export const conditionalGanSchema: Schema = {
+  condition: {
+    kind: 'object',
+    fields: {
+      source: {
+        kind: 'string',
+        choices: ['damsm', 'tags'],
+        doc: 'damsm: sentence embedding of the caption; tags: one-hot hair/eye tags',
+      },
+      damsm: { kind: 'string', nullable: true, doc: 'a DAMSM run directory or checkpoint (source: damsm)' },
+    },
+  },
+  generator: {
+    kind: 'object',
+    fields: {
+      noiseDim: { kind: 'number', int: true, min: 1, doc: 'size of z' },
+      projectionDim: { kind: 'number', int: true, min: 1, doc: 'width of the projected condition' },
+      projectionActivation: { kind: 'string', choices: activation, doc: 'after the projection' },
+      conditioningAugmentation: { kind: 'boolean', doc: "StackGAN's sampled condition + KL term" },
+      width: { kind: 'number', int: true, min: 1, doc: 'channels of the last hidden layer' },
+      kernel: { kind: 'number', int: true, min: 4, max: 5, doc: '4 (DCGAN) or 5 (HW3-2)' },
+      norm: { kind: 'string', choices: NORMS, doc: 'normalisation' },
+      spectralNorm: { kind: 'boolean', doc: 'spectral normalisation in G' },
+    },
+  },
+  discriminator: {
+    kind: 'object',
+    fields: {
+      projectionDim: { kind: 'number', int: true, min: 1, doc: 'width of the projected condition' },
+      projectionActivation: { kind: 'string', choices: activation, doc: 'after the projection' },
+      width: { kind: 'number', int: true, min: 1, doc: 'channels of the first layer' },
+      kernel: { kind: 'number', int: true, min: 4, max: 5, doc: '4 or 5' },
+      norm: { kind: 'string', choices: NORMS, doc: 'normalisation (not batch for WGAN-GP)' },
+      spectralNorm: { kind: 'boolean', doc: 'spectral normalisation in D' },
+      minibatchKernels: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: 'minibatch discrimination kernels (0: off)',
+      },
+      minibatchKernelDim: { kind: 'number', int: true, min: 1, default: 5, doc: 'their width' },
+    },
+  },
+  loss: {
+    kind: 'object',
+    fields: {
+      adversarial: { kind: 'string', choices: ADVERSARIAL_LOSSES, doc: 'adversarial objective' },
+      matchingAware: { kind: 'boolean', doc: 'score (real image, wrong text) as fake (GAN-CLS)' },
+      wrongWeight: { kind: 'number', min: 0, max: 1, default: 0.5, doc: 'weight w of the (real, wrong) term' },
+      realLabel: { kind: 'number', min: 0.5, max: 1, default: 1, doc: '< 1: one-sided label smoothing' },
+      gradientPenalty: { kind: 'number', min: 0, default: 0, doc: 'λ of WGAN-GP (0: off)' },
+      interpolation: { kind: 'number', min: 0, default: 0, doc: 'weight of the GAN-INT term (0: off)' },
+      interpolationBeta: { kind: 'number', min: 0, max: 1, default: 0.5, doc: 'β of the interpolated condition' },
+      kl: { kind: 'number', min: 0, default: 2, doc: 'weight of the conditioning-augmentation KL term' },
+      auxiliary: { kind: 'number', min: 0, default: 0, doc: 'weight of ACGAN tag classification (0: off)' },
+    },
+  },
+  optim: {
+    kind: 'object',
+    fields: {
+      generator: { kind: 'object', fields: adam },
+      discriminator: { kind: 'object', fields: adam },
+      criticSteps: { kind: 'number', int: true, min: 1, default: 1, doc: 'D updates per G update' },
+      ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
+    },
+  },
+  samples: {
+    kind: 'object',
+    fields: {
+      captions: {
+        kind: 'strings',
+        default: [],
+        doc: 'fixed captions/tags for sample grids (default: from the validation split)',
+      },
+      rows: { kind: 'number', int: true, min: 1, default: 8, doc: 'conditions in the grid' },
+      perCondition: { kind: 'number', int: true, min: 1, default: 8, doc: 'noise vectors per condition' },
+    },
+  },
+};
+
+/** Builds the conditioner a config asks for (loading a frozen DAMSM text encoder from its run). */
+export function conditionerFromConfig(
+  config: ConfigObject,
+  data: { records: { attributes?: { [k: string]: string } }[] },
+): Conditioner {
+  const c = config.condition as ConfigObject;
+  if (c.source === 'tags') {
+    // The assignment's full colour list, so every testing tag has a slot even if the data lacks it.
+    const known = TagVocabulary.known();
+    const inData = TagVocabulary.fromRecords(data.records);
+    const hair = [...new Set([...known.hair, ...inData.hair])].sort();
+    const eyes = [...new Set([...known.eyes, ...inData.eyes])].sort();
+    return new TagConditioner(new TagEncoder(new TagVocabulary(hair, eyes)));
+  }
+  if (typeof c.damsm !== 'string')
+    throw new Error('condition.source damsm needs condition.damsm: a DAMSM run directory or checkpoint');
+  const ck = loadCheckpoint(resolveDamsmCheckpoint(c.damsm));
+  try {
+    if (ck.metadata.model !== 'damsm')
+      throw new Error(`${ck.path} is not a DAMSM checkpoint (model: ${String(ck.metadata.model)})`);
+    const vocabulary = Vocabulary.fromJSON(JSON.parse(ck.metadata.vocabulary ?? 'null'));
+    const options = JSON.parse(ck.metadata.textEncoder ?? 'null') as DamsmTextEncoderOptions;
+    const enc = new DamsmTextEncoder(options);
+    const sd = new Map<string, Tensor>();
+    for (const [k, t] of ck.tensors) if (k.startsWith('text.')) sd.set(k.slice(5), t);
+    enc.loadStateDict(sd);
+    return new DamsmConditioner(vocabulary, enc, options);
+  } finally {
+    for (const t of ck.tensors.values()) t.dispose();
+  }
+}
+
+/** A DAMSM run directory → its best checkpoint (else the newest); a file is used as given. */
+export function resolveDamsmCheckpoint(p: string): string {
+  return resolveRunCheckpoint(p, true);
+}
+
+export function resolveRunCheckpoint(p: string, preferBest: boolean): string {
+  // Deferred import keeps this module free of fs at the top for readers of the objective.
+  const fs = process.getBuiltinModule('node:fs');
+  const path = process.getBuiltinModule('node:path');
+  if (!fs.existsSync(p)) throw new Error(`${p} does not exist`);
+  if (fs.statSync(p).isFile()) return p;
+  const dir = fs.existsSync(path.join(p, 'checkpoints')) ? path.join(p, 'checkpoints') : p;
+  const bestFile = path.join(dir, 'best.json');
+  if (preferBest && fs.existsSync(bestFile)) {
+    const { step } = JSON.parse(fs.readFileSync(bestFile, 'utf8')) as { step: number };
+    const f = path.join(dir, `step-${String(step).padStart(8, '0')}.json`);
+    if (fs.existsSync(f)) return f;
+  }
+  const steps = fs
+    .readdirSync(dir)
+    .map((f) => /^step-(\d+)\.json$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => Number(b[1]) - Number(a[1]));
+  if (steps.length === 0) throw new Error(`${p} holds no checkpoints`);
+  return path.join(dir, steps[0]![0]);
+}
+
+export function generatorOptions(config: ConfigObject, conditionDim: number): ConditionalGeneratorOptions {
+  const g = config.generator as ConfigObject;
+  return {
+    noiseDim: g.noiseDim as number,
+    conditionDim,
+    projectionDim: g.projectionDim as number,
+    projectionActivation: g.projectionActivation as 'relu' | 'leaky_relu',
+    conditioningAugmentation: g.conditioningAugmentation as boolean,
+    width: g.width as number,
+    resolution: (config.data as ConfigObject).resolution as number,
+    kernel: g.kernel as 4 | 5,
+    norm: g.norm as ConditionalGeneratorOptions['norm'],
+    spectralNorm: g.spectralNorm as boolean,
+  };
+}
+
+class ConditionalGanRecipe implements Recipe {
+  readonly modules = new Map<string, Module>();
+  readonly optimizers = new Map<string, Optimizer>();
+  readonly batchesPerStep: number;
+  readonly G: ConditionalGenerator;
+  readonly D: MatchingAwareDiscriminator;
+  readonly ema: ExponentialMovingAverage<ConditionalGenerator> | null;
+  readonly conditioner: Conditioner;
+  readonly loss: AdversarialLoss;
+  readonly l: ConfigObject;
+  readonly device: Device;
+  readonly rng: Generator;
+  readonly tagAux: TagConditioner | null;
+  readonly fixed: { noise: Tensor; condition: Tensor; rows: number; perCondition: number };
+
+  constructor(
+    readonly model: string,
+    readonly ctx: RecipeContext,
+  ) {
+    const { config, device } = ctx;
+    this.device = device;
+    this.rng = ctx.rng;
+    this.l = config.loss as ConfigObject;
+    this.loss = this.l.adversarial as AdversarialLoss;
+    if (this.loss === 'wasserstein' && (this.l.gradientPenalty as number) === 0)
+      ctx.log(
+        'warning: a Wasserstein critic without gradient penalty is not Lipschitz-constrained (set loss.gradientPenalty, e.g. 10)',
+      );
+    const d = config.discriminator as ConfigObject;
+    if ((this.l.gradientPenalty as number) > 0 && d.norm === 'batch')
+      throw new Error(
+        'discriminator.norm batch is incompatible with a gradient penalty (it is per sample): use layer, instance or none',
+      );
+    this.conditioner = conditionerFromConfig(config, ctx.data);
+    const useAux = (this.l.auxiliary as number) > 0;
+    if (useAux && this.conditioner.kind !== 'tags')
+      throw new Error('loss.auxiliary (ACGAN) needs condition.source tags');
+    this.tagAux = useAux ? (this.conditioner as TagConditioner) : null;
+    this.conditioner.module?.to(device);
+
+    this.G = new ConditionalGenerator(generatorOptions(config, this.conditioner.dim)).to(device);
+    const dOpts: MatchingAwareDiscriminatorOptions = {
+      conditionDim: this.conditioner.dim,
+      projectionDim: d.projectionDim as number,
+      projectionActivation: d.projectionActivation as 'relu' | 'leaky_relu',
+      width: d.width as number,
+      resolution: (config.data as ConfigObject).resolution as number,
+      kernel: d.kernel as 4 | 5,
+      norm: d.norm as MatchingAwareDiscriminatorOptions['norm'],
+      spectralNorm: d.spectralNorm as boolean,
+      minibatchKernels: d.minibatchKernels as number,
+      minibatchKernelDim: d.minibatchKernelDim as number,
+      auxClasses: useAux ? (this.conditioner as TagConditioner).encoder.classes : [],
+    };
+    this.D = new MatchingAwareDiscriminator(dOpts).to(device);
+    this.modules.set('G', this.G).set('D', this.D);
+    const o = config.optim as ConfigObject;
+    const decay = o.ema as number;
+    this.ema =
+      decay > 0
+        ? new ExponentialMovingAverage(this.G, () => new ConditionalGenerator(this.G.o).to(device), decay)
+        : null;
+    if (this.ema) this.modules.set('G_ema', this.ema.shadow);
+    if (this.conditioner.module) this.modules.set('text', this.conditioner.module);
+    const og = o.generator as ConfigObject;
+    const od = o.discriminator as ConfigObject;
+    this.optimizers.set(
+      'G',
+      new Adam(this.G.parameters(), { lr: og.lr as number, betas: [og.beta1 as number, og.beta2 as number] }),
+    );
+    this.optimizers.set(
+      'D',
+      new Adam(this.D.parameters(), { lr: od.lr as number, betas: [od.beta1 as number, od.beta2 as number] }),
+    );
+    this.batchesPerStep = o.criticSteps as number;
+    this.fixed = this.#fixedInputs();
+    ctx.log(
+      `${this.model}: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; condition ${this.conditioner.kind} (${this.conditioner.dim})`,
+    );
+  }
+
+  #fixedInputs(): ConditionalGanRecipe['fixed'] {
+    const s = this.ctx.config.samples as ConfigObject;
+    const rows = s.rows as number;
+    const per = s.perCondition as number;
+    let captions = s.captions as string[];
+    if (captions.length === 0) {
+      // Distinct captions of distinct classes from held-out data: what the model has not seen.
+      const recs = this.ctx.data.records;
+      const split = recs.some((r) => r.split === 'val') ? 'val' : 'train';
+      const seen = new Set<string>();
+      for (const r of recs)
+        if (r.split === split && !seen.has(r.classId) && captions.length < rows) {
+          seen.add(r.classId);
+          captions = [...captions, r.captions[0]!];
+        }
+    }
+    captions = captions.slice(0, rows);
+    const seed = (this.ctx.config.seed as number) + 1000;
+    const gen = new Generator(seed, this.device);
+    const expanded = captions.flatMap((c) => new Array<string>(per).fill(c));
+    const noise = randn([expanded.length, this.G.o.noiseDim], { generator: gen, device: this.device });
+    const condition = this.conditioner.encode({ captions: expanded }, this.device);
+    this.sampleCaptions = captions;
+    return { noise, condition, rows: captions.length, perCondition: per };
+  }
+
+  sampleCaptions: string[] = [];
+
+  #noise(n: number): Tensor {
+    return randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
+  }
+
+  step(batches: Batch[], _step: number, { logging }: { logging: boolean }): StepResult {
+    const scalars: Record<string, number> = {};
+    const gp = this.l.gradientPenalty as number;
+    const aux = this.l.auxiliary as number;
+    const optD = this.optimizers.get('D')!;
+    const optG = this.optimizers.get('G')!;
+    let images = 0;
+    let last: { h: Tensor; labels: [Tensor, Tensor] | null } | null = null;
+    for (const batch of batches) {
+      const x = batch.images.values().next().value!;
+      const n = x.size(0);
+      images += n;
+      const h = this.conditioner.encode({ captions: batch.captions, attributes: batch.attributes }, this.device);
+      const hWrong = this.conditioner.encode(
+        { captions: batch.wrongCaptions, attributes: batch.wrongAttributes },
+        this.device,
+      );
+      const labels = this.tagAux
+        ? this.tagAux.encoder.labels(
+            this.tagAux.tags({ captions: batch.captions, attributes: batch.attributes }),
+            this.device,
+          )
+        : null;
+      const stats = noGrad(() => {
+        using z = this.#noise(n);
+        const out = this.G.forward(z, h, this.rng);
+        out.mu?.dispose();
+        out.logvar?.dispose();
+        return out.images;
+      });
+      using fake = stats;
+      const dl = (() => {
+        using fx = this.D.features(x);
+        const real = this.D.score(fx, h);
+        const terms: Tensor[] = [];
+        const weights: number[] = [];
+        let gpIndex = -1;
+        const wrongW = this.l.matchingAware ? (this.l.wrongWeight as number) : 0;
+        terms.push(dRealLoss(this.loss, real.score, this.l.realLabel as number));
+        weights.push(1);
+        let wrong: ReturnType<MatchingAwareDiscriminator['score']> | null = null;
+        if (wrongW > 0) {
+          wrong = this.D.score(fx, hWrong);
+          terms.push(dFakeLoss(this.loss, wrong.score));
+          weights.push(wrongW);
+        }
+        const fk = this.D.forward(fake, h);
+        terms.push(dFakeLoss(this.loss, fk.score));
+        weights.push(1 - wrongW);
+        if (gp > 0) {
+          gpIndex = terms.length;
+          terms.push(
+            gradientPenalty(
+              (xi) => {
+                const s = this.D.forward(xi, h);
+                for (const a of s.aux) a.dispose();
+                return s.score;
+              },
+              x,
+              fake,
+              this.rng,
+            ),
+          );
+          weights.push(gp);
+        }
+        if (labels && aux > 0) {
+          for (let k = 0; k < labels.length; k++) {
+            terms.push(F.crossEntropy(real.aux[k]!, labels[k]!), F.crossEntropy(fk.aux[k]!, labels[k]!));
+            weights.push(aux, aux);
+          }
+        }
+        if (logging) {
+          const m = (t: Tensor): number =>
+            noGrad(() => {
+              using v = this.loss === 'nonsaturating' ? t.sigmoid() : t.alias();
+              using mm = v.mean();
+              return mm.item();
+            });
+          scalars['D/real'] = m(real.score);
+          scalars['D/fake'] = m(fk.score);
+          if (wrong) scalars['D/wrong'] = m(wrong.score);
+          if (labels) scalars['D/aux_acc_real'] = auxAccuracy(real.aux, labels);
+        }
+        let total = terms[0]!.mul(weights[0]!);
+        for (let k = 1; k < terms.length; k++) {
+          const next = total.add(terms[k]!, weights[k]!);
+          total.dispose();
+          total = next;
+        }
+        if (logging && gpIndex >= 0) scalars['loss/gp'] = terms[gpIndex]!.item();
+        for (const t of [
+          ...terms,
+          real.score,
+          ...real.aux,
+          fk.score,
+          ...fk.aux,
+          ...(wrong ? [wrong.score, ...wrong.aux] : []),
+        ])
+          t.dispose();
+        return total;
+      })();
+      optD.zeroGrad();
+      dl.backward();
+      if (logging) scalars['grad/D'] = gradNorm(optD.params);
+      optD.step();
+      if (logging) scalars['loss/D'] = dl.item();
+      dl.dispose();
+      hWrong.dispose();
+      last?.h.dispose();
+      last?.labels?.forEach((t) => t.dispose());
+      last = { h, labels };
+    }
+
+    // Generator step on the last batch's conditions, with fresh noise.
+    const { h, labels } = last!;
+    const n = h.size(0);
+    const gl = (() => {
+      using z = this.#noise(n);
+      const out = this.G.forward(z, h, this.rng);
+      using fake = out.images;
+      const s = this.D.forward(fake, h);
+      const terms: Tensor[] = [gLoss(this.loss, s.score)];
+      const weights = [1];
+      const interp = this.l.interpolation as number;
+      if (interp > 0) {
+        // GAN-INT: conditions between pairs of captions need not be real sentences, so the
+        // discriminator's "matching" judgement is the only teacher for them.
+        const beta = this.l.interpolationBeta as number;
+        using head = h.narrow(0, n - 1, 1);
+        using tail = h.narrow(0, 0, n - 1);
+        using hr = cat([head, tail], 0); // pair each caption with its neighbour
+        using hb = h.mul(beta);
+        using hi = hb.add(hr, 1 - beta);
+        using zi = this.#noise(n);
+        const oi = this.G.forward(zi, hi, this.rng);
+        using fi = oi.images;
+        const si = this.D.forward(fi, hi);
+        terms.push(gLoss(this.loss, si.score));
+        weights.push(interp);
+        si.score.dispose();
+        si.aux.forEach((t) => t.dispose());
+        if (oi.mu) {
+          terms.push(ConditioningAugmentation.klLoss(oi.mu, oi.logvar!));
+          weights.push((this.l.kl as number) * interp);
+          oi.mu.dispose();
+          oi.logvar!.dispose();
+        }
+      }
+      if (out.mu) {
+        terms.push(ConditioningAugmentation.klLoss(out.mu, out.logvar!));
+        weights.push(this.l.kl as number);
+        if (logging) scalars['loss/kl'] = terms[terms.length - 1]!.item();
+        out.mu.dispose();
+        out.logvar!.dispose();
+      }
+      if (labels && aux > 0) {
+        for (let k = 0; k < labels.length; k++) {
+          terms.push(F.crossEntropy(s.aux[k]!, labels[k]!));
+          weights.push(aux);
+        }
+        if (logging) scalars['G/aux_acc_fake'] = auxAccuracy(s.aux, labels);
+      }
+      let total = terms[0]!.mul(weights[0]!);
+      for (let k = 1; k < terms.length; k++) {
+        const next = total.add(terms[k]!, weights[k]!);
+        total.dispose();
+        total = next;
+      }
+      for (const t of [...terms, s.score, ...s.aux]) t.dispose();
+      return total;
+    })();
+    optG.zeroGrad();
+    gl.backward();
+    if (logging) scalars['grad/G'] = gradNorm(optG.params);
+    optG.step();
+    // D's parameters got gradients from the G loss too; they are cleared at its next zeroGrad.
+    if (logging) scalars['loss/G'] = gl.item();
+    gl.dispose();
+    h.dispose();
+    labels?.forEach((t) => t.dispose());
+    this.ema?.update();
+    if (logging) {
+      scalars['lr/G'] = optG.lr;
+      scalars['lr/D'] = optD.lr;
+    }
+    return { scalars, images };
+  }
+
+  /** Samples from the EMA generator when there is one, in eval mode (running batch statistics). */
+  samples(): { images: Tensor; nrow: number } {
+    const g = this.ema?.shadow ?? this.G;
+    const was = g.training;
+    g.eval();
+    try {
+      return noGrad(() => {
+        const out = g.forward(this.fixed.noise, this.fixed.condition);
+        out.mu?.dispose();
+        out.logvar?.dispose();
+        return { images: out.images, nrow: this.fixed.perCondition };
+      });
+    } finally {
+      g.train(was);
+    }
+  }
+
+  metadata(): Record<string, string> {
+    return {
+      model: this.model,
+      generator: JSON.stringify(this.G.o),
+      sampleCaptions: JSON.stringify(this.sampleCaptions),
+      ...this.conditioner.metadata(),
+    };
+  }
+
+  dispose(): void {
+    this.fixed.noise.dispose();
+    this.fixed.condition.dispose();
+  }
+}
+
+function auxAccuracy(logits: Tensor[], labels: [Tensor, Tensor]): number {
+  return noGrad(() => {
+    let acc = 0;
+    logits.forEach((l, k) => {
+      using p = l.argmax(1);
+      using eq = p.eq(labels[k]!);
+      using f = eq.float();
+      using m = f.mean();
+      acc += m.item();
+    });
+    return acc / logits.length;
+  });
+}
+
+export function conditionalGan(model: 'gan-int-cls' | 'wgan-cls' | 'tag-gan'): RecipeFactory {
+  return {
+    model,
+    schema: conditionalGanSchema,
+    create: (ctx) => new ConditionalGanRecipe(model, ctx),
+  };
+}
+
+/** Rebuilds a trained generator and its conditioner from checkpoint tensors and metadata. */
+export function generatorFromCheckpoint(
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string>,
+  device: Device,
+): { G: ConditionalGenerator; conditioner: Conditioner; usedEma: boolean } {
+  const opts = JSON.parse(metadata.generator ?? 'null') as ConditionalGeneratorOptions | null;
+  if (opts === null) throw new Error('the checkpoint has no generator description (is it a GAN checkpoint?)');
+  const conditioner = conditionerFromMetadata(metadata);
+  const pick = (prefix: string): Map<string, Tensor> => {
+    const m = new Map<string, Tensor>();
+    for (const [k, t] of tensors) if (k.startsWith(prefix)) m.set(k.slice(prefix.length), t);
+    return m;
+  };
+  const G = new ConditionalGenerator(opts);
+  const ema = pick('G_ema.');
+  const usedEma = ema.size > 0;
+  G.loadStateDict(usedEma ? ema : pick('G.'));
+  // Exported fp16 weights are computed in float32.
+  G.to('float32').to(device).eval();
+  if (conditioner.module) {
+    conditioner.module.loadStateDict(pick('text.'));
+    conditioner.module.to('float32').to(device);
+  }
+  return { G, conditioner, usedEma };
+}

@@ -1,0 +1,19 @@
+// The models the trainer knows, by the name configs use.
+import type { RecipeFactory } from '../recipe.js';
+import { conditionalGan } from './conditional-gan.js';
+import { damsm } from './damsm.js';
+
+const factories: RecipeFactory[] = [
+  conditionalGan('gan-int-cls'),
+  conditionalGan('wgan-cls'),
+  conditionalGan('tag-gan'),
+  damsm,
+];
+
+export const MODELS = factories.map((f) => f.model);
+
+export function recipeFor(model: string): RecipeFactory {
+  const f = factories.find((x) => x.model === model);
+  if (f === undefined) throw new Error(`unknown model '${model}' (known: ${MODELS.join(', ')})`);
+  return f;
+}

@@ -1,0 +1,134 @@
+// A run directory: everything needed to reproduce and audit one training run sits together,
+// as in stylegan2-ada's run folders: the resolved config, seed, git commit, command line,
+// metrics (JSON lines and TensorBoard), sample grids and checkpoints.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { backendInfo } from '../engine/index.js';
+import { configToYaml, type ConfigObject } from './config.js';
+
+export interface RunInfo {
+  name: string;
+  model: string;
+  seed: number;
+  createdAt: string;
+  command: string[];
+  gitCommit: string | null;
+  /** Uncommitted changes when the run started (the commit alone does not reproduce it). */
+  gitDirty: boolean | null;
+  host: string;
+  node: string;
+  libtorch: string;
+  device: string;
+  resumedAt: { step: number; at: string }[];
+}
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return null;
+  }
+}
+
+export class RunDir {
+  private constructor(readonly dir: string) {}
+
+  get checkpoints(): string {
+    return path.join(this.dir, 'checkpoints');
+  }
+  get samples(): string {
+    return path.join(this.dir, 'samples');
+  }
+  get configFile(): string {
+    return path.join(this.dir, 'config.yaml');
+  }
+
+  /** Creates runs/<name>-<timestamp> (or `dir` when given) with config.yaml and run.json. */
+  static create(o: { root: string; name: string; dir?: string; config: ConfigObject; device: string }): RunDir {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    const dir = o.dir ?? path.join(o.root, `${o.name}-${stamp}`);
+    if (fs.existsSync(path.join(dir, 'run.json')))
+      throw new Error(`${dir} already holds a run: resume it with --resume ${dir}, or pick another --run-dir`);
+    fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'samples'), { recursive: true });
+    const status = git(['status', '--porcelain', '--untracked-files=no']);
+    const info: RunInfo = {
+      name: o.name,
+      model: String(o.config.model),
+      seed: Number(o.config.seed),
+      createdAt: new Date().toISOString(),
+      command: process.argv.slice(1),
+      gitCommit: git(['rev-parse', 'HEAD']),
+      gitDirty: status === null ? null : status.length > 0,
+      host: os.hostname(),
+      node: process.version,
+      libtorch: backendInfo().torch,
+      device: o.device,
+      resumedAt: [],
+    };
+    fs.writeFileSync(path.join(dir, 'config.yaml'), configToYaml(o.config));
+    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
+    return new RunDir(dir);
+  }
+
+  /** Opens an existing run to resume it. */
+  static open(dir: string): RunDir {
+    if (!fs.existsSync(path.join(dir, 'run.json')) || !fs.existsSync(path.join(dir, 'config.yaml')))
+      throw new Error(`${dir} is not a run directory (it needs run.json and config.yaml)`);
+    return new RunDir(dir);
+  }
+
+  info(): RunInfo {
+    return JSON.parse(fs.readFileSync(path.join(this.dir, 'run.json'), 'utf8')) as RunInfo;
+  }
+
+  noteResume(step: number): void {
+    const info = this.info();
+    info.resumedAt.push({ step, at: new Date().toISOString() });
+    fs.writeFileSync(path.join(this.dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
+  }
+
+  /** Appends one line of metrics; lines past `step` from an interrupted run are dropped on resume. */
+  appendMetrics(step: number, values: Record<string, number>): void {
+    fs.appendFileSync(
+      path.join(this.dir, 'metrics.jsonl'),
+      JSON.stringify({ step, time: Date.now() / 1000, ...values }) + '\n',
+    );
+  }
+
+  truncateMetrics(step: number): void {
+    const f = path.join(this.dir, 'metrics.jsonl');
+    if (!fs.existsSync(f)) return;
+    const kept = fs
+      .readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => {
+        if (!l) return false;
+        try {
+          return (JSON.parse(l) as { step: number }).step <= step;
+        } catch {
+          return false;
+        }
+      });
+    fs.writeFileSync(f, kept.map((l) => l + '\n').join(''));
+  }
+
+  readMetrics(): ({ step: number; time: number } & Record<string, number>)[] {
+    const f = path.join(this.dir, 'metrics.jsonl');
+    if (!fs.existsSync(f)) return [];
+    return fs
+      .readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as { step: number; time: number } & Record<string, number>);
+  }
+
+  log(msg: string): void {
+    fs.appendFileSync(path.join(this.dir, 'train.log'), `${new Date().toISOString()} ${msg}\n`);
+  }
+}

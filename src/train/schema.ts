@@ -1,0 +1,33 @@
+// The config sections every run has (data, train); each model adds its own (recipes/*).
+import type { Schema } from './config.js';
+import { MODELS, recipeFor } from './recipes/index.js';
+
+export const commonSchema: Schema = {
+  name: { kind: 'string', nullable: true, doc: 'run name (default: the config file name)' },
+  model: { kind: 'string', choices: MODELS, doc: 'which model to train' },
+  seed: { kind: 'number', int: true, min: 0, default: 0, doc: 'seeds weights, noise and data order' },
+  data: {
+    kind: 'object',
+    fields: {
+      cache: { kind: 'string', doc: 'a cache written by `creativeai prepare`' },
+      resolution: { kind: 'number', int: true, min: 8, doc: 'image side the model trains at' },
+      batchSize: { kind: 'number', int: true, min: 2, doc: 'images per batch' },
+      workers: { kind: 'number', int: true, min: 0, default: 1, doc: 'threads assembling batches' },
+      prefetch: { kind: 'number', int: true, min: 0, default: 2, doc: 'batches assembled ahead' },
+    },
+  },
+  train: {
+    kind: 'object',
+    fields: {
+      steps: { kind: 'number', int: true, min: 1, doc: 'generator (or encoder) updates in the whole run' },
+      checkpointEvery: { kind: 'number', int: true, min: 1, default: 1000, doc: 'steps between checkpoints' },
+      keep: { kind: 'number', int: true, min: 1, default: 3, doc: 'checkpoints kept besides the best' },
+      logEvery: { kind: 'number', int: true, min: 1, default: 50, doc: 'steps between logged scalars' },
+      sampleEvery: { kind: 'number', int: true, min: 1, default: 500, doc: 'steps between sample grids' },
+    },
+  },
+};
+
+export function fullSchema(model: string): Schema {
+  return { ...commonSchema, ...recipeFor(model).schema };
+}

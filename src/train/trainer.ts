@@ -1,0 +1,354 @@
+// The training loop shared by every model: config → run directory → data → recipe → steps, with
+// logging (console, metrics.jsonl, TensorBoard), sample grids, evaluation and checkpoints that
+// resume exactly (weights, optimizer state, random generators, step and position in the data).
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { DataLoader, CacheReader, type Batch } from '../data/index.js';
+import { Generator, cuda, manualSeed, type Device, type Tensor } from '../engine/index.js';
+import { SummaryWriter, saveGrid, makeGrid, tensorToImage } from '../io/index.js';
+import { Progress } from '../util/progress.js';
+import { CheckpointStore, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { applyOverrides, readConfigFile, resolveConfig, type ConfigObject } from './config.js';
+import type { Recipe } from './recipe.js';
+import { recipeFor } from './recipes/index.js';
+import { RunDir } from './run-dir.js';
+import { fullSchema } from './schema.js';
+
+export interface TrainOptions {
+  /** A config file for a new run. */
+  config?: string;
+  /** A run directory (or one of its checkpoints) to continue. */
+  resume?: string;
+  device?: Device;
+  /** key=value overrides of the config. */
+  sets?: string[];
+  /** Parent folder of new runs (default ./runs). */
+  runsRoot?: string;
+  /** Exact folder for a new run. */
+  runDir?: string;
+  /** Stop (with a checkpoint) after this many minutes: long runs as a chain of resumed calls. */
+  timeLimitMinutes?: number;
+  /** Messages (default: stderr). */
+  log?: (msg: string) => void;
+  /** Draw the progress bar (default true). */
+  progress?: boolean;
+}
+
+export interface TrainResult {
+  runDir: string;
+  step: number;
+  finished: boolean;
+  interrupted: boolean;
+}
+
+interface LoopState {
+  step: number;
+  batchesConsumed: number;
+  imagesSeen: number;
+  seconds: number;
+}
+
+/** Resolves which device to use: the option, else CUDA when available. */
+export function pickDevice(d?: string): Device {
+  if (d === undefined || d === 'auto') return cuda.isAvailable() ? 'cuda:0' : 'cpu';
+  if (d === 'cuda') return 'cuda:0';
+  if (d === 'cpu' || /^cuda:\d+$/.test(d)) {
+    if (d.startsWith('cuda') && !cuda.isAvailable())
+      throw new Error('--device cuda was asked for, but libtorch sees no CUDA device (or was built without CUDA)');
+    return d as Device;
+  }
+  throw new Error(`--device must be cpu, cuda or cuda:N; got '${d}'`);
+}
+
+export function loadRunConfig(o: TrainOptions): {
+  config: ConfigObject;
+  run: RunDir | null;
+  checkpoint: string | null;
+} {
+  if (o.resume !== undefined) {
+    let dir = o.resume;
+    let checkpoint: string | null = null;
+    if (fs.statSync(dir).isFile()) {
+      checkpoint = dir;
+      dir = path.dirname(path.dirname(dir));
+    }
+    const run = RunDir.open(dir);
+    const raw = readConfigFile(run.configFile);
+    const model = String(raw.model);
+    const config = resolveConfig(
+      applyOverrides(raw, o.sets ?? [], fullSchema(model)),
+      fullSchema(model),
+      run.configFile,
+    );
+    return { config, run, checkpoint };
+  }
+  if (o.config === undefined) throw new Error('train needs --config <file> (a new run) or --resume <run dir>');
+  const raw = readConfigFile(o.config);
+  if (typeof raw.model !== 'string')
+    throw new Error(`${o.config}: the config must name a model (model: gan-int-cls, …)`);
+  if (raw.name === undefined) raw.name = path.basename(o.config).replace(/\.ya?ml$/, '');
+  const schema = fullSchema(raw.model);
+  const config = resolveConfig(applyOverrides(raw, o.sets ?? [], schema), schema, o.config);
+  return { config, run: null, checkpoint: null };
+}
+
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const say = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const { config, run: existing, checkpoint } = loadRunConfig(o);
+  const device = pickDevice(o.device);
+  const tr = config.train as ConfigObject;
+  const data = config.data as ConfigObject;
+  const seed = config.seed as number;
+
+  const run =
+    existing ??
+    RunDir.create({
+      root: o.runsRoot ?? 'runs',
+      name: String(config.name),
+      ...(o.runDir !== undefined ? { dir: o.runDir } : {}),
+      config,
+      device,
+    });
+  const log = (m: string): void => {
+    say(m);
+    run.log(m);
+  };
+
+  // Seeding before building the networks makes their initial weights a function of the seed.
+  manualSeed(seed);
+  const rng = new Generator(seed + 1, device);
+  const reader = CacheReader.open(String(data.cache));
+  const resolution = data.resolution as number;
+  if (!reader.manifest.resolutions.includes(resolution))
+    throw new Error(
+      `the cache ${reader.dir} has resolutions ${reader.manifest.resolutions.join(', ')}, the config asks for ${resolution}: prepare it with --sizes ${resolution}`,
+    );
+  const factory = recipeFor(String(config.model));
+  const recipe = factory.create({ config, device, data: reader, rng, log });
+  const loader = new DataLoader(reader, {
+    batchSize: data.batchSize as number,
+    resolutions: [resolution],
+    seed,
+    device,
+    workers: data.workers as number,
+    prefetch: data.prefetch as number,
+  });
+  const store = new CheckpointStore(run.checkpoints, tr.keep as number);
+  const state: LoopState = { step: 0, batchesConsumed: 0, imagesSeen: 0, seconds: 0 };
+
+  if (existing) {
+    const ck = checkpoint !== null ? loadCheckpoint(checkpoint) : store.loadLatest((m) => log(`warning: ${m}`));
+    if (ck === null) log(`${run.dir} has no usable checkpoint: starting from step 0`);
+    else {
+      restore(recipe, ck, state, rng, device);
+      run.truncateMetrics(state.step);
+      run.noteResume(state.step);
+      log(`resumed ${run.dir} at step ${state.step} from ${path.basename(ck.path)}`);
+    }
+  } else log(`run ${run.dir}: ${String(config.model)} on ${reader.manifest.dataset}, ${device}, seed ${seed}`);
+
+  const tb = new SummaryWriter(run.dir);
+  const totalSteps = tr.steps as number;
+  const progress =
+    o.progress === false ? null : new Progress({ total: totalSteps - state.step, label: 'train', unit: 'steps' });
+  let stop = null as 'signal' | 'time' | null;
+  let signals = 0;
+  const onSignal = (): void => {
+    if (++signals > 1) process.exit(130); // a second Ctrl-C: leave now
+    stop = 'signal';
+    say('\ninterrupt: finishing this step and writing a checkpoint (Ctrl-C again to quit without one)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const started = Date.now();
+  const startSeconds = state.seconds;
+  const deadline = o.timeLimitMinutes === undefined ? Infinity : started + o.timeLimitMinutes * 60_000;
+
+  const perEpoch = loader.batchesPerEpoch;
+  let epoch = Math.floor(state.batchesConsumed / perEpoch);
+  let iter = loader.epoch(epoch, { startBatch: state.batchesConsumed % perEpoch });
+  const nextBatch = async (): Promise<Batch> => {
+    for (;;) {
+      const r = await iter.next();
+      if (!r.done) return r.value;
+      epoch++;
+      iter = loader.epoch(epoch);
+    }
+  };
+
+  const save = async (final: boolean): Promise<void> => {
+    const metrics =
+      recipe.evaluate && (final || state.step % (tr.checkpointEvery as number) === 0) ? await recipe.evaluate() : {};
+    if (Object.keys(metrics).length > 0) {
+      log(`eval @${state.step}: ${fmtScalars(metrics)}`);
+      run.appendMetrics(state.step, Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`eval/${k}`, v])));
+      for (const [k, v] of Object.entries(metrics)) tb.scalar(`eval/${k}`, v, state.step);
+    }
+    writeCheckpoint(recipe, store, state, rng, device, metrics, config);
+    const b = recipe.best;
+    if (b && metrics[b.metric] !== undefined) {
+      const prev = store.best();
+      const v = metrics[b.metric]!;
+      if (prev === null || (b.mode === 'min' ? v < prev.value : v > prev.value))
+        store.markBest(state.step, b.metric, v);
+    }
+  };
+
+  const writeSamples = async (): Promise<void> => {
+    if (!recipe.samples) return;
+    const { images, nrow } = recipe.samples();
+    try {
+      const file = path.join(run.samples, `step-${String(state.step).padStart(8, '0')}.png`);
+      await saveGrid(images, file, { nrow });
+      using grid = makeGrid(images, { nrow });
+      tb.image('samples', await tensorToImage(grid, 'png'), state.step);
+    } finally {
+      images.dispose();
+    }
+  };
+
+  let windowStart = Date.now();
+  let windowImages = 0;
+  try {
+    if (state.step === 0) await writeSamples();
+    while (state.step < totalSteps && stop === null) {
+      // Let signal handlers run even when every batch is already in memory (no worker threads).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const batches: Batch[] = [];
+      for (let k = 0; k < recipe.batchesPerStep; k++) batches.push(await nextBatch());
+      const logging = (state.step + 1) % (tr.logEvery as number) === 0 || state.step === 0;
+      let result;
+      try {
+        result = recipe.step(batches, state.step, { logging });
+      } finally {
+        for (const b of batches) b.dispose();
+      }
+      state.step++;
+      state.batchesConsumed += batches.length;
+      state.imagesSeen += result.images;
+      windowImages += result.images;
+      for (const [k, v] of Object.entries(result.scalars))
+        if (!Number.isFinite(v))
+          throw new Error(`${k} became ${v} at step ${state.step}: training diverged (the last checkpoint is kept)`);
+      if (logging) {
+        const now = Date.now();
+        const imgPerSec = (windowImages * 1000) / Math.max(1, now - windowStart);
+        windowStart = now;
+        windowImages = 0;
+        const scalars = { ...result.scalars, 'perf/img_per_sec': imgPerSec };
+        run.appendMetrics(state.step, scalars);
+        for (const [k, v] of Object.entries(scalars)) tb.scalar(k, v, state.step);
+        if (progress) progress.tick(0, fmtScalars(result.scalars));
+        else say(`step ${state.step}/${totalSteps} ${imgPerSec.toFixed(1)} img/s ${fmtScalars(result.scalars)}`);
+      }
+      progress?.tick(1);
+      if (state.step % (tr.sampleEvery as number) === 0) await writeSamples();
+      if (Date.now() > deadline) stop = 'time';
+      state.seconds = startSeconds + (Date.now() - started) / 1000;
+      if (state.step % (tr.checkpointEvery as number) === 0 && state.step < totalSteps && stop === null)
+        await save(false);
+    }
+    state.seconds = startSeconds + (Date.now() - started) / 1000;
+    if (state.step % (tr.sampleEvery as number) !== 0) await writeSamples();
+    await save(state.step >= totalSteps);
+    progress?.finish();
+    const finished = state.step >= totalSteps;
+    log(
+      finished
+        ? `finished ${totalSteps} steps in ${state.seconds.toFixed(0)} s; checkpoints in ${run.checkpoints}`
+        : `stopped at step ${state.step} (${stop === 'time' ? 'time limit' : 'interrupted'}); continue with: creativeai train --resume ${run.dir}`,
+    );
+    return { runDir: run.dir, step: state.step, finished, interrupted: stop === 'signal' };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await iter.return(undefined);
+    tb.close();
+    await loader.close();
+    recipe.dispose();
+    for (const m of recipe.modules.values()) m.dispose();
+    for (const opt of recipe.optimizers.values()) opt.dispose();
+  }
+}
+
+export function fmtScalars(s: Record<string, number>): string {
+  return Object.entries(s)
+    .map(
+      ([k, v]) =>
+        `${k.replace(/^loss\//, '')}=${Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(2) : v.toFixed(3)}`,
+    )
+    .join(' ');
+}
+
+function rngTensors(rng: Generator, device: Device): Map<string, Tensor> {
+  const m = new Map<string, Tensor>([
+    ['rng.run', rng.getState()],
+    ['rng.cpu', Generator.default('cpu').getState()],
+  ]);
+  if (device !== 'cpu') m.set('rng.device', Generator.default(device).getState());
+  return m;
+}
+
+function writeCheckpoint(
+  recipe: Recipe,
+  store: CheckpointStore,
+  state: LoopState,
+  rng: Generator,
+  device: Device,
+  metrics: Record<string, number>,
+  config: ConfigObject,
+): void {
+  const tensors = new Map<string, Tensor>();
+  for (const [name, m] of recipe.modules) for (const [k, t] of m.stateDict()) tensors.set(`${name}.${k}`, t);
+  const optim: Record<string, Record<string, number>> = {};
+  for (const [name, opt] of recipe.optimizers) {
+    const sd = opt.stateDict();
+    optim[name] = sd.scalars;
+    for (const [k, t] of sd.tensors) tensors.set(`optim.${name}.${k}`, t);
+  }
+  const rngs = rngTensors(rng, device);
+  for (const [k, t] of rngs) tensors.set(k, t);
+  try {
+    store.save(state.step, tensors, {
+      state: { ...state, optim },
+      metrics,
+      metadata: { ...recipe.metadata(), config: JSON.stringify(config), step: String(state.step) },
+    });
+  } finally {
+    for (const t of rngs.values()) t.dispose();
+  }
+}
+
+function restore(recipe: Recipe, ck: LoadedCheckpoint, state: LoopState, rng: Generator, device: Device): void {
+  try {
+    for (const [name, m] of recipe.modules) {
+      const sd = new Map<string, Tensor>();
+      for (const [k, t] of ck.tensors) if (k.startsWith(`${name}.`)) sd.set(k.slice(name.length + 1), t);
+      m.loadStateDict(sd);
+    }
+    const s = ck.manifest.state as unknown as LoopState & { optim: Record<string, Record<string, number>> };
+    for (const [name, opt] of recipe.optimizers) {
+      const tensors = new Map<string, Tensor>();
+      for (const [k, t] of ck.tensors)
+        if (k.startsWith(`optim.${name}.`)) tensors.set(k.slice(`optim.${name}.`.length), t);
+      const scalars = s.optim[name];
+      if (scalars === undefined) throw new Error(`checkpoint ${ck.path} has no state for optimizer '${name}'`);
+      opt.loadStateDict({ scalars, tensors });
+    }
+    const get = (k: string): Tensor => {
+      const t = ck.tensors.get(k);
+      if (t === undefined) throw new Error(`checkpoint ${ck.path} lacks '${k}'`);
+      return t;
+    };
+    rng.setState(get('rng.run'));
+    Generator.default('cpu').setState(get('rng.cpu'));
+    if (device !== 'cpu' && ck.tensors.has('rng.device')) Generator.default(device).setState(get('rng.device'));
+    state.step = s.step;
+    state.batchesConsumed = s.batchesConsumed;
+    state.imagesSeen = s.imagesSeen;
+    state.seconds = s.seconds;
+  } finally {
+    for (const t of ck.tensors.values()) t.dispose();
+  }
+}

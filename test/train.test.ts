@@ -1,0 +1,424 @@
+// Training framework: configs, every model training a few steps with finite losses, bit-exact
+// resume, Ctrl-C, corrupt checkpoints, TensorBoard output, sample and export CLIs.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import sharp from 'sharp';
+
+import { prepareCache } from '../src/data/index.js';
+import { openDataset } from '../src/data/sources/index.js';
+import { liveTensors } from '../src/engine/index.js';
+import { readEvents } from '../src/io/index.js';
+import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
+import { ConfigError, applyOverrides, readConfigFile, resolveConfig } from '../src/train/config.js';
+import { fullSchema } from '../src/train/schema.js';
+import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { train, type TrainOptions } from '../src/train/trainer.js';
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = path.join(root, 'dist', 'src', 'cli', 'index.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-train-'));
+const shapes = path.join(tmp, 'shapes');
+const tags = path.join(tmp, 'tags');
+const quiet = { progress: false, log: () => undefined } satisfies Partial<TrainOptions>;
+const cfg = (name: string): string => path.join(root, 'configs', 'shapes', `${name}.yaml`);
+
+/** A tiny tag dataset in the HW3-2 layout: faces whose top half is the hair colour, a band the eyes'. */
+async function makeTagDataset(dir: string): Promise<void> {
+  const hair = { blue: '#2040e0', green: '#20c040', pink: '#f080c0', blonde: '#f0e060' } as const;
+  const eyes = { red: '#e02020', blue: '#2020e0', green: '#10a010' } as const;
+  fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+  const lines: string[] = [];
+  let i = 0;
+  for (const [h, hc] of Object.entries(hair))
+    for (const [e, ec] of Object.entries(eyes))
+      for (let k = 0; k < 4; k++, i++) {
+        const band = await sharp({ create: { width: 64, height: 10, channels: 3, background: ec } })
+          .png()
+          .toBuffer();
+        const top = await sharp({ create: { width: 64, height: 28, channels: 3, background: hc } })
+          .png()
+          .toBuffer();
+        await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f0d0b0' } })
+          .composite([
+            { input: top, top: 0, left: 0 },
+            { input: band, top: 34 + k, left: 0 },
+          ])
+          .jpeg()
+          .toFile(path.join(dir, 'images', `${i}.jpg`));
+        lines.push(`${i},${h} hair ${e} eyes`);
+      }
+  fs.writeFileSync(path.join(dir, 'tags.csv'), lines.join('\n') + '\n');
+}
+
+before(async () => {
+  const s = await prepareCache(await openDataset('shapes:400:3'), { out: shapes, resolutions: [32] });
+  assert.equal(s.manifest.count, 400);
+  const src = path.join(tmp, 'tags-src');
+  await makeTagDataset(src);
+  await prepareCache(await openDataset(`anime-faces:${src}`), {
+    out: tags,
+    resolutions: [64],
+    split: 'random:0.8,0.1',
+  });
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('config', () => {
+  const schema = fullSchema('gan-int-cls');
+  test('the shipped configs all resolve', () => {
+    for (const dir of ['configs', 'configs/shapes'])
+      for (const f of fs.readdirSync(path.join(root, dir)).filter((x) => x.endsWith('.yaml'))) {
+        const raw = readConfigFile(path.join(root, dir, f));
+        assert.doesNotThrow(() => resolveConfig(raw, fullSchema(String(raw.model)), f), f);
+      }
+  });
+  test('a typo is an error naming the key and the likely intent', () => {
+    const raw = readConfigFile(cfg('gan-int-cls'));
+    (raw.train as Record<string, unknown>).stpes = 5;
+    assert.throws(() => resolveConfig(raw, schema), /train\.stpes: unknown key \(did you mean 'steps'\?\)/);
+  });
+  test('missing and mistyped values are reported together', () => {
+    const raw = readConfigFile(cfg('gan-int-cls'));
+    delete (raw.generator as Record<string, unknown>).width;
+    (raw.loss as Record<string, unknown>).adversarial = 'bogus';
+    assert.throws(
+      () => resolveConfig(raw, schema),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /generator\.width: required/.test(e.message) &&
+        /loss\.adversarial: expected one of/.test(e.message),
+    );
+  });
+  test('--set parses YAML values and rejects unknown paths', () => {
+    const raw = readConfigFile(cfg('gan-int-cls'));
+    const o = applyOverrides(raw, ['train.steps=7', 'loss.realLabel=0.9', 'generator.spectralNorm=true'], schema);
+    const r = resolveConfig(o, schema);
+    assert.equal((r.train as Record<string, unknown>).steps, 7);
+    assert.equal((r.loss as Record<string, unknown>).realLabel, 0.9);
+    assert.equal((r.generator as Record<string, unknown>).spectralNorm, true);
+    assert.throws(
+      () => applyOverrides(raw, ['train.step=7'], schema),
+      /unknown key 'train\.step' \(did you mean 'steps'\?\)/,
+    );
+    assert.throws(() => applyOverrides(raw, ['nokey'], schema), /key=value/);
+  });
+});
+
+const damsmRun = path.join(tmp, 'runs', 'damsm');
+
+describe('models train on the shapes set', () => {
+  test('DAMSM: losses finite, best checkpoint chosen by validation loss', async () => {
+    const r = await train({
+      ...quiet,
+      config: cfg('damsm'),
+      runDir: damsmRun,
+      sets: [`data.cache=${shapes}`, 'train.steps=12', 'train.checkpointEvery=6', 'train.logEvery=3'],
+    });
+    assert.equal(r.finished, true);
+    const best = JSON.parse(fs.readFileSync(path.join(damsmRun, 'checkpoints', 'best.json'), 'utf8')) as {
+      metric: string;
+      value: number;
+    };
+    assert.equal(best.metric, 'val_loss');
+    assert.ok(Number.isFinite(best.value));
+  });
+
+  const gan = (name: string, sets: string[]) => async () => {
+    const dir = path.join(tmp, 'runs', name);
+    const before = liveTensors();
+    const r = await train({
+      ...quiet,
+      config: cfg('gan-int-cls'),
+      runDir: dir,
+      sets: [`data.cache=${shapes}`, `condition.damsm=${damsmRun}`, 'train.steps=4', 'train.logEvery=1', ...sets],
+    });
+    assert.equal(r.step, 4);
+    const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    assert.ok(lines.length >= 4);
+    for (const l of lines)
+      for (const [k, v] of Object.entries(JSON.parse(l) as Record<string, number>))
+        assert.ok(Number.isFinite(v), `${name}: ${k}=${v}`);
+    assert.ok(fs.existsSync(path.join(dir, 'samples', 'step-00000004.png')));
+    assert.equal(liveTensors(), before, 'the trainer frees everything it made');
+  };
+  test('GAN-INT-CLS (matching-aware + interpolation)', gan('gic', []));
+  test(
+    'WGAN-CLS (gradient penalty, layer norm, 2 critic steps)',
+    gan('wgan', [
+      'model=wgan-cls',
+      'loss.adversarial=wasserstein',
+      'loss.gradientPenalty=10',
+      'discriminator.norm=layer',
+      'optim.criticSteps=2',
+    ]),
+  );
+  test(
+    'stabilisers: hinge, spectral norm in G and D, minibatch discrimination, label smoothing, EMA, CA',
+    gan('stab', [
+      'loss.adversarial=hinge',
+      'discriminator.spectralNorm=true',
+      'generator.spectralNorm=true',
+      'discriminator.minibatchKernels=4',
+      'loss.realLabel=0.9',
+      'optim.ema=0.99',
+      'generator.conditioningAugmentation=true',
+    ]),
+  );
+  test(
+    'least squares without the matching-aware term',
+    gan('lsgan', ['loss.adversarial=least-squares', 'loss.matchingAware=false', 'loss.interpolation=0']),
+  );
+  test('a critic with batch norm and a gradient penalty is refused', async () => {
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('gan-int-cls'),
+        runDir: path.join(tmp, 'runs', 'bad'),
+        sets: [`data.cache=${shapes}`, `condition.damsm=${damsmRun}`, 'loss.gradientPenalty=10'],
+      }),
+      /incompatible with a gradient penalty/,
+    );
+  });
+});
+
+const tagRun = path.join(tmp, 'runs', 'tags');
+
+describe('tag-conditioned GAN (HW3-2) and the sample CLI', () => {
+  before(async () => {
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-acgan-anime.yaml'),
+      runDir: tagRun,
+      sets: [
+        `data.cache=${tags}`,
+        'data.batchSize=8',
+        'data.workers=0',
+        'generator.width=4',
+        'discriminator.width=4',
+        'generator.noiseDim=8',
+        'train.steps=3',
+        'train.logEvery=1',
+      ],
+    });
+  });
+  test('ACGAN logs finite losses and auxiliary accuracy', () => {
+    const lines = fs.readFileSync(path.join(tagRun, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    const first = JSON.parse(lines[0]!) as Record<string, number>;
+    assert.ok(Number.isFinite(first['loss/D']!) && Number.isFinite(first['loss/G']!));
+    assert.ok(first['D/aux_acc_real']! >= 0 && first['D/aux_acc_real']! <= 1);
+  });
+  test('testing_tags.txt → one 5×5 PNG of 64×64 faces, identical for the same seed', async () => {
+    const tagsFile = path.join(tmp, 'testing_tags.txt');
+    const combos = [
+      'blue hair blue eyes',
+      'blue hair green eyes',
+      'blue hair red eyes',
+      'green hair blue eyes',
+      'green hair red eyes',
+    ];
+    fs.writeFileSync(
+      tagsFile,
+      combos.flatMap((c, i) => [1, 2, 3, 4, 5].map((k) => `${i * 5 + k},${c}`)).join('\n') + '\n',
+    );
+    const out = (n: string): string => path.join(tmp, 'samples', n);
+    for (const [file, seed] of [
+      ['a.png', '7'],
+      ['b.png', '7'],
+      ['c.png', '8'],
+    ] as const)
+      await run(process.execPath, [
+        cli,
+        'sample',
+        '--model',
+        tagRun,
+        '--tags-file',
+        tagsFile,
+        '--seed',
+        seed,
+        '--out',
+        out(file),
+        '--device',
+        'cpu',
+      ]);
+    const meta = await sharp(out('a.png')).metadata();
+    assert.equal(meta.width, 320);
+    assert.equal(meta.height, 320);
+    assert.deepEqual(fs.readFileSync(out('a.png')), fs.readFileSync(out('b.png')));
+    assert.notDeepEqual(fs.readFileSync(out('a.png')), fs.readFileSync(out('c.png')));
+  });
+  test('unknown tag colours and a missing model give clear errors', async () => {
+    await assert.rejects(
+      run(process.execPath, [
+        cli,
+        'sample',
+        '--model',
+        tagRun,
+        '--text',
+        'plaid hair red eyes',
+        '--out',
+        path.join(tmp, 'x.png'),
+      ]),
+      (e: { stderr: string; code: number }) => e.code === 1 && /unknown hair colour/.test(e.stderr),
+    );
+    await assert.rejects(
+      run(process.execPath, [cli, 'sample', '--model', path.join(tmp, 'nope'), '--text', 'blue hair red eyes']),
+      (e: { stderr: string }) => /does not exist/.test(e.stderr),
+    );
+  });
+  test('export --fp16 halves the generator and samples like the checkpoint', async () => {
+    const file = path.join(tmp, 'tag.safetensors');
+    await run(process.execPath, [cli, 'export', '--model', tagRun, '--out', file, '--fp16']);
+    const full = TextToImagePipeline.load(tagRun);
+    const half = TextToImagePipeline.load(file);
+    try {
+      using a = full.generate(['pink hair green eyes'], { seed: 3 });
+      using b = half.generate(['pink hair green eyes'], { seed: 3 });
+      using d = a.sub(b);
+      using m = d.abs().max();
+      assert.ok(m.item() < 0.05, `fp16 export differs by ${m.item()}`);
+      const exp = loadCheckpoint(file);
+      for (const [k, t] of exp.tensors) {
+        if (k.startsWith('G.') && t.dtype.startsWith('float')) assert.equal(t.dtype, 'float16', k);
+        t.dispose();
+      }
+    } finally {
+      full.dispose();
+      half.dispose();
+    }
+  });
+});
+
+describe('checkpoints', () => {
+  const base = (): string[] => [`data.cache=${shapes}`, `condition.damsm=${damsmRun}`, 'train.checkpointEvery=3'];
+  test('a resumed run ends with weights identical to an uninterrupted one', async () => {
+    const a = path.join(tmp, 'runs', 'straight');
+    const b = path.join(tmp, 'runs', 'resumed');
+    const s = (dir: string, steps: number): TrainOptions => ({
+      ...quiet,
+      config: cfg('gan-int-cls'),
+      runDir: dir,
+      sets: [...base(), `train.steps=${steps}`, 'optim.ema=0.9'],
+    });
+    await train(s(a, 6));
+    await train(s(b, 3));
+    const r = await train({ ...quiet, resume: b, sets: ['train.steps=6'] });
+    assert.equal(r.step, 6);
+    const fa = fs.readFileSync(path.join(a, 'checkpoints', 'step-00000006.safetensors'));
+    const fb = fs.readFileSync(path.join(b, 'checkpoints', 'step-00000006.safetensors'));
+    assert.ok(fa.equals(fb), 'checkpoints at step 6 differ');
+    const metrics = fs.readFileSync(path.join(b, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    assert.deepEqual(
+      metrics.map((l) => (JSON.parse(l) as { step: number }).step),
+      fs
+        .readFileSync(path.join(a, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { step: number }).step),
+    );
+  });
+
+  test('a truncated newest checkpoint is reported and the previous one is used', async () => {
+    const dir = path.join(tmp, 'runs', 'corrupt');
+    await train({ ...quiet, config: cfg('gan-int-cls'), runDir: dir, sets: [...base(), 'train.steps=6'] });
+    const f = path.join(dir, 'checkpoints', 'step-00000006.safetensors');
+    fs.truncateSync(f, fs.statSync(f).size - 100);
+    assert.throws(() => loadCheckpoint(f), /truncated or corrupt/);
+    const logs: string[] = [];
+    const r = await train({ progress: false, log: (m) => logs.push(m), resume: dir, sets: ['train.steps=7'] });
+    assert.ok(
+      logs.some((l) => /step-00000006\.safetensors is truncated or corrupt.*trying the previous/.test(l)),
+      logs.join('\n'),
+    );
+    assert.ok(logs.some((l) => /resumed .* at step 3/.test(l)));
+    assert.equal(r.step, 7);
+  });
+
+  test('a flipped byte fails the checksum, with a clear CLI error', async () => {
+    const dir = path.join(tmp, 'runs', 'corrupt');
+    const store = new CheckpointStore(path.join(dir, 'checkpoints'));
+    const newest = store.list()[0]!;
+    const f = path.join(dir, 'checkpoints', `step-${String(newest).padStart(8, '0')}.safetensors`);
+    const buf = fs.readFileSync(f);
+    buf[buf.length - 5] = buf[buf.length - 5]! ^ 0xff;
+    fs.writeFileSync(f, buf);
+    assert.throws(() => store.load(newest), /SHA-256 does not match/);
+    await assert.rejects(
+      run(process.execPath, [cli, 'sample', '--model', f, '--text', 'a red circle']),
+      (e: { stderr: string; code: number }) => e.code === 1 && /is corrupt/.test(e.stderr),
+    );
+  });
+
+  test('Ctrl-C writes a checkpoint, and the run resumes from it', async () => {
+    const dir = path.join(tmp, 'runs', 'sigint');
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'train',
+        '--config',
+        cfg('gan-int-cls'),
+        '--run-dir',
+        dir,
+        '--no-progress',
+        '--set',
+        `data.cache=${shapes}`,
+        '--set',
+        `condition.damsm=${damsmRun}`,
+        '--set',
+        'train.steps=100000',
+        '--set',
+        'train.logEvery=1',
+        '--set',
+        'train.checkpointEvery=100000',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/step 5\//.test(err) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('close', resolve);
+    });
+    assert.equal(code, 130, err);
+    assert.match(err, /stopped at step \d+ \(interrupted\)/);
+    const store = new CheckpointStore(path.join(dir, 'checkpoints'));
+    const step = store.list()[0]!;
+    assert.ok(step >= 5 && step < 100000);
+    const r = await train({ ...quiet, resume: dir, sets: [`train.steps=${step + 2}`] });
+    assert.equal(r.step, step + 2);
+  });
+});
+
+describe('TensorBoard', () => {
+  test('the event file holds the losses and the sample grids', () => {
+    const dir = path.join(tmp, 'runs', 'gic');
+    const file = fs.readdirSync(dir).find((f) => f.startsWith('events.out.tfevents.'))!;
+    const events = readEvents(path.join(dir, file));
+    const tags = new Set(events.flatMap((e) => e.values.map((v) => v.tag)));
+    for (const t of [
+      'loss/D',
+      'loss/G',
+      'D/real',
+      'D/fake',
+      'D/wrong',
+      'grad/D',
+      'grad/G',
+      'lr/G',
+      'perf/img_per_sec',
+      'samples',
+    ])
+      assert.ok(tags.has(t), `missing ${t}`);
+    const img = events.flatMap((e) => e.values).find((v) => v.tag === 'samples')!;
+    assert.ok(img.image!.width > 32 && img.image!.height > 32);
+  });
+});
