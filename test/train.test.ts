@@ -150,6 +150,14 @@ describe('models train on the shapes set', () => {
     assert.equal(liveTensors(), before, 'the trainer frees everything it made');
   };
   test('GAN-INT-CLS (matching-aware + interpolation)', gan('gic', []));
+  test('GAN-INT-CLS keeps the best checkpoint by R-precision', async () => {
+    const best = JSON.parse(fs.readFileSync(path.join(tmp, 'runs', 'gic', 'checkpoints', 'best.json'), 'utf8')) as {
+      metric: string;
+      value: number;
+    };
+    assert.equal(best.metric, 'rprec');
+    assert.ok(best.value >= 0 && best.value <= 1);
+  });
   test(
     'WGAN-CLS (gradient penalty, layer norm, 2 critic steps)',
     gan('wgan', [

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `creativeai` command: one entry point, one file per subcommand.
 import { exportCommand, exportHelp } from './export.js';
+import { plotCommand, plotHelp } from './plot.js';
 import { prepareCommand, prepareHelp } from './prepare.js';
 import { sampleCommand, sampleHelp } from './sample.js';
 import { trainCommand, trainHelp } from './train.js';
@@ -11,6 +12,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   train: { run: trainCommand, help: trainHelp },
   sample: { run: sampleCommand, help: sampleHelp },
   export: { run: exportCommand, help: exportHelp },
+  plot: { run: plotCommand, help: plotHelp },
 };
 
 const help = `Usage: creativeai <command> [options]

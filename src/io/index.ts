@@ -25,3 +25,12 @@ export {
 } from './image.js';
 export { makeGrid, saveGrid, type GridOptions } from './grid.js';
 export { SummaryWriter, readEvents, crc32c, maskedCrc32c, type ParsedEvent } from './tensorboard.js';
+export {
+  lineChartSvg,
+  savePlot,
+  niceTicks,
+  formatTicks,
+  type LineChartOptions,
+  type PlotSeries,
+  type Ticks,
+} from './plot.js';

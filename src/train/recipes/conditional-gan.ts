@@ -20,7 +20,13 @@ import {
   conditionerFromMetadata,
   type Conditioner,
 } from '../../models/conditioning.js';
-import { DamsmTextEncoder, type DamsmTextEncoderOptions } from '../../models/damsm/index.js';
+import {
+  DamsmImageEncoder,
+  DamsmTextEncoder,
+  type DamsmImageEncoderOptions,
+  type DamsmTextEncoderOptions,
+} from '../../models/damsm/index.js';
+import { rPrecision } from '../../eval/r-precision.js';
 import { TagEncoder } from '../../models/tag-encoder.js';
 import type { Module } from '../../nn/index.js';
 import { Adam, type Optimizer } from '../../optim/index.js';
@@ -113,6 +119,18 @@ export const conditionalGanSchema: Schema = {
       ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
     },
   },
+  eval: {
+    kind: 'object',
+    fields: {
+      samples: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: 'validation captions for R-precision at each checkpoint (DAMSM conditions; 0: off); picks the best checkpoint',
+      },
+    },
+  },
   samples: {
     kind: 'object',
     fields: {
@@ -143,17 +161,36 @@ export function conditionerFromConfig(
   }
   if (typeof c.damsm !== 'string')
     throw new Error('condition.source damsm needs condition.damsm: a DAMSM run directory or checkpoint');
-  const ck = loadCheckpoint(resolveDamsmCheckpoint(c.damsm));
+  const { conditioner, image } = loadDamsm(c.damsm, false);
+  image?.dispose();
+  return conditioner;
+}
+
+/** A trained DAMSM: its text encoder as a conditioner, and its image encoder when asked for. */
+export function loadDamsm(
+  p: string,
+  withImage: boolean,
+): { conditioner: DamsmConditioner; image: DamsmImageEncoder | null } {
+  const ck = loadCheckpoint(resolveDamsmCheckpoint(p));
   try {
     if (ck.metadata.model !== 'damsm')
       throw new Error(`${ck.path} is not a DAMSM checkpoint (model: ${String(ck.metadata.model)})`);
     const vocabulary = Vocabulary.fromJSON(JSON.parse(ck.metadata.vocabulary ?? 'null'));
     const options = JSON.parse(ck.metadata.textEncoder ?? 'null') as DamsmTextEncoderOptions;
+    const pick = (prefix: string): Map<string, Tensor> => {
+      const m = new Map<string, Tensor>();
+      for (const [k, t] of ck.tensors) if (k.startsWith(prefix)) m.set(k.slice(prefix.length), t);
+      return m;
+    };
     const enc = new DamsmTextEncoder(options);
-    const sd = new Map<string, Tensor>();
-    for (const [k, t] of ck.tensors) if (k.startsWith('text.')) sd.set(k.slice(5), t);
-    enc.loadStateDict(sd);
-    return new DamsmConditioner(vocabulary, enc, options);
+    enc.loadStateDict(pick('text.'));
+    let image: DamsmImageEncoder | null = null;
+    if (withImage) {
+      image = new DamsmImageEncoder(JSON.parse(ck.metadata.imageEncoder ?? 'null') as DamsmImageEncoderOptions);
+      image.loadStateDict(pick('image.'));
+      image.eval().requiresGrad_(false);
+    }
+    return { conditioner: new DamsmConditioner(vocabulary, enc, options), image };
   } finally {
     for (const t of ck.tensors.values()) t.dispose();
   }
@@ -216,6 +253,9 @@ class ConditionalGanRecipe implements Recipe {
   readonly rng: Generator;
   readonly tagAux: TagConditioner | null;
   readonly fixed: { noise: Tensor; condition: Tensor; rows: number; perCondition: number };
+  /** DAMSM image encoder for R-precision at evaluation (not trained, not checkpointed). */
+  readonly damsmImage: DamsmImageEncoder | null = null;
+  readonly best?: { metric: string; mode: 'min' | 'max' };
 
   constructor(
     readonly model: string,
@@ -278,6 +318,14 @@ class ConditionalGanRecipe implements Recipe {
     );
     this.batchesPerStep = o.criticSteps as number;
     this.fixed = this.#fixedInputs();
+    const evalSamples = (config.eval as ConfigObject).samples as number;
+    if (evalSamples > 0) {
+      if (this.conditioner.kind !== 'damsm') throw new Error('eval.samples (R-precision) needs condition.source damsm');
+      const { conditioner, image } = loadDamsm((config.condition as ConfigObject).damsm as string, true);
+      conditioner.module.dispose();
+      this.damsmImage = image!.to(device);
+      this.best = { metric: 'rprec', mode: 'max' };
+    }
     ctx.log(
       `${this.model}: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; condition ${this.conditioner.kind} (${this.conditioner.dim})`,
     );
@@ -529,7 +577,62 @@ class ConditionalGanRecipe implements Recipe {
     };
   }
 
+  /**
+   * R-precision of images generated for held-out captions (the first caption of the first
+   * eval.samples validation records), ranked by the DAMSM encoders against 99 mismatched captions.
+   */
+  async evaluate(): Promise<Record<string, number>> {
+    if (this.damsmImage === null) return {};
+    const recs = this.ctx.data.records;
+    const split = recs.some((r) => r.split === 'val') ? 'val' : 'test';
+    const held = recs.filter((r) => r.split === split);
+    const chosen = held.slice(0, (this.ctx.config.eval as ConfigObject).samples as number);
+    const pool = held.flatMap((r) => r.captions.slice(0, 2).map((c) => ({ c, cls: r.classId })));
+    const candidates = Math.min(100, pool.length);
+    const g = this.ema?.shadow ?? this.G;
+    const was = g.training;
+    g.eval();
+    const gen = new Generator((this.ctx.config.seed as number) + 2000, this.device);
+    const imgF: Tensor[] = [];
+    const txtF: Tensor[] = [];
+    const poolF: Tensor[] = [];
+    try {
+      noGrad(() => {
+        for (let i = 0; i < chosen.length; i += 64) {
+          const caps = chosen.slice(i, i + 64).map((r) => r.captions[0]!);
+          using z = randn([caps.length, this.G.o.noiseDim], { generator: gen, device: this.device });
+          const h = this.conditioner.encode({ captions: caps }, this.device);
+          const out = g.forward(z, h);
+          out.mu?.dispose();
+          out.logvar?.dispose();
+          using images = out.images;
+          const f = this.damsmImage!.forward(images);
+          f.regions.dispose();
+          imgF.push(f.global);
+          txtF.push(h);
+        }
+        for (let i = 0; i < pool.length; i += 256)
+          poolF.push(this.conditioner.encode({ captions: pool.slice(i, i + 256).map((p) => p.c) }, this.device));
+      });
+      using a = cat(imgF, 0);
+      using b = cat(txtF, 0);
+      using c = cat(poolF, 0);
+      const r = rPrecision(a, b, c, {
+        candidates,
+        splits: 10,
+        seed: 0,
+        poolClasses: pool.map((p) => p.cls),
+        sampleClasses: chosen.map((r) => r.classId),
+      });
+      return { rprec: r.mean, rprec_std: r.std };
+    } finally {
+      g.train(was);
+      for (const t of [...imgF, ...txtF, ...poolF]) t.dispose();
+    }
+  }
+
   dispose(): void {
+    this.damsmImage?.dispose();
     this.fixed.noise.dispose();
     this.fixed.condition.dispose();
   }

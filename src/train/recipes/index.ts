@@ -1,5 +1,6 @@
 // The models the trainer knows, by the name configs use.
 import type { RecipeFactory } from '../recipe.js';
+import { attributeClassifier } from './attribute-classifier.js';
 import { conditionalGan } from './conditional-gan.js';
 import { damsm } from './damsm.js';
 
@@ -8,6 +9,7 @@ const factories: RecipeFactory[] = [
   conditionalGan('wgan-cls'),
   conditionalGan('tag-gan'),
   damsm,
+  attributeClassifier,
 ];
 
 export const MODELS = factories.map((f) => f.model);
