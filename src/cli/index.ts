@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `creativeai` command: one entry point, one file per subcommand.
+import { evalCommand, evalHelp } from './eval.js';
 import { exportCommand, exportHelp } from './export.js';
 import { plotCommand, plotHelp } from './plot.js';
 import { prepareCommand, prepareHelp } from './prepare.js';
@@ -13,6 +14,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   sample: { run: sampleCommand, help: sampleHelp },
   export: { run: exportCommand, help: exportHelp },
   plot: { run: plotCommand, help: plotHelp },
+  eval: { run: evalCommand, help: evalHelp },
 };
 
 const help = `Usage: creativeai <command> [options]

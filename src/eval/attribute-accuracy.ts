@@ -99,10 +99,17 @@ export interface AttributeAccuracyOptions {
 }
 
 /** The "hair|eyes" keys trainCombos expects, from records (e.g. a cache's train split). */
-export function comboKeys(records: Iterable<{ attributes?: { [k: string]: string }; split?: string }>, split = 'train') {
+export function comboKeys(
+  records: Iterable<{ attributes?: { [k: string]: string }; split?: string }>,
+  split = 'train',
+) {
   const out = new Set<string>();
   for (const r of records)
-    if ((r.split === undefined || r.split === split) && r.attributes?.hair !== undefined && r.attributes.eyes !== undefined)
+    if (
+      (r.split === undefined || r.split === split) &&
+      r.attributes?.hair !== undefined &&
+      r.attributes.eyes !== undefined
+    )
       out.add(`${canonicalColour(r.attributes.hair)}|${canonicalColour(r.attributes.eyes)}`);
   return out;
 }
@@ -121,7 +128,8 @@ export function attributeAccuracy(
   if (o.combos.length === 0) throw new Error('attributeAccuracy needs at least one hair/eyes combination');
   if (!Number.isInteger(o.perCombo) || o.perCombo < 1)
     throw new Error(`perCombo must be a positive integer, got ${o.perCombo}`);
-  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`seed must be a non-negative integer, got ${o.seed}`);
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0)
+    throw new Error(`seed must be a non-negative integer, got ${o.seed}`);
   // The classifier's vocabulary checks the colours: one it cannot name could never be scored right.
   const combos = o.combos.map((c) => {
     try {

@@ -205,7 +205,9 @@ class AttributeClassifierRecipe implements Recipe {
       this.net.train();
       await loader.close();
     }
-    return n === 0 ? {} : { val_loss: loss / n, val_acc_hair: hair / n, val_acc_eyes: eyes / n, val_acc_both: both / n };
+    return n === 0
+      ? {}
+      : { val_loss: loss / n, val_acc_hair: hair / n, val_acc_eyes: eyes / n, val_acc_both: both / n };
   }
 
   metadata(): Record<string, string> {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Regenerates the shipped models and the pictures in docs/results.md from the runs in runs/:
+# fp16 exports in models/, sample grids and loss curves in docs/images/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cai() { node dist/src/cli/index.js "$@"; }
+mkdir -p models docs/images
+
+if [ -d runs/tag-gan-anime ]; then
+  cai export --model runs/tag-gan-anime --out models/tag-gan-anime.safetensors --fp16
+  cai sample --model models/tag-gan-anime.safetensors --tags-file samples/testing_tags.txt --seed 42 --out docs/images/tag-gan-anime-testing-tags.png --device cpu
+  cai sample --model models/tag-gan-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-gan-anime-unseen.png --device cpu
+  cai plot --run runs/tag-gan-anime --keys loss/D,loss/G --smooth 0.6 --out docs/images/tag-gan-anime-loss.png
+  cai plot --run runs/tag-gan-anime --keys D/real,D/fake,D/wrong --smooth 0.6 --out docs/images/tag-gan-anime-d.png
+fi
+if [ -d runs/damsm-cub ]; then
+  cai plot --run runs/damsm-cub --out docs/images/damsm-cub-loss.png
+  cai plot --run runs/damsm-cub --keys eval/val_loss --out docs/images/damsm-cub-val.png
+fi
+if [ -d runs/gan-int-cls-cub ]; then
+  cai export --model runs/gan-int-cls-cub --best --out models/gan-int-cls-cub.safetensors --fp16
+  cai sample --model models/gan-int-cls-cub.safetensors --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/gan-int-cls-cub.png --device cpu
+  cai sample --model models/gan-int-cls-cub.safetensors --text "a small bright yellow bird with black wings" --text "a large dark blue bird with a long tail" --interpolate --n 8 --seed 3 --out docs/images/gan-int-cls-cub-interpolation.png --device cpu
+  cai plot --run runs/gan-int-cls-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/gan-int-cls-cub-loss.png
+  cai plot --run runs/gan-int-cls-cub --keys eval/rprec --out docs/images/gan-int-cls-cub-rprec.png
+fi
