@@ -10,12 +10,11 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import sharp from 'sharp';
-
 import { CacheReader, DataLoader, prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { liveTensors, randn } from '../src/engine/index.js';
 import { attributeAccuracy, comboKeys, loadAttributeClassifier } from '../src/eval/attribute-accuracy.js';
+import { makeTagDataset } from './helpers/tag-dataset.js';
 import { AttributeClassifier } from '../src/models/attribute-classifier.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
@@ -27,34 +26,6 @@ const clsRun = path.join(tmp, 'runs', 'classifier');
 const ganRun = path.join(tmp, 'runs', 'gan');
 const quiet = { progress: false, log: () => undefined } satisfies Partial<TrainOptions>;
 const config = path.join(root, 'configs', 'attribute-classifier-anime.yaml');
-
-/** Faces in the HW3-2 layout: the top is the hair colour, a band lower down the eyes'. */
-async function makeTagDataset(dir: string, perCombo: number): Promise<void> {
-  const hair = { blue: '#2040e0', green: '#20c040', pink: '#f080c0', blonde: '#f0e060' } as const;
-  const eyes = { red: '#e02020', blue: '#2020e0', green: '#10a010' } as const;
-  fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
-  const lines: string[] = [];
-  let i = 0;
-  for (const [h, hc] of Object.entries(hair))
-    for (const [e, ec] of Object.entries(eyes))
-      for (let k = 0; k < perCombo; k++, i++) {
-        const band = await sharp({ create: { width: 64, height: 10, channels: 3, background: ec } })
-          .png()
-          .toBuffer();
-        const top = await sharp({ create: { width: 64, height: 24 + (k % 4), channels: 3, background: hc } })
-          .png()
-          .toBuffer();
-        await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f0d0b0' } })
-          .composite([
-            { input: top, top: 0, left: 0 },
-            { input: band, top: 34 + k, left: 0 },
-          ])
-          .jpeg()
-          .toFile(path.join(dir, 'images', `${i}.jpg`));
-        lines.push(`${i},${h} hair ${e} eyes`);
-      }
-  fs.writeFileSync(path.join(dir, 'tags.csv'), lines.join('\n') + '\n');
-}
 
 let metrics: Record<string, number>[] = [];
 

@@ -15,6 +15,7 @@ import { prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { liveTensors } from '../src/engine/index.js';
 import { readEvents } from '../src/io/index.js';
+import { makeTagDataset } from './helpers/tag-dataset.js';
 import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
 import { ConfigError, applyOverrides, readConfigFile, resolveConfig } from '../src/train/config.js';
 import { fullSchema } from '../src/train/schema.js';
@@ -30,39 +31,11 @@ const tags = path.join(tmp, 'tags');
 const quiet = { progress: false, log: () => undefined } satisfies Partial<TrainOptions>;
 const cfg = (name: string): string => path.join(root, 'configs', 'shapes', `${name}.yaml`);
 
-/** A tiny tag dataset in the HW3-2 layout: faces whose top half is the hair colour, a band the eyes'. */
-async function makeTagDataset(dir: string): Promise<void> {
-  const hair = { blue: '#2040e0', green: '#20c040', pink: '#f080c0', blonde: '#f0e060' } as const;
-  const eyes = { red: '#e02020', blue: '#2020e0', green: '#10a010' } as const;
-  fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
-  const lines: string[] = [];
-  let i = 0;
-  for (const [h, hc] of Object.entries(hair))
-    for (const [e, ec] of Object.entries(eyes))
-      for (let k = 0; k < 4; k++, i++) {
-        const band = await sharp({ create: { width: 64, height: 10, channels: 3, background: ec } })
-          .png()
-          .toBuffer();
-        const top = await sharp({ create: { width: 64, height: 28, channels: 3, background: hc } })
-          .png()
-          .toBuffer();
-        await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f0d0b0' } })
-          .composite([
-            { input: top, top: 0, left: 0 },
-            { input: band, top: 34 + k, left: 0 },
-          ])
-          .jpeg()
-          .toFile(path.join(dir, 'images', `${i}.jpg`));
-        lines.push(`${i},${h} hair ${e} eyes`);
-      }
-  fs.writeFileSync(path.join(dir, 'tags.csv'), lines.join('\n') + '\n');
-}
-
 before(async () => {
   const s = await prepareCache(await openDataset('shapes:400:3'), { out: shapes, resolutions: [32] });
   assert.equal(s.manifest.count, 400);
   const src = path.join(tmp, 'tags-src');
-  await makeTagDataset(src);
+  await makeTagDataset(src, 4);
   await prepareCache(await openDataset(`anime-faces:${src}`), {
     out: tags,
     resolutions: [64],

@@ -36,6 +36,18 @@ export class TagEncoder {
     ];
   }
 
+  /**
+   * The assignment's colours ∪ those in the data, sorted: every testing tag has a slot even if
+   * the data lacks it, and models trained on the same data share indices.
+   */
+  static vocabularyFor(records: Iterable<{ attributes?: { [name: string]: string } }>): TagVocabulary {
+    const known = TagVocabulary.known();
+    const inData = TagVocabulary.fromRecords(records);
+    const hair = [...new Set([...known.hair, ...inData.hair])].sort();
+    const eyes = [...new Set([...known.eyes, ...inData.eyes])].sort();
+    return new TagVocabulary(hair, eyes);
+  }
+
   toJSON(): unknown {
     return this.vocabulary.toJSON();
   }

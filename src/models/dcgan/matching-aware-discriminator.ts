@@ -34,28 +34,18 @@ export interface DiscriminatorOutput {
   aux: Tensor[];
 }
 
-class DownBlock extends Module implements Layer {
+/** Convolution → normalisation → leaky ReLU: the downsampling layers and the 1×1 joint layer. */
+class ConvBlock extends Module implements Layer {
   readonly conv: Conv2d;
   readonly norm: Module & Layer;
-  constructor(inC: number, outC: number, kernel: 4 | 5, norm: NormKind, sn: boolean) {
+  constructor(inC: number, outC: number, kernel: number, stride: number, norm: NormKind, sn: boolean) {
     super();
-    const conv = new Conv2d(inC, outC, kernel, { stride: 2, padding: kernel === 4 ? 1 : 2, bias: norm === 'none' });
-    this.conv = this.module('conv', sn ? spectralNorm(conv) : conv);
-    this.norm = this.module('norm', norm2d(norm, outC));
-  }
-  forward(x: Tensor): Tensor {
-    using h = this.conv.forward(x);
-    using n = this.norm.forward(h);
-    return n.leakyRelu(0.2);
-  }
-}
-
-class JointBlock extends Module implements Layer {
-  readonly conv: Conv2d;
-  readonly norm: Module & Layer;
-  constructor(inC: number, outC: number, norm: NormKind, sn: boolean) {
-    super();
-    const conv = new Conv2d(inC, outC, 1, { bias: norm === 'none' });
+    // Padding k/2 (rounded down) halves the size for k4 s2 and keeps it for k1 s1 and k5 s2 ('same').
+    const conv = new Conv2d(inC, outC, kernel, {
+      stride,
+      padding: Math.floor(kernel / 2) - (kernel === 4 ? 1 : 0),
+      bias: norm === 'none',
+    });
     this.conv = this.module('conv', sn ? spectralNorm(conv) : conv);
     this.norm = this.module('norm', norm2d(norm, outC));
   }
@@ -67,9 +57,9 @@ class JointBlock extends Module implements Layer {
 }
 
 export class MatchingAwareDiscriminator extends Module {
-  readonly blocks: DownBlock[] = [];
+  readonly blocks: ConvBlock[] = [];
   readonly projection: Linear;
-  readonly joint: JointBlock;
+  readonly joint: ConvBlock;
   readonly minibatch: MinibatchDiscrimination | null;
   readonly head: Linear;
   readonly auxHeads: Linear[] = [];
@@ -85,7 +75,7 @@ export class MatchingAwareDiscriminator extends Module {
       const out = o.width * 2 ** i;
       // No normalisation on the first layer (DCGAN).
       this.blocks.push(
-        this.module(`down${i}`, new DownBlock(c, out, o.kernel, i === 0 ? 'none' : o.norm, o.spectralNorm)),
+        this.module(`down${i}`, new ConvBlock(c, out, o.kernel, 2, i === 0 ? 'none' : o.norm, o.spectralNorm)),
       );
       c = out;
     }
@@ -93,7 +83,7 @@ export class MatchingAwareDiscriminator extends Module {
     const proj = new Linear(o.conditionDim, o.projectionDim);
     this.projection = this.module('projection', o.spectralNorm ? spectralNorm(proj) : proj);
     // The 1×1 convolution over [image features ; tiled text]: a stride-1 block with no resize.
-    this.joint = this.module('joint', new JointBlock(c + o.projectionDim, c, o.norm, o.spectralNorm));
+    this.joint = this.module('joint', new ConvBlock(c + o.projectionDim, c, 1, 1, o.norm, o.spectralNorm));
     const flat = c * 16;
     this.minibatch =
       o.minibatchKernels > 0

@@ -3,8 +3,9 @@
 // The trained classifier then scores whether generated faces show the requested colours
 // (src/eval/attribute-accuracy.ts).
 import { CacheReader, DataLoader, type Batch } from '../../data/index.js';
-import { F, noGrad, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
+import { F, noGrad, tidy, type Device, type Tensor } from '../../engine/index.js';
 import { AttributeClassifier, type AttributeClassifierOptions } from '../../models/attribute-classifier.js';
+import { TagEncoder } from '../../models/tag-encoder.js';
 import type { Module } from '../../nn/index.js';
 import { Adam, type Optimizer } from '../../optim/index.js';
 import { TagVocabulary } from '../../text/index.js';
@@ -53,26 +54,15 @@ export function classifierVocabulary(records: Records, where: string): TagVocabu
     throw new Error(
       `${missing.length} of ${records.length} records in ${where} lack hair/eyes attributes (first: ${missing[0]!.id ?? '?'}): every image needs both tags`,
     );
-  const known = TagVocabulary.known();
-  const inData = TagVocabulary.fromRecords(records);
-  const hair = [...new Set([...known.hair, ...inData.hair])].sort();
-  const eyes = [...new Set([...known.eyes, ...inData.eyes])].sort();
-  return new TagVocabulary(hair, eyes);
+  return TagEncoder.vocabularyFor(records);
 }
 
 /** int64 [B] hair and eye indices of a batch's attributes. */
 function labels(vocabulary: TagVocabulary, batch: Batch, device: Device): [Tensor, Tensor] {
-  const e = batch.attributes.map((a) => vocabulary.encode({ hair: a?.hair, eyes: a?.eyes }));
-  return [
-    tensor(
-      BigInt64Array.from(e, (x) => BigInt(x.hair)),
-      { device },
-    ),
-    tensor(
-      BigInt64Array.from(e, (x) => BigInt(x.eyes)),
-      { device },
-    ),
-  ];
+  return new TagEncoder(vocabulary).labels(
+    batch.attributes.map((a) => ({ hair: a?.hair, eyes: a?.eyes })),
+    device,
+  );
 }
 
 /** Per-sample correctness of each head's argmax: boolean arrays [hair, eyes]. */

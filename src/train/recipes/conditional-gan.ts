@@ -30,7 +30,7 @@ import { rPrecision } from '../../eval/r-precision.js';
 import { TagEncoder } from '../../models/tag-encoder.js';
 import type { Module } from '../../nn/index.js';
 import { Adam, type Optimizer } from '../../optim/index.js';
-import { TagVocabulary, Vocabulary } from '../../text/index.js';
+import { Vocabulary } from '../../text/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import {
@@ -152,12 +152,7 @@ export function conditionerFromConfig(
 ): Conditioner {
   const c = config.condition as ConfigObject;
   if (c.source === 'tags') {
-    // The assignment's full colour list, so every testing tag has a slot even if the data lacks it.
-    const known = TagVocabulary.known();
-    const inData = TagVocabulary.fromRecords(data.records);
-    const hair = [...new Set([...known.hair, ...inData.hair])].sort();
-    const eyes = [...new Set([...known.eyes, ...inData.eyes])].sort();
-    return new TagConditioner(new TagEncoder(new TagVocabulary(hair, eyes)));
+    return new TagConditioner(new TagEncoder(TagEncoder.vocabularyFor(data.records)));
   }
   if (typeof c.damsm !== 'string')
     throw new Error('condition.source damsm needs condition.damsm: a DAMSM run directory or checkpoint');
@@ -446,12 +441,7 @@ class ConditionalGanRecipe implements Recipe {
           if (wrong) scalars['D/wrong'] = m(wrong.score);
           if (labels) scalars['D/aux_acc_real'] = auxAccuracy(real.aux, labels);
         }
-        let total = terms[0]!.mul(weights[0]!);
-        for (let k = 1; k < terms.length; k++) {
-          const next = total.add(terms[k]!, weights[k]!);
-          total.dispose();
-          total = next;
-        }
+        const total = weightedSum(terms, weights);
         if (logging && gpIndex >= 0) scalars['loss/gp'] = terms[gpIndex]!.item();
         for (const t of [
           ...terms,
@@ -525,12 +515,7 @@ class ConditionalGanRecipe implements Recipe {
         }
         if (logging) scalars['G/aux_acc_fake'] = auxAccuracy(s.aux, labels);
       }
-      let total = terms[0]!.mul(weights[0]!);
-      for (let k = 1; k < terms.length; k++) {
-        const next = total.add(terms[k]!, weights[k]!);
-        total.dispose();
-        total = next;
-      }
+      const total = weightedSum(terms, weights);
       for (const t of [...terms, s.score, ...s.aux]) t.dispose();
       return total;
     })();
@@ -636,6 +621,17 @@ class ConditionalGanRecipe implements Recipe {
     this.fixed.noise.dispose();
     this.fixed.condition.dispose();
   }
+}
+
+/** Σ wₖ·termₖ as a new tensor (the terms stay the caller's). */
+function weightedSum(terms: Tensor[], weights: number[]): Tensor {
+  let total = terms[0]!.mul(weights[0]!);
+  for (let k = 1; k < terms.length; k++) {
+    const next = total.add(terms[k]!, weights[k]!);
+    total.dispose();
+    total = next;
+  }
+  return total;
 }
 
 function auxAccuracy(logits: Tensor[], labels: [Tensor, Tensor]): number {

@@ -1,0 +1,33 @@
+// Test fixture: a tiny tag dataset in the HW3-2 anime-faces layout (images/N.jpg + tags.csv).
+import fs from 'node:fs';
+import path from 'node:path';
+
+import sharp from 'sharp';
+
+/** Faces in the HW3-2 layout: the top is the hair colour, a band lower down the eyes'. */
+export async function makeTagDataset(dir: string, perCombo: number): Promise<void> {
+  const hair = { blue: '#2040e0', green: '#20c040', pink: '#f080c0', blonde: '#f0e060' } as const;
+  const eyes = { red: '#e02020', blue: '#2020e0', green: '#10a010' } as const;
+  fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+  const lines: string[] = [];
+  let i = 0;
+  for (const [h, hc] of Object.entries(hair))
+    for (const [e, ec] of Object.entries(eyes))
+      for (let k = 0; k < perCombo; k++, i++) {
+        const band = await sharp({ create: { width: 64, height: 10, channels: 3, background: ec } })
+          .png()
+          .toBuffer();
+        const top = await sharp({ create: { width: 64, height: 24 + (k % 4), channels: 3, background: hc } })
+          .png()
+          .toBuffer();
+        await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f0d0b0' } })
+          .composite([
+            { input: top, top: 0, left: 0 },
+            { input: band, top: 34 + k, left: 0 },
+          ])
+          .jpeg()
+          .toFile(path.join(dir, 'images', `${i}.jpg`));
+        lines.push(`${i},${h} hair ${e} eyes`);
+      }
+  fs.writeFileSync(path.join(dir, 'tags.csv'), lines.join('\n') + '\n');
+}
