@@ -7,8 +7,8 @@ import { parseArgs } from 'node:util';
 
 import type { Tensor } from '../engine/index.js';
 import { saveSafetensors } from '../io/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { resolveRunCheckpoint } from '../train/recipes/conditional-gan.js';
+import { loadCheckpoint, resolveRunCheckpoint } from '../train/checkpoint.js';
+
 import { UsageError } from './usage.js';
 
 export const exportHelp = `Usage: creativeai export --model <run|checkpoint> --out <file.safetensors> [--fp16]

@@ -6,9 +6,9 @@ import type { Device, Tensor } from '../engine/index.js';
 import { noGrad } from '../engine/index.js';
 import { AttributeClassifier, type AttributeClassifierOptions } from '../models/attribute-classifier.js';
 import { TagVocabulary, canonicalColour } from '../text/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint, resolveRunCheckpoint, withPrefix } from '../train/checkpoint.js';
 import type { TextToImagePipeline } from '../train/pipeline.js';
-import { resolveRunCheckpoint } from '../train/recipes/conditional-gan.js';
+
 import { Prng } from '../util/prng.js';
 
 export interface LoadedAttributeClassifier {
@@ -33,9 +33,7 @@ export function loadAttributeClassifier(p: string, device: Device = 'cpu'): Load
     if (options.heads.length !== 2 || options.heads[0] !== vocabulary.nHair || options.heads[1] !== vocabulary.nEyes)
       throw new Error(`${ck.path}: classifier heads [${options.heads.join(', ')}] do not match its tag vocabulary`);
     const model = new AttributeClassifier(options);
-    const sd = new Map<string, Tensor>();
-    for (const [k, t] of ck.tensors) if (k.startsWith('classifier.')) sd.set(k.slice('classifier.'.length), t);
-    model.loadStateDict(sd);
+    model.loadStateDict(withPrefix(ck.tensors, 'classifier.'));
     model.to('float32').to(device).eval();
     return {
       model,

@@ -187,3 +187,25 @@ function loadTensors(data: string, manifest: CheckpointManifest | null): LoadedC
     throw new CheckpointError(`checkpoint ${data} is truncated or corrupt: ${(e as Error).message}`);
   }
 }
+
+/** The entries under `prefix.`, with the prefix removed (the tensors are shared, not copied). */
+export function withPrefix(tensors: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [k, t] of tensors) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), t);
+  return out;
+}
+
+/**
+ * What a user points at → a checkpoint file: a file is used as given; a run directory (or its
+ * checkpoints/ folder) gives its best checkpoint when `preferBest` and one is recorded, else the newest.
+ */
+export function resolveRunCheckpoint(p: string, preferBest: boolean): string {
+  if (!fs.existsSync(p)) throw new CheckpointError(`${p} does not exist`);
+  if (fs.statSync(p).isFile()) return p;
+  const store = new CheckpointStore(fs.existsSync(path.join(p, 'checkpoints')) ? path.join(p, 'checkpoints') : p);
+  const best = preferBest ? store.best()?.step : undefined;
+  const steps = store.list();
+  const step = best !== undefined && steps.includes(best) ? best : steps[0];
+  if (step === undefined) throw new CheckpointError(`${p} holds no checkpoints`);
+  return path.join(store.dir, `${stepName(step)}.json`);
+}

@@ -4,8 +4,8 @@
 import { Generator, cat, noGrad, randn, type Device, type Tensor } from '../engine/index.js';
 import type { ConditionalGenerator } from '../models/dcgan/conditional-generator.js';
 import type { Conditioner } from '../models/conditioning.js';
-import { loadCheckpoint } from './checkpoint.js';
-import { generatorFromCheckpoint, resolveRunCheckpoint } from './recipes/conditional-gan.js';
+import { loadCheckpoint, resolveRunCheckpoint } from './checkpoint.js';
+import { generatorFromCheckpoint } from './recipes/conditional-gan.js';
 
 export interface GenerateOptions {
   /** Seed of the noise; the same seed gives the same images. */

@@ -8,7 +8,7 @@ import { DataLoader, CacheReader, type Batch } from '../data/index.js';
 import { Generator, cuda, manualSeed, type Device, type Tensor } from '../engine/index.js';
 import { SummaryWriter, saveGrid, makeGrid, tensorToImage } from '../io/index.js';
 import { Progress } from '../util/progress.js';
-import { CheckpointStore, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } from './checkpoint.js';
 import { applyOverrides, readConfigFile, resolveConfig, type ConfigObject } from './config.js';
 import type { Recipe } from './recipe.js';
 import { recipeFor } from './recipes/index.js';
@@ -322,16 +322,10 @@ function writeCheckpoint(
 
 function restore(recipe: Recipe, ck: LoadedCheckpoint, state: LoopState, rng: Generator, device: Device): void {
   try {
-    for (const [name, m] of recipe.modules) {
-      const sd = new Map<string, Tensor>();
-      for (const [k, t] of ck.tensors) if (k.startsWith(`${name}.`)) sd.set(k.slice(name.length + 1), t);
-      m.loadStateDict(sd);
-    }
+    for (const [name, m] of recipe.modules) m.loadStateDict(withPrefix(ck.tensors, `${name}.`));
     const s = ck.manifest.state as unknown as LoopState & { optim: Record<string, Record<string, number>> };
     for (const [name, opt] of recipe.optimizers) {
-      const tensors = new Map<string, Tensor>();
-      for (const [k, t] of ck.tensors)
-        if (k.startsWith(`optim.${name}.`)) tensors.set(k.slice(`optim.${name}.`.length), t);
+      const tensors = withPrefix(ck.tensors, `optim.${name}.`);
       const scalars = s.optim[name];
       if (scalars === undefined) throw new Error(`checkpoint ${ck.path} has no state for optimizer '${name}'`);
       opt.loadStateDict({ scalars, tensors });

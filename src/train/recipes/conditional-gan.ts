@@ -5,7 +5,7 @@
 //   G: L = ℓ_gen(D(G(z, h), h)) [+ i·ℓ_gen(D(G(z, h_β), h_β))] [+ k·KL] [+ a·CE]
 // with h the matching text, ĥ a mismatching one, h_β = βh₁ + (1 − β)h₂ an interpolation.
 import { F, Generator, cat, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
-import { loadCheckpoint } from '../checkpoint.js';
+import { loadCheckpoint, resolveRunCheckpoint, withPrefix } from '../checkpoint.js';
 import type { Batch } from '../../data/index.js';
 import { ConditionalGenerator, type ConditionalGeneratorOptions } from '../../models/dcgan/conditional-generator.js';
 import {
@@ -20,17 +20,11 @@ import {
   conditionerFromMetadata,
   type Conditioner,
 } from '../../models/conditioning.js';
-import {
-  DamsmImageEncoder,
-  DamsmTextEncoder,
-  type DamsmImageEncoderOptions,
-  type DamsmTextEncoderOptions,
-} from '../../models/damsm/index.js';
+import { DamsmImageEncoder, type DamsmImageEncoderOptions } from '../../models/damsm/index.js';
 import { rPrecision } from '../../eval/r-precision.js';
 import { TagEncoder } from '../../models/tag-encoder.js';
 import type { Module } from '../../nn/index.js';
 import { Adam, type Optimizer } from '../../optim/index.js';
-import { Vocabulary } from '../../text/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import {
@@ -145,20 +139,23 @@ export const conditionalGanSchema: Schema = {
   },
 };
 
-/** Builds the conditioner a config asks for (loading a frozen DAMSM text encoder from its run). */
+/**
+ * Builds the conditioner a config asks for (loading a frozen DAMSM text encoder from its run) and,
+ * when `withImage`, the DAMSM image encoder from the same checkpoint (for R-precision).
+ */
 export function conditionerFromConfig(
   config: ConfigObject,
   data: { records: { attributes?: { [k: string]: string } }[] },
-): Conditioner {
+  withImage = false,
+): { conditioner: Conditioner; image: DamsmImageEncoder | null } {
   const c = config.condition as ConfigObject;
   if (c.source === 'tags') {
-    return new TagConditioner(new TagEncoder(TagEncoder.vocabularyFor(data.records)));
+    if (withImage) throw new Error('eval.samples (R-precision) needs condition.source damsm');
+    return { conditioner: new TagConditioner(new TagEncoder(TagEncoder.vocabularyFor(data.records))), image: null };
   }
   if (typeof c.damsm !== 'string')
     throw new Error('condition.source damsm needs condition.damsm: a DAMSM run directory or checkpoint');
-  const { conditioner, image } = loadDamsm(c.damsm, false);
-  image?.dispose();
-  return conditioner;
+  return loadDamsm(c.damsm, withImage);
 }
 
 /** A trained DAMSM: its text encoder as a conditioner, and its image encoder when asked for. */
@@ -166,56 +163,23 @@ export function loadDamsm(
   p: string,
   withImage: boolean,
 ): { conditioner: DamsmConditioner; image: DamsmImageEncoder | null } {
-  const ck = loadCheckpoint(resolveDamsmCheckpoint(p));
+  const ck = loadCheckpoint(resolveRunCheckpoint(p, true));
   try {
     if (ck.metadata.model !== 'damsm')
       throw new Error(`${ck.path} is not a DAMSM checkpoint (model: ${String(ck.metadata.model)})`);
-    const vocabulary = Vocabulary.fromJSON(JSON.parse(ck.metadata.vocabulary ?? 'null'));
-    const options = JSON.parse(ck.metadata.textEncoder ?? 'null') as DamsmTextEncoderOptions;
-    const pick = (prefix: string): Map<string, Tensor> => {
-      const m = new Map<string, Tensor>();
-      for (const [k, t] of ck.tensors) if (k.startsWith(prefix)) m.set(k.slice(prefix.length), t);
-      return m;
-    };
-    const enc = new DamsmTextEncoder(options);
-    enc.loadStateDict(pick('text.'));
+    // A DAMSM checkpoint carries the same vocabulary/textEncoder metadata a GAN stores for its condition.
+    const conditioner = conditionerFromMetadata({ ...ck.metadata, condition: 'damsm' }) as DamsmConditioner;
+    conditioner.module.loadStateDict(withPrefix(ck.tensors, 'text.'));
     let image: DamsmImageEncoder | null = null;
     if (withImage) {
       image = new DamsmImageEncoder(JSON.parse(ck.metadata.imageEncoder ?? 'null') as DamsmImageEncoderOptions);
-      image.loadStateDict(pick('image.'));
+      image.loadStateDict(withPrefix(ck.tensors, 'image.'));
       image.eval().requiresGrad_(false);
     }
-    return { conditioner: new DamsmConditioner(vocabulary, enc, options), image };
+    return { conditioner, image };
   } finally {
     for (const t of ck.tensors.values()) t.dispose();
   }
-}
-
-/** A DAMSM run directory → its best checkpoint (else the newest); a file is used as given. */
-export function resolveDamsmCheckpoint(p: string): string {
-  return resolveRunCheckpoint(p, true);
-}
-
-export function resolveRunCheckpoint(p: string, preferBest: boolean): string {
-  // Deferred import keeps this module free of fs at the top for readers of the objective.
-  const fs = process.getBuiltinModule('node:fs');
-  const path = process.getBuiltinModule('node:path');
-  if (!fs.existsSync(p)) throw new Error(`${p} does not exist`);
-  if (fs.statSync(p).isFile()) return p;
-  const dir = fs.existsSync(path.join(p, 'checkpoints')) ? path.join(p, 'checkpoints') : p;
-  const bestFile = path.join(dir, 'best.json');
-  if (preferBest && fs.existsSync(bestFile)) {
-    const { step } = JSON.parse(fs.readFileSync(bestFile, 'utf8')) as { step: number };
-    const f = path.join(dir, `step-${String(step).padStart(8, '0')}.json`);
-    if (fs.existsSync(f)) return f;
-  }
-  const steps = fs
-    .readdirSync(dir)
-    .map((f) => /^step-(\d+)\.json$/.exec(f))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .sort((a, b) => Number(b[1]) - Number(a[1]));
-  if (steps.length === 0) throw new Error(`${p} holds no checkpoints`);
-  return path.join(dir, steps[0]![0]);
 }
 
 export function generatorOptions(config: ConfigObject, conditionDim: number): ConditionalGeneratorOptions {
@@ -270,7 +234,13 @@ class ConditionalGanRecipe implements Recipe {
       throw new Error(
         'discriminator.norm batch is incompatible with a gradient penalty (it is per sample): use layer, instance or none',
       );
-    this.conditioner = conditionerFromConfig(config, ctx.data);
+    const evalSamples = (config.eval as ConfigObject).samples as number;
+    const { conditioner, image } = conditionerFromConfig(config, ctx.data, evalSamples > 0);
+    this.conditioner = conditioner;
+    if (image) {
+      this.damsmImage = image.to(device);
+      this.best = { metric: 'rprec', mode: 'max' };
+    }
     const useAux = (this.l.auxiliary as number) > 0;
     if (useAux && this.conditioner.kind !== 'tags')
       throw new Error('loss.auxiliary (ACGAN) needs condition.source tags');
@@ -313,14 +283,6 @@ class ConditionalGanRecipe implements Recipe {
     );
     this.batchesPerStep = o.criticSteps as number;
     this.fixed = this.#fixedInputs();
-    const evalSamples = (config.eval as ConfigObject).samples as number;
-    if (evalSamples > 0) {
-      if (this.conditioner.kind !== 'damsm') throw new Error('eval.samples (R-precision) needs condition.source damsm');
-      const { conditioner, image } = loadDamsm((config.condition as ConfigObject).damsm as string, true);
-      conditioner.module.dispose();
-      this.damsmImage = image!.to(device);
-      this.best = { metric: 'rprec', mode: 'max' };
-    }
     ctx.log(
       `${this.model}: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; condition ${this.conditioner.kind} (${this.conditioner.dim})`,
     );
@@ -665,19 +627,14 @@ export function generatorFromCheckpoint(
   const opts = JSON.parse(metadata.generator ?? 'null') as ConditionalGeneratorOptions | null;
   if (opts === null) throw new Error('the checkpoint has no generator description (is it a GAN checkpoint?)');
   const conditioner = conditionerFromMetadata(metadata);
-  const pick = (prefix: string): Map<string, Tensor> => {
-    const m = new Map<string, Tensor>();
-    for (const [k, t] of tensors) if (k.startsWith(prefix)) m.set(k.slice(prefix.length), t);
-    return m;
-  };
   const G = new ConditionalGenerator(opts);
-  const ema = pick('G_ema.');
+  const ema = withPrefix(tensors, 'G_ema.');
   const usedEma = ema.size > 0;
-  G.loadStateDict(usedEma ? ema : pick('G.'));
+  G.loadStateDict(usedEma ? ema : withPrefix(tensors, 'G.'));
   // Exported fp16 weights are computed in float32.
   G.to('float32').to(device).eval();
   if (conditioner.module) {
-    conditioner.module.loadStateDict(pick('text.'));
+    conditioner.module.loadStateDict(withPrefix(tensors, 'text.'));
     conditioner.module.to('float32').to(device);
   }
   return { G, conditioner, usedEma };
