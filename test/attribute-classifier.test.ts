@@ -14,7 +14,7 @@ import { CacheReader, DataLoader, prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { liveTensors, randn } from '../src/engine/index.js';
 import { attributeAccuracy, comboKeys, loadAttributeClassifier } from '../src/eval/attribute-accuracy.js';
-import { makeTagDataset } from './helpers/tag-dataset.js';
+import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
 import { AttributeClassifier } from '../src/models/attribute-classifier.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
@@ -157,15 +157,7 @@ describe('attribute accuracy of generated faces', () => {
       ...quiet,
       config: path.join(root, 'configs', 'tag-gan-anime.yaml'),
       runDir: ganRun,
-      sets: [
-        `data.cache=${tags}`,
-        'data.batchSize=8',
-        'data.workers=0',
-        'generator.width=4',
-        'discriminator.width=4',
-        'generator.noiseDim=8',
-        'train.steps=2',
-      ],
+      sets: [`data.cache=${tags}`, ...TINY_TAG_GAN, 'train.steps=2'],
     });
   });
 

@@ -15,7 +15,7 @@ import { prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { liveTensors } from '../src/engine/index.js';
 import { readEvents } from '../src/io/index.js';
-import { makeTagDataset } from './helpers/tag-dataset.js';
+import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
 import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
 import { ConfigError, applyOverrides, readConfigFile, resolveConfig } from '../src/train/config.js';
 import { fullSchema } from '../src/train/schema.js';
@@ -178,16 +178,7 @@ describe('tag-conditioned GAN (HW3-2) and the sample CLI', () => {
       ...quiet,
       config: path.join(root, 'configs', 'tag-acgan-anime.yaml'),
       runDir: tagRun,
-      sets: [
-        `data.cache=${tags}`,
-        'data.batchSize=8',
-        'data.workers=0',
-        'generator.width=4',
-        'discriminator.width=4',
-        'generator.noiseDim=8',
-        'train.steps=3',
-        'train.logEvery=1',
-      ],
+      sets: [`data.cache=${tags}`, ...TINY_TAG_GAN, 'train.steps=3', 'train.logEvery=1'],
     });
   });
   test('ACGAN logs finite losses and auxiliary accuracy', () => {

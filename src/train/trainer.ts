@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { DataLoader, CacheReader, type Batch } from '../data/index.js';
 import { Generator, cuda, manualSeed, type Device, type Tensor } from '../engine/index.js';
-import { SummaryWriter, saveGrid, makeGrid, tensorToImage } from '../io/index.js';
+import { SummaryWriter, makeGrid, tensorToImage, writeFileAtomicSync } from '../io/index.js';
 import { Progress } from '../util/progress.js';
 import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } from './checkpoint.js';
 import { applyOverrides, readConfigFile, resolveConfig, type ConfigObject } from './config.js';
@@ -200,9 +200,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const { images, nrow } = recipe.samples();
     try {
       const file = path.join(run.samples, `step-${String(state.step).padStart(8, '0')}.png`);
-      await saveGrid(images, file, { nrow });
+      // One grid and one PNG encode serve both the samples folder and TensorBoard.
       using grid = makeGrid(images, { nrow });
-      tb.image('samples', await tensorToImage(grid, 'png'), state.step);
+      const png = await tensorToImage(grid, 'png');
+      writeFileAtomicSync(file, [png]);
+      tb.image('samples', png, state.step);
     } finally {
       images.dispose();
     }

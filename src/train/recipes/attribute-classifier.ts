@@ -2,7 +2,7 @@
 // cross-entropy per attribute, summed; validation accuracy per attribute and for both at once.
 // The trained classifier then scores whether generated faces show the requested colours
 // (src/eval/attribute-accuracy.ts).
-import { CacheReader, DataLoader, type Batch } from '../../data/index.js';
+import type { Batch } from '../../data/index.js';
 import { F, noGrad, tidy, type Device, type Tensor } from '../../engine/index.js';
 import { AttributeClassifier, type AttributeClassifierOptions } from '../../models/attribute-classifier.js';
 import { TagEncoder } from '../../models/tag-encoder.js';
@@ -12,6 +12,7 @@ import { TagVocabulary } from '../../text/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { gradNorm } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
+import { validationLoader } from '../validation.js';
 
 export const attributeClassifierSchema: Schema = {
   classifier: {
@@ -151,19 +152,10 @@ class AttributeClassifierRecipe implements Recipe {
 
   /** Accuracy per attribute and for both, and the loss, over (up to eval.batches of) the val split. */
   async evaluate(): Promise<Record<string, number>> {
-    const { data, config, device } = this.ctx;
-    if (!data.records.some((r) => r.split === 'val')) return {};
-    const loader = new DataLoader(CacheReader.open(data.dir), {
-      batchSize: (config.data as ConfigObject).batchSize as number,
-      split: 'val',
-      resolutions: [(config.data as ConfigObject).resolution as number],
-      seed: 0,
-      shuffle: true, // a fixed shuffle (seed 0): a capped number of batches still samples every class
-      augment: false,
-      dropLast: false, // every image counts; a val split smaller than a batch still gives one
-      device,
-      workers: 0,
-    });
+    const { config, device } = this.ctx;
+    // Every image counts: a validation split smaller than a batch still gives one.
+    const loader = validationLoader(this.ctx, { dropLast: false });
+    if (loader === null) return {};
     this.net.eval();
     let loss = 0;
     let n = 0;

@@ -211,7 +211,7 @@ class ConditionalGanRecipe implements Recipe {
   readonly device: Device;
   readonly rng: Generator;
   readonly tagAux: TagConditioner | null;
-  readonly fixed: { noise: Tensor; condition: Tensor; rows: number; perCondition: number };
+  readonly fixed: { noise: Tensor; condition: Tensor; captions: string[]; perCondition: number };
   /** DAMSM image encoder for R-precision at evaluation (not trained, not checkpointed). */
   readonly damsmImage: DamsmImageEncoder | null = null;
   readonly best?: { metric: string; mode: 'min' | 'max' };
@@ -310,11 +310,8 @@ class ConditionalGanRecipe implements Recipe {
     const expanded = captions.flatMap((c) => new Array<string>(per).fill(c));
     const noise = randn([expanded.length, this.G.o.noiseDim], { generator: gen, device: this.device });
     const condition = this.conditioner.encode({ captions: expanded }, this.device);
-    this.sampleCaptions = captions;
-    return { noise, condition, rows: captions.length, perCondition: per };
+    return { noise, condition, captions, perCondition: per };
   }
-
-  sampleCaptions: string[] = [];
 
   #noise(n: number): Tensor {
     return randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
@@ -519,7 +516,7 @@ class ConditionalGanRecipe implements Recipe {
     return {
       model: this.model,
       generator: JSON.stringify(this.G.o),
-      sampleCaptions: JSON.stringify(this.sampleCaptions),
+      sampleCaptions: JSON.stringify(this.fixed.captions),
       ...this.conditioner.metadata(),
     };
   }

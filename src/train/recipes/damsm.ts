@@ -4,7 +4,7 @@
 // encoder then conditions GAN-INT-CLS, WGAN-CLS and StackGAN; both measure R-precision.
 // AttnGAN starts the image encoder from ImageNet Inception-v3; no such weights are reachable
 // offline, so ours is trained from scratch on the dataset itself.
-import { CacheReader, DataLoader, type Batch } from '../../data/index.js';
+import type { Batch } from '../../data/index.js';
 import { noGrad, tidy, type Tensor } from '../../engine/index.js';
 import {
   DamsmImageEncoder,
@@ -19,6 +19,7 @@ import { Vocabulary } from '../../text/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { gradNorm } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
+import { validationLoader } from '../validation.js';
 
 export const damsmSchema: Schema = {
   damsm: {
@@ -148,20 +149,9 @@ class DamsmRecipe implements Recipe {
 
   /** Mean loss on the validation split and in-batch image→text top-1 retrieval accuracy. */
   async evaluate(): Promise<Record<string, number>> {
-    const { data, config } = this.ctx;
-    if (!data.records.some((r) => r.split === 'val')) return {};
-    const bs = (config.data as ConfigObject).batchSize as number;
-    const reader = CacheReader.open(data.dir);
-    const loader = new DataLoader(reader, {
-      batchSize: bs,
-      split: 'val',
-      resolutions: [(config.data as ConfigObject).resolution as number],
-      seed: 0,
-      shuffle: true, // a fixed shuffle (seed 0): batches mix classes as in training
-      augment: false,
-      device: this.ctx.device,
-      workers: 0,
-    });
+    const { config } = this.ctx;
+    const loader = validationLoader(this.ctx);
+    if (loader === null) return {};
     this.text.eval();
     this.image.eval();
     let loss = 0;
