@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the shipped models and the pictures in docs/results.md from the runs in runs/:
-# fp16 exports in models/, sample grids and loss curves in docs/images/.
+# fp16 exports in models/, sample grids and loss curves in docs/images/, evaluation JSON in
+# docs/results/ (project-feature FID/KID/IS, diversity, R-precision, attribute accuracy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cai() { node dist/src/cli/index.js "$@"; }
@@ -23,4 +24,13 @@ if [ -d runs/gan-int-cls-cub ]; then
   cai sample --model models/gan-int-cls-cub.safetensors --text "a small bright yellow bird with black wings" --text "a large dark blue bird with a long tail" --interpolate --n 8 --seed 3 --out docs/images/gan-int-cls-cub-interpolation.png --device cpu
   cai plot --run runs/gan-int-cls-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/gan-int-cls-cub-loss.png
   cai plot --run runs/gan-int-cls-cub --keys eval/rprec --out docs/images/gan-int-cls-cub-rprec.png
+fi
+
+mkdir -p docs/results
+if [ -f models/tag-gan-anime.safetensors ] && [ -d data/anime ] && [ -d runs/attribute-classifier-anime ]; then
+  cai eval --model models/tag-gan-anime.safetensors --dataset data/anime --metrics fid,kid,is,div,attr --classifier runs/attribute-classifier-anime --n 1000 --per-combo 16 --reference val --json docs/results/tag-gan-anime-eval.json --device cpu
+fi
+if [ -f models/gan-int-cls-cub.safetensors ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
+  cai eval --model models/gan-int-cls-cub.safetensors --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval.json --device cpu
+  cai eval --model models/gan-int-cls-cub.safetensors --dataset data/cub --split val,test --reference train --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval-valtest.json --device cpu
 fi

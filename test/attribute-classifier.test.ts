@@ -238,11 +238,11 @@ describe('attribute accuracy of generated faces', () => {
     ]);
     assert.match(stdout, /\| all \d+ \| [\d.]+% \| [\d.]+% \| [\d.]+% \|/);
     assert.match(stdout, /\| in the training data \(12\) \|/);
-    const r = JSON.parse(fs.readFileSync(json, 'utf8')) as { n: number; perCombo: unknown[] };
-    assert.equal(r.n, r.perCombo.length * 2);
+    const r = JSON.parse(fs.readFileSync(json, 'utf8')) as { attr: { n: number; perCombo: unknown[] } };
+    assert.equal(r.attr.n, r.attr.perCombo.length * 2);
     await assert.rejects(
-      promisify(execFile)(process.execPath, [cli, 'eval', '--model', ganRun, '--metrics', 'fid']),
-      (e: { stderr: string }) => /unsupported metric\(s\) fid/.test(e.stderr),
+      promisify(execFile)(process.execPath, [cli, 'eval', '--model', ganRun, '--metrics', 'attr,fidd']),
+      (e: { stderr: string }) => /unknown metric\(s\) fidd/.test(e.stderr),
     );
   });
 });

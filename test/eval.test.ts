@@ -1,11 +1,14 @@
 // Evaluation metrics with known answers: R-precision of random, perfect and class-confused features;
-// FID and KID against closed forms, and the eigendecomposition under FID.
+// FID and KID against closed forms, and the eigendecomposition under FID; Inception Score of
+// one-hot, identical and two-class predictions; diversity of identical and known feature sets.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
+import { diversity, groupDiversity, meanPairwiseDistance } from '../src/eval/diversity.js';
+import { inceptionScore } from '../src/eval/inception-score.js';
 import { featureStats, fid, frechetDistance, loadStats, saveStats, type FeatureStats } from '../src/eval/fid.js';
 import { kid } from '../src/eval/kid.js';
 import { covariance, symmetricEigen, symmetricEigenvalues, traceSqrtProduct } from '../src/eval/linalg.js';
@@ -281,4 +284,84 @@ test('KID is about 0 for one distribution (and can be negative), clearly positiv
   const r = kid(small, b);
   assert.equal(r.values.length, 100);
   assert.equal(r.subsetSize, 300);
+});
+
+// ---- Inception Score and diversity ------------------------------------------------------------
+
+/** N one-hot rows cycling through k classes, as float64 [N, k]. */
+function oneHot(n: number, k: number): Float64Array {
+  const p = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) p[i * k + (i % k)] = 1;
+  return p;
+}
+
+test('IS of confident predictions spread evenly over k classes is k; of identical predictions, 1', () => {
+  for (const k of [1, 2, 10, 1008]) {
+    const r = inceptionScore(oneHot(10 * k, k), { classes: k, splits: 10 });
+    assert.equal(r.splits.length, 10);
+    for (const v of r.splits) assert.ok(Math.abs(v - k) < 1e-9 * k, `k = ${k}: ${v}`);
+    assert.ok(r.std < 1e-9 * k);
+  }
+  // Every image the same (sharp or not): the marginal equals each prediction, KL = 0.
+  const same = new Float64Array(50 * 4);
+  for (let i = 0; i < 50; i++) same.set([0.7, 0.1, 0.1, 0.1], i * 4);
+  assert.ok(Math.abs(inceptionScore(same, { classes: 4, splits: 5 }).mean - 1) < 1e-12);
+  assert.ok(Math.abs(inceptionScore(oneHot(40, 1), { classes: 1 }).mean - 1) < 1e-12);
+  // All images confidently class 3 of 10: IS 1 (no variety), not 10.
+  const collapsed = new Float64Array(30 * 10);
+  for (let i = 0; i < 30; i++) collapsed[i * 10 + 3] = 1;
+  assert.ok(Math.abs(inceptionScore(collapsed, { classes: 10, splits: 3 }).mean - 1) < 1e-12);
+});
+
+test('IS of soft two-class predictions matches exp(KL) by hand, from a float32 tensor too', () => {
+  // Half (0.9, 0.1), half (0.1, 0.9): p(y) = (0.5, 0.5), KL = 0.9·ln 1.8 + 0.1·ln 0.2 for each.
+  const rows = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? [0.9, 0.1] : [0.1, 0.9]));
+  const exact = Math.exp(0.9 * Math.log(1.8) + 0.1 * Math.log(0.2));
+  using t = tensor(rows);
+  const r = inceptionScore(t, { splits: 2 });
+  assert.ok(Math.abs(r.mean - exact) < 1e-6, `${r.mean} vs ${exact}`);
+  assert.equal(r.n, 20);
+  assert.equal(r.classes, 2);
+  using bad = tensor([
+    [0.5, 0.6],
+    [0.5, 0.5],
+  ]);
+  assert.throws(() => inceptionScore(bad, { splits: 1 }), /rows must be probabilities/);
+  assert.throws(() => inceptionScore(t, { splits: 21 }), /splits must be an integer in \[1, 20\]/);
+});
+
+test('diversity: identical samples score 0 and are flagged; known distances are averaged', () => {
+  using a = tensor([
+    [0, 0],
+    [3, 4],
+    [0, 4],
+  ]);
+  // Pairs at distances 5, 3 and 4.
+  assert.ok(Math.abs(meanPairwiseDistance(a) - 4) < 1e-12);
+  using same = tidy(() =>
+    tensor([[0.3, -1.2, 7.5]])
+      .expand(6, 3)
+      .contiguous(),
+  );
+  assert.equal(meanPairwiseDistance(same), 0);
+  using real = randn([12, 3], { generator: new Generator(11) });
+  const collapsed = diversity([same, same], [real]);
+  assert.equal(collapsed.generated, 0);
+  assert.equal(collapsed.modeCollapse, true);
+  assert.equal(collapsed.ratio, 0);
+  // Scaled copies of the real set: diversity scales with them; the flag follows the threshold.
+  using near = real.mul(0.8);
+  using far = real.mul(0.3);
+  const ok = diversity([near], [real]);
+  assert.ok(Math.abs(ok.ratio - 0.8) < 1e-6 && !ok.modeCollapse, `ratio ${ok.ratio}`); // float32 scaling
+  assert.ok(diversity([far], [real]).modeCollapse);
+  assert.ok(!diversity([far], [real], 0.25).modeCollapse, 'a lower threshold');
+  // Groups average with equal weight; single-sample groups cannot have a distance and are skipped.
+  using single = tensor([[1, 1]]);
+  using twice = a.mul(2);
+  const g = groupDiversity([a, single, twice]);
+  assert.deepEqual(g.perGroup.length, 2);
+  assert.ok(Math.abs(g.mean - 6) < 1e-12);
+  assert.throws(() => diversity([same], [same]), /real images have no diversity/);
+  assert.throws(() => meanPairwiseDistance(single), /at least 2 samples/);
 });

@@ -1,101 +1,310 @@
-// `creativeai eval`: measures a trained generator. Implemented so far: attribute accuracy for tag
-// models (hair/eye classifiers trained on real faces); the other metrics of docs/results.md land
-// with the evaluation issue.
+// `creativeai eval`: measures a trained generator — FID, KID, Inception Score, R-precision,
+// attribute accuracy and sample diversity — prints a markdown table and writes JSON. Standard
+// FID/KID/IS need the FID Inception-v3 weights (--inception); without them the project's own
+// networks stand in, and the numbers say so in their labels.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { CacheReader } from '../data/index.js';
-import { attributeAccuracy, comboKeys, loadAttributeClassifier } from '../eval/attribute-accuracy.js';
+import type { SplitName } from '../data/index.js';
+import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../eval/attribute-accuracy.js';
+import { DEFAULT_COLLAPSE_RATIO } from '../eval/diversity.js';
+import { METRICS, MissingInputError, evaluateGenerator, type EvaluationResult, type Metric } from '../eval/evaluate.js';
+import {
+  classifierNetwork,
+  inceptionNetwork,
+  loadDamsmNetwork,
+  projectNetwork,
+  type FeatureNetwork,
+} from '../eval/feature-network.js';
+import { readSafetensorsHeader } from '../io/index.js';
 import { TextToImagePipeline } from '../train/pipeline.js';
 import { pickDevice } from '../train/trainer.js';
 import { UsageError, intOption } from './usage.js';
 
-export const evalHelp = `Usage: creativeai eval --model <run|checkpoint> --metrics attr --classifier <run> [options]
+export const evalHelp = `Usage: creativeai eval --model <run|checkpoint|export> --metrics <list> [options]
 
 Measures a trained generator and prints a markdown table (and JSON with --json).
 
-  --model <path>        a run directory, checkpoint or exported model
-  --metrics attr        attr: attribute accuracy of a tag model (the only metric implemented so far)
-  --classifier <path>   an attribute-classifier run (configs/attribute-classifier-anime.yaml) or checkpoint
-  --dataset <cache>     the generator's training cache: combinations absent from its train split are
-                        reported separately (default: none)
-  --per-combo <n>       images per hair/eyes combination (default 16)
-  --seed <n>            noise seed (default 0)
-  --json <file>         also write the full result as JSON
-  --device <d>          cpu | cuda | cuda:N`;
+Metrics (--metrics, comma-separated):
+  fid     Fréchet distance between features of generated and real held-out images
+  kid     Kernel Inception Distance (unbiased MMD²) on the same features
+  is      Inception Score
+  rprec   R-precision by the DAMSM encoders (caption models)
+  attr    attribute accuracy of a tag model (hair/eye classifier)
+  div     diversity of images drawn for one caption against real images of one class; flags mode collapse
+
+  --model <path>         a run directory (newest checkpoint), checkpoint or exported model
+  --dataset <cache>      a prepared cache: captions and real images of its held-out split (fid, kid, is,
+                         rprec, div); with attr, combinations absent from its train split are reported apart
+  --split <names>        held-out split(s), comma-separated (default test)
+  --reference <split>    also score up to --n real images of another split in place of generated ones
+                         (fid, kid, is): the scale to read the generator's numbers on
+  --n <samples>          generated images for fid, kid, is and rprec (default 1000)
+  --inception <file>     FID Inception-v3 weights (.safetensors; docs/evaluation.md): standard FID, KID, IS.
+                         Without it fid, kid and div use a project network and are labelled
+                         "FID (project features: <name>)": not comparable with published FID
+  --features <run>       that project network: an attribute-classifier or DAMSM run (default: --classifier
+                         for tag models, the model's DAMSM for caption models)
+  --classifier <run>     attribute-classifier run or checkpoint (attr; is and features of tag models)
+  --damsm <run>          DAMSM run or checkpoint (rprec; features of caption models); default: the one the
+                         model was trained with (condition.damsm in its config)
+  --per-combo <n>        attr: images per hair/eyes combination (default 16)
+  --div-captions <n>     div: captions, one per held-out class (default 20)
+  --div-samples <n>      div: images per caption (default 10)
+  --collapse-ratio <r>   div: flag mode collapse below this fraction of the real diversity (default ${DEFAULT_COLLAPSE_RATIO})
+  --batch-size <n>       images per forward pass (default 50)
+  --seed <n>             noise seed (default 0)
+  --json <file>          also write the full result as JSON
+  --device <d>           cpu | cuda | cuda:N
+
+Without --metrics, --classifier alone means --metrics attr.`;
+
+const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
+
+/** The DAMSM run a caption model's config names (condition.damsm), if that path exists here. */
+function configuredDamsm(checkpoint: string): { path: string | null; named: string | null } {
+  try {
+    const config = JSON.parse(readSafetensorsHeader(checkpoint).metadata.config ?? '{}') as {
+      condition?: { damsm?: string | null };
+    };
+    const named = config.condition?.damsm ?? null;
+    return { path: named !== null && fs.existsSync(named) ? named : null, named };
+  } catch {
+    return { path: null, named: null };
+  }
+}
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
       model: { type: 'string' },
-      metrics: { type: 'string', default: 'attr' },
-      classifier: { type: 'string' },
+      metrics: { type: 'string' },
       dataset: { type: 'string' },
+      split: { type: 'string', default: 'test' },
+      n: { type: 'string', default: '1000' },
+      inception: { type: 'string' },
+      features: { type: 'string' },
+      classifier: { type: 'string' },
+      damsm: { type: 'string' },
       'per-combo': { type: 'string', default: '16' },
+      'div-captions': { type: 'string', default: '20' },
+      'div-samples': { type: 'string', default: '10' },
+      'collapse-ratio': { type: 'string', default: String(DEFAULT_COLLAPSE_RATIO) },
+      'batch-size': { type: 'string', default: '50' },
+      reference: { type: 'string' },
       seed: { type: 'string', default: '0' },
       json: { type: 'string' },
       device: { type: 'string' },
     },
   });
   if (values.model === undefined) throw new UsageError('--model is required', evalHelp);
-  const metrics = values.metrics!.split(',').map((m) => m.trim());
-  const unknown = metrics.filter((m) => m !== 'attr');
+  if (values.metrics === undefined && values.classifier === undefined)
+    throw new UsageError(`--metrics is required: one or more of ${METRICS.join(',')}`, evalHelp);
+  const names = (values.metrics ?? 'attr').split(',').map((x) => x.trim());
+  const unknown = names.filter((x) => !(METRICS as readonly string[]).includes(x));
   if (unknown.length > 0)
-    throw new UsageError(`unsupported metric(s) ${unknown.join(', ')}: implemented so far: attr`, evalHelp);
-  if (values.classifier === undefined)
+    throw new UsageError(`unknown metric(s) ${unknown.join(', ')}: choose from ${METRICS.join(',')}`, evalHelp);
+  const metrics = [...new Set(names)] as Metric[];
+  const has = (x: Metric): boolean => metrics.includes(x);
+  const splits = values.split!.split(',').map((x) => x.trim());
+  const badSplit = splits.filter((x) => !(SPLITS as readonly string[]).includes(x));
+  if (badSplit.length > 0)
+    throw new UsageError(`--split ${badSplit.join(',')}: choose from ${SPLITS.join(', ')}`, evalHelp);
+  const reference = values.reference;
+  if (reference !== undefined && (!(SPLITS as readonly string[]).includes(reference) || splits.includes(reference)))
+    throw new UsageError(
+      `--reference must be a split other than the held-out one(s) (${splits.join(',')}): one of ${SPLITS.join(', ')}`,
+      evalHelp,
+    );
+  const ratio = Number(values['collapse-ratio']);
+  if (!(ratio > 0 && ratio <= 1))
+    throw new UsageError(`--collapse-ratio must be in (0, 1], got '${values['collapse-ratio']}'`, evalHelp);
+  const needData = metrics.filter((x) => x !== 'attr');
+  if (needData.length > 0 && values.dataset === undefined)
+    throw new UsageError(
+      `--metrics ${needData.join(',')} need(s) --dataset <cache> (real held-out images and captions, e.g. data/cub)`,
+      evalHelp,
+    );
+  if (has('attr') && values.classifier === undefined)
     throw new UsageError('--metrics attr needs --classifier <run|checkpoint>', evalHelp);
+
   const device = pickDevice(values.device);
   const pipe = TextToImagePipeline.load(values.model, device);
-  const cls = loadAttributeClassifier(values.classifier, device);
+  const disposers: (() => void)[] = [() => pipe.dispose()];
   try {
-    if (pipe.conditioner.kind !== 'tags')
-      throw new Error(`${pipe.source} is not a tag model: attribute accuracy needs one`);
-    const combos = cls.vocabulary.hair.flatMap((hair) => cls.vocabulary.eyes.map((eyes) => ({ hair, eyes })));
-    let trainCombos: Set<string> | undefined;
-    if (values.dataset !== undefined) {
-      const reader = CacheReader.open(values.dataset);
-      trainCombos = comboKeys(reader.records);
-      reader.close();
+    const kind = pipe.conditioner.kind;
+    if (has('attr') && kind !== 'tags')
+      throw new UsageError(`${pipe.source} is not a tag model: --metrics attr needs one`, evalHelp);
+    if (has('rprec') && kind !== 'damsm')
+      throw new UsageError(
+        `${pipe.source} is conditioned on tags: --metrics rprec needs a caption (DAMSM) model`,
+        evalHelp,
+      );
+    const configured = kind === 'damsm' ? configuredDamsm(pipe.source) : { path: null, named: null };
+    const damsmPath = values.damsm ?? configured.path;
+
+    // The DAMSM is loaded once, for R-precision and (by default) as the feature network.
+    let damsm: ReturnType<typeof loadDamsmNetwork> | null = null;
+    const getDamsm = (): ReturnType<typeof loadDamsmNetwork> => {
+      if (damsm) return damsm;
+      if (damsmPath === null)
+        throw new UsageError(
+          configured.named !== null
+            ? `the model's DAMSM (${configured.named}, from its config) is not here: pass --damsm <run|checkpoint>`
+            : 'pass --damsm <run|checkpoint>: the model names no DAMSM',
+          evalHelp,
+        );
+      const d = loadDamsmNetwork(damsmPath, device);
+      disposers.push(() => {
+        d.network.dispose();
+        d.conditioner.module.dispose();
+      });
+      damsm = d;
+      return d;
+    };
+    const own = (net: FeatureNetwork): FeatureNetwork => (disposers.push(() => net.dispose()), net);
+
+    let features: FeatureNetwork | undefined;
+    let scorer: FeatureNetwork | undefined;
+    if (values.inception !== undefined && (has('fid') || has('kid') || has('div') || has('is'))) {
+      features = own(inceptionNetwork(values.inception, device));
+      scorer = features;
+    } else {
+      if (has('fid') || has('kid') || has('div')) {
+        const p = values.features ?? (kind === 'tags' ? values.classifier : undefined);
+        if (p !== undefined) features = own(projectNetwork(p, device));
+        else if (kind === 'damsm') features = getDamsm().network;
+        else
+          throw new UsageError(
+            'fid, kid and div need a feature network: --inception <weights.safetensors> for the standard one, or ' +
+              '--features <run> / --classifier <run> for a project network',
+            evalHelp,
+          );
+      }
+      if (has('is')) {
+        if (features && features.classes > 0) scorer = features;
+        else if (values.classifier !== undefined) scorer = own(classifierNetwork(values.classifier, device));
+        else
+          throw new UsageError(
+            '--metrics is needs --inception <weights.safetensors> (the standard IS) or, for a tag model, ' +
+              "--classifier <run> (IS over the classifier's hair × eye classes)",
+            evalHelp,
+          );
+      }
     }
-    const started = Date.now();
-    const r = attributeAccuracy(pipe, cls, {
-      combos,
-      perCombo: intOption('--per-combo', values['per-combo']!),
+    let classifier: LoadedAttributeClassifier | undefined;
+    if (has('attr')) {
+      const c = loadAttributeClassifier(values.classifier!, device);
+      disposers.push(() => c.dispose());
+      classifier = c;
+    }
+    const d = has('rprec') ? getDamsm() : null;
+
+    const r = await evaluateGenerator(pipe, {
+      metrics,
+      ...(values.dataset !== undefined ? { dataset: values.dataset } : {}),
+      splits: splits as SplitName[],
+      n: intOption('--n', values.n!),
       seed: intOption('--seed', values.seed!),
-      ...(trainCombos ? { trainCombos } : {}),
+      batchSize: intOption('--batch-size', values['batch-size']!),
+      ...(features ? { features } : {}),
+      ...(scorer ? { scorer } : {}),
+      ...(d ? { damsm: { conditioner: d.conditioner, image: d.image!, name: d.network.name } } : {}),
+      ...(classifier ? { classifier } : {}),
+      perCombo: intOption('--per-combo', values['per-combo']!),
+      diversity: {
+        captions: intOption('--div-captions', values['div-captions']!),
+        perCaption: intOption('--div-samples', values['div-samples']!),
+        threshold: ratio,
+      },
+      ...(reference !== undefined ? { reference: reference as SplitName } : {}),
+      progress: true,
     });
-    const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-    const lines = [
-      `Attribute accuracy of ${pipe.source} (${r.n} images, classifier ${cls.source}, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    console.log(report(r));
+    if (values.json !== undefined) {
+      fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
+      fs.writeFileSync(values.json, JSON.stringify(r, null, 2) + '\n');
+    }
+  } catch (e) {
+    if (e instanceof MissingInputError) throw new UsageError(e.message, evalHelp);
+    throw e;
+  } finally {
+    for (const f of disposers.reverse()) f();
+  }
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+const num = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toPrecision(4));
+
+/** The markdown summary: one row per metric, then attribute accuracy by combination group. */
+export function report(r: EvaluationResult): string {
+  const head = [
+    `Evaluation of ${r.model}${r.dataset ? ` on ${r.dataset} (${r.splits.join('+')})` : ''}: ` +
+      `${r.n > 0 ? `${r.n} generated images, ` : ''}seed ${r.seed}, ${r.seconds.toFixed(1)} s`,
+    '',
+    '| metric | value | details |',
+    '| --- | --- | --- |',
+  ];
+  const rows: string[] = [];
+  if (r.fid) rows.push(`| ${r.fid.label} | ${num(r.fid.value)} | ${r.fid.generated} generated vs ${r.fid.real} real |`);
+  if (r.kid)
+    rows.push(
+      `| ${r.kid.label} | ${num(r.kid.mean)} ± ${num(r.kid.std)} | ${r.kid.subsets} subsets of ${r.kid.subsetSize} |`,
+    );
+  if (r.is)
+    rows.push(
+      `| ${r.is.label} | ${num(r.is.mean)} ± ${num(r.is.std)} | ${r.is.splits.length} splits, ${r.is.classes} classes |`,
+    );
+  if (r.rprec)
+    rows.push(
+      `| ${r.rprec.label} | ${pct(r.rprec.mean)} ± ${(100 * r.rprec.std).toFixed(1)} | ${r.rprec.samples} captions, ` +
+        `1 true among ${r.rprec.candidates}, ${r.rprec.splits.length} splits |`,
+    );
+  if (r.div)
+    rows.push(
+      `| ${r.div.label} | ${num(r.div.generated)} (real ${num(r.div.real)}, ratio ${r.div.ratio.toFixed(2)}) | ` +
+        `${r.div.captions} captions × ${r.div.perCaption}; mode collapse (< ${r.div.threshold}): ` +
+        `${r.div.modeCollapse ? '**yes**' : 'no'} |`,
+    );
+  if (r.attr)
+    rows.push(
+      `| ${r.attr.label} (hair / eyes / both) | ${pct(r.attr.hair)} / ${pct(r.attr.eyes)} / ${pct(r.attr.both)} | ` +
+        `${r.attr.n} images, classifier ${r.attr.classifier} |`,
+    );
+  const ref = r.reference;
+  if (ref) {
+    const what = `${ref.images} real ${ref.split} images in place of generated ones`;
+    if (ref.fid) rows.push(`| ${ref.fid.label}, real ${ref.split} | ${num(ref.fid.value)} | ${what} |`);
+    if (ref.kid)
+      rows.push(`| ${ref.kid.label}, real ${ref.split} | ${num(ref.kid.mean)} ± ${num(ref.kid.std)} | ${what} |`);
+    if (ref.is)
+      rows.push(`| ${ref.is.label}, real ${ref.split} | ${num(ref.is.mean)} ± ${num(ref.is.std)} | ${what} |`);
+  }
+  const out = [...head, ...rows];
+  if (r.attr) {
+    const a = r.attr;
+    out.push(
+      '',
+      `Attribute accuracy (${a.n} images, classifier ${a.classifier})`,
       '',
       '| combinations | hair | eyes | both |',
       '| --- | --- | --- | --- |',
-      `| all ${combos.length} | ${pct(r.hair)} | ${pct(r.eyes)} | ${pct(r.both)} |`,
-    ];
-    if (trainCombos) {
-      const seen = r.perCombo.filter((c) => c.inTraining);
+      `| all ${a.perCombo.length} | ${pct(a.hair)} | ${pct(a.eyes)} | ${pct(a.both)} |`,
+    );
+    const seen = a.perCombo.filter((c) => c.inTraining);
+    if (a.perCombo.some((c) => c.inTraining !== null)) {
       const avg = (k: 'hair' | 'eyes' | 'both'): number =>
-        seen.reduce((a, c) => a + c.accuracy[k], 0) / Math.max(1, seen.length);
-      lines.push(
+        seen.reduce((s, c) => s + c.accuracy[k], 0) / Math.max(1, seen.length);
+      out.push(
         `| in the training data (${seen.length}) | ${pct(avg('hair'))} | ${pct(avg('eyes'))} | ${pct(avg('both'))} |`,
       );
-      if (r.unseen)
-        lines.push(
-          `| absent from it (${r.unseen.combos}) | ${pct(r.unseen.hair)} | ${pct(r.unseen.eyes)} | ${pct(r.unseen.both)} |`,
+      if (a.unseen)
+        out.push(
+          `| absent from it (${a.unseen.combos}) | ${pct(a.unseen.hair)} | ${pct(a.unseen.eyes)} | ${pct(a.unseen.both)} |`,
         );
     }
-    console.log(lines.join('\n'));
-    if (values.json !== undefined) {
-      fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
-      fs.writeFileSync(
-        values.json,
-        JSON.stringify({ model: pipe.source, classifier: cls.source, ...r }, null, 2) + '\n',
-      );
-    }
-  } finally {
-    pipe.dispose();
-    cls.dispose();
   }
+  return out.join('\n');
 }

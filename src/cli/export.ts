@@ -1,6 +1,7 @@
 // `creativeai export`: a compact, self-contained model file for sampling and serving: the
-// generator (its moving average when trained with one), the frozen text encoder and the metadata
-// needed to use them, optionally in float16 (half the size; computed in float32 when loaded).
+// generator (its moving average when trained with one), the frozen Stage I of a StackGAN Stage-II
+// model, the frozen text encoder and the metadata needed to use them, optionally in float16 (half
+// the size; computed in float32 when loaded).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +14,8 @@ import { UsageError } from './usage.js';
 
 export const exportHelp = `Usage: creativeai export --model <run|checkpoint> --out <file.safetensors> [--fp16]
 
-Writes the generator and text encoder of a trained model into one .safetensors file.
+Writes the generator (for StackGAN Stage II: both stages) and text encoder of a trained model into
+one .safetensors file.
 
   --model <path>   a run directory (its newest checkpoint, or --best) or a checkpoint
   --best           use the run's best checkpoint instead of the newest
@@ -41,7 +43,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
     for (const [k, t] of ck.tensors) {
       let name: string | null = null;
       if (k.startsWith(gPrefix)) name = `G.${k.slice(gPrefix.length)}`;
-      else if (k.startsWith('text.')) name = k;
+      else if (k.startsWith('text.') || k.startsWith('stage1.')) name = k;
       if (name === null) continue;
       let v = t;
       if (values.fp16 && t.dtype === 'float32') {
@@ -61,6 +63,9 @@ export async function exportCommand(argv: string[]): Promise<void> {
       'tags',
       'config',
       'sampleCaptions',
+      'stages',
+      'stage1Model',
+      'stage1Generator',
     ])
       if (ck.metadata[k] !== undefined) meta[k] = ck.metadata[k]!;
     meta.step = String(ck.manifest.step);

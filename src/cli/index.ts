@@ -5,6 +5,7 @@ import { exportCommand, exportHelp } from './export.js';
 import { plotCommand, plotHelp } from './plot.js';
 import { prepareCommand, prepareHelp } from './prepare.js';
 import { sampleCommand, sampleHelp } from './sample.js';
+import { serveCommand, serveHelp, workerCommand, workerHelp } from './serve.js';
 import { trainCommand, trainHelp } from './train.js';
 import { UsageError } from './usage.js';
 
@@ -15,6 +16,8 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   export: { run: exportCommand, help: exportHelp },
   plot: { run: plotCommand, help: plotHelp },
   eval: { run: evalCommand, help: evalHelp },
+  serve: { run: serveCommand, help: serveHelp },
+  worker: { run: workerCommand, help: workerHelp },
 };
 
 const help = `Usage: creativeai <command> [options]

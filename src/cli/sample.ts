@@ -12,7 +12,9 @@ import { UsageError, intOption } from './usage.js';
 export const sampleHelp = `Usage: creativeai sample --model <run|checkpoint> --text "…" [options]
        creativeai sample --model <run|checkpoint> --tags-file testing_tags.txt --out samples/cgan.png
 
-Draws images from a trained generator; the same seed gives the same images.
+Draws images from a trained generator; the same seed gives the same images. For a stacked model
+(StackGAN Stage II) every stage is written, the side appended to the file name: --out x.png writes
+x-64.png (Stage I) and x-256.png (Stage II), the same noise and captions in the same places.
 
   --model <path>       a run directory (newest checkpoint), a checkpoint or an exported model
   --text "<caption>"   caption or tag text ("blue hair red eyes"); repeat for several (one row each)
@@ -21,7 +23,7 @@ Draws images from a trained generator; the same seed gives the same images.
   --n <count>          images per caption (default 16; --interpolate: steps, default 8)
   --seed <n>           noise seed (default 42)
   --nrow <n>           images per grid row (default: n per caption; 5 for a 25-line tags file)
-  --out <file.png>     output grid (default samples.png)
+  --out <file.png>     output grid (default samples.png; stacked models: one per stage, see above)
   --device <d>         cpu | cuda | cuda:N (default: cuda when available)`;
 
 export async function sampleCommand(argv: string[]): Promise<void> {
@@ -65,16 +67,31 @@ export async function sampleCommand(argv: string[]): Promise<void> {
       captions = texts.flatMap((t) => new Array<string>(n).fill(t));
       nrow = values.nrow === undefined ? n : intOption('--nrow', values.nrow);
     }
-    using images = values.interpolate
-      ? pipe.interpolate(texts[0]!, texts[1]!, n, { seed })
-      : pipe.generate(captions, { seed });
-    fs.mkdirSync(path.dirname(path.resolve(values.out!)), { recursive: true });
-    // The assignment's format: tiles of exactly the model's size, no padding between them.
-    await saveGrid(images, values.out!, { nrow, padding: tagsFile !== undefined ? 0 : 2 });
-    console.error(
-      `${images.size(0)} images of ${pipe.resolution}×${pipe.resolution} from ${pipe.source}${pipe.usedEma ? ' (EMA weights)' : ''} → ${values.out} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-    );
+    const stages = values.interpolate
+      ? pipe.interpolateStages(texts[0]!, texts[1]!, n, { seed })
+      : (() => {
+          using z = pipe.noise(captions.length, seed);
+          return pipe.generateStagesFrom(z, captions);
+        })();
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(values.out!)), { recursive: true });
+      const files = stages.length === 1 ? [values.out!] : pipe.stages.map((side) => stageFile(values.out!, side));
+      for (let s = 0; s < stages.length; s++)
+        // The assignment's format: tiles of exactly the model's size, no padding between them.
+        await saveGrid(stages[s]!, files[s]!, { nrow, padding: tagsFile !== undefined ? 0 : 2 });
+      console.error(
+        `${stages[0]!.size(0)} images of ${pipe.stages.map((r) => `${r}×${r}`).join(' and ')} from ${pipe.source}${pipe.usedEma ? ' (EMA weights)' : ''} → ${files.join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+    } finally {
+      stages.forEach((t) => t.dispose());
+    }
   } finally {
     pipe.dispose();
   }
+}
+
+/** x.png → x-256.png: where one stage of a stacked model goes. */
+function stageFile(out: string, side: number): string {
+  const ext = path.extname(out);
+  return `${out.slice(0, out.length - ext.length)}-${side}${ext}`;
 }

@@ -6,6 +6,8 @@ export {
   decodeSafetensors,
   saveSafetensors,
   loadSafetensors,
+  readSafetensorsHeader,
+  type SafetensorsHeader,
   saveOptimizerState,
   loadOptimizerState,
   saveModule,

@@ -446,6 +446,31 @@ export function loadSafetensors(file: string, opts: DecodeOptions = {}): Decoded
   }
 }
 
+/** What a .safetensors file holds, read from its header alone (no tensor data is read). */
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  tensors: { name: string; dtype: DType; shape: number[]; bytes: number }[];
+}
+
+/** Reads and validates only the header: cheap enough to list many model files. */
+export function readSafetensorsHeader(file: string): SafetensorsHeader {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const n = headerLength(size >= 8 ? readExactly(fd, 8, 0, file) : new Uint8Array(0), size);
+    const { entries, metadata } = parseHeader(readExactly(fd, n, 8, file), size - 8 - n);
+    return {
+      metadata,
+      tensors: entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, bytes: e.end - e.begin })),
+    };
+  } catch (e) {
+    if (e instanceof SafetensorsError && !e.message.startsWith(`${file}: `)) e.message = `${file}: ${e.message}`;
+    throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 // ---- optimizer and module checkpoints --------------------------------------------------------
 
 const FORMAT_KEY = 'format';

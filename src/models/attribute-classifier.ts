@@ -31,6 +31,8 @@ export class AttributeClassifier extends Module {
   readonly body: Sequential;
   readonly drop: Dropout;
   readonly heads: Linear[] = [];
+  /** Channels of the last convolutional map: the size of embed()'s features. */
+  readonly featureDim: number;
 
   constructor(o: AttributeClassifierOptions) {
     super();
@@ -54,6 +56,7 @@ export class AttributeClassifier extends Module {
       c = out;
     }
     this.body = this.module('body', new Sequential(...layers));
+    this.featureDim = c;
     this.drop = this.module('drop', new Dropout(dropout));
     // Flattened 4×4 features rather than global pooling: where a colour is (top: hair, middle:
     // eyes) is what tells the two attributes apart.
@@ -71,12 +74,24 @@ export class AttributeClassifier extends Module {
 
   /** @param images [B, 3, H, W] in [-1, 1] → logits [B, n_k] per head. */
   forward(images: Tensor): Tensor[] {
+    const { features, logits } = this.embed(images);
+    features.dispose();
+    return logits;
+  }
+
+  /**
+   * The head logits and a feature vector per image: the last convolutional map averaged over its
+   * 4×4 grid [B, C] (C: its channels, 256 for width 32 at 64 px), the analogue of Inception's pool3
+   * for FID/KID/diversity on the project's own network. The flattened map the heads read (16·C
+   * values) would need far more samples than an evaluation draws for a full-rank covariance.
+   */
+  embed(images: Tensor): { features: Tensor; logits: Tensor[] } {
     if (images.rank !== 4 || images.size(1) !== 3)
       throw new TypeError(`AttributeClassifier expects images [B, 3, H, W], got [${images.shape.join(', ')}]`);
     return tidy(() => {
-      const x = this.resize(images);
-      const f = this.drop.forward(this.body.forward(x).flatten(1));
-      return this.heads.map((h) => h.forward(f));
+      const map = this.body.forward(this.resize(images));
+      const f = this.drop.forward(map.flatten(1));
+      return { features: map.mean([2, 3]), logits: this.heads.map((h) => h.forward(f)) };
     });
   }
 }

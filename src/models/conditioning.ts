@@ -22,6 +22,11 @@ export interface Conditioner {
   readonly module: Module | null;
   /** Strings that rebuild this conditioner with fromMetadata(). */
   metadata(): Record<string, string>;
+  /**
+   * What encode() would make of a caption: the words it does not know, and an error message when it
+   * cannot encode the caption at all. Never throws, so a server can reject one bad request of a batch.
+   */
+  check(caption: string): { unknownWords: string[]; error?: string };
 }
 
 export class TagConditioner implements Conditioner {
@@ -40,6 +45,16 @@ export class TagConditioner implements Conditioner {
   encode(input: ConditionInput, device: Device): Tensor {
     return this.encoder.encode(this.tags(input), device);
   }
+  check(caption: string): { unknownWords: string[]; error?: string } {
+    const vocab = this.encoder.vocabulary;
+    const unknownWords = vocab.parse(caption).unknown;
+    try {
+      vocab.attributes(caption);
+      return { unknownWords };
+    } catch (e) {
+      return { unknownWords, error: (e as Error).message };
+    }
+  }
   metadata(): Record<string, string> {
     return { condition: 'tags', tags: JSON.stringify(this.encoder.toJSON()) };
   }
@@ -56,6 +71,9 @@ export class DamsmConditioner implements Conditioner {
   }
   get dim(): number {
     return this.module.hiddenSize;
+  }
+  check(caption: string): { unknownWords: string[]; error?: string } {
+    return { unknownWords: this.vocabulary.encode(caption).unknown };
   }
   encode(input: ConditionInput, device: Device): Tensor {
     return noGrad(() => {

@@ -43,4 +43,13 @@ export class ConditioningAugmentation extends Module {
   static klLoss(mu: Tensor, logvar: Tensor): Tensor {
     return F.gaussianKl(mu, logvar);
   }
+
+  /**
+   * The same divergence averaged over the condition's dimensions as well: the normalisation of the
+   * official StackGAN code (mean over all elements), the scale its coefficient 2.0 was tuned for.
+   */
+  static klLossPerDimension(mu: Tensor, logvar: Tensor): Tensor {
+    using kl = F.gaussianKl(mu, logvar);
+    return kl.div(mu.size(1));
+  }
 }

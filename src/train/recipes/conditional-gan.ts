@@ -38,7 +38,7 @@ import {
 } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 
-const adam: Schema = {
+export const adamSchema: Schema = {
   lr: { kind: 'number', min: 0, doc: 'learning rate' },
   beta1: { kind: 'number', min: 0, max: 1, doc: 'Adam β1' },
   beta2: { kind: 'number', min: 0, max: 1, doc: 'Adam β2' },
@@ -107,8 +107,8 @@ export const conditionalGanSchema: Schema = {
   optim: {
     kind: 'object',
     fields: {
-      generator: { kind: 'object', fields: adam },
-      discriminator: { kind: 'object', fields: adam },
+      generator: { kind: 'object', fields: adamSchema },
+      discriminator: { kind: 'object', fields: adamSchema },
       criticSteps: { kind: 'number', int: true, min: 1, default: 1, doc: 'D updates per G update' },
       ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
     },
@@ -289,22 +289,8 @@ class ConditionalGanRecipe implements Recipe {
   }
 
   #fixedInputs(): ConditionalGanRecipe['fixed'] {
-    const s = this.ctx.config.samples as ConfigObject;
-    const rows = s.rows as number;
-    const per = s.perCondition as number;
-    let captions = s.captions as string[];
-    if (captions.length === 0) {
-      // Distinct captions of distinct classes from held-out data: what the model has not seen.
-      const recs = this.ctx.data.records;
-      const split = recs.some((r) => r.split === 'val') ? 'val' : 'train';
-      const seen = new Set<string>();
-      for (const r of recs)
-        if (r.split === split && !seen.has(r.classId) && captions.length < rows) {
-          seen.add(r.classId);
-          captions = [...captions, r.captions[0]!];
-        }
-    }
-    captions = captions.slice(0, rows);
+    const per = (this.ctx.config.samples as ConfigObject).perCondition as number;
+    const captions = sampleCaptions(this.ctx);
     const seed = (this.ctx.config.seed as number) + 1000;
     const gen = new Generator(seed, this.device);
     const expanded = captions.flatMap((c) => new Array<string>(per).fill(c));
@@ -582,8 +568,29 @@ class ConditionalGanRecipe implements Recipe {
   }
 }
 
+/**
+ * The fixed captions of a recipe's sample grids (config `samples`): the configured ones, else the
+ * first captions of distinct classes from held-out data (what the model has not seen).
+ */
+export function sampleCaptions(ctx: RecipeContext): string[] {
+  const s = ctx.config.samples as ConfigObject;
+  const rows = s.rows as number;
+  let captions = s.captions as string[];
+  if (captions.length === 0) {
+    const recs = ctx.data.records;
+    const split = recs.some((r) => r.split === 'val') ? 'val' : 'train';
+    const seen = new Set<string>();
+    for (const r of recs)
+      if (r.split === split && !seen.has(r.classId) && captions.length < rows) {
+        seen.add(r.classId);
+        captions = [...captions, r.captions[0]!];
+      }
+  }
+  return captions.slice(0, rows);
+}
+
 /** Σ wₖ·termₖ as a new tensor (the terms stay the caller's). */
-function weightedSum(terms: Tensor[], weights: number[]): Tensor {
+export function weightedSum(terms: Tensor[], weights: number[]): Tensor {
   let total = terms[0]!.mul(weights[0]!);
   for (let k = 1; k < terms.length; k++) {
     const next = total.add(terms[k]!, weights[k]!);

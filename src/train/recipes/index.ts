@@ -3,11 +3,15 @@ import type { RecipeFactory } from '../recipe.js';
 import { attributeClassifier } from './attribute-classifier.js';
 import { conditionalGan } from './conditional-gan.js';
 import { damsm } from './damsm.js';
+import { stackganStage1 } from './stackgan-stage1.js';
+import { stackganStage2 } from './stackgan-stage2.js';
 
 const factories: RecipeFactory[] = [
   conditionalGan('gan-int-cls'),
   conditionalGan('wgan-cls'),
   conditionalGan('tag-gan'),
+  stackganStage1,
+  stackganStage2,
   damsm,
   attributeClassifier,
 ];

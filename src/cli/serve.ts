@@ -1,0 +1,187 @@
+// `creativeai serve`: the web page and HTTP API on port 8050 (the seed demo's port), and
+// `creativeai worker`: a model worker taking generation jobs from Redis.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import {
+  LocalGenerationService,
+  ModelRegistry,
+  PACKAGE_ROOT,
+  QueueGenerationService,
+  buildApp,
+  startWorker,
+  type GenerationService,
+  ServerMetrics,
+} from '../server/index.js';
+import { pickDevice } from '../train/trainer.js';
+import { UsageError, intOption } from './usage.js';
+
+const common = `  --models <dir>        a folder of exported models (*.safetensors + optional *.card.json); repeat for
+                        several (default: the repository's models/, or $CREATIVEAI_MODELS, colon-separated)
+  --device <d>          cpu | cuda | cuda:N (default: cuda when available)
+  --memory-limit <MiB>  float32 weights kept loaded before the least recently used model is unloaded (2048)
+  --max-batch <n>       images per forward pass when batching requests (64)
+  --max-queue <n>       images waiting before new requests get 503 + Retry-After (512)`;
+
+export const serveHelp = `Usage: creativeai serve [options]
+
+Serves the web page and the HTTP API (OpenAPI at /docs) on the bundled models.
+
+  --port <n>            (default $PORT or 8050)
+  --host <addr>         (default $HOST or 127.0.0.1; 0.0.0.0 to listen on every interface)
+${common}
+  --redis <url>         put generation on a Redis queue for \`creativeai worker\` processes (default $REDIS_URL;
+                        without it everything runs in this process)
+  --game-stats <file>   where Real-or-Fake tallies are kept (default runs/game-stats.json)
+  --log                 log every request (JSON lines)`;
+
+export const workerHelp = `Usage: creativeai worker --redis <url> [options]
+
+A model worker: takes generation jobs that \`creativeai serve --redis\` queued and answers them. Run as
+many as you like, on any machines that reach Redis and hold the same models.
+
+  --redis <url>         (default $REDIS_URL)
+  --concurrency <n>     jobs taken at once, batched per model (16)
+  --heartbeat <file>    touch this file every 5 s while connected to Redis (for container health checks)
+${common}`;
+
+const commonOptions = {
+  models: { type: 'string', multiple: true },
+  device: { type: 'string' },
+  'memory-limit': { type: 'string', default: '2048' },
+  'max-batch': { type: 'string', default: '64' },
+  'max-queue': { type: 'string', default: '512' },
+} as const;
+
+interface Common {
+  models?: string[] | undefined;
+  device?: string | undefined;
+  'memory-limit'?: string | undefined;
+  'max-batch'?: string | undefined;
+  'max-queue'?: string | undefined;
+}
+
+function positive(name: string, v: string, help: string): number {
+  const n = intOption(name, v);
+  if (n < 1) throw new UsageError(`${name} must be at least 1, got ${n}`, help);
+  return n;
+}
+
+function modelDirs(values: Common): string[] {
+  if (values.models !== undefined && values.models.length > 0) return values.models;
+  const env = process.env.CREATIVEAI_MODELS;
+  if (env !== undefined && env !== '') return env.split(':');
+  return [path.join(PACKAGE_ROOT, 'models')];
+}
+
+function localService(values: Common, help: string, metrics?: ServerMetrics): LocalGenerationService {
+  const registry = new ModelRegistry(modelDirs(values), {
+    device: pickDevice(values.device),
+    memoryLimitBytes: positive('--memory-limit', values['memory-limit']!, help) * 2 ** 20,
+    onLoad: (name, s) => metrics?.modelLoadSeconds.observe({ model: name }, s),
+    log: (m) => console.error(m),
+  });
+  if (registry.list().length === 0)
+    throw new Error(`no models found in ${registry.dirs.join(', ')} (${registry.problems.join('; ') || 'empty'})`);
+  return new LocalGenerationService(registry, {
+    maxBatchImages: positive('--max-batch', values['max-batch']!, help),
+    maxQueueImages: positive('--max-queue', values['max-queue']!, help),
+    onBatch: (model, images, s) => metrics?.onBatch(model, images, s),
+  });
+}
+
+/** Resolves on SIGINT/SIGTERM, after `close`. */
+function untilSignal(close: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (sig: string): void => {
+      console.error(`${sig}: shutting down`);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+export async function serveCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...commonOptions,
+      port: { type: 'string', default: process.env.PORT ?? '8050' },
+      host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
+      redis: { type: 'string', default: process.env.REDIS_URL },
+      'game-stats': { type: 'string', default: 'runs/game-stats.json' },
+      log: { type: 'boolean', default: false },
+    },
+  });
+  const port = intOption('--port', values.port!);
+  if (port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, got ${port}`, serveHelp);
+  // The metrics read the service and the service reports to the metrics.
+  let service: GenerationService | undefined;
+  const metrics = new ServerMetrics(
+    () => service?.queueDepth() ?? 0,
+    () => service?.loadedModels().length ?? 0,
+  );
+  const redis = values.redis === '' ? undefined : values.redis;
+  if (redis !== undefined) {
+    const registry = new ModelRegistry(modelDirs(values), { log: (m) => console.error(m) });
+    service = await QueueGenerationService.connect(registry, redis, {
+      maxQueueImages: positive('--max-queue', values['max-queue']!, serveHelp),
+    });
+  } else service = localService(values, serveHelp, metrics);
+  const app = await buildApp({
+    service,
+    metrics,
+    mode: redis !== undefined ? 'queue' : 'local',
+    game: { statsFile: values['game-stats']! },
+    logger: values.log!,
+  });
+  await app.listen({ port, host: values.host! });
+  const address = app.server.address();
+  const shown = typeof address === 'object' && address !== null ? address.port : port;
+  console.error(
+    `CreativeAI on http://${values.host === '0.0.0.0' ? 'localhost' : values.host}:${shown}/ — ${service.models().length} models (${service
+      .models()
+      .map((m) => m.name)
+      .join(
+        ', ',
+      )}), ${redis !== undefined ? `jobs queued on ${redis}` : 'generating in this process'}; API docs at /docs`,
+  );
+  await untilSignal(async () => {
+    await app.close();
+    await service!.close();
+  });
+}
+
+export async function workerCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...commonOptions,
+      redis: { type: 'string', default: process.env.REDIS_URL },
+      concurrency: { type: 'string', default: '16' },
+      heartbeat: { type: 'string' },
+    },
+  });
+  if (values.redis === undefined || values.redis === '')
+    throw new UsageError('--redis <url> (or $REDIS_URL) is required', workerHelp);
+  const service = localService(values, workerHelp);
+  const w = await startWorker(service, values.redis, {
+    concurrency: positive('--concurrency', values.concurrency!, workerHelp),
+  });
+  console.error(`worker ready on ${values.redis}: ${service.models().length} models on ${service.registry.device}`);
+  const heartbeatFile = values.heartbeat;
+  const beat = (): void => {
+    if (heartbeatFile !== undefined && w.worker.isRunning() && w.connected())
+      fs.writeFileSync(heartbeatFile, String(Date.now()));
+  };
+  beat();
+  const timer = setInterval(beat, 5000);
+  await untilSignal(async () => {
+    clearInterval(timer);
+    await w.close();
+  });
+}

@@ -1,0 +1,93 @@
+// StackGAN's Stage-II generator G (Zhang et al. 2017, §3.3, Fig. 2): it reads the Stage-I image
+// s₀, not noise. Down-sampling blocks encode s₀ to 16×16 features; a second conditioning
+// augmentation (its own weights) gives ĉ, which is spatially replicated and joined to them; residual
+// blocks learn the joint image-text features; up-sampling blocks decode them to 4× the side
+// (64 → 256). Fed the text again, it corrects what Stage I got wrong and adds the details.
+import { cat, type Generator, type Tensor } from '../../engine/index.js';
+import { Module, ReLU, Sequential, type Conv2d } from '../../nn/index.js';
+import type { GeneratorOutput } from '../dcgan/conditional-generator.js';
+import { ConditioningAugmentation } from '../layers/conditioning-augmentation.js';
+import { Conv3x3Block, DownBlock, ResidualBlock, UpBlock, conv3x3 } from './blocks.js';
+import { stackganInit } from './init.js';
+
+export interface Stage2GeneratorOptions {
+  /** Width of the text embedding φ_t. */
+  embeddingDim: number;
+  /** Width of the conditioning-augmentation vector ĉ (N_g = 128). */
+  conditionDim: number;
+  /** N_gf (128 in the official code): 4·N_gf channels at 16×16, N_gf/4 before the RGB layer. */
+  width: number;
+  /** Residual blocks at 16×16 (4 for 256×256 models, 2 for 128×128 ones). */
+  residualBlocks: number;
+  /** Side of the Stage-I images it refines (64); it outputs 4× that. */
+  inputResolution: number;
+  /** Side of its images: 4 × inputResolution. */
+  resolution: number;
+}
+
+export class Stage2Generator extends Module {
+  readonly ca: ConditioningAugmentation;
+  readonly encoder: Sequential;
+  readonly joint: Conv3x3Block;
+  readonly residual: Sequential;
+  readonly blocks: UpBlock[] = [];
+  readonly toRgb: Conv2d;
+
+  constructor(readonly o: Stage2GeneratorOptions) {
+    super();
+    const ngf = o.width;
+    if (ngf % 4 !== 0)
+      throw new RangeError(`the Stage-II width must be a multiple of 4 (it ends at width/4), got ${ngf}`);
+    if (o.resolution !== o.inputResolution * 4)
+      throw new RangeError(
+        `Stage II outputs 4× its input side: ${o.inputResolution} → ${o.inputResolution * 4}, not ${o.resolution}`,
+      );
+    this.ca = this.module('ca', new ConditioningAugmentation(o.embeddingDim, o.conditionDim));
+    // The first layer has no batch norm; two stride-2 blocks bring 64×64 to 16×16.
+    this.encoder = this.module(
+      'encoder',
+      new Sequential(
+        conv3x3(3, ngf),
+        new ReLU(),
+        new DownBlock(ngf, ngf * 2, true, 'relu'),
+        new DownBlock(ngf * 2, ngf * 4, true, 'relu'),
+      ),
+    );
+    this.joint = this.module('joint', new Conv3x3Block(ngf * 4 + o.conditionDim, ngf * 4, 'relu'));
+    this.residual = this.module(
+      'residual',
+      new Sequential(...Array.from({ length: o.residualBlocks }, () => new ResidualBlock(ngf * 4))),
+    );
+    let c = ngf * 4;
+    for (let i = 0; i < 4; i++) {
+      this.blocks.push(this.module(`up${i}`, new UpBlock(c, c / 2)));
+      c /= 2;
+    }
+    this.toRgb = this.module('to_rgb', conv3x3(c, 3));
+    stackganInit(this);
+  }
+
+  /**
+   * Stage-I images [B, 3, r, r] and text embeddings [B, embeddingDim] → images [B, 3, 4r, 4r] in
+   * [-1, 1], with this stage's conditioning Gaussian for its KL term.
+   */
+  forward(lowRes: Tensor, embedding: Tensor, generator?: Generator): GeneratorOutput {
+    using encoded = this.encoder.forward(lowRes);
+    const { condition, mu, logvar } = this.ca.forward(embedding, generator);
+    const [n, , h, w] = encoded.shape as [number, number, number, number];
+    using cv = condition.view(n, this.o.conditionDim, 1, 1);
+    condition.dispose();
+    using tiled = cv.expand(n, this.o.conditionDim, h, w);
+    using joined = cat([encoded, tiled], 1);
+    using j = this.joint.forward(joined);
+    let x = this.residual.forward(j);
+    for (const b of this.blocks) {
+      const y = b.forward(x);
+      x.dispose();
+      x = y;
+    }
+    using out = this.toRgb.forward(x);
+    x.dispose();
+    return { images: out.tanh(), mu, logvar };
+  }
+}

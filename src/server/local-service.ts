@@ -1,0 +1,247 @@
+// Generation in this process. Requests wait in one queue; the loop takes the oldest and, when it is a
+// generate request, every other queued generate request for the same model up to `maxBatchImages`,
+// and runs them as one forward pass with each request's own noise. Between batches it yields to the
+// event loop so HTTP keeps flowing; past `maxQueueImages` new work is refused (503 + Retry-After)
+// instead of growing memory without bound.
+import { cat, type Tensor } from '../engine/index.js';
+import { makeGrid, tensorToImage } from '../io/index.js';
+import { TagError, parseTagsFile } from '../text/index.js';
+import type { TextToImagePipeline } from '../train/pipeline.js';
+import { QueueFullError, badRequest } from './errors.js';
+import type { ModelCard } from './model-card.js';
+import type { ModelRegistry } from './registry.js';
+import type {
+  GenerateRequest,
+  GenerateResult,
+  GenerationService,
+  GridRequest,
+  InterpolateRequest,
+  InterpolateResult,
+  StageImages,
+} from './service.js';
+
+export interface LocalServiceOptions {
+  maxBatchImages?: number;
+  maxQueueImages?: number;
+  /** Told about every forward pass, for /metrics. */
+  onBatch?: (model: string, images: number, seconds: number) => void;
+}
+
+type Work =
+  | { kind: 'generate'; req: GenerateRequest; done: Settle<GenerateResult> }
+  | { kind: 'interpolate'; req: InterpolateRequest; done: Settle<InterpolateResult> }
+  | { kind: 'grid'; req: GridRequest; done: Settle<Buffer> };
+
+interface Settle<T> {
+  resolve: (v: T) => void;
+  reject: (e: Error) => void;
+  images: number;
+  enqueued: number;
+}
+
+const MAX_GRID_LINES = 100;
+
+/** Encodes [N, 3, R, R] as N PNGs; pixels are copied synchronously, so `images` may be freed at once. */
+function encodeAll(images: Tensor): Promise<Buffer>[] {
+  const out: Promise<Buffer>[] = [];
+  for (let i = 0; i < images.size(0); i++) {
+    using one = images.select(0, i);
+    out.push(tensorToImage(one));
+  }
+  return out;
+}
+
+/** Per stage (smallest first): its side and its images' PNGs; frees the tensors. */
+function encodeStages(stages: Tensor[]): { resolution: number; pngs: Promise<Buffer>[] }[] {
+  const out = stages.map((s) => ({ resolution: s.size(-1), pngs: encodeAll(s) }));
+  stages.forEach((s) => s.dispose());
+  return out;
+}
+
+export class LocalGenerationService implements GenerationService {
+  private readonly queue: Work[] = [];
+  private pending = 0;
+  private running = false;
+  private closed = false;
+  readonly maxBatchImages: number;
+  readonly maxQueueImages: number;
+
+  constructor(
+    readonly registry: ModelRegistry,
+    private readonly o: LocalServiceOptions = {},
+  ) {
+    this.maxBatchImages = o.maxBatchImages ?? 64;
+    this.maxQueueImages = o.maxQueueImages ?? 512;
+  }
+
+  models(): ModelCard[] {
+    return this.registry.list();
+  }
+  card(name: string): ModelCard {
+    return this.registry.card(name);
+  }
+  queueDepth(): number {
+    return this.pending;
+  }
+  loadedModels(): string[] {
+    return this.registry.loadedNames();
+  }
+
+  generate(req: GenerateRequest): Promise<GenerateResult> {
+    return this.submit((done) => ({ kind: 'generate', req, done }), req.model, req.count);
+  }
+  interpolate(req: InterpolateRequest): Promise<InterpolateResult> {
+    return this.submit((done) => ({ kind: 'interpolate', req, done }), req.model, req.steps);
+  }
+  grid(req: GridRequest): Promise<Buffer> {
+    // Parse before queueing: a bad file is the client's error and costs no queue slot.
+    let lines: number;
+    try {
+      lines = parseTagsFile(req.tags).length;
+    } catch (e) {
+      return Promise.reject(e instanceof TagError ? badRequest(e.message) : (e as Error));
+    }
+    if (lines === 0) return Promise.reject(badRequest('the tags file has no tag lines'));
+    if (lines > MAX_GRID_LINES)
+      return Promise.reject(badRequest(`the tags file has ${lines} lines; at most ${MAX_GRID_LINES} are drawn`));
+    return this.submit((done) => ({ kind: 'grid', req, done }), req.model, lines);
+  }
+
+  private submit<T>(make: (done: Settle<T>) => Work, model: string, images: number): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the generation service is closed'));
+    this.registry.card(model); // unknown model: 404 now, not after queueing
+    if (this.pending + images > this.maxQueueImages) return Promise.reject(new QueueFullError(this.pending));
+    return new Promise<T>((resolve, reject) => {
+      this.pending += images;
+      this.queue.push(make({ resolve, reject, images, enqueued: performance.now() }));
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.loop());
+      }
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.takeBatch();
+      try {
+        await this.run(batch);
+      } catch (e) {
+        for (const w of batch) w.done.reject(e as Error);
+      } finally {
+        for (const w of batch) this.pending -= w.done.images;
+      }
+      // Let sockets, timers and PNG callbacks run between forward passes.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    this.running = false;
+  }
+
+  private takeBatch(): Work[] {
+    const first = this.queue.shift()!;
+    if (first.kind !== 'generate') return [first];
+    const batch: Work[] = [first];
+    let images = first.req.count;
+    for (let i = 0; i < this.queue.length;) {
+      const w = this.queue[i]!;
+      if (w.kind === 'generate' && w.req.model === first.req.model && images + w.req.count <= this.maxBatchImages) {
+        batch.push(w);
+        images += w.req.count;
+        this.queue.splice(i, 1);
+      } else i++;
+    }
+    return batch;
+  }
+
+  private async run(batch: Work[]): Promise<void> {
+    const first = batch[0]!;
+    const pipe = this.registry.acquire(first.req.model);
+    const started = performance.now();
+    if (first.kind === 'generate') await this.runGenerate(pipe, batch as Extract<Work, { kind: 'generate' }>[]);
+    else if (first.kind === 'interpolate') await this.runInterpolate(pipe, first);
+    else await this.runGrid(pipe, first);
+    const images = batch.reduce((a, w) => a + w.done.images, 0);
+    this.o.onBatch?.(first.req.model, images, (performance.now() - started) / 1000);
+  }
+
+  private async runGenerate(pipe: TextToImagePipeline, batch: Extract<Work, { kind: 'generate' }>[]): Promise<void> {
+    const started = performance.now();
+    // A request the model cannot read (bad tags) fails alone; the rest of the batch goes on.
+    const ok: { w: (typeof batch)[number]; unknownWords: string[] }[] = [];
+    for (const w of batch) {
+      const check = pipe.check(w.req.text);
+      if (check.error !== undefined) w.done.reject(badRequest(check.error));
+      else ok.push({ w, unknownWords: check.unknownWords });
+    }
+    if (ok.length === 0) return;
+    const noises = ok.map(({ w }) => pipe.noise(w.req.count, w.req.seed, w.req.truncation));
+    const captions = ok.flatMap(({ w }) => new Array<string>(w.req.count).fill(w.req.text));
+    let encoded: { resolution: number; pngs: Promise<Buffer>[] }[];
+    {
+      using z = cat(noises, 0);
+      noises.forEach((n) => n.dispose());
+      encoded = encodeStages(pipe.generateStagesFrom(z, captions));
+    }
+    const all = await Promise.all(
+      encoded.map(async (s) => ({ resolution: s.resolution, images: await Promise.all(s.pngs) })),
+    );
+    const generateMs = performance.now() - started;
+    let at = 0;
+    for (const { w, unknownWords } of ok) {
+      const stages = all.map((s) => ({ resolution: s.resolution, images: s.images.slice(at, at + w.req.count) }));
+      at += w.req.count;
+      w.done.resolve({
+        stages,
+        unknownWords,
+        queueMs: started - w.done.enqueued,
+        generateMs,
+        batchImages: captions.length,
+      });
+    }
+  }
+
+  private async runInterpolate(pipe: TextToImagePipeline, w: Extract<Work, { kind: 'interpolate' }>): Promise<void> {
+    const started = performance.now();
+    const a = pipe.check(w.req.from);
+    const b = pipe.check(w.req.to);
+    if (a.error !== undefined || b.error !== undefined) throw badRequest((a.error ?? b.error)!);
+    const encoded = encodeStages(
+      pipe.interpolateStages(w.req.from, w.req.to, w.req.steps, {
+        seed: w.req.seed,
+        ...(w.req.truncation !== undefined ? { truncation: w.req.truncation } : {}),
+      }),
+    );
+    const stages: StageImages[] = await Promise.all(
+      encoded.map(async (s) => ({ resolution: s.resolution, images: await Promise.all(s.pngs) })),
+    );
+    w.done.resolve({
+      stages,
+      unknownWords: { from: a.unknownWords, to: b.unknownWords },
+      queueMs: started - w.done.enqueued,
+      generateMs: performance.now() - started,
+    });
+  }
+
+  private async runGrid(pipe: TextToImagePipeline, w: Extract<Work, { kind: 'grid' }>): Promise<void> {
+    const lines = parseTagsFile(w.req.tags);
+    const captions = lines.map((l) => `${l.hair} hair ${l.eyes} eyes`);
+    for (const c of captions) {
+      const check = pipe.check(c);
+      if (check.error !== undefined) throw badRequest(check.error);
+    }
+    let png: Promise<Buffer>;
+    {
+      using images = pipe.generate(captions, { seed: w.req.seed });
+      // The assignment's format: 64×64 tiles, no padding, as square as the line count allows.
+      using grid = makeGrid(images, { nrow: Math.ceil(Math.sqrt(captions.length)), padding: 0 });
+      png = tensorToImage(grid);
+    }
+    w.done.resolve(await png);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+    this.registry.dispose();
+  }
+}

@@ -1,0 +1,111 @@
+// What the API says about a model: read from the safetensors header (no weights loaded) and from
+// an optional `<name>.card.json` next to it with the measured metrics and training facts that
+// docs/results.md reports for that model.
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { readSafetensorsHeader } from '../io/index.js';
+
+export interface ModelMetric {
+  name: string;
+  value: string;
+  detail?: string;
+}
+
+export interface ModelCard {
+  name: string;
+  title: string;
+  family: string;
+  dataset: string;
+  description: string;
+  /** What the text box holds for this model. */
+  condition: 'caption' | 'tags';
+  /** Image side of every stage, smallest first. */
+  resolutions: number[];
+  examples: string[];
+  metrics: ModelMetric[];
+  training: Record<string, string | number>;
+  /** Bytes of the weights in memory once loaded (float32), used by the registry's memory limit. */
+  memoryBytes: number;
+}
+
+interface CardFile {
+  title?: unknown;
+  dataset?: unknown;
+  description?: unknown;
+  examples?: unknown;
+  metrics?: unknown;
+  training?: unknown;
+}
+
+const FAMILY_TITLES: Record<string, string> = {
+  'gan-int-cls': 'GAN-INT-CLS',
+  'wgan-cls': 'WGAN-CLS',
+  'tag-gan': 'Tag-conditioned GAN',
+  'stackgan-stage1': 'StackGAN Stage I',
+  'stackgan-stage2': 'StackGAN',
+};
+
+function stringArray(v: unknown, what: string): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`${what} must be an array of strings`);
+  return v as string[];
+}
+
+function parseJson(text: string | undefined, what: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`${what} is not valid JSON`);
+  }
+}
+
+/** The card of the exported model `file` (a .safetensors); throws with the reason if unusable. */
+export function readModelCard(file: string): ModelCard {
+  const name = path.basename(file, '.safetensors');
+  const header = readSafetensorsHeader(file);
+  const meta = header.metadata;
+  const family = meta.model;
+  if (family === undefined) throw new Error(`${file} has no "model" metadata: not a CreativeAI model`);
+  if (family === 'damsm' || family === 'attribute-classifier')
+    throw new Error(`${file} is a ${family} network, not an image generator`);
+  const generator = parseJson(meta.generator, `${file}: generator metadata`) as { resolution?: unknown } | undefined;
+  const resolution = typeof generator?.resolution === 'number' ? generator.resolution : 64;
+  // Stacked models (StackGAN Stage II) list every stage they output, smallest first.
+  const stages = parseJson(meta.stages, `${file}: stages metadata`);
+  const resolutions =
+    Array.isArray(stages) && stages.length > 0 && stages.every((x) => Number.isInteger(x) && x > 0)
+      ? (stages as number[])
+      : [resolution];
+  const config = parseJson(meta.config, `${file}: config metadata`) as { data?: { cache?: unknown } } | undefined;
+  const cache = typeof config?.data?.cache === 'string' ? path.basename(config.data.cache) : 'unknown';
+  const examples =
+    meta.sampleCaptions === undefined
+      ? []
+      : stringArray(parseJson(meta.sampleCaptions, `${file}: sampleCaptions`), 'sampleCaptions');
+
+  const cardFile = file.replace(/\.safetensors$/, '.card.json');
+  let card: CardFile = {};
+  if (fs.existsSync(cardFile)) card = parseJson(fs.readFileSync(cardFile, 'utf8'), cardFile) as CardFile;
+
+  const metrics = card.metrics === undefined ? [] : (card.metrics as ModelMetric[]);
+  if (!Array.isArray(metrics) || metrics.some((m) => typeof m?.name !== 'string' || typeof m.value !== 'string'))
+    throw new Error(`${cardFile}: metrics must be an array of { name, value, detail? } strings`);
+  const training: Record<string, string | number> = { ...(card.training as Record<string, string | number>) };
+  if (meta.step !== undefined && training.steps === undefined) training.steps = Number(meta.step);
+
+  return {
+    name,
+    title: typeof card.title === 'string' ? card.title : `${FAMILY_TITLES[family] ?? family} (${cache})`,
+    family,
+    dataset: typeof card.dataset === 'string' ? card.dataset : cache,
+    description: typeof card.description === 'string' ? card.description : '',
+    condition: meta.condition === 'tags' ? 'tags' : 'caption',
+    resolutions,
+    examples: card.examples === undefined ? examples : stringArray(card.examples, `${cardFile}: examples`),
+    metrics,
+    training,
+    // Exports may be fp16 on disk; the pipeline runs in float32.
+    memoryBytes: header.tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1) * 4, 0),
+  };
+}

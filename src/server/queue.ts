@@ -1,0 +1,207 @@
+// Scale-out: with a Redis URL the API process puts generation jobs on a BullMQ queue and any number
+// of `creativeai worker` processes, on any machines, take them and answer with PNGs. Workers run the
+// same LocalGenerationService, so jobs that arrive together are batched there too.
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+
+import { HttpError, QueueFullError } from './errors.js';
+import type { LocalGenerationService } from './local-service.js';
+import type { ModelCard } from './model-card.js';
+import type { ModelRegistry } from './registry.js';
+import type {
+  GenerateRequest,
+  GenerateResult,
+  GenerationService,
+  GridRequest,
+  InterpolateRequest,
+  InterpolateResult,
+  StageImages,
+} from './service.js';
+
+export const QUEUE_NAME = 'creativeai-generate';
+
+type JobData =
+  | { kind: 'generate'; req: GenerateRequest }
+  | { kind: 'interpolate'; req: InterpolateRequest }
+  | { kind: 'grid'; req: GridRequest };
+
+/** What a worker answers: PNGs as base64 (job results travel as JSON), or the client's error. */
+type JobResult =
+  { ok: true; value: unknown } | { ok: false; statusCode: number; message: string; headers?: Record<string, string> };
+
+interface StagesJson {
+  resolution: number;
+  images: string[];
+}
+
+const toJson = (stages: StageImages[]): StagesJson[] =>
+  stages.map((s) => ({ resolution: s.resolution, images: s.images.map((b) => b.toString('base64')) }));
+const fromJson = (stages: StagesJson[]): StageImages[] =>
+  stages.map((s) => ({ resolution: s.resolution, images: s.images.map((b) => Buffer.from(b, 'base64')) }));
+
+/** A Redis connection as BullMQ wants it (blocking commands must not give up). */
+export function redisConnection(url: string, log: (m: string) => void = console.error): Redis {
+  const r = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  // ioredis reconnects by itself; say so once per outage instead of an unhandled 'error' per retry.
+  let down = false;
+  r.on('error', (e: Error) => {
+    if (!down) log(`redis ${url}: ${e.message} (reconnecting)`);
+    down = true;
+  });
+  r.on('ready', () => {
+    down = false;
+  });
+  return r;
+}
+
+export interface QueueServiceOptions {
+  /** Images this API process lets wait for workers before answering 503 (default 512). */
+  maxQueueImages?: number;
+  /** A job not finished after this long is answered 503 (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** The API side: models are listed from the same directories the workers load them from. */
+export class QueueGenerationService implements GenerationService {
+  private readonly queue: Queue;
+  private readonly events: QueueEvents;
+  private readonly connections: Redis[];
+  private pending = 0;
+
+  private constructor(
+    private readonly registry: ModelRegistry,
+    url: string,
+    private readonly o: QueueServiceOptions,
+  ) {
+    this.connections = [redisConnection(url), redisConnection(url)];
+    this.queue = new Queue(QUEUE_NAME, { connection: this.connections[0]! });
+    this.events = new QueueEvents(QUEUE_NAME, { connection: this.connections[1]! });
+    // Every waiting request listens for its job's end: as many listeners as requests in flight.
+    this.queue.setMaxListeners(0);
+    this.events.setMaxListeners(0);
+  }
+
+  static async connect(
+    registry: ModelRegistry,
+    url: string,
+    o: QueueServiceOptions = {},
+  ): Promise<QueueGenerationService> {
+    const s = new QueueGenerationService(registry, url, o);
+    await s.queue.waitUntilReady();
+    await s.events.waitUntilReady();
+    return s;
+  }
+
+  models(): ModelCard[] {
+    return this.registry.list();
+  }
+  card(name: string): ModelCard {
+    return this.registry.card(name);
+  }
+  queueDepth(): number {
+    return this.pending;
+  }
+  loadedModels(): string[] {
+    return [];
+  }
+
+  /** Jobs waiting in Redis for any worker, from every API process. */
+  async waiting(): Promise<number> {
+    return this.queue.count();
+  }
+
+  private async run(data: JobData, images: number): Promise<unknown> {
+    this.registry.card(data.req.model); // 404 before queueing
+    const max = this.o.maxQueueImages ?? 512;
+    if (this.pending + images > max) throw new QueueFullError(this.pending);
+    this.pending += images;
+    try {
+      const job = await this.queue.add(data.kind, data, { removeOnComplete: { age: 60 }, removeOnFail: { age: 600 } });
+      let result: JobResult;
+      try {
+        result = (await job.waitUntilFinished(this.events, this.o.timeoutMs ?? 60_000)) as JobResult;
+      } catch (e) {
+        const message = (e as Error).message;
+        if (/timed out/i.test(message))
+          throw new HttpError(503, 'no worker answered in time; try again later', { 'retry-after': '5' });
+        throw new HttpError(503, `the worker failed: ${message}`, { 'retry-after': '1' });
+      }
+      if (!result.ok) throw new HttpError(result.statusCode, result.message, result.headers ?? {});
+      return result.value;
+    } finally {
+      this.pending -= images;
+    }
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const v = (await this.run({ kind: 'generate', req }, req.count)) as Omit<GenerateResult, 'stages'> & {
+      stages: StagesJson[];
+    };
+    return { ...v, stages: fromJson(v.stages) };
+  }
+
+  async interpolate(req: InterpolateRequest): Promise<InterpolateResult> {
+    const v = (await this.run({ kind: 'interpolate', req }, req.steps)) as Omit<InterpolateResult, 'stages'> & {
+      stages: StagesJson[];
+    };
+    return { ...v, stages: fromJson(v.stages) };
+  }
+
+  async grid(req: GridRequest): Promise<Buffer> {
+    const v = (await this.run({ kind: 'grid', req }, 25)) as string;
+    return Buffer.from(v, 'base64');
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.events.close();
+    for (const c of this.connections) c.disconnect();
+  }
+}
+
+export interface WorkerOptions {
+  /** Jobs taken at once; the local service batches those for the same model (default 16). */
+  concurrency?: number;
+}
+
+/** The worker side: takes jobs from Redis and runs them on this machine's LocalGenerationService. */
+export async function startWorker(
+  service: LocalGenerationService,
+  url: string,
+  o: WorkerOptions = {},
+): Promise<{ worker: Worker; connected: () => boolean; close: () => Promise<void> }> {
+  const connection = redisConnection(url);
+  const worker = new Worker(
+    QUEUE_NAME,
+    async (job: Job<JobData>): Promise<JobResult> => {
+      try {
+        const d = job.data;
+        if (d.kind === 'generate') {
+          const r = await service.generate(d.req);
+          return { ok: true, value: { ...r, stages: toJson(r.stages) } };
+        }
+        if (d.kind === 'interpolate') {
+          const r = await service.interpolate(d.req);
+          return { ok: true, value: { ...r, stages: toJson(r.stages) } };
+        }
+        return { ok: true, value: (await service.grid(d.req)).toString('base64') };
+      } catch (e) {
+        // The client's mistakes go back as answers; anything else fails the job (and is logged).
+        if (e instanceof HttpError)
+          return { ok: false, statusCode: e.statusCode, message: e.message, headers: e.headers };
+        throw e;
+      }
+    },
+    { connection, concurrency: o.concurrency ?? 16 },
+  );
+  await worker.waitUntilReady();
+  return {
+    worker,
+    connected: () => connection.status === 'ready',
+    close: async () => {
+      await worker.close();
+      connection.disconnect();
+      await service.close();
+    },
+  };
+}

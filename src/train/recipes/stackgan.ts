@@ -1,0 +1,304 @@
+// Adversarial training of one StackGAN stage (Zhang et al. 2017, Eqs. 3–6), shared by Stage I and
+// Stage II; what differs (the generator, what it reads, a frozen Stage I) is a `StackGanStage`.
+//   D: L = ℓ_real(D(x, φ)) + w·ℓ_fake(D(x, φ̂)) + (1 − w)·ℓ_fake(D(G(·), φ)) [+ u·(ℓ_real(D(x)) + ℓ_fake(D(G(·))))]
+//   G: L = ℓ_gen(D(G(·), φ)) [+ u·ℓ_gen(D(G(·)))] + λ·KL(N(μ(φ), Σ(φ)) ‖ N(0, I))
+// with φ the text embedding, φ̂ one of another class (matching-aware) and u the weight of the
+// unconditional logit of the official PyTorch Stage II. As in the official code, one generator pass
+// per step serves both updates (D sees its images detached), and the learning rates halve every
+// `optim.lrDecayEpochs` epochs.
+import { Generator, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
+import type { Batch } from '../../data/index.js';
+import type { Conditioner } from '../../models/conditioning.js';
+import type { GeneratorOutput } from '../../models/dcgan/conditional-generator.js';
+import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
+import { StackGanDiscriminator } from '../../models/stackgan/index.js';
+import type { Module } from '../../nn/index.js';
+import { Adam, type Optimizer } from '../../optim/index.js';
+import type { ConfigObject, Schema } from '../config.js';
+import { ExponentialMovingAverage } from '../ema.js';
+import { dFakeLoss, dRealLoss, gLoss, gradNorm, type AdversarialLoss } from '../losses.js';
+import type { Recipe, RecipeContext, StepResult } from '../recipe.js';
+import { adamSchema, conditionalGanSchema, sampleCaptions, weightedSum } from './conditional-gan.js';
+
+/** The losses a StackGAN stage trains with (a Wasserstein critic would need its gradient penalty). */
+const STACKGAN_LOSSES = ['nonsaturating', 'hinge', 'least-squares'] as const;
+
+/** The generator trained at one stage: its options are stored in checkpoints for sampling. */
+export interface StageGenerator extends Module {
+  readonly o: { resolution: number };
+}
+
+/** What one StackGAN stage brings to the shared training loop. */
+export interface StackGanStage<G extends StageGenerator> {
+  /** The generator to train. */
+  readonly G: G;
+  /** A fresh generator of G's architecture (the moving average's copy). */
+  build(): G;
+  readonly noiseDim: number;
+  /** Image sides of every stage, smallest first (the last is G's). */
+  readonly stages: number[];
+  /** Networks saved in checkpoints but not trained (the frozen Stage I). */
+  readonly frozen: Map<string, Module>;
+  /** Images of generator g at G's resolution with its conditioning Gaussian; `rng` draws the CA noise. */
+  forward(g: G, z: Tensor, embedding: Tensor, rng?: Generator): GeneratorOutput;
+  /** The sample grid's images for fixed inputs (g in eval mode). */
+  sampleImages(g: G, z: Tensor, embedding: Tensor, perCondition: number): Tensor;
+  /** Strings beyond the generator's options that sampling needs. */
+  metadata(): Record<string, string>;
+}
+
+/** The config sections of a stage: `generator` differs between Stage I and Stage II. */
+export function stackganSchema(generator: Schema, extra: Schema): Schema {
+  return {
+    ...extra,
+    generator: { kind: 'object', fields: generator },
+    discriminator: {
+      kind: 'object',
+      fields: {
+        projectionDim: { kind: 'number', int: true, min: 1, doc: 'N_d: width of the compressed text embedding in D' },
+        width: { kind: 'number', int: true, min: 1, doc: 'N_df: channels of the first down-sampling block' },
+      },
+    },
+    loss: {
+      kind: 'object',
+      fields: {
+        adversarial: { kind: 'string', choices: STACKGAN_LOSSES, doc: 'adversarial objective' },
+        wrongWeight: { kind: 'number', min: 0, max: 1, default: 0.5, doc: 'weight w of the (real, wrong text) term' },
+        kl: { kind: 'number', min: 0, doc: 'λ: weight of the conditioning-augmentation KL term (per dimension)' },
+        unconditional: {
+          kind: 'number',
+          min: 0,
+          default: 0,
+          doc: 'weight of the unconditional (image-only) logit in D and G (0: off)',
+        },
+      },
+    },
+    optim: {
+      kind: 'object',
+      fields: {
+        generator: { kind: 'object', fields: adamSchema },
+        discriminator: { kind: 'object', fields: adamSchema },
+        lrDecayEpochs: {
+          kind: 'number',
+          int: true,
+          min: 0,
+          default: 0,
+          doc: 'multiply both learning rates by lrDecay every this many epochs (0: constant)',
+        },
+        lrDecay: { kind: 'number', min: 0, max: 1, default: 0.5, doc: 'the factor of each decay' },
+        ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
+      },
+    },
+    samples: conditionalGanSchema.samples!,
+  };
+}
+
+export class StackGanRecipe<G extends StageGenerator> implements Recipe {
+  readonly modules = new Map<string, Module>();
+  readonly optimizers = new Map<string, Optimizer>();
+  readonly batchesPerStep = 1;
+  readonly G: G;
+  readonly D: StackGanDiscriminator;
+  readonly ema: ExponentialMovingAverage<G> | null;
+  readonly loss: AdversarialLoss;
+  readonly l: ConfigObject;
+  readonly device: Device;
+  readonly fixed: { noise: Tensor; embedding: Tensor; captions: string[]; perCondition: number };
+  readonly #lr: { G: number; D: number; decayEpochs: number; decay: number; batchesPerEpoch: number };
+
+  constructor(
+    readonly model: string,
+    readonly ctx: RecipeContext,
+    readonly conditioner: Conditioner,
+    readonly stage: StackGanStage<G>,
+  ) {
+    const { config, device } = ctx;
+    this.device = device;
+    this.l = config.loss as ConfigObject;
+    this.loss = this.l.adversarial as AdversarialLoss;
+    this.G = stage.G;
+    const d = config.discriminator as ConfigObject;
+    this.D = new StackGanDiscriminator({
+      embeddingDim: conditioner.dim,
+      projectionDim: d.projectionDim as number,
+      width: d.width as number,
+      resolution: this.G.o.resolution,
+      unconditional: (this.l.unconditional as number) > 0,
+    }).to(device);
+    this.modules.set('G', this.G).set('D', this.D);
+    const o = config.optim as ConfigObject;
+    const decay = o.ema as number;
+    this.ema = decay > 0 ? new ExponentialMovingAverage(this.G, () => stage.build().to(device), decay) : null;
+    if (this.ema) this.modules.set('G_ema', this.ema.shadow);
+    for (const [name, m] of stage.frozen) this.modules.set(name, m);
+    if (conditioner.module) this.modules.set('text', conditioner.module);
+    const og = o.generator as ConfigObject;
+    const od = o.discriminator as ConfigObject;
+    this.optimizers.set(
+      'G',
+      new Adam(this.G.parameters(), { lr: og.lr as number, betas: [og.beta1 as number, og.beta2 as number] }),
+    );
+    this.optimizers.set(
+      'D',
+      new Adam(this.D.parameters(), { lr: od.lr as number, betas: [od.beta1 as number, od.beta2 as number] }),
+    );
+    const batchSize = (config.data as ConfigObject).batchSize as number;
+    this.#lr = {
+      G: og.lr as number,
+      D: od.lr as number,
+      decayEpochs: o.lrDecayEpochs as number,
+      decay: o.lrDecay as number,
+      // The loader's epoch: full batches of the training split.
+      batchesPerEpoch: Math.max(1, Math.floor(ctx.data.indices('train').length / batchSize)),
+    };
+    this.fixed = this.#fixedInputs();
+    ctx.log(
+      `${model}: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; stages ${stage.stages.join(' → ')}; condition ${conditioner.kind} (${conditioner.dim})`,
+    );
+  }
+
+  #fixedInputs(): StackGanRecipe<G>['fixed'] {
+    const per = (this.ctx.config.samples as ConfigObject).perCondition as number;
+    const captions = sampleCaptions(this.ctx);
+    const gen = new Generator((this.ctx.config.seed as number) + 1000, this.device);
+    const expanded = captions.flatMap((c) => new Array<string>(per).fill(c));
+    const noise = randn([expanded.length, this.stage.noiseDim], { generator: gen, device: this.device });
+    const embedding = this.conditioner.encode({ captions: expanded }, this.device);
+    return { noise, embedding, captions, perCondition: per };
+  }
+
+  /** The learning rates of this step: a function of the step alone, so resuming continues it exactly. */
+  #schedule(step: number): void {
+    const { G, D, decayEpochs, decay, batchesPerEpoch } = this.#lr;
+    const epoch = Math.floor(step / batchesPerEpoch);
+    const f = decayEpochs > 0 ? decay ** Math.floor(epoch / decayEpochs) : 1;
+    this.optimizers.get('G')!.lr = G * f;
+    this.optimizers.get('D')!.lr = D * f;
+  }
+
+  step(batches: Batch[], step: number, { logging }: { logging: boolean }): StepResult {
+    this.#schedule(step);
+    const scalars: Record<string, number> = {};
+    const optD = this.optimizers.get('D')!;
+    const optG = this.optimizers.get('G')!;
+    const batch = batches[0]!;
+    const x = batch.images.get(this.G.o.resolution);
+    if (x === undefined) throw new Error(`the batch has no ${this.G.o.resolution} px images`);
+    const n = x.size(0);
+    const wrongW = this.l.wrongWeight as number;
+    const u = this.l.unconditional as number;
+    using h = this.conditioner.encode({ captions: batch.captions, attributes: batch.attributes }, this.device);
+    using hWrong = this.conditioner.encode(
+      { captions: batch.wrongCaptions, attributes: batch.wrongAttributes },
+      this.device,
+    );
+    using z = randn([n, this.stage.noiseDim], { generator: this.ctx.rng, device: this.device });
+    const out = this.stage.forward(this.G, z, h, this.ctx.rng);
+    using fake = out.images;
+    using mu = out.mu!;
+    using logvar = out.logvar!;
+
+    const dl = (() => {
+      using fakeD = fake.detach();
+      using fx = this.D.features(x);
+      using ff = this.D.features(fakeD);
+      using real = this.D.score(fx, h);
+      using wrong = this.D.score(fx, hWrong);
+      using fk = this.D.score(ff, h);
+      const terms = [dRealLoss(this.loss, real), dFakeLoss(this.loss, wrong), dFakeLoss(this.loss, fk)];
+      const weights = [1, wrongW, 1 - wrongW];
+      if (u > 0) {
+        using ru = this.D.unconditionalScore(fx);
+        using fu = this.D.unconditionalScore(ff);
+        terms.push(dRealLoss(this.loss, ru), dFakeLoss(this.loss, fu));
+        weights.push(u, u);
+      }
+      if (logging) {
+        scalars['D/real'] = this.#meanScore(real);
+        scalars['D/wrong'] = this.#meanScore(wrong);
+        scalars['D/fake'] = this.#meanScore(fk);
+      }
+      const total = weightedSum(terms, weights);
+      terms.forEach((t) => t.dispose());
+      return total;
+    })();
+    optD.zeroGrad();
+    dl.backward();
+    if (logging) scalars['grad/D'] = gradNorm(optD.params);
+    optD.step();
+    if (logging) scalars['loss/D'] = dl.item();
+    dl.dispose();
+
+    const gl = (() => {
+      using ff = this.D.features(fake);
+      using s = this.D.score(ff, h);
+      const terms = [gLoss(this.loss, s)];
+      const weights = [1];
+      if (u > 0) {
+        using su = this.D.unconditionalScore(ff);
+        terms.push(gLoss(this.loss, su));
+        weights.push(u);
+      }
+      terms.push(ConditioningAugmentation.klLossPerDimension(mu, logvar));
+      weights.push(this.l.kl as number);
+      if (logging) scalars['loss/kl'] = terms[terms.length - 1]!.item();
+      const total = weightedSum(terms, weights);
+      terms.forEach((t) => t.dispose());
+      return total;
+    })();
+    optG.zeroGrad();
+    gl.backward();
+    if (logging) scalars['grad/G'] = gradNorm(optG.params);
+    optG.step();
+    // D's parameters got gradients from the G loss too; they are cleared at its next zeroGrad.
+    if (logging) scalars['loss/G'] = gl.item();
+    gl.dispose();
+    this.ema?.update();
+    if (logging) {
+      scalars['lr/G'] = optG.lr;
+      scalars['lr/D'] = optD.lr;
+    }
+    return { scalars, images: n };
+  }
+
+  /** Mean probability "real" for the non-saturating loss, the mean raw score otherwise. */
+  #meanScore(t: Tensor): number {
+    return noGrad(() => {
+      using v = this.loss === 'nonsaturating' ? t.sigmoid() : t.alias();
+      using m = v.mean();
+      return m.item();
+    });
+  }
+
+  /** Samples from the moving average when there is one, in eval mode (running batch statistics). */
+  samples(): { images: Tensor; nrow: number } {
+    const g = this.ema?.shadow ?? this.G;
+    const was = g.training;
+    g.eval();
+    try {
+      const { noise, embedding, perCondition } = this.fixed;
+      return {
+        images: noGrad(() => this.stage.sampleImages(g, noise, embedding, perCondition)),
+        nrow: perCondition,
+      };
+    } finally {
+      g.train(was);
+    }
+  }
+
+  metadata(): Record<string, string> {
+    return {
+      model: this.model,
+      generator: JSON.stringify(this.G.o),
+      stages: JSON.stringify(this.stage.stages),
+      sampleCaptions: JSON.stringify(this.fixed.captions),
+      ...this.stage.metadata(),
+      ...this.conditioner.metadata(),
+    };
+  }
+
+  dispose(): void {
+    this.fixed.noise.dispose();
+    this.fixed.embedding.dispose();
+  }
+}

@@ -1,0 +1,444 @@
+// The main page: choose a model, write a caption, generate; interpolate between two captions; the
+// model card. The model, text, seed and sample count of the last result are kept in the address
+// (?model=…&text=…&seed=…&count=…), and opening such an address generates the same images again.
+import {
+  MAX_COUNT,
+  MAX_SEED,
+  call,
+  plainError,
+  randomSeed,
+  type GenerateResponse,
+  type InterpolateResponse,
+  type ModelInfo,
+  type Stage,
+} from './api.js';
+import { byId, h, say } from './dom.js';
+
+const INTERPOLATION_STEPS = 9;
+
+const form = byId('generate-form', HTMLFormElement);
+const modelsBox = byId('models', HTMLFieldSetElement);
+const textInput = byId('text', HTMLInputElement);
+const hint = byId('hint', HTMLElement);
+const examplesList = byId('examples', HTMLUListElement);
+const seedInput = byId('seed', HTMLInputElement);
+const newSeedButton = byId('new-seed', HTMLButtonElement);
+const countInput = byId('count', HTMLInputElement);
+const generateButton = byId('generate', HTMLButtonElement);
+const statusBox = byId('status', HTMLElement);
+const noticeBox = byId('notice', HTMLElement);
+const errorBox = byId('error', HTMLElement);
+const results = byId('results', HTMLDivElement);
+
+const interpForm = byId('interp-form', HTMLFormElement);
+const fromInput = byId('from', HTMLInputElement);
+const toInput = byId('to', HTMLInputElement);
+const interpButton = byId('interpolate', HTMLButtonElement);
+const interpStatus = byId('interp-status', HTMLElement);
+const interpNotice = byId('interp-notice', HTMLElement);
+const interpError = byId('interp-error', HTMLElement);
+const interpResult = byId('interp-result', HTMLDivElement);
+const interpFrame = byId('interp-frame', HTMLImageElement);
+const interpPosition = byId('interp-position', HTMLElement);
+const interpDownload = byId('interp-download', HTMLAnchorElement);
+const interpSlider = byId('interp-slider', HTMLInputElement);
+const interpEnds = byId('interp-ends', HTMLElement);
+const interpStrip = byId('interp-strip', HTMLOListElement);
+
+const cardTitle = byId('card-title', HTMLElement);
+const cardBody = byId('card-body', HTMLDivElement);
+
+let models: ModelInfo[] = [];
+let current: ModelInfo | undefined;
+/** Each request takes a number; an answer that is no longer the latest is dropped. */
+let generation = 0;
+let interpolation = 0;
+let frames: { images: string[]; model: string; seed: number } | undefined;
+
+// ---------------------------------------------------------------------------------------------
+// Models, examples and the card
+
+function renderModels(): void {
+  modelsBox.querySelector('#models-loading')?.remove();
+  for (const m of models) {
+    const id = `model-${m.name}`;
+    const input = h('input', { type: 'radio', name: 'model', id, value: m.name });
+    input.addEventListener('change', () => {
+      if (input.checked) selectModel(m);
+    });
+    modelsBox.append(
+      h(
+        'div',
+        { class: 'choice' },
+        input,
+        h(
+          'label',
+          { for: id },
+          h('span', { class: 'choice-title' }, m.title),
+          ' ',
+          h('span', { class: 'muted' }, m.dataset),
+        ),
+      ),
+    );
+  }
+}
+
+/** Makes `m` the chosen model; a caption that was the previous model's example becomes one of this one's. */
+function selectModel(m: ModelInfo, o: { keepText?: boolean } = {}): void {
+  const previous = current;
+  current = m;
+  const radio = document.getElementById(`model-${m.name}`);
+  if (radio instanceof HTMLInputElement) radio.checked = true;
+
+  const replaceable = (value: string): boolean =>
+    value.trim() === '' || (previous !== undefined && previous !== m && previous.examples.includes(value.trim()));
+  if (o.keepText !== true && replaceable(textInput.value)) textInput.value = m.examples[0] ?? '';
+  if (replaceable(fromInput.value)) fromInput.value = m.examples[0] ?? '';
+  if (replaceable(toInput.value)) toInput.value = m.examples[1] ?? m.examples[0] ?? '';
+
+  if (m.condition === 'tags') {
+    hint.textContent =
+      'Write a hair colour and an eye colour: "<colour> hair <colour> eyes", e.g. "blue hair red eyes".';
+    textInput.placeholder = 'blue hair red eyes';
+  } else {
+    hint.textContent = 'Describe a bird in plain English: its colours, wings, beak.';
+    textInput.placeholder = 'this bird is red with white and has a very short beak';
+  }
+
+  examplesList.replaceChildren(
+    ...m.examples.map((ex) => {
+      const b = h('button', { type: 'button', class: 'example' }, ex);
+      b.addEventListener('click', () => {
+        textInput.value = ex;
+        void generate();
+      });
+      return h('li', {}, b);
+    }),
+  );
+  examplesList.parentElement!.hidden = m.examples.length === 0;
+  renderCard(m);
+}
+
+const TRAINING_LABELS: Record<string, string> = {
+  hardware: 'Trained on',
+  steps: 'Training steps',
+  images: 'Training images seen',
+  wallClock: 'Training time',
+};
+
+function renderCard(m: ModelInfo): void {
+  cardTitle.textContent = m.title;
+  const facts: [string, string][] = [
+    ['Dataset', m.dataset],
+    ['Family', m.family],
+    ['Input', m.condition === 'tags' ? 'hair and eye colour tags' : 'a caption'],
+    ['Image size', m.resolutions.map((r) => `${r}×${r}`).join(', ')],
+  ];
+  for (const [k, v] of Object.entries(m.training)) {
+    const value = typeof v === 'number' ? v.toLocaleString('en') : v;
+    facts.push([TRAINING_LABELS[k] ?? k, value]);
+  }
+  const dl = h('dl', { class: 'facts' });
+  for (const [k, v] of facts) dl.append(h('dt', {}, k), h('dd', {}, v));
+
+  const parts: Node[] = [];
+  if (m.description !== '') parts.push(h('p', { class: 'description' }, m.description));
+  parts.push(dl);
+  if (m.metrics.length > 0) {
+    const table = h(
+      'table',
+      { class: 'metrics' },
+      h('caption', {}, 'Measured'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), h('th', { scope: 'col' }, 'Value'))),
+      h(
+        'tbody',
+        {},
+        ...m.metrics.map((x) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, x.name, x.detail ? h('span', { class: 'detail' }, x.detail) : null),
+            h('td', {}, x.value),
+          ),
+        ),
+      ),
+    );
+    parts.push(table);
+  } else parts.push(h('p', { class: 'muted' }, 'No measurements for this model yet.'));
+  cardBody.replaceChildren(...parts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the form
+
+/** The seed field as a number; a new random seed when it is empty; an error message when it is not a seed. */
+function readSeed(): number | string {
+  const raw = seedInput.value.trim();
+  if (raw === '') {
+    const s = randomSeed();
+    seedInput.value = String(s);
+    return s;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) > MAX_SEED)
+    return `The seed must be a whole number from 0 to ${MAX_SEED}; press "New seed" for a random one.`;
+  return Number(raw);
+}
+
+function readCount(): number | string {
+  const raw = countInput.value.trim();
+  const n = Number(raw);
+  if (raw === '' || !Number.isInteger(n) || n < 1 || n > MAX_COUNT)
+    return `The number of samples must be a whole number from 1 to ${MAX_COUNT}.`;
+  return n;
+}
+
+function unknownWordsNotice(words: string[]): string {
+  if (words.length === 0) return '';
+  return `The model does not know: ${words.join(', ')} — ${words.length === 1 ? 'that word was' : 'those words were'} ignored.`;
+}
+
+function pngName(model: string, seed: number, what: string): string {
+  return `creativeai-${model}-${seed}-${what}.png`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generate
+
+async function generate(): Promise<void> {
+  if (current === undefined) return;
+  const model = current;
+  const text = textInput.value.trim();
+  say(noticeBox, '');
+  if (text === '') {
+    say(
+      errorBox,
+      model.condition === 'tags' ? 'Write the tags first, e.g. "blue hair red eyes".' : 'Write a caption first.',
+    );
+    textInput.focus();
+    return;
+  }
+  const seed = readSeed();
+  const count = readCount();
+  if (typeof seed === 'string' || typeof count === 'string') {
+    say(errorBox, typeof seed === 'string' ? seed : (count as string));
+    (typeof seed === 'string' ? seedInput : countInput).focus();
+    return;
+  }
+  say(errorBox, '');
+  const mine = ++generation;
+  generateButton.disabled = true;
+  results.setAttribute('aria-busy', 'true');
+  statusBox.textContent = count === 1 ? 'Generating…' : `Generating ${count} images…`;
+  try {
+    const r = await call<GenerateResponse>('/api/generate', { model: model.name, text, seed, count });
+    if (mine !== generation) return;
+    renderResults(r, model);
+    say(noticeBox, unknownWordsNotice(r.unknownWords));
+    statusBox.textContent = `${r.count === 1 ? 'Image' : `${r.count} images`} made in ${Math.round(r.timings.generateMs)} ms.`;
+    const q = new URLSearchParams({ model: r.model, text: r.text, seed: String(r.seed), count: String(r.count) });
+    history.replaceState(null, '', `${location.pathname}?${q.toString()}`);
+  } catch (e) {
+    if (mine !== generation) return;
+    statusBox.textContent = '';
+    say(errorBox, plainError('Could not generate images', e));
+  } finally {
+    if (mine === generation) {
+      generateButton.disabled = false;
+      results.removeAttribute('aria-busy');
+    }
+  }
+}
+
+/** One card per sample, its stages side by side (smallest first), each with a PNG download link. */
+function renderResults(r: GenerateResponse, model: ModelInfo): void {
+  const size = r.count === 1 ? 256 : r.count <= 4 ? 192 : 128;
+  const samples = h('ol', { class: 'samples', style: `--size: ${size}px` });
+  for (let i = 0; i < r.count; i++) {
+    const sample = h('li', { class: 'sample' });
+    r.stages.forEach((stage: Stage, s) => {
+      const src = stage.images[i];
+      if (src === undefined) return;
+      const label = `${stage.resolution}×${stage.resolution}`;
+      const what = r.count === 1 ? `${stage.resolution}px` : `${i + 1}-${stage.resolution}px`;
+      sample.append(
+        h(
+          'figure',
+          { class: 'stage' },
+          h('img', {
+            src,
+            width: stage.resolution,
+            height: stage.resolution,
+            alt: `${r.count > 1 ? `Sample ${i + 1}, ` : ''}${r.stages.length > 1 ? `stage ${s + 1}, ` : ''}${label}: ${r.text}`,
+          }),
+          h(
+            'figcaption',
+            {},
+            r.stages.length > 1 ? `Stage ${s + 1} · ${label} · ` : `${label} · `,
+            h('a', { href: src, download: pngName(r.model, r.seed, what) }, 'PNG'),
+          ),
+        ),
+      );
+    });
+    samples.append(sample);
+  }
+  const share = h('a', { href: location.pathname + '?' + shareQuery(r), id: 'share' }, 'Link to these images');
+  results.replaceChildren(
+    h(
+      'p',
+      { class: 'result-meta' },
+      h('q', {}, r.text),
+      ` — ${model.title}, seed ${r.seed}, ${r.count} ${r.count === 1 ? 'sample' : 'samples'}. `,
+      share,
+    ),
+    samples,
+  );
+}
+
+function shareQuery(r: GenerateResponse): string {
+  return new URLSearchParams({ model: r.model, text: r.text, seed: String(r.seed), count: String(r.count) }).toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interpolate
+
+async function interpolate(): Promise<void> {
+  if (current === undefined) return;
+  const model = current;
+  const from = fromInput.value.trim();
+  const to = toInput.value.trim();
+  say(interpNotice, '');
+  if (from === '' || to === '') {
+    say(interpError, 'Write both captions first.');
+    (from === '' ? fromInput : toInput).focus();
+    return;
+  }
+  const seed = readSeed();
+  if (typeof seed === 'string') {
+    say(interpError, seed);
+    seedInput.focus();
+    return;
+  }
+  say(interpError, '');
+  const mine = ++interpolation;
+  interpButton.disabled = true;
+  interpStatus.textContent = 'Interpolating…';
+  try {
+    const r = await call<InterpolateResponse>('/api/interpolate', {
+      model: model.name,
+      from,
+      to,
+      seed,
+      steps: INTERPOLATION_STEPS,
+    });
+    if (mine !== interpolation) return;
+    const last = r.stages[r.stages.length - 1];
+    if (last === undefined || last.images.length === 0) throw new Error('the server sent no frames');
+    frames = { images: last.images, model: r.model, seed: r.seed };
+    const words = [...new Set([...r.unknownWords.from, ...r.unknownWords.to])];
+    say(interpNotice, unknownWordsNotice(words));
+    renderStrip(r, last);
+    interpStatus.textContent = `${last.images.length} frames made in ${Math.round(r.timings.generateMs)} ms.`;
+  } catch (e) {
+    if (mine !== interpolation) return;
+    interpStatus.textContent = '';
+    say(interpError, plainError('Could not interpolate', e));
+  } finally {
+    if (mine === interpolation) interpButton.disabled = false;
+  }
+}
+
+function renderStrip(r: InterpolateResponse, stage: Stage): void {
+  const n = stage.images.length;
+  interpSlider.max = String(n - 1);
+  interpSlider.value = '0';
+  interpEnds.textContent = `From “${r.from}” (left) to “${r.to}” (right).`;
+  interpFrame.width = stage.resolution;
+  interpFrame.height = stage.resolution;
+  interpStrip.style.setProperty('--frames', String(n));
+  interpStrip.replaceChildren(
+    ...stage.images.map((src, i) => {
+      const b = h(
+        'button',
+        { type: 'button', class: 'frame', 'aria-label': `Frame ${i + 1} of ${n}` },
+        h('img', { src, alt: '', width: stage.resolution, height: stage.resolution }),
+      );
+      b.addEventListener('click', () => {
+        interpSlider.value = String(i);
+        showFrame(i);
+      });
+      return h('li', {}, b);
+    }),
+  );
+  interpResult.hidden = false;
+  showFrame(0);
+}
+
+function showFrame(i: number): void {
+  if (frames === undefined) return;
+  const src = frames.images[i];
+  if (src === undefined) return;
+  const n = frames.images.length;
+  interpFrame.src = src;
+  interpFrame.alt = `Frame ${i + 1} of ${n}`;
+  interpFrame.dataset.frame = String(i);
+  interpPosition.textContent = `Frame ${i + 1} of ${n}`;
+  interpDownload.href = src;
+  interpDownload.download = pngName(frames.model, frames.seed, `frame-${i + 1}`);
+  interpSlider.setAttribute('aria-valuetext', `frame ${i + 1} of ${n}`);
+  interpStrip.querySelectorAll('button.frame').forEach((b, j) => {
+    b.setAttribute('aria-current', j === i ? 'true' : 'false');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void generate();
+});
+newSeedButton.addEventListener('click', () => {
+  seedInput.value = String(randomSeed());
+  if (textInput.value.trim() !== '') void generate();
+});
+interpForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void interpolate();
+});
+interpSlider.addEventListener('input', () => showFrame(Number(interpSlider.value)));
+
+async function start(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  try {
+    models = (await call<{ models: ModelInfo[] }>('/api/models')).models;
+  } catch (e) {
+    say(errorBox, plainError('Could not load the models', e));
+    return;
+  }
+  if (models.length === 0) {
+    say(errorBox, 'This server has no models to run yet: export one into its models folder and restart it.');
+    return;
+  }
+  renderModels();
+  const wanted = params.get('model');
+  const chosen = models.find((m) => m.name === wanted) ?? models[0]!;
+  const text = params.get('text');
+  if (text !== null) textInput.value = text;
+  selectModel(chosen, { keepText: text !== null });
+
+  const seed = params.get('seed');
+  seedInput.value = seed !== null && /^\d+$/.test(seed) && Number(seed) <= MAX_SEED ? seed : String(randomSeed());
+  const count = Number(params.get('count'));
+  if (Number.isInteger(count) && count >= 1 && count <= MAX_COUNT) countInput.value = String(count);
+
+  if (wanted !== null && chosen.name !== wanted) {
+    say(errorBox, `There is no model called “${wanted}” here; showing ${chosen.title} instead.`);
+    return;
+  }
+  if (text !== null && text.trim() !== '') await generate();
+}
+
+// data-ready tells tests (and anyone scripting the page) that the first render is done.
+void start().finally(() => {
+  document.body.dataset.ready = 'true';
+});
