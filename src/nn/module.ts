@@ -117,6 +117,17 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /** Runs fn in eval mode (sampling, evaluation during training) and restores the previous mode. */
+  inEvalMode<T>(fn: () => T): T {
+    const was = this.training;
+    this.eval();
+    try {
+      return fn();
+    } finally {
+      this.train(was);
+    }
+  }
+
   /** Moves (or casts) every parameter and buffer in place; references to them stay valid. */
   to(target: Device | DType): this {
     noGrad(() => {

@@ -484,18 +484,14 @@ class ConditionalGanRecipe implements Recipe {
   /** Samples from the EMA generator when there is one, in eval mode (running batch statistics). */
   samples(): { images: Tensor; nrow: number } {
     const g = this.ema?.shadow ?? this.G;
-    const was = g.training;
-    g.eval();
-    try {
-      return noGrad(() => {
+    return g.inEvalMode(() =>
+      noGrad(() => {
         const out = g.forward(this.fixed.noise, this.fixed.condition);
         out.mu?.dispose();
         out.logvar?.dispose();
         return { images: out.images, nrow: this.fixed.perCondition };
-      });
-    } finally {
-      g.train(was);
-    }
+      }),
+    );
   }
 
   metadata(): Record<string, string> {

@@ -273,17 +273,11 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
   /** Samples from the moving average when there is one, in eval mode (running batch statistics). */
   samples(): { images: Tensor; nrow: number } {
     const g = this.ema?.shadow ?? this.G;
-    const was = g.training;
-    g.eval();
-    try {
-      const { noise, embedding, perCondition } = this.fixed;
-      return {
-        images: noGrad(() => this.stage.sampleImages(g, noise, embedding, perCondition)),
-        nrow: perCondition,
-      };
-    } finally {
-      g.train(was);
-    }
+    const { noise, embedding, perCondition } = this.fixed;
+    return g.inEvalMode(() => ({
+      images: noGrad(() => this.stage.sampleImages(g, noise, embedding, perCondition)),
+      nrow: perCondition,
+    }));
   }
 
   metadata(): Record<string, string> {
