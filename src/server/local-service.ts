@@ -30,7 +30,7 @@ export interface LocalServiceOptions {
 type Work =
   | { kind: 'generate'; req: GenerateRequest; done: Settle<GenerateResult> }
   | { kind: 'interpolate'; req: InterpolateRequest; done: Settle<InterpolateResult> }
-  | { kind: 'grid'; req: GridRequest; done: Settle<Buffer> };
+  | { kind: 'grid'; req: GridRequest; captions: string[]; done: Settle<Buffer> };
 
 interface Settle<T> {
   resolve: (v: T) => void;
@@ -95,16 +95,18 @@ export class LocalGenerationService implements GenerationService {
   }
   grid(req: GridRequest): Promise<Buffer> {
     // Parse before queueing: a bad file is the client's error and costs no queue slot.
-    let lines: number;
+    let captions: string[];
     try {
-      lines = parseTagsFile(req.tags).length;
+      captions = parseTagsFile(req.tags).map((l) => `${l.hair} hair ${l.eyes} eyes`);
     } catch (e) {
       return Promise.reject(e instanceof TagError ? badRequest(e.message) : (e as Error));
     }
-    if (lines === 0) return Promise.reject(badRequest('the tags file has no tag lines'));
-    if (lines > MAX_GRID_LINES)
-      return Promise.reject(badRequest(`the tags file has ${lines} lines; at most ${MAX_GRID_LINES} are drawn`));
-    return this.submit((done) => ({ kind: 'grid', req, done }), req.model, lines);
+    if (captions.length === 0) return Promise.reject(badRequest('the tags file has no tag lines'));
+    if (captions.length > MAX_GRID_LINES)
+      return Promise.reject(
+        badRequest(`the tags file has ${captions.length} lines; at most ${MAX_GRID_LINES} are drawn`),
+      );
+    return this.submit((done) => ({ kind: 'grid', req, captions, done }), req.model, captions.length);
   }
 
   private submit<T>(make: (done: Settle<T>) => Work, model: string, images: number): Promise<T> {
@@ -223,8 +225,7 @@ export class LocalGenerationService implements GenerationService {
   }
 
   private async runGrid(pipe: TextToImagePipeline, w: Extract<Work, { kind: 'grid' }>): Promise<void> {
-    const lines = parseTagsFile(w.req.tags);
-    const captions = lines.map((l) => `${l.hair} hair ${l.eyes} eyes`);
+    const captions = w.captions;
     for (const c of captions) {
       const check = pipe.check(c);
       if (check.error !== undefined) throw badRequest(check.error);

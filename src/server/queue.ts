@@ -148,7 +148,9 @@ export class QueueGenerationService implements GenerationService {
   }
 
   async grid(req: GridRequest): Promise<Buffer> {
-    const v = (await this.run({ kind: 'grid', req }, 25)) as string;
+    // One image per non-blank line; the worker checks the file itself.
+    const lines = req.tags.split(/\r\n|\r|\n/).filter((l) => l.trim() !== '').length;
+    const v = (await this.run({ kind: 'grid', req }, Math.max(1, lines))) as string;
     return Buffer.from(v, 'base64');
   }
 

@@ -44,34 +44,36 @@ export class ModelRegistry {
     for (const dir of dirs) this.scan(dir);
   }
 
+  private problem(message: string): void {
+    this.problems.push(message);
+    this.o.log?.(message);
+  }
+
   private scan(dir: string): void {
     let files: string[];
     try {
       files = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
     } catch (e) {
-      this.problems.push(`cannot read model directory ${dir}: ${(e as Error).message}`);
+      this.problem(`cannot read model directory ${dir}: ${(e as Error).message}`);
       return;
     }
     for (const f of files.sort()) {
       const file = path.join(dir, f);
       const name = path.basename(f, '.safetensors');
       if (!MODEL_NAME.test(name)) {
-        this.problems.push(`${file}: skipped, "${name}" is not a valid model name (letters, digits, . _ -)`);
+        this.problem(`${file}: skipped, "${name}" is not a valid model name (letters, digits, . _ -)`);
         continue;
       }
       if (this.entries.has(name)) {
-        this.problems.push(
-          `${file}: skipped, a model named "${name}" was found first in ${this.entries.get(name)!.file}`,
-        );
+        this.problem(`${file}: skipped, a model named "${name}" was found first in ${this.entries.get(name)!.file}`);
         continue;
       }
       try {
         this.entries.set(name, { card: readModelCard(file), file });
       } catch (e) {
-        this.problems.push(`${file}: skipped, ${(e as Error).message}`);
+        this.problem(`${file}: skipped, ${(e as Error).message}`);
       }
     }
-    for (const p of this.problems) this.o.log?.(p);
   }
 
   list(): ModelCard[] {

@@ -44,6 +44,11 @@ const timings = {
   type: 'object',
   properties: { queueMs: { type: 'number' }, generateMs: { type: 'number' } },
 } as const;
+const words = {
+  type: 'array',
+  items: { type: 'string' },
+  description: 'Words of the text the model has never seen (they were ignored)',
+} as const;
 const errors = { 400: error, 404: error, 413: error, 415: error, 503: error } as const;
 
 export const modelsSchema = {
@@ -106,11 +111,7 @@ export const generateSchema = {
         count: { type: 'integer' },
         truncation: { type: ['number', 'null'] },
         stages,
-        unknownWords: {
-          type: 'array',
-          items: { type: 'string' },
-          description: 'Words of the text the model has never seen (they were ignored)',
-        },
+        unknownWords: words,
         timings,
         batchImages: { type: 'integer', description: 'Images made in the same forward pass' },
       },
@@ -146,10 +147,7 @@ export const interpolateSchema = {
         stages,
         unknownWords: {
           type: 'object',
-          properties: {
-            from: { type: 'array', items: { type: 'string' } },
-            to: { type: 'array', items: { type: 'string' } },
-          },
+          properties: { from: words, to: words },
         },
         timings,
       },

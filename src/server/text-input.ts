@@ -9,8 +9,9 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 /** The text with whitespace runs collapsed; 400 for control characters, lone surrogates or no words. */
 export function cleanText(field: string, value: string): string {
-  if (CONTROL.test(value)) {
-    const c = CONTROL.exec(value)![0].codePointAt(0)!;
+  const control = CONTROL.exec(value);
+  if (control !== null) {
+    const c = control[0].codePointAt(0)!;
     throw badRequest(`${field} contains a control character (U+${c.toString(16).toUpperCase().padStart(4, '0')})`);
   }
   if (LONE_SURROGATE.test(value)) throw badRequest(`${field} is not valid Unicode (a lone surrogate)`);

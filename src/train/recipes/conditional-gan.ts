@@ -44,6 +44,11 @@ export const adamSchema: Schema = {
   beta2: { kind: 'number', min: 0, max: 1, doc: 'Adam β2' },
 };
 
+/** Adam over `params` with the settings of an adamSchema config object. */
+export function adamFromConfig(params: Tensor[], o: ConfigObject): Adam {
+  return new Adam(params, { lr: o.lr as number, betas: [o.beta1 as number, o.beta2 as number] });
+}
+
 const activation = ['leaky_relu', 'relu'] as const;
 
 export const conditionalGanSchema: Schema = {
@@ -273,14 +278,8 @@ class ConditionalGanRecipe implements Recipe {
     if (this.conditioner.module) this.modules.set('text', this.conditioner.module);
     const og = o.generator as ConfigObject;
     const od = o.discriminator as ConfigObject;
-    this.optimizers.set(
-      'G',
-      new Adam(this.G.parameters(), { lr: og.lr as number, betas: [og.beta1 as number, og.beta2 as number] }),
-    );
-    this.optimizers.set(
-      'D',
-      new Adam(this.D.parameters(), { lr: od.lr as number, betas: [od.beta1 as number, od.beta2 as number] }),
-    );
+    this.optimizers.set('G', adamFromConfig(this.G.parameters(), og));
+    this.optimizers.set('D', adamFromConfig(this.D.parameters(), od));
     this.batchesPerStep = o.criticSteps as number;
     this.fixed = this.#fixedInputs();
     ctx.log(

@@ -13,12 +13,12 @@ import type { GeneratorOutput } from '../../models/dcgan/conditional-generator.j
 import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
 import { StackGanDiscriminator } from '../../models/stackgan/index.js';
 import type { Module } from '../../nn/index.js';
-import { Adam, type Optimizer } from '../../optim/index.js';
+import type { Optimizer } from '../../optim/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, gradNorm, type AdversarialLoss } from '../losses.js';
 import type { Recipe, RecipeContext, StepResult } from '../recipe.js';
-import { adamSchema, conditionalGanSchema, sampleCaptions, weightedSum } from './conditional-gan.js';
+import { adamFromConfig, adamSchema, conditionalGanSchema, sampleCaptions, weightedSum } from './conditional-gan.js';
 
 /** The losses a StackGAN stage trains with (a Wasserstein critic would need its gradient penalty). */
 const STACKGAN_LOSSES = ['nonsaturating', 'hinge', 'least-squares'] as const;
@@ -134,14 +134,8 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     if (conditioner.module) this.modules.set('text', conditioner.module);
     const og = o.generator as ConfigObject;
     const od = o.discriminator as ConfigObject;
-    this.optimizers.set(
-      'G',
-      new Adam(this.G.parameters(), { lr: og.lr as number, betas: [og.beta1 as number, og.beta2 as number] }),
-    );
-    this.optimizers.set(
-      'D',
-      new Adam(this.D.parameters(), { lr: od.lr as number, betas: [od.beta1 as number, od.beta2 as number] }),
-    );
+    this.optimizers.set('G', adamFromConfig(this.G.parameters(), og));
+    this.optimizers.set('D', adamFromConfig(this.D.parameters(), od));
     const batchSize = (config.data as ConfigObject).batchSize as number;
     this.#lr = {
       G: og.lr as number,
