@@ -4,7 +4,8 @@
 #   .gpu/dist/                           the compiled JavaScript (npm run build; *.js only)
 #   .gpu/native/, .gpu/install/          the addon's C++ sources and its build script
 #   .gpu/bench/dcgan_ref.cpp             the C++ reference of the engine benchmark
-#   .gpu/node_modules/                   the header-only packages node-addon-api, node-api-headers
+#   .gpu/node_modules/                   the header-only packages node-addon-api, node-api-headers, and
+#                                        sharp (+ libvips), yaml: what training needs
 #   .gpu/package.json                    ("type": "module" for dist/)
 # .gpu/ is then a package root of its own: scripts/gpu-run.sh builds the addon into .gpu/build there.
 # Usage (repository root): bash scripts/pack-gpu.sh [--no-build]
@@ -42,9 +43,13 @@ cp native/*.cc native/*.h "$gpu/native/"
 cp install/build-native.mjs "$gpu/install/"
 cp bench/dcgan_ref.cpp "$gpu/bench/"
 cp package.json "$gpu/"
-for pkg in node-addon-api node-api-headers; do
+# sharp (with its libvips build) and yaml: what `creativeai prepare/train/export` load (the server's
+# packages are imported only by `serve` and `worker`).
+for pkg in node-addon-api node-api-headers sharp @img/colour @img/sharp-linux-x64 @img/sharp-libvips-linux-x64 \
+  detect-libc semver yaml; do
   [ -d "node_modules/$pkg" ] || { echo "pack-gpu: node_modules/$pkg is missing: run npm install" >&2; exit 1; }
-  cp -r "node_modules/$pkg" "$gpu/node_modules/"
+  mkdir -p "$gpu/node_modules/$(dirname "$pkg")"
+  cp -r "node_modules/$pkg" "$gpu/node_modules/$pkg"
 done
 
 # 3. Size: everything that travels must stay under 64 MiB per call (the working tree counts too).

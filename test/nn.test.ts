@@ -711,6 +711,10 @@ describe('init', () => {
       // Different generators give different matrices.
       assert.notDeepEqual(matrix(init.orthogonal_(empty([4, 6]), 1, new Generator(5))), wide);
       assert.throws(() => init.orthogonal_(empty([4])), /2 dimensions/);
+      const w = empty([4, 2, 3]);
+      const live = liveTensors();
+      init.orthogonal_(w);
+      assert.equal(liveTensors(), live, 'orthogonal_ leaves no temporaries behind');
     }),
   );
 });

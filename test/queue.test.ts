@@ -19,6 +19,7 @@ import {
   buildApp,
   startWorker,
 } from '../src/server/index.js';
+import { exportTinyAttnGan } from './helpers/tiny-attngan.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const models = path.join(root, 'models');
@@ -65,16 +66,22 @@ describe('generation through a Redis queue and workers', { skip }, () => {
   let service: QueueGenerationService;
   let local: FastifyInstance;
   const workers: Awaited<ReturnType<typeof startWorker>>[] = [];
+  // The bundled models, and a tiny AttnGAN for word attention (trained here in a few seconds).
+  let tmp: string | undefined;
+  let dirs: string[];
 
   before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-queue-'));
+    dirs = [models, path.join(tmp, 'models')];
+    await exportTinyAttnGan(path.join(tmp, 'work'), dirs[1]!);
     redis = await startRedis();
-    service = await QueueGenerationService.connect(new ModelRegistry([models]), redis.url, { timeoutMs: 30_000 });
+    service = await QueueGenerationService.connect(new ModelRegistry(dirs), redis.url, { timeoutMs: 30_000 });
     app = await buildApp({ service, mode: 'queue' });
     for (let i = 0; i < 2; i++)
       workers.push(
-        await startWorker(new LocalGenerationService(new ModelRegistry([models])), redis.url, { concurrency: 8 }),
+        await startWorker(new LocalGenerationService(new ModelRegistry(dirs)), redis.url, { concurrency: 8 }),
       );
-    local = await buildApp({ service: new LocalGenerationService(new ModelRegistry([models])) });
+    local = await buildApp({ service: new LocalGenerationService(new ModelRegistry(dirs)) });
   });
 
   after(async () => {
@@ -83,6 +90,7 @@ describe('generation through a Redis queue and workers', { skip }, () => {
     await local?.close();
     for (const w of workers) await w.close();
     redis?.proc.kill();
+    if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   const post = (a: FastifyInstance, url: string, payload: Record<string, unknown>) =>
@@ -136,6 +144,28 @@ describe('generation through a Redis queue and workers', { skip }, () => {
     const gl = await post(local, '/api/grid', { model: 'tag-gan-anime', tags });
     assert.equal(g.statusCode, 200);
     assert.deepEqual(g.rawPayload, gl.rawPayload);
+  });
+
+  test("AttnGAN's word attention through a worker: the bytes in-process generation gives; 400 without attention", async () => {
+    const body = { model: 'attngan-tiny', text: 'a small red circle', seed: 8 };
+    const q = await post(app, '/api/attention', body);
+    assert.equal(q.statusCode, 200, q.body);
+    const l = await post(local, '/api/attention', body);
+    assert.equal(l.statusCode, 200, l.body);
+    type Attention = { words: string[]; attention: { resolution: number; maps: string[] }[]; timings: unknown };
+    const got = q.json<Attention>();
+    assert.deepEqual(got.words, ['a', 'small', 'red', 'circle']);
+    assert.deepEqual(
+      got.attention.map((a) => [a.resolution, a.maps.length]),
+      [
+        [128, 4],
+        [256, 4],
+      ],
+    );
+    assert.deepEqual({ ...got, timings: null }, { ...l.json<Attention>(), timings: null });
+    const none = await post(app, '/api/attention', { ...body, model: 'gan-int-cls-cub' });
+    assert.equal(none.statusCode, 400);
+    assert.match(none.json<{ message: string }>().message, /gan-int-cls-cub has no word attention/);
   });
 
   test('without a worker the API answers 503 with Retry-After instead of hanging', async () => {

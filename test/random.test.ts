@@ -250,6 +250,9 @@ describe('distributions', () => {
         { mean: 0, std: 1, a: -2, b: 2 },
         { mean: -3, std: 0.5, a: 0, b: 3 },
       ];
+      const live = liveTensors();
+      truncatedNormal([4], { generator: new Generator(1) }).dispose();
+      assert.equal(liveTensors(), live, 'truncatedNormal leaves no temporaries behind');
       for (const c of cases) {
         const t = truncatedNormal([20000], { ...c, generator: new Generator(10), dtype: 'float64' });
         const v = vals(t);

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 import { LocalGenerationService, ModelRegistry, PACKAGE_ROOT, buildApp } from '../src/server/index.js';
+import { exportTinyAttnGan } from './helpers/tiny-attngan.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SKIP = fs.existsSync(CHROMIUM)
@@ -334,5 +335,147 @@ describe('web page', { skip: SKIP }, () => {
     await page.screenshot({ path: shot, fullPage: true });
     if (!fs.existsSync(DOCS_IMAGE) || process.env.UPDATE_DOCS_IMAGES === '1') fs.copyFileSync(shot, DOCS_IMAGE);
     await close(page);
+  });
+});
+
+// AttnGAN's word attention: a tiny AttnGAN trained in before() (seconds), served next to the bundled
+// models by an app of its own (the tests above count the bundled models).
+describe('word attention on the web page', { skip: SKIP }, () => {
+  let app: FastifyInstance;
+  let service: LocalGenerationService;
+  let browser: Browser;
+  let base: string;
+  let tmp: string | undefined;
+  const ATTN = 'attngan-tiny';
+  const TEXT = 'a small red circle';
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'creativeai-web-attention-'));
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await exportTinyAttnGan(path.join(tmp, 'work'), path.join(tmp, 'models'), ATTN);
+    service = new LocalGenerationService(
+      new ModelRegistry([path.join(tmp, 'models'), path.join(PACKAGE_ROOT, 'models')]),
+    );
+    app = await buildApp({ service, game: { statsFile: path.join(tmp, 'game-stats.json') } });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    assert.ok(address !== null && typeof address === 'object');
+    base = `http://127.0.0.1:${address.port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await service?.close();
+    if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** Opens `url` in a new page of `context`; `problems` collects console errors and error answers. */
+  async function open(context: BrowserContext, url: string): Promise<{ page: Page; problems: string[] }> {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => {
+      // Chromium's own line for an error answer names no address: the answer itself is recorded below.
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
+    });
+    page.on('response', (r) => {
+      // (The page has no icon; whether Chromium asks for /favicon.ico depends on timing.)
+      if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') problems.push(`${r.status()} ${r.url()}`);
+    });
+    await page.goto(base + url);
+    await page.waitForSelector('body[data-ready]');
+    return { page, problems };
+  }
+
+  const sources = (page: Page, selector: string): Promise<string[]> =>
+    page.locator(selector).evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).src));
+
+  test('after Generate the words are buttons, and clicking one lights the image where that word drew', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const { page, problems } = await open(context, '/');
+      assert.equal(await page.locator('#attention').isVisible(), false, 'hidden before generating');
+      await page.getByRole('radio', { name: /AttnGAN/ }).check();
+      await page.getByLabel('Caption', { exact: true }).fill(TEXT);
+      await page.getByLabel('Seed', { exact: true }).fill('5');
+      await page.getByLabel('Caption', { exact: true }).press('Enter');
+      await page.waitForSelector('#generate:enabled');
+      await page.waitForSelector('#attention-result:not([hidden])');
+      assert.ok(await page.getByRole('heading', { name: 'Word attention' }).isVisible());
+
+      assert.deepEqual(await page.locator('#attention-words .word-text').allTextContents(), [
+        'a',
+        'small',
+        'red',
+        'circle',
+      ]);
+      const thumbs = await sources(page, '#attention-words img');
+      // The overlays the API gives for the same model, text and seed, at 256 px.
+      const api = await app.inject({
+        method: 'POST',
+        url: '/api/attention',
+        payload: { model: ATTN, text: TEXT, seed: 5 },
+      });
+      const last = api.json<{ attention: { resolution: number; maps: string[] }[] }>().attention.at(-1)!;
+      assert.equal(last.resolution, 256);
+      assert.deepEqual(thumbs, last.maps);
+
+      const image = page.locator('#attention-image');
+      const pressed = () =>
+        page.locator('#attention-words button').evaluateAll((bs) => bs.map((b) => b.getAttribute('aria-pressed')));
+      assert.equal(await image.getAttribute('src'), thumbs[0], 'the first word is shown first');
+      assert.deepEqual(await pressed(), ['true', 'false', 'false', 'false']);
+      assert.equal(await image.evaluate((i) => (i as HTMLImageElement).naturalWidth), 256);
+
+      await page.getByRole('button', { name: 'red (word 3 of 4)' }).click();
+      assert.equal(await image.getAttribute('src'), thumbs[2]);
+      assert.notEqual(thumbs[2], thumbs[0], 'another word, another picture');
+      assert.deepEqual(await pressed(), ['false', 'false', 'true', 'false']);
+      assert.match(
+        (await image.getAttribute('alt')) ?? '',
+        /256×256 image of “a small red circle”, lit where the word “red” looks/,
+      );
+      assert.equal(await page.locator('#attention-position').textContent(), '“red”, word 3 of 4');
+      assert.equal(await page.locator('#attention-download').getAttribute('href'), thumbs[2]);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-attention.png'), fullPage: true });
+
+      // A model without attention: the section goes.
+      await page.getByRole('radio', { name: /GAN-INT-CLS/ }).check();
+      await page.getByLabel('Caption', { exact: true }).fill(CAPTION);
+      await page.getByLabel('Caption', { exact: true }).press('Enter');
+      await page.waitForSelector('#generate:enabled');
+      assert.equal(await page.locator('#attention').isVisible(), false);
+      await page.close();
+      assert.deepEqual(problems, [], 'errors in the browser console');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('at 390 px wide the word attention does not scroll sideways', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    try {
+      const q = new URLSearchParams({
+        model: ATTN,
+        text: 'a large blue square above a small green triangle',
+        seed: '7',
+      });
+      const { page, problems } = await open(phone, `/?${q.toString()}`);
+      await page.waitForSelector('#attention-result:not([hidden])');
+      assert.equal(await page.locator('#attention-words button').count(), 9);
+      await page.locator('#attention-words button').nth(8).click();
+      assert.equal(await page.locator('#attention-position').textContent(), '“triangle”, word 9 of 9');
+      assert.equal(
+        await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth),
+        0,
+      );
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-attention-390px.png'), fullPage: true });
+      await page.close();
+      assert.deepEqual(problems, [], 'errors in the browser console');
+    } finally {
+      await phone.close();
+    }
   });
 });

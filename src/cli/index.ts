@@ -5,7 +5,7 @@ import { exportCommand, exportHelp } from './export.js';
 import { plotCommand, plotHelp } from './plot.js';
 import { prepareCommand, prepareHelp } from './prepare.js';
 import { sampleCommand, sampleHelp } from './sample.js';
-import { serveCommand, serveHelp, workerCommand, workerHelp } from './serve.js';
+import { serveHelp, workerHelp } from './serve-help.js';
 import { trainCommand, trainHelp } from './train.js';
 import { UsageError } from './usage.js';
 
@@ -16,8 +16,9 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   export: { run: exportCommand, help: exportHelp },
   plot: { run: plotCommand, help: plotHelp },
   eval: { run: evalCommand, help: evalHelp },
-  serve: { run: serveCommand, help: serveHelp },
-  worker: { run: workerCommand, help: workerHelp },
+  // Loaded on use: the server's packages are not needed (nor carried to the GPU machine) to train.
+  serve: { run: async (argv) => (await import('./serve.js')).serveCommand(argv), help: serveHelp },
+  worker: { run: async (argv) => (await import('./serve.js')).workerCommand(argv), help: workerHelp },
 };
 
 const help = `Usage: creativeai <command> [options]

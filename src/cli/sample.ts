@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { saveGrid } from '../io/index.js';
+import type { Tensor } from '../engine/index.js';
+import { saveAttentionFigure, saveGrid } from '../io/index.js';
+import { stageRows } from '../train/recipes/tree-gan.js';
 import { parseTagsFile } from '../text/index.js';
 import { pickDevice } from '../train/trainer.js';
 import { TextToImagePipeline } from '../train/pipeline.js';
@@ -13,8 +15,10 @@ export const sampleHelp = `Usage: creativeai sample --model <run|checkpoint> --t
        creativeai sample --model <run|checkpoint> --tags-file testing_tags.txt --out samples/cgan.png
 
 Draws images from a trained generator; the same seed gives the same images. For a stacked model
-(StackGAN Stage II) every stage is written, the side appended to the file name: --out x.png writes
-x-64.png (Stage I) and x-256.png (Stage II), the same noise and captions in the same places.
+(StackGAN Stage II, StackGAN++, AttnGAN) every stage is written, the side appended to the file
+name: --out x.png writes x-64.png, x-128.png, x-256.png (the same noise and captions in the same
+places), and x-stages.png with each image's stages side by side. For AttnGAN, x-attention-<side>.png
+shows, per image (the first 8), where each word's attention fell in the stage that drew <side> px.
 
   --model <path>       a run directory (newest checkpoint), a checkpoint or an exported model
   --text "<caption>"   caption or tag text ("blue hair red eyes"); repeat for several (one row each)
@@ -67,31 +71,65 @@ export async function sampleCommand(argv: string[]): Promise<void> {
       captions = texts.flatMap((t) => new Array<string>(n).fill(t));
       nrow = values.nrow === undefined ? n : intOption('--nrow', values.nrow);
     }
-    const stages = values.interpolate
-      ? pipe.interpolateStages(texts[0]!, texts[1]!, n, { seed })
-      : (() => {
-          using z = pipe.noise(captions.length, seed);
-          return pipe.generateStagesFrom(z, captions);
-        })();
+    let attention: { maps: Tensor[]; words: string[][] } | null = null;
+    let stages: Tensor[];
+    if (values.interpolate) stages = pipe.interpolateStages(texts[0]!, texts[1]!, n, { seed });
+    else {
+      using z = pipe.noise(captions.length, seed);
+      if (pipe.hasAttention) {
+        const r = pipe.generateWithAttention(z, captions);
+        stages = r.stages;
+        attention = { maps: r.maps, words: r.words };
+      } else stages = pipe.generateStagesFrom(z, captions);
+    }
     try {
       fs.mkdirSync(path.dirname(path.resolve(values.out!)), { recursive: true });
       const files = stages.length === 1 ? [values.out!] : pipe.stages.map((side) => stageFile(values.out!, side));
       for (let s = 0; s < stages.length; s++)
         // The assignment's format: tiles of exactly the model's size, no padding between them.
         await saveGrid(stages[s]!, files[s]!, { nrow, padding: tagsFile !== undefined ? 0 : 2 });
+      if (stages.length > 1) {
+        const side = stageFile(values.out!, 'stages');
+        using rows = stageRows(stages, 1);
+        await saveGrid(rows, side, { nrow: stages.length });
+        files.push(side);
+      }
+      if (attention !== null)
+        for (let a = 0; a < attention.maps.length; a++) {
+          // The maps of attentional stage a (over its input grid) drew the images of stage a + 1.
+          const images = stages[a + 1]!;
+          const maps = attention.maps[a]!;
+          const count = Math.min(8, images.size(0));
+          const rows = Array.from({ length: count }, (_, i) => ({
+            image: images.select(0, i),
+            maps: maps.select(0, i),
+            words: attention!.words[i]!,
+          }));
+          const file = stageFile(values.out!, `attention-${pipe.stages[a + 1]}`);
+          try {
+            await saveAttentionFigure(rows, file);
+          } finally {
+            rows.forEach((r) => {
+              r.image.dispose();
+              r.maps.dispose();
+            });
+          }
+          files.push(file);
+        }
       console.error(
         `${stages[0]!.size(0)} images of ${pipe.stages.map((r) => `${r}×${r}`).join(' and ')} from ${pipe.source}${pipe.usedEma ? ' (EMA weights)' : ''} → ${files.join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
       );
     } finally {
       stages.forEach((t) => t.dispose());
+      attention?.maps.forEach((t) => t.dispose());
     }
   } finally {
     pipe.dispose();
   }
 }
 
-/** x.png → x-256.png: where one stage of a stacked model goes. */
-function stageFile(out: string, side: number): string {
+/** x.png → x-256.png: where one stage of a stacked model (or a figure of it) goes. */
+function stageFile(out: string, side: number | string): string {
   const ext = path.extname(out);
   return `${out.slice(0, out.length - ext.length)}-${side}${ext}`;
 }

@@ -15,36 +15,8 @@ import {
   ServerMetrics,
 } from '../server/index.js';
 import { pickDevice } from '../train/trainer.js';
+import { serveHelp, workerHelp } from './serve-help.js';
 import { UsageError, intOption } from './usage.js';
-
-const common = `  --models <dir>        a folder of exported models (*.safetensors + optional *.card.json); repeat for
-                        several (default: the repository's models/, or $CREATIVEAI_MODELS, colon-separated)
-  --device <d>          cpu | cuda | cuda:N (default: cuda when available)
-  --memory-limit <MiB>  float32 weights kept loaded before the least recently used model is unloaded (2048)
-  --max-batch <n>       images per forward pass when batching requests (64)
-  --max-queue <n>       images waiting before new requests get 503 + Retry-After (512)`;
-
-export const serveHelp = `Usage: creativeai serve [options]
-
-Serves the web page and the HTTP API (OpenAPI at /docs) on the bundled models.
-
-  --port <n>            (default $PORT or 8050)
-  --host <addr>         (default $HOST or 127.0.0.1; 0.0.0.0 to listen on every interface)
-${common}
-  --redis <url>         put generation on a Redis queue for \`creativeai worker\` processes (default $REDIS_URL;
-                        without it everything runs in this process)
-  --game-stats <file>   where Real-or-Fake tallies are kept (default runs/game-stats.json)
-  --log                 log every request (JSON lines)`;
-
-export const workerHelp = `Usage: creativeai worker --redis <url> [options]
-
-A model worker: takes generation jobs that \`creativeai serve --redis\` queued and answers them. Run as
-many as you like, on any machines that reach Redis and hold the same models.
-
-  --redis <url>         (default $REDIS_URL)
-  --concurrency <n>     jobs taken at once, batched per model (16)
-  --heartbeat <file>    touch this file every 5 s while connected to Redis (for container health checks)
-${common}`;
 
 const commonOptions = {
   models: { type: 'string', multiple: true },

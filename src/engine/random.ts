@@ -2,6 +2,7 @@
 import { deviceCode, type Device } from './device.js';
 import { dtypeCode, type DType } from './dtype.js';
 import { native, type GeneratorHandle } from './native.js';
+import { tidy } from './scope.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -107,16 +108,20 @@ export function truncatedNormal(
   const cdf = (x: number): number => (1 + erf(x / Math.SQRT2)) / 2;
   const lo = cdf(a);
   const hi = cdf(b);
-  const u = rand(shape, { ...opts, dtype: 'float64' });
-  const x = u.mul(2 * (hi - lo)).add(2 * lo - 1);
-  const z = x.clamp(-1 + 1e-12, 1 - 1e-12).erfinv();
-  const out = z
-    .mul(std * Math.SQRT2)
-    .add(mean)
-    .clamp(mean + a * std, mean + b * std);
-  const result = out.to(opts.dtype ?? 'float32');
-  for (const t of [u, x, z, out]) t.dispose();
-  return result;
+  // tidy: every intermediate of the chains is freed at once, only the result is kept.
+  return tidy(() => {
+    const u = rand(shape, { ...opts, dtype: 'float64' });
+    const z = u
+      .mul(2 * (hi - lo))
+      .add(2 * lo - 1)
+      .clamp(-1 + 1e-12, 1 - 1e-12)
+      .erfinv();
+    return z
+      .mul(std * Math.SQRT2)
+      .add(mean)
+      .clamp(mean + a * std, mean + b * std)
+      .to(opts.dtype ?? 'float32');
+  });
 }
 
 // Abramowitz-Stegun 7.1.26 is too coarse for the bounds; use a series/continued fraction.

@@ -26,6 +26,7 @@ export {
   type ImageToTensorOptions,
 } from './image.js';
 export { makeGrid, saveGrid, type GridOptions } from './grid.js';
+export { attentionOverlays, saveAttentionFigure, type AttentionRow } from './attention-figure.js';
 export { SummaryWriter, readEvents, crc32c, maskedCrc32c, type ParsedEvent } from './tensorboard.js';
 export {
   lineChartSvg,

@@ -3,7 +3,8 @@
 // Both are saved inside the GAN's checkpoints so that sampling needs nothing else.
 import { noGrad, type Device, type Tensor } from '../engine/index.js';
 import type { Module } from '../nn/index.js';
-import { TagVocabulary, Vocabulary, type TagInput } from '../text/index.js';
+import { PAD_ID, TagVocabulary, Vocabulary, type TagInput } from '../text/index.js';
+import type { TextFeatures } from './stackganpp/tree.js';
 import { DamsmTextEncoder, type DamsmTextEncoderOptions } from './damsm/index.js';
 import { TagEncoder } from './tag-encoder.js';
 
@@ -82,6 +83,26 @@ export class DamsmConditioner implements Conditioner {
         const { words, sentence } = this.module.forward(ids, lengths);
         words.dispose();
         return sentence;
+      } finally {
+        ids.dispose();
+        lengths.dispose();
+      }
+    });
+  }
+  /**
+   * Sentence and word features of captions with the padding mask and each caption's length, for
+   * generators that attend to words (AttnGAN) and for the DAMSM loss.
+   */
+  encodeText(
+    captions: readonly string[],
+    device: Device,
+  ): TextFeatures & { words: Tensor; mask: Tensor; lengths: number[] } {
+    return noGrad(() => {
+      const { ids, lengths } = this.vocabulary.encodeBatch(captions, { device });
+      try {
+        const { words, sentence } = this.module.forward(ids, lengths);
+        const lens = Array.from(lengths.toTypedArray() as BigInt64Array, Number);
+        return { sentence, words, mask: ids.eq(PAD_ID), lengths: lens };
       } finally {
         ids.dispose();
         lengths.dispose();

@@ -78,13 +78,16 @@ export function orthogonal_(t: Tensor, gain = 1, generator?: Generator): Tensor 
   const rows = t.size(0);
   const cols = t.numel / rows;
   noGrad(() => {
-    using flat = t.reshape(rows, cols).clone().normal_(0, 1, generator);
+    using view = t.reshape(rows, cols);
+    using flat = view.clone();
+    flat.normal_(0, 1, generator);
     using m = rows < cols ? flat.t() : flat.alias();
     const { q, r } = m.qr();
     using _q = q;
     using _r = r;
     // Make the decomposition unique: scale columns by the sign of R's diagonal.
-    using d = r.diag().sign();
+    using diagonal = r.diag();
+    using d = diagonal.sign();
     using qs = q.mul(d);
     using qt = rows < cols ? qs.t() : qs.alias();
     using scaled = qt.mul(gain);

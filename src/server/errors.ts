@@ -13,6 +13,9 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (message: string): HttpError => new HttpError(400, message);
+/** Asked for word attention from a model that has none. */
+export const noAttention = (model: string): HttpError =>
+  badRequest(`${model} has no word attention (only AttnGAN models do)`);
 export const notFound = (message: string): HttpError => new HttpError(404, message);
 
 /** The generation queue is full: the client should try again in `retryAfter` seconds. */

@@ -1,16 +1,18 @@
 // Generation in this process. Requests wait in one queue; the loop takes the oldest and, when it is a
 // generate request, every other queued generate request for the same model up to `maxBatchImages`,
-// and runs them as one forward pass with each request's own noise. Between batches it yields to the
-// event loop so HTTP keeps flowing; past `maxQueueImages` new work is refused (503 + Retry-After)
-// instead of growing memory without bound.
+// and runs them as one forward pass with each request's own noise (interpolation, the grid and word
+// attention run alone). Between batches it yields to the event loop so HTTP keeps flowing; past
+// `maxQueueImages` new work is refused (503 + Retry-After) instead of growing memory without bound.
 import { cat, type Tensor } from '../engine/index.js';
-import { makeGrid, tensorToImage } from '../io/index.js';
+import { attentionOverlays, makeGrid, tensorToImage } from '../io/index.js';
 import { TagError, parseTagsFile } from '../text/index.js';
 import type { TextToImagePipeline } from '../train/pipeline.js';
-import { QueueFullError, badRequest } from './errors.js';
+import { QueueFullError, badRequest, noAttention } from './errors.js';
 import type { ModelCard } from './model-card.js';
 import type { ModelRegistry } from './registry.js';
 import type {
+  AttentionRequest,
+  AttentionResult,
   GenerateRequest,
   GenerateResult,
   GenerationService,
@@ -30,7 +32,8 @@ export interface LocalServiceOptions {
 type Work =
   | { kind: 'generate'; req: GenerateRequest; done: Settle<GenerateResult> }
   | { kind: 'interpolate'; req: InterpolateRequest; done: Settle<InterpolateResult> }
-  | { kind: 'grid'; req: GridRequest; captions: string[]; done: Settle<Buffer> };
+  | { kind: 'grid'; req: GridRequest; captions: string[]; done: Settle<Buffer> }
+  | { kind: 'attention'; req: AttentionRequest; done: Settle<AttentionResult> };
 
 interface Settle<T> {
   resolve: (v: T) => void;
@@ -109,6 +112,16 @@ export class LocalGenerationService implements GenerationService {
     return this.submit((done) => ({ kind: 'grid', req, captions, done }), req.model, captions.length);
   }
 
+  attention(req: AttentionRequest): Promise<AttentionResult> {
+    // A model without attention is the client's mistake: 400 now, without a queue slot.
+    try {
+      if (!this.registry.card(req.model).attention) throw noAttention(req.model);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.submit((done) => ({ kind: 'attention', req, done }), req.model, 1);
+  }
+
   private submit<T>(make: (done: Settle<T>) => Work, model: string, images: number): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the generation service is closed'));
     this.registry.card(model); // unknown model: 404 now, not after queueing
@@ -161,6 +174,7 @@ export class LocalGenerationService implements GenerationService {
     const started = performance.now();
     if (first.kind === 'generate') await this.runGenerate(pipe, batch as Extract<Work, { kind: 'generate' }>[]);
     else if (first.kind === 'interpolate') await this.runInterpolate(pipe, first);
+    else if (first.kind === 'attention') await this.runAttention(pipe, first);
     else await this.runGrid(pipe, first);
     const images = batch.reduce((a, w) => a + w.done.images, 0);
     this.o.onBatch?.(first.req.model, images, (performance.now() - started) / 1000);
@@ -238,6 +252,49 @@ export class LocalGenerationService implements GenerationService {
       png = tensorToImage(grid);
     }
     w.done.resolve(await png);
+  }
+
+  private async runAttention(pipe: TextToImagePipeline, w: Extract<Work, { kind: 'attention' }>): Promise<void> {
+    const started = performance.now();
+    if (!pipe.hasAttention) throw noAttention(w.req.model);
+    const check = pipe.check(w.req.text);
+    if (check.error !== undefined) throw badRequest(check.error);
+    let words: string[];
+    let maps: { resolution: number; pngs: Promise<Buffer>[] }[];
+    let encoded: { resolution: number; pngs: Promise<Buffer>[] }[];
+    {
+      using z = pipe.noise(1, w.req.seed, w.req.truncation);
+      const r = pipe.generateWithAttention(z, [w.req.text]);
+      try {
+        words = r.words[0]!;
+        // The maps of attentional stage a (over its input grid) drew the image of stage a + 1.
+        maps = r.maps.map((m, a) => {
+          const stage = r.stages[a + 1]!;
+          using image = stage.select(0, 0);
+          using wordMaps = m.select(0, 0);
+          using lit = attentionOverlays(image, wordMaps, words);
+          return { resolution: stage.size(-1), pngs: encodeAll(lit) };
+        });
+      } catch (e) {
+        r.stages.forEach((t) => t.dispose());
+        throw e;
+      } finally {
+        r.maps.forEach((t) => t.dispose());
+      }
+      encoded = encodeStages(r.stages);
+    }
+    const [stages, attention] = await Promise.all([
+      Promise.all(encoded.map(async (s) => ({ resolution: s.resolution, images: await Promise.all(s.pngs) }))),
+      Promise.all(maps.map(async (s) => ({ resolution: s.resolution, maps: await Promise.all(s.pngs) }))),
+    ]);
+    w.done.resolve({
+      words,
+      stages,
+      attention,
+      unknownWords: check.unknownWords,
+      queueMs: started - w.done.enqueued,
+      generateMs: performance.now() - started,
+    });
   }
 
   async close(): Promise<void> {

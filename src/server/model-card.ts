@@ -25,6 +25,8 @@ export interface ModelCard {
   examples: string[];
   metrics: ModelMetric[];
   training: Record<string, string | number>;
+  /** Whether the model attends to the caption's words and can show where (AttnGAN): POST /api/attention. */
+  attention: boolean;
   /** Bytes of the weights in memory once loaded (float32), used by the registry's memory limit. */
   memoryBytes: number;
 }
@@ -44,6 +46,8 @@ const FAMILY_TITLES: Record<string, string> = {
   'tag-gan': 'Tag-conditioned GAN',
   'stackgan-stage1': 'StackGAN Stage I',
   'stackgan-stage2': 'StackGAN',
+  'stackgan-pp': 'StackGAN++',
+  attngan: 'AttnGAN',
 };
 
 function stringArray(v: unknown, what: string): string[] {
@@ -105,6 +109,7 @@ export function readModelCard(file: string): ModelCard {
     examples: card.examples === undefined ? examples : stringArray(card.examples, `${cardFile}: examples`),
     metrics,
     training,
+    attention: family === 'attngan',
     // Exports may be fp16 on disk; the pipeline runs in float32.
     memoryBytes: header.tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1) * 4, 0),
   };

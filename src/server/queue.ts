@@ -4,11 +4,13 @@
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
-import { HttpError, QueueFullError } from './errors.js';
+import { HttpError, QueueFullError, noAttention } from './errors.js';
 import type { LocalGenerationService } from './local-service.js';
 import type { ModelCard } from './model-card.js';
 import type { ModelRegistry } from './registry.js';
 import type {
+  AttentionRequest,
+  AttentionResult,
   GenerateRequest,
   GenerateResult,
   GenerationService,
@@ -23,7 +25,8 @@ export const QUEUE_NAME = 'creativeai-generate';
 type JobData =
   | { kind: 'generate'; req: GenerateRequest }
   | { kind: 'interpolate'; req: InterpolateRequest }
-  | { kind: 'grid'; req: GridRequest };
+  | { kind: 'grid'; req: GridRequest }
+  | { kind: 'attention'; req: AttentionRequest };
 
 /** What a worker answers: PNGs as base64 (job results travel as JSON), or the client's error. */
 type JobResult =
@@ -38,6 +41,22 @@ const toJson = (stages: StageImages[]): StagesJson[] =>
   stages.map((s) => ({ resolution: s.resolution, images: s.images.map((b) => b.toString('base64')) }));
 const fromJson = (stages: StagesJson[]): StageImages[] =>
   stages.map((s) => ({ resolution: s.resolution, images: s.images.map((b) => Buffer.from(b, 'base64')) }));
+
+type AttentionJson = Omit<AttentionResult, 'stages' | 'attention'> & {
+  stages: StagesJson[];
+  attention: { resolution: number; maps: string[] }[];
+};
+
+const attentionToJson = (r: AttentionResult): AttentionJson => ({
+  ...r,
+  stages: toJson(r.stages),
+  attention: r.attention.map((a) => ({ resolution: a.resolution, maps: a.maps.map((b) => b.toString('base64')) })),
+});
+const attentionFromJson = (v: AttentionJson): AttentionResult => ({
+  ...v,
+  stages: fromJson(v.stages),
+  attention: v.attention.map((a) => ({ resolution: a.resolution, maps: a.maps.map((b) => Buffer.from(b, 'base64')) })),
+});
 
 /** A Redis connection as BullMQ wants it (blocking commands must not give up). */
 export function redisConnection(url: string, log: (m: string) => void = console.error): Redis {
@@ -154,6 +173,12 @@ export class QueueGenerationService implements GenerationService {
     return Buffer.from(v, 'base64');
   }
 
+  async attention(req: AttentionRequest): Promise<AttentionResult> {
+    // The cards come from the same model folders the workers read: refuse here, without a job.
+    if (!this.registry.card(req.model).attention) throw noAttention(req.model);
+    return attentionFromJson((await this.run({ kind: 'attention', req }, 1)) as AttentionJson);
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
     await this.events.close();
@@ -186,6 +211,7 @@ export async function startWorker(
           const r = await service.interpolate(d.req);
           return { ok: true, value: { ...r, stages: toJson(r.stages) } };
         }
+        if (d.kind === 'attention') return { ok: true, value: attentionToJson(await service.attention(d.req)) };
         return { ok: true, value: (await service.grid(d.req)).toString('base64') };
       } catch (e) {
         // The client's mistakes go back as answers; anything else fails the job (and is logged).

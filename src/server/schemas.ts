@@ -78,6 +78,10 @@ export const modelsSchema = {
                 },
               },
               training: { type: 'object', additionalProperties: { type: ['string', 'number'] } },
+              attention: {
+                type: 'boolean',
+                description: 'Whether the model attends to words (AttnGAN): POST /api/attention shows where',
+              },
               loaded: { type: 'boolean' },
             },
           },
@@ -149,6 +153,61 @@ export const interpolateSchema = {
           type: 'object',
           properties: { from: words, to: words },
         },
+        timings,
+      },
+    },
+    ...errors,
+  },
+} as const;
+
+export const attentionSchema = {
+  summary: "AttnGAN's word attention: one image, and per attentional stage the image lit by each word's map",
+  body: {
+    type: 'object',
+    required: ['model', 'text'],
+    additionalProperties: false,
+    properties: {
+      model: { ...modelName, description: 'A model from GET /api/models with attention: true' },
+      text: text('The caption; its words, as the model reads them, get one map each'),
+      seed,
+      truncation,
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        model: { type: 'string' },
+        text: { type: 'string' },
+        seed: { type: 'integer' },
+        truncation: { type: ['number', 'null'] },
+        words: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'The words the maps are for, in order (words the model does not know as written)',
+        },
+        stages: {
+          type: 'array',
+          description: 'The image at every stage, smallest first, as PNG data URLs',
+          items: {
+            type: 'object',
+            properties: { resolution: { type: 'integer' }, image: { type: 'string' } },
+          },
+        },
+        attention: {
+          type: 'array',
+          description:
+            'Per attentional stage, smallest first: the image of that resolution lit where each word looks ' +
+            '(one PNG data URL per word, in the order of words)',
+          items: {
+            type: 'object',
+            properties: {
+              resolution: { type: 'integer' },
+              maps: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        },
+        unknownWords: words,
         timings,
       },
     },

@@ -27,6 +27,13 @@ export interface GridRequest {
   seed: number;
 }
 
+export interface AttentionRequest {
+  model: string;
+  text: string;
+  seed: number;
+  truncation?: number;
+}
+
 /** One stage's images (a single stage for the 64×64 models), PNG-encoded. */
 export interface StageImages {
   resolution: number;
@@ -50,6 +57,26 @@ export interface InterpolateResult {
   generateMs: number;
 }
 
+/** AttnGAN's word attention behind one attentional stage's image, PNG-encoded. */
+export interface AttentionMaps {
+  /** Side of the image these maps drew (the stage after the grid the attention was computed over). */
+  resolution: number;
+  /** One PNG per word, in order: that stage's image lit where the word's attention falls. */
+  maps: Buffer[];
+}
+
+export interface AttentionResult {
+  /** The caption's words the maps belong to (unknown words as written). */
+  words: string[];
+  /** Every stage's image (one each), smallest first. */
+  stages: StageImages[];
+  /** Per attentional stage, smallest first. */
+  attention: AttentionMaps[];
+  unknownWords: string[];
+  queueMs: number;
+  generateMs: number;
+}
+
 export interface GenerationService {
   /** Cards of every model the service can run. */
   models(): ModelCard[];
@@ -57,6 +84,8 @@ export interface GenerationService {
   generate(req: GenerateRequest): Promise<GenerateResult>;
   interpolate(req: InterpolateRequest): Promise<InterpolateResult>;
   grid(req: GridRequest): Promise<Buffer>;
+  /** One image and where each word of its caption drew it (AttnGAN models only; 400 for the others). */
+  attention(req: AttentionRequest): Promise<AttentionResult>;
   /** Images waiting or being generated. */
   queueDepth(): number;
   /** Names of models currently loaded in memory (this process). */

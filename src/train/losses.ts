@@ -3,7 +3,7 @@
 //   non-saturating (Goodfellow et al. 2014), hinge (Lim & Ye 2017; Miyato et al. 2018),
 //   Wasserstein (Arjovsky et al. 2017) with gradient penalty (Gulrajani et al. 2017), and
 //   least squares (Mao et al. 2017).
-import { F, fullLike, grad, rand, type Generator, type Tensor } from '../engine/index.js';
+import { F, fullLike, grad, noGrad, rand, type Generator, type Tensor } from '../engine/index.js';
 
 export const ADVERSARIAL_LOSSES = ['nonsaturating', 'hinge', 'wasserstein', 'least-squares'] as const;
 export type AdversarialLoss = (typeof ADVERSARIAL_LOSSES)[number];
@@ -120,4 +120,13 @@ export function gradNorm(params: readonly Tensor[]): number {
     g.dispose();
   }
   return Math.sqrt(sum);
+}
+
+/** For logging: the mean probability "real" under the non-saturating loss, the mean raw score otherwise. */
+export function meanScore(kind: AdversarialLoss, score: Tensor): number {
+  return noGrad(() => {
+    using v = kind === 'nonsaturating' ? score.sigmoid() : score.alias();
+    using m = v.mean();
+    return m.item();
+  });
 }

@@ -1,14 +1,18 @@
 // A trained generator ready to sample: loads a run, a training checkpoint or an exported model,
 // encodes captions or tags the way the model was trained, and draws images reproducibly from a
-// seed. Stacked models (StackGAN Stage II) give every stage's images, smallest first. The CLI's
-// `sample` and the HTTP server both use it.
-import { Generator, cat, noGrad, randn, truncatedNormal, type Device, type Tensor } from '../engine/index.js';
+// seed. Stacked models (StackGAN Stage II, StackGAN++, AttnGAN) give every stage's images, smallest
+// first; AttnGAN also its word-attention maps. The CLI's `sample` and the HTTP server both use it.
+import { F, Generator, cat, noGrad, randn, truncatedNormal, type Device, type Tensor } from '../engine/index.js';
 import type { ConditionalGenerator } from '../models/dcgan/conditional-generator.js';
-import type { Conditioner } from '../models/conditioning.js';
+import { DamsmConditioner, type Conditioner } from '../models/conditioning.js';
 import { StackedGenerator, type Stage1Generator } from '../models/stackgan/index.js';
+import type { TextFeatures, TreeGenerator } from '../models/stackganpp/index.js';
+import { tokenize } from '../text/index.js';
 import { loadCheckpoint, resolveRunCheckpoint } from './checkpoint.js';
 import { generatorFromCheckpoint } from './recipes/conditional-gan.js';
 import { stackganFromCheckpoint } from './recipes/stackgan-checkpoint.js';
+import { isTreeModel, treeGanFromCheckpoint } from './recipes/tree-gan-checkpoint.js';
+import { encodeTreeText } from './recipes/tree-gan.js';
 
 export interface GenerateOptions {
   /** Seed of the noise; the same seed gives the same images. */
@@ -27,6 +31,20 @@ export interface CaptionCheck {
   error?: string;
 }
 
+/** AttnGAN's word attention for some images. */
+export interface WordAttentionMaps {
+  /** Per attentional stage, [N, L, h, w] over that stage's input grid (zero past each caption's words). */
+  maps: Tensor[];
+  /** Per image, the words the maps are for, in order (unknown words as written). */
+  words: string[][];
+}
+
+type AnyGenerator = ConditionalGenerator | Stage1Generator | StackedGenerator | TreeGenerator;
+
+function isTree(g: AnyGenerator): g is TreeGenerator {
+  return 'readsWords' in g;
+}
+
 /** The last (largest) stage; the others are freed. */
 function lastStage(stages: Tensor[]): Tensor {
   stages.slice(0, -1).forEach((t) => t.dispose());
@@ -35,8 +53,8 @@ function lastStage(stages: Tensor[]): Tensor {
 
 export class TextToImagePipeline {
   private constructor(
-    /** One network (GAN-INT-CLS, WGAN-CLS, tag GAN, StackGAN Stage I) or StackGAN's two stages. */
-    readonly G: ConditionalGenerator | Stage1Generator | StackedGenerator,
+    /** One network (GAN-INT-CLS, WGAN-CLS, tag GAN, StackGAN Stage I), StackGAN's two stages, or a tree. */
+    readonly G: AnyGenerator,
     readonly conditioner: Conditioner,
     readonly device: Device,
     readonly source: string,
@@ -51,9 +69,11 @@ export class TextToImagePipeline {
     try {
       const kind = ck.metadata.model;
       if (kind === 'damsm') throw new Error(`${ck.path} is a DAMSM text/image encoder, not an image generator`);
-      const { G, conditioner, usedEma } = String(kind).startsWith('stackgan-')
-        ? stackganFromCheckpoint(ck.tensors, ck.metadata, device)
-        : generatorFromCheckpoint(ck.tensors, ck.metadata, device);
+      const { G, conditioner, usedEma } = isTreeModel(kind)
+        ? treeGanFromCheckpoint(ck.tensors, ck.metadata, device)
+        : String(kind).startsWith('stackgan-')
+          ? stackganFromCheckpoint(ck.tensors, ck.metadata, device)
+          : generatorFromCheckpoint(ck.tensors, ck.metadata, device);
       return new TextToImagePipeline(G, conditioner, device, ck.path, String(kind), usedEma);
     } finally {
       for (const t of ck.tensors.values()) t.dispose();
@@ -65,14 +85,19 @@ export class TextToImagePipeline {
     return this.stages[this.stages.length - 1]!;
   }
 
-  /** The side of every image the model outputs, smallest first (one stage but for StackGAN Stage II). */
+  /** The side of every image the model outputs, smallest first (one stage but for the stacked models). */
   get stages(): number[] {
-    return this.G instanceof StackedGenerator ? this.G.stages : [this.G.o.resolution];
+    return this.G instanceof StackedGenerator || isTree(this.G) ? this.G.stages : [this.G.o.resolution];
   }
 
   /** Width of the noise vectors. */
   get noiseDim(): number {
     return this.G instanceof StackedGenerator ? this.G.noiseDim : this.G.o.noiseDim;
+  }
+
+  /** Whether the model attends to words and can return attention maps (AttnGAN). */
+  get hasAttention(): boolean {
+    return isTree(this.G) && this.G.readsWords;
   }
 
   /**
@@ -115,17 +140,62 @@ export class TextToImagePipeline {
     if (z.size(0) !== captions.length)
       throw new Error(`generateFrom() got ${z.size(0)} noise rows for ${captions.length} captions`);
     return noGrad(() => {
-      using h = this.conditioner.encode({ captions }, this.device);
-      return this.forward(z, h);
+      const text = this.encode(captions);
+      try {
+        const { stages, attention } = this.forward(z, text);
+        attention?.forEach((t) => t.dispose());
+        return stages;
+      } finally {
+        disposeText(text);
+      }
     });
   }
 
-  /** The generator on noise and condition vectors: one tensor per stage, smallest first. */
-  private forward(z: Tensor, h: Tensor): Tensor[] {
-    const out = this.G.forward(z, h);
+  /**
+   * AttnGAN: every stage's images and the word-attention maps behind them, with the words each map
+   * belongs to. Throws for models without attention.
+   */
+  generateWithAttention(z: Tensor, captions: readonly string[]): { stages: Tensor[] } & WordAttentionMaps {
+    if (!this.hasAttention || !(this.conditioner instanceof DamsmConditioner))
+      throw new Error(`${this.model} has no word attention (only AttnGAN does)`);
+    if (z.size(0) !== captions.length)
+      throw new Error(`generateWithAttention() got ${z.size(0)} noise rows for ${captions.length} captions`);
+    const vocab = this.conditioner.vocabulary;
+    const words = captions.map((c) => {
+      const n = vocab.encode(c).length;
+      const w = tokenize(c).slice(0, n);
+      return w.length > 0 ? w : ['<unk>'];
+    });
+    return noGrad(() => {
+      const text = this.encode(captions);
+      try {
+        const { stages, attention } = this.forward(z, text);
+        return { stages, maps: attention!, words };
+      } finally {
+        disposeText(text);
+      }
+    });
+  }
+
+  /** Captions as the generator reads them: the sentence embedding, and the words for AttnGAN. */
+  private encode(captions: readonly string[]): TextFeatures {
+    return isTree(this.G)
+      ? encodeTreeText(this.G, this.conditioner, captions, this.device)
+      : { sentence: this.conditioner.encode({ captions }, this.device) };
+  }
+
+  /** The generator on noise and text: one tensor per stage, smallest first (and AttnGAN's attention). */
+  private forward(z: Tensor, text: TextFeatures): { stages: Tensor[]; attention?: Tensor[] } {
+    if (isTree(this.G)) {
+      const out = this.G.forward(z, text);
+      out.mu.dispose();
+      out.logvar.dispose();
+      return out.attention ? { stages: out.stages, attention: out.attention } : { stages: out.stages };
+    }
+    const out = this.G.forward(z, text.sentence);
     out.mu?.dispose();
     out.logvar?.dispose();
-    return 'stages' in out ? out.stages : [out.images];
+    return { stages: 'stages' in out ? out.stages : [out.images] };
   }
 
   /**
@@ -143,17 +213,16 @@ export class TextToImagePipeline {
       using z1 = this.noise(1, o.seed ?? 0, o.truncation);
       using ze = z1.expand(steps, this.noiseDim);
       using z = ze.contiguous();
-      using ha = this.conditioner.encode({ captions: [a] }, this.device);
-      using hb = this.conditioner.encode({ captions: [b] }, this.device);
-      const rows: Tensor[] = [];
-      for (let i = 0; i < steps; i++) {
-        const t = i / (steps - 1);
-        using wa = ha.mul(1 - t);
-        rows.push(wa.add(hb, t));
+      const ta = this.encode([a]);
+      const tb = this.encode([b]);
+      const text = interpolateText(ta, tb, steps);
+      try {
+        const { stages, attention } = this.forward(z, text);
+        attention?.forEach((t) => t.dispose());
+        return stages;
+      } finally {
+        [ta, tb, text].forEach(disposeText);
       }
-      using hs = cat(rows, 0);
-      rows.forEach((r) => r.dispose());
-      return this.forward(z, hs);
     });
   }
 
@@ -161,4 +230,49 @@ export class TextToImagePipeline {
     this.G.dispose();
     this.conditioner.module?.dispose();
   }
+}
+
+function disposeText(t: TextFeatures): void {
+  t.sentence.dispose();
+  t.words?.dispose();
+  t.mask?.dispose();
+}
+
+/** `steps` rows from a to b (one caption each): (1 − t)·a + t·b for t = 0, 1/(steps − 1), …, 1. */
+function lerpRows(a: Tensor, b: Tensor, steps: number): Tensor {
+  const rows: Tensor[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t = i / (steps - 1);
+    using wa = a.mul(1 - t);
+    rows.push(wa.add(b, t));
+  }
+  const out = cat(rows, 0);
+  rows.forEach((r) => r.dispose());
+  return out;
+}
+
+/**
+ * Manifold interpolation of the text. The sentence embeddings move linearly; for AttnGAN the word
+ * features do too, position by position, the shorter caption padded with zero features (which is
+ * what its padded positions hold), and a position counts as a word while either caption has one.
+ */
+function interpolateText(a: TextFeatures, b: TextFeatures, steps: number): TextFeatures {
+  const sentence = lerpRows(a.sentence, b.sentence, steps);
+  if (a.words === undefined || b.words === undefined || a.mask === undefined || b.mask === undefined)
+    return { sentence };
+  const len = Math.max(a.words.size(2), b.words.size(2));
+  const padWords = (w: Tensor): Tensor => F.pad(w, [0, len - w.size(2)]);
+  using wa = padWords(a.words);
+  using wb = padWords(b.words);
+  // Padding in both: summed as numbers (bool padding is not portable), 2 = padded twice.
+  using fa = a.mask.to('float32');
+  using fb = b.mask.to('float32');
+  using ma = F.pad(fa, [0, len - fa.size(1)], 'constant', 1);
+  using mb = F.pad(fb, [0, len - fb.size(1)], 'constant', 1);
+  using sum = ma.add(mb);
+  using both = sum.gt(1.5);
+  const words = lerpRows(wa, wb, steps);
+  using wide = both.expand(steps, len);
+  const mask = wide.contiguous();
+  return { sentence, words, mask };
 }

@@ -28,6 +28,8 @@ export interface Recipe {
   /** Networks by name; their state dicts go into checkpoints under `<name>.`. */
   readonly modules: Map<string, Module>;
   readonly optimizers: Map<string, Optimizer>;
+  /** Image sides every batch must carry (default: data.resolution alone); multi-scale models need several. */
+  readonly resolutions?: number[];
   /** Batches consumed by one step (critic steps use one each). */
   readonly batchesPerStep: number;
   /** One iteration from the batches given (length batchesPerStep); collects its own scalars. */

@@ -126,9 +126,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     );
   const factory = recipeFor(String(config.model));
   const recipe = factory.create({ config, device, data: reader, rng, log });
+  const resolutions = recipe.resolutions ?? [resolution];
+  const missing = resolutions.filter((r) => !reader.manifest.resolutions.includes(r));
+  if (missing.length > 0) {
+    disposeRecipe(recipe);
+    throw new Error(
+      `${String(config.model)} trains on ${resolutions.join(', ')} px images; the cache ${reader.dir} has ${reader.manifest.resolutions.join(', ')}: prepare it with --sizes ${resolutions.join(',')}`,
+    );
+  }
   const loader = new DataLoader(reader, {
     batchSize: data.batchSize as number,
-    resolutions: [resolution],
+    resolutions,
     seed,
     device,
     workers: data.workers as number,
@@ -268,10 +276,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await iter.return(undefined);
     tb.close();
     await loader.close();
-    recipe.dispose();
-    for (const m of recipe.modules.values()) m.dispose();
-    for (const opt of recipe.optimizers.values()) opt.dispose();
+    disposeRecipe(recipe);
   }
+}
+
+function disposeRecipe(recipe: Recipe): void {
+  recipe.dispose();
+  for (const m of recipe.modules.values()) m.dispose();
+  for (const opt of recipe.optimizers.values()) opt.dispose();
 }
 
 export function fmtScalars(s: Record<string, number>): string {

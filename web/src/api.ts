@@ -18,6 +18,8 @@ export interface ModelInfo {
   examples: string[];
   metrics: Metric[];
   training: Record<string, string | number>;
+  /** AttnGAN: POST /api/attention shows where each word drew. */
+  attention: boolean;
   loaded: boolean;
 }
 
@@ -50,6 +52,20 @@ export interface InterpolateResponse {
   seed: number;
   stages: Stage[];
   unknownWords: { from: string[]; to: string[] };
+  timings: Timings;
+}
+
+export interface AttentionResponse {
+  model: string;
+  text: string;
+  seed: number;
+  /** The words the maps are for, in order. */
+  words: string[];
+  /** The image at every stage, smallest first (PNG data URLs). */
+  stages: { resolution: number; image: string }[];
+  /** Per attentional stage, smallest first: the image lit by each word's map (PNG data URLs, one per word). */
+  attention: { resolution: number; maps: string[] }[];
+  unknownWords: string[];
   timings: Timings;
 }
 

@@ -1,12 +1,14 @@
-// The main page: choose a model, write a caption, generate; interpolate between two captions; the
-// model card. The model, text, seed and sample count of the last result are kept in the address
-// (?model=…&text=…&seed=…&count=…), and opening such an address generates the same images again.
+// The main page: choose a model, write a caption, generate (and for AttnGAN, see where each word
+// drew); interpolate between two captions; the model card. The model, text, seed and sample count of
+// the last result are kept in the address (?model=…&text=…&seed=…&count=…), and opening such an
+// address generates the same images again.
 import {
   MAX_COUNT,
   MAX_SEED,
   call,
   plainError,
   randomSeed,
+  type AttentionResponse,
   type GenerateResponse,
   type InterpolateResponse,
   type ModelInfo,
@@ -29,6 +31,15 @@ const statusBox = byId('status', HTMLElement);
 const noticeBox = byId('notice', HTMLElement);
 const errorBox = byId('error', HTMLElement);
 const results = byId('results', HTMLDivElement);
+
+const attentionSection = byId('attention', HTMLElement);
+const attentionStatus = byId('attention-status', HTMLElement);
+const attentionError = byId('attention-error', HTMLElement);
+const attentionResult = byId('attention-result', HTMLDivElement);
+const attentionImage = byId('attention-image', HTMLImageElement);
+const attentionPosition = byId('attention-position', HTMLElement);
+const attentionDownload = byId('attention-download', HTMLAnchorElement);
+const attentionWords = byId('attention-words', HTMLUListElement);
 
 const interpForm = byId('interp-form', HTMLFormElement);
 const fromInput = byId('from', HTMLInputElement);
@@ -53,7 +64,10 @@ let current: ModelInfo | undefined;
 /** Each request takes a number; an answer that is no longer the latest is dropped. */
 let generation = 0;
 let interpolation = 0;
+let attentionRequest = 0;
 let frames: { images: string[]; model: string; seed: number } | undefined;
+let overlays:
+  { maps: string[]; words: string[]; resolution: number; text: string; model: string; seed: number } | undefined;
 
 // ---------------------------------------------------------------------------------------------
 // Models, examples and the card
@@ -226,6 +240,7 @@ async function generate(): Promise<void> {
   }
   say(errorBox, '');
   const mine = ++generation;
+  if (!model.attention) hideAttention();
   generateButton.disabled = true;
   results.setAttribute('aria-busy', 'true');
   statusBox.textContent = count === 1 ? 'Generating…' : `Generating ${count} images…`;
@@ -233,6 +248,8 @@ async function generate(): Promise<void> {
     const r = await call<GenerateResponse>('/api/generate', { model: model.name, text, seed, count });
     if (mine !== generation) return;
     renderResults(r, model);
+    if (model.attention) void showAttention(model, r.text, r.seed);
+    else hideAttention();
     say(noticeBox, unknownWordsNotice(r.unknownWords));
     statusBox.textContent = `${r.count === 1 ? 'Image' : `${r.count} images`} made in ${Math.round(r.timings.generateMs)} ms.`;
     const q = new URLSearchParams({ model: r.model, text: r.text, seed: String(r.seed), count: String(r.count) });
@@ -241,6 +258,7 @@ async function generate(): Promise<void> {
     if (mine !== generation) return;
     statusBox.textContent = '';
     say(errorBox, plainError('Could not generate images', e));
+    hideAttention();
   } finally {
     if (mine === generation) {
       generateButton.disabled = false;
@@ -296,6 +314,94 @@ function renderResults(r: GenerateResponse, model: ModelInfo): void {
 
 function shareQuery(r: GenerateResponse): string {
   return new URLSearchParams({ model: r.model, text: r.text, seed: String(r.seed), count: String(r.count) }).toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Word attention (AttnGAN): where each word of the caption drew the first image
+
+function hideAttention(): void {
+  attentionRequest++; // an answer still on its way is dropped
+  attentionSection.hidden = true;
+  attentionSection.removeAttribute('aria-busy');
+}
+
+async function showAttention(model: ModelInfo, text: string, seed: number): Promise<void> {
+  const mine = ++attentionRequest;
+  attentionSection.hidden = false;
+  attentionSection.setAttribute('aria-busy', 'true');
+  attentionResult.hidden = true;
+  say(attentionError, '');
+  attentionStatus.textContent = 'Finding where each word looks…';
+  try {
+    const r = await call<AttentionResponse>('/api/attention', { model: model.name, text, seed });
+    if (mine !== attentionRequest) return;
+    // The last attentional stage: the largest image.
+    const last = r.attention[r.attention.length - 1];
+    if (last === undefined || last.maps.length === 0 || r.words.length === 0)
+      throw new Error('the server sent no attention maps');
+    renderAttention(r, last);
+    const n = overlays!.words.length;
+    attentionStatus.textContent = `${n} ${n === 1 ? 'word' : 'words'} at ${last.resolution}×${last.resolution}, made in ${Math.round(r.timings.generateMs)} ms.`;
+  } catch (e) {
+    if (mine !== attentionRequest) return;
+    attentionStatus.textContent = '';
+    say(attentionError, plainError('Could not show the word attention', e));
+  } finally {
+    if (mine === attentionRequest) attentionSection.removeAttribute('aria-busy');
+  }
+}
+
+function renderAttention(r: AttentionResponse, stage: { resolution: number; maps: string[] }): void {
+  const n = Math.min(r.words.length, stage.maps.length);
+  const words = r.words.slice(0, n);
+  overlays = {
+    maps: stage.maps.slice(0, n),
+    words,
+    resolution: stage.resolution,
+    text: r.text,
+    model: r.model,
+    seed: r.seed,
+  };
+  attentionImage.width = stage.resolution;
+  attentionImage.height = stage.resolution;
+  attentionWords.replaceChildren(
+    ...words.map((word, i) => {
+      // Named by the word; the position tells repeated words apart ("a", "a").
+      const b = h(
+        'button',
+        { type: 'button', class: 'word', 'aria-pressed': 'false', 'data-word': i },
+        h('img', { src: stage.maps[i], alt: '', width: stage.resolution, height: stage.resolution }),
+        h('span', { class: 'word-text' }, word),
+        h('span', { class: 'visually-hidden' }, ` (word ${i + 1} of ${n})`),
+      );
+      b.addEventListener('click', () => showWord(i));
+      return h('li', {}, b);
+    }),
+  );
+  attentionResult.hidden = false;
+  showWord(0);
+}
+
+function showWord(i: number): void {
+  if (overlays === undefined) return;
+  const src = overlays.maps[i];
+  const word = overlays.words[i];
+  if (src === undefined || word === undefined) return;
+  const n = overlays.words.length;
+  const side = `${overlays.resolution}×${overlays.resolution}`;
+  attentionImage.src = src;
+  attentionImage.alt = `The ${side} image of “${overlays.text}”, lit where the word “${word}” looks`;
+  attentionImage.dataset.word = String(i);
+  attentionPosition.textContent = `“${word}”, word ${i + 1} of ${n}`;
+  attentionDownload.href = src;
+  attentionDownload.download = pngName(
+    overlays.model,
+    overlays.seed,
+    `attention-${i + 1}-${word.replace(/[^\p{L}\p{N}_-]+/gu, '') || 'word'}`,
+  );
+  attentionWords.querySelectorAll('button.word').forEach((b, j) => {
+    b.setAttribute('aria-pressed', j === i ? 'true' : 'false');
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 // smooth conditioning manifold, and one caption yields many conditions.
 import { F, randn, type Generator, type Tensor } from '../../engine/index.js';
 import { Linear, Module } from '../../nn/index.js';
+import { glu } from './glu.js';
 
 export interface ConditioningOutput {
   /** The sampled condition ĉ [B, conditionDim] (equal to mu in eval mode). */
@@ -12,21 +13,28 @@ export interface ConditioningOutput {
   logvar: Tensor;
 }
 
+/**
+ * The non-linearity after the fully connected layer: StackGAN's ReLU, or the gated linear unit of
+ * StackGAN++ and AttnGAN (the layer is then twice as wide and half of it gates the other half).
+ */
+export type ConditioningActivation = 'relu' | 'glu';
+
 export class ConditioningAugmentation extends Module {
   readonly fc: Linear;
 
   constructor(
     readonly embeddingDim: number,
     readonly conditionDim: number,
+    readonly activation: ConditioningActivation = 'relu',
   ) {
     super();
-    // One layer gives mu and log σ² side by side, as in the paper's implementation.
-    this.fc = this.module('fc', new Linear(embeddingDim, conditionDim * 2));
+    // One layer gives mu and log σ² side by side, as in the papers' implementations.
+    this.fc = this.module('fc', new Linear(embeddingDim, conditionDim * (activation === 'glu' ? 4 : 2)));
   }
 
   forward(embedding: Tensor, generator?: Generator): ConditioningOutput {
     using h = this.fc.forward(embedding);
-    using a = h.relu(); // the official StackGAN code uses ReLU here
+    using a = this.activation === 'glu' ? glu(h) : h.relu();
     using muView = a.narrow(1, 0, this.conditionDim);
     using logvarView = a.narrow(1, this.conditionDim, this.conditionDim);
     const mu = muView.contiguous();

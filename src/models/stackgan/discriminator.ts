@@ -14,7 +14,10 @@ import { stackganInit } from './init.js';
 export interface StackGanDiscriminatorOptions {
   /** Width of the text embedding φ_t. */
   embeddingDim: number;
-  /** N_d = 128: width of the compressed text embedding. */
+  /**
+   * N_d = 128: width of the compressed text embedding. 0: the embedding is joined as it is, as the
+   * StackGAN++ (conditioning code μ) and AttnGAN (sentence embedding) discriminators do.
+   */
   projectionDim: number;
   /** N_df = 64: channels of the first down-sampling block, doubled by each next one. */
   width: number;
@@ -26,7 +29,7 @@ export interface StackGanDiscriminatorOptions {
 
 export class StackGanDiscriminator extends Module {
   readonly encoder: Sequential;
-  readonly projection: Linear;
+  readonly projection: Linear | null;
   readonly joint: Conv3x3Block;
   readonly logits: Conv2d;
   readonly uncondLogits: Conv2d | null;
@@ -52,11 +55,17 @@ export class StackGanDiscriminator extends Module {
     }
     this.channels = c;
     this.encoder = this.module('encoder', new Sequential(...layers));
-    this.projection = this.module('projection', new Linear(o.embeddingDim, o.projectionDim));
-    this.joint = this.module('joint', new Conv3x3Block(c + o.projectionDim, c, 'leaky_relu'));
+    this.projection =
+      o.projectionDim > 0 ? this.module('projection', new Linear(o.embeddingDim, o.projectionDim)) : null;
+    this.joint = this.module('joint', new Conv3x3Block(c + this.textDim, c, 'leaky_relu'));
     this.logits = this.module('logits', new Conv2d(c, 1, 4, { stride: 4 }));
     this.uncondLogits = o.unconditional ? this.module('uncond_logits', new Conv2d(c, 1, 4, { stride: 4 })) : null;
     stackganInit(this);
+  }
+
+  /** Width of the text code joined to the image features. */
+  get textDim(): number {
+    return this.o.projectionDim > 0 ? this.o.projectionDim : this.o.embeddingDim;
   }
 
   /** The image path alone: [B, 3, R, R] → [B, C, 4, 4], shared by the real, wrong and fake pairs. */
@@ -67,14 +76,19 @@ export class StackGanDiscriminator extends Module {
   /** Conditional logits [B] of (image features, text embedding) pairs. */
   score(features: Tensor, embedding: Tensor): Tensor {
     const n = features.size(0);
-    using p0 = this.projection.forward(embedding);
-    using p = p0.leakyRelu(0.2);
-    using pv = p.view(n, this.o.projectionDim, 1, 1);
-    using tiled = pv.expand(n, this.o.projectionDim, 4, 4);
+    using p = this.#project(embedding);
+    using pv = p.view(n, this.textDim, 1, 1);
+    using tiled = pv.expand(n, this.textDim, 4, 4);
     using joined = cat([features, tiled], 1);
     using h = this.joint.forward(joined);
     using s = this.logits.forward(h);
     return s.view(n);
+  }
+
+  #project(embedding: Tensor): Tensor {
+    if (this.projection === null) return embedding.alias();
+    using p = this.projection.forward(embedding);
+    return p.leakyRelu(0.2);
   }
 
   /** Unconditional logits [B] (image realism alone); needs `unconditional`. */

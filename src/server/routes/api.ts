@@ -1,10 +1,10 @@
-// The generation API: models, generate, interpolate and the HW3-2 grid.
+// The generation API: models, generate, interpolate, AttnGAN's word attention and the HW3-2 grid.
 import crypto from 'node:crypto';
 
 import type { FastifyPluginAsync } from 'fastify';
 
 import type { GenerationService, StageImages } from '../service.js';
-import { generateSchema, gridSchema, interpolateSchema, modelsSchema } from '../schemas.js';
+import { attentionSchema, generateSchema, gridSchema, interpolateSchema, modelsSchema } from '../schemas.js';
 import { cleanText } from '../text-input.js';
 
 const dataUrl = (png: Buffer): string => `data:image/png;base64,${png.toString('base64')}`;
@@ -75,6 +75,33 @@ export const apiRoutes: FastifyPluginAsync<{ service: GenerationService }> = asy
       timings: { queueMs: round1(r.queueMs), generateMs: round1(r.generateMs) },
     };
   });
+
+  app.post<{ Body: { model: string; text: string; seed?: number; truncation?: number } }>(
+    '/api/attention',
+    { schema: attentionSchema },
+    async (req) => {
+      const b = req.body;
+      const text = cleanText('text', b.text);
+      const seed = b.seed ?? newSeed();
+      const r = await service.attention({
+        model: b.model,
+        text,
+        seed,
+        ...(b.truncation !== undefined ? { truncation: b.truncation } : {}),
+      });
+      return {
+        model: b.model,
+        text,
+        seed,
+        truncation: b.truncation ?? null,
+        words: r.words,
+        stages: r.stages.map((s) => ({ resolution: s.resolution, image: dataUrl(s.images[0]!) })),
+        attention: r.attention.map((a) => ({ resolution: a.resolution, maps: a.maps.map(dataUrl) })),
+        unknownWords: r.unknownWords,
+        timings: { queueMs: round1(r.queueMs), generateMs: round1(r.generateMs) },
+      };
+    },
+  );
 
   app.post<{ Body: { model: string; tags: string; seed?: number } }>(
     '/api/grid',

@@ -5,6 +5,7 @@ import { conditionalGan } from './conditional-gan.js';
 import { damsm } from './damsm.js';
 import { stackganStage1 } from './stackgan-stage1.js';
 import { stackganStage2 } from './stackgan-stage2.js';
+import { attngan, stackganPlusPlus } from './tree-gan.js';
 
 const factories: RecipeFactory[] = [
   conditionalGan('gan-int-cls'),
@@ -12,6 +13,8 @@ const factories: RecipeFactory[] = [
   conditionalGan('tag-gan'),
   stackganStage1,
   stackganStage2,
+  stackganPlusPlus,
+  attngan,
   damsm,
   attributeClassifier,
 ];

@@ -16,7 +16,7 @@ import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { dFakeLoss, dRealLoss, gLoss, gradNorm, type AdversarialLoss } from '../losses.js';
+import { dFakeLoss, dRealLoss, gLoss, gradNorm, meanScore, type AdversarialLoss } from '../losses.js';
 import type { Recipe, RecipeContext, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema, conditionalGanSchema, sampleCaptions, weightedSum } from './conditional-gan.js';
 
@@ -208,9 +208,9 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
         weights.push(u, u);
       }
       if (logging) {
-        scalars['D/real'] = this.#meanScore(real);
-        scalars['D/wrong'] = this.#meanScore(wrong);
-        scalars['D/fake'] = this.#meanScore(fk);
+        scalars['D/real'] = meanScore(this.loss, real);
+        scalars['D/wrong'] = meanScore(this.loss, wrong);
+        scalars['D/fake'] = meanScore(this.loss, fk);
       }
       const total = weightedSum(terms, weights);
       terms.forEach((t) => t.dispose());
@@ -253,15 +253,6 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
       scalars['lr/D'] = optD.lr;
     }
     return { scalars, images: n };
-  }
-
-  /** Mean probability "real" for the non-saturating loss, the mean raw score otherwise. */
-  #meanScore(t: Tensor): number {
-    return noGrad(() => {
-      using v = this.loss === 'nonsaturating' ? t.sigmoid() : t.alias();
-      using m = v.mean();
-      return m.item();
-    });
   }
 
   /** Samples from the moving average when there is one, in eval mode (running batch statistics). */

@@ -1,0 +1,445 @@
+// Joint training of a tree of generators and one discriminator per scale: StackGAN++ (Zhang et al.,
+// TPAMI 2018, §4.2, Eqs. 7–8) and AttnGAN (Xu et al., CVPR 2018, §3.2, Eqs. 3–6).
+//   D_i: L = a_r·ℓ_real(D_i(x_i, c)) + a_w·ℓ_fake(D_i(x_i, ĉ)) + a_f·ℓ_fake(D_i(s_i, c))
+//            + u_r·ℓ_real(D_i(x_i)) + u_f·ℓ_fake(D_i(s_i))
+//   G:   L = Σ_i [g_c·ℓ_gen(D_i(s_i, c)) + g_u·ℓ_gen(D_i(s_i))] + λ_KL·KL
+//            [+ StackGAN++: Σ_{i≥1} λ_C·(‖μ_i − μ_{i−1}‖² + 5‖Σ_i − Σ_{i−1}‖²)]
+//            [+ AttnGAN: λ·L_DAMSM(s_last, text)]
+// with s_i the stage-i images of one generator pass, x_i the real images at that scale, c the text
+// code D reads (StackGAN++: G's conditioning mean μ, detached; AttnGAN: the sentence embedding) and
+// ĉ that of a caption of another class. The weights a, u, g come from the config: each paper's
+// averaging is a choice of them.
+import { F, Generator, cat, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
+import type { Batch } from '../../data/index.js';
+import { DamsmConditioner, type Conditioner } from '../../models/conditioning.js';
+import { damsmLoss, type DamsmImageEncoder } from '../../models/damsm/index.js';
+import { AttnGanGenerator } from '../../models/attngan/index.js';
+import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
+import { StackGanDiscriminator } from '../../models/stackgan/index.js';
+import {
+  StackGanPlusPlusGenerator,
+  colorConsistency,
+  disposeTreeOutput,
+  orthogonalInit,
+  type TextFeatures,
+  type TreeGenerator,
+  type TreeGeneratorOptions,
+} from '../../models/stackganpp/index.js';
+import type { Module } from '../../nn/index.js';
+import type { Optimizer } from '../../optim/index.js';
+import type { ConfigObject, Schema } from '../config.js';
+import { ExponentialMovingAverage } from '../ema.js';
+import { dFakeLoss, dRealLoss, gLoss, gradNorm, meanScore, type AdversarialLoss } from '../losses.js';
+import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
+import {
+  adamFromConfig,
+  adamSchema,
+  conditionalGanSchema,
+  conditionerFromConfig,
+  sampleCaptions,
+  weightedSum,
+} from './conditional-gan.js';
+
+export const TREE_MODELS = ['stackgan-pp', 'attngan'] as const;
+export type TreeModel = (typeof TREE_MODELS)[number];
+
+const TREE_LOSSES = ['nonsaturating', 'hinge', 'least-squares'] as const;
+const weight = (doc: string, dflt: number): Schema[string] => ({ kind: 'number', min: 0, default: dflt, doc });
+
+function treeSchema(model: TreeModel): Schema {
+  return {
+    condition: conditionalGanSchema.condition!,
+    generator: {
+      kind: 'object',
+      fields: {
+        noiseDim: { kind: 'number', int: true, min: 1, doc: 'N_z: size of z' },
+        conditionDim: { kind: 'number', int: true, min: 1, doc: 'size of the conditioning-augmentation code ĉ' },
+        width: { kind: 'number', int: true, min: 1, doc: "N_gf: channels of the first stage's features" },
+        residualBlocks: { kind: 'number', int: true, min: 0, doc: 'residual blocks per refinement stage' },
+        branches: { kind: 'number', int: true, min: 1, doc: 'stages of the tree (3: 64, 128, 256 px)' },
+      },
+    },
+    discriminator: {
+      kind: 'object',
+      fields: {
+        width: { kind: 'number', int: true, min: 1, doc: 'N_df: channels of the first down-sampling block' },
+        condition: {
+          kind: 'string',
+          choices: ['mu', 'sentence'],
+          doc: "the text code D reads: G's conditioning mean μ (StackGAN++) or the sentence embedding (AttnGAN)",
+        },
+      },
+    },
+    loss: {
+      kind: 'object',
+      fields: {
+        adversarial: { kind: 'string', choices: TREE_LOSSES, doc: 'adversarial objective' },
+        discriminator: {
+          kind: 'object',
+          fields: {
+            real: weight('a_r: (real, right text) scored real', 1),
+            wrong: weight('a_w: (real, wrong text) scored fake', 1),
+            fake: weight('a_f: (fake, right text) scored fake', 1),
+            unconditionalReal: weight('u_r: real images, image-only logit', 1),
+            unconditionalFake: weight('u_f: fake images, image-only logit', 1),
+          },
+        },
+        generator: {
+          kind: 'object',
+          fields: {
+            conditional: weight('g_c: the conditional logit', 1),
+            unconditional: weight('g_u: the image-only logit', 1),
+          },
+        },
+        kl: { kind: 'number', min: 0, doc: 'λ_KL: conditioning-augmentation KL (averaged over dimensions)' },
+        ...(model === 'stackgan-pp'
+          ? { colorConsistency: weight('λ_C: colour-consistency between neighbouring scales (0: off)', 0) }
+          : {
+              damsm: weight("λ: DAMSM loss of the last stage's images (AttnGAN's LAMBDA)", 5),
+              gamma1: weight('DAMSM γ₁: attention sharpness over regions', 4),
+              gamma2: weight('DAMSM γ₂: weight of the best-matching words', 5),
+              gamma3: weight('DAMSM γ₃: retrieval temperature', 10),
+            }),
+      },
+    },
+    optim: {
+      kind: 'object',
+      fields: {
+        generator: { kind: 'object', fields: adamSchema },
+        discriminator: { kind: 'object', fields: adamSchema },
+        ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
+      },
+    },
+    samples: conditionalGanSchema.samples!,
+  };
+}
+
+/** A fresh tree generator of the kind `model` names. */
+export function buildTreeGenerator(model: string, o: TreeGeneratorOptions & { wordDim?: number }): TreeGenerator {
+  if (model === 'stackgan-pp') return new StackGanPlusPlusGenerator(o);
+  if (model === 'attngan') {
+    if (o.wordDim === undefined) throw new Error('an AttnGAN generator needs wordDim');
+    return new AttnGanGenerator({ ...o, wordDim: o.wordDim });
+  }
+  throw new Error(`${model} is not a tree model (${TREE_MODELS.join(', ')})`);
+}
+
+/** The text as G reads it: the sentence, and the words when G attends to them. */
+export function encodeTreeText(
+  G: TreeGenerator,
+  conditioner: Conditioner,
+  captions: readonly string[],
+  device: Device,
+): TextFeatures & { lengths?: number[] } {
+  if (!G.readsWords) return { sentence: conditioner.encode({ captions }, device) };
+  if (!(conditioner instanceof DamsmConditioner))
+    throw new Error('AttnGAN reads word features: it needs a DAMSM text encoder');
+  return conditioner.encodeText(captions, device);
+}
+
+function disposeText(t: TextFeatures): void {
+  t.sentence.dispose();
+  t.words?.dispose();
+  t.mask?.dispose();
+}
+
+class TreeGanRecipe implements Recipe {
+  readonly modules = new Map<string, Module>();
+  readonly optimizers = new Map<string, Optimizer>();
+  readonly batchesPerStep = 1;
+  readonly G: TreeGenerator;
+  readonly Ds: StackGanDiscriminator[];
+  readonly ema: ExponentialMovingAverage<TreeGenerator> | null;
+  readonly conditioner: Conditioner;
+  readonly damsmImage: DamsmImageEncoder | null;
+  readonly loss: AdversarialLoss;
+  readonly l: ConfigObject;
+  readonly dCondition: 'mu' | 'sentence';
+  readonly device: Device;
+  readonly resolutions: number[];
+  readonly fixed: { noise: Tensor; text: TextFeatures; captions: string[]; perCondition: number };
+
+  constructor(
+    readonly model: TreeModel,
+    readonly ctx: RecipeContext,
+  ) {
+    const { config, device } = ctx;
+    this.device = device;
+    this.l = config.loss as ConfigObject;
+    this.loss = this.l.adversarial as AdversarialLoss;
+    const withDamsm = model === 'attngan' && (this.l.damsm as number) > 0;
+    const { conditioner, image } = conditionerFromConfig(config, ctx.data, withDamsm);
+    if (model === 'attngan' && !(conditioner instanceof DamsmConditioner))
+      throw new Error('attngan needs condition.source damsm: it attends to the DAMSM word features');
+    this.conditioner = conditioner;
+    conditioner.module?.to(device);
+    this.damsmImage = image?.to(device) ?? null;
+    const g = config.generator as ConfigObject;
+    const opts: TreeGeneratorOptions & { wordDim?: number } = {
+      noiseDim: g.noiseDim as number,
+      embeddingDim: conditioner.dim,
+      conditionDim: g.conditionDim as number,
+      width: g.width as number,
+      residualBlocks: g.residualBlocks as number,
+      branches: g.branches as number,
+      resolution: (config.data as ConfigObject).resolution as number,
+      ...(conditioner instanceof DamsmConditioner ? { wordDim: conditioner.dim } : {}),
+    };
+    this.G = buildTreeGenerator(model, opts).to(device);
+    this.resolutions = this.G.stages;
+    const d = config.discriminator as ConfigObject;
+    this.dCondition = d.condition as 'mu' | 'sentence';
+    const textDim = this.dCondition === 'mu' ? opts.conditionDim : conditioner.dim;
+    this.Ds = this.G.stages.map((resolution) => {
+      const D = new StackGanDiscriminator({
+        embeddingDim: textDim,
+        projectionDim: 0,
+        width: d.width as number,
+        resolution,
+        unconditional: true,
+      });
+      orthogonalInit(D);
+      return D.to(device);
+    });
+    this.modules.set('G', this.G);
+    this.Ds.forEach((D, i) => this.modules.set(`D${i}`, D));
+    const o = config.optim as ConfigObject;
+    const decay = o.ema as number;
+    this.ema =
+      decay > 0 ? new ExponentialMovingAverage(this.G, () => buildTreeGenerator(model, opts).to(device), decay) : null;
+    if (this.ema) this.modules.set('G_ema', this.ema.shadow);
+    if (conditioner.module) this.modules.set('text', conditioner.module);
+    this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator as ConfigObject));
+    this.Ds.forEach((D, i) =>
+      this.optimizers.set(`D${i}`, adamFromConfig(D.parameters(), o.discriminator as ConfigObject)),
+    );
+    this.fixed = this.#fixedInputs();
+    const dParams = this.Ds.reduce((s, D) => s + D.numParameters(), 0);
+    ctx.log(
+      `${model}: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, ${this.Ds.length} D ${(dParams / 1e6).toFixed(2)}M parameters; stages ${this.G.stages.join(' → ')}; condition ${conditioner.kind} (${conditioner.dim}); D reads ${this.dCondition}`,
+    );
+  }
+
+  #fixedInputs(): TreeGanRecipe['fixed'] {
+    const per = (this.ctx.config.samples as ConfigObject).perCondition as number;
+    const captions = sampleCaptions(this.ctx);
+    const gen = new Generator((this.ctx.config.seed as number) + 1000, this.device);
+    const expanded = captions.flatMap((c) => new Array<string>(per).fill(c));
+    const noise = randn([expanded.length, this.G.o.noiseDim], { generator: gen, device: this.device });
+    const text = encodeTreeText(this.G, this.conditioner, expanded, this.device);
+    return { noise, text, captions, perCondition: per };
+  }
+
+  /** The text code each discriminator reads for these sentence embeddings (no gradient). */
+  #dCode(sentence: Tensor, mu?: Tensor): Tensor {
+    if (this.dCondition === 'sentence') return sentence.alias();
+    return noGrad(() => (mu ? mu.detach() : this.G.conditionMean(sentence)));
+  }
+
+  step(batches: Batch[], _step: number, { logging }: { logging: boolean }): StepResult {
+    const scalars: Record<string, number> = {};
+    const batch = batches[0]!;
+    const reals = this.G.stages.map((r) => {
+      const x = batch.images.get(r);
+      if (x === undefined) throw new Error(`the batch has no ${r} px images`);
+      return x;
+    });
+    const n = reals[0]!.size(0);
+    const text = encodeTreeText(this.G, this.conditioner, batch.captions, this.device);
+    const wrongText = this.conditioner.encode(
+      { captions: batch.wrongCaptions, attributes: batch.wrongAttributes },
+      this.device,
+    );
+    using z = randn([n, this.G.o.noiseDim], { generator: this.ctx.rng, device: this.device });
+    const out = this.G.forward(z, text, this.ctx.rng);
+    try {
+      using c = this.#dCode(text.sentence, out.mu);
+      using cWrong = this.#dCode(wrongText);
+      this.Ds.forEach((D, i) => this.#stepD(i, D, reals[i]!, out.stages[i]!, c, cWrong, scalars, logging));
+      this.#stepG(out, text, batch, c, scalars, logging);
+    } finally {
+      disposeTreeOutput(out);
+      disposeText(text);
+      wrongText.dispose();
+    }
+    this.ema?.update();
+    return { scalars, images: n };
+  }
+
+  #stepD(
+    i: number,
+    D: StackGanDiscriminator,
+    real: Tensor,
+    fake: Tensor,
+    c: Tensor,
+    cWrong: Tensor,
+    scalars: Record<string, number>,
+    logging: boolean,
+  ): void {
+    const w = this.l.discriminator as ConfigObject;
+    const opt = this.optimizers.get(`D${i}`)!;
+    const dl = (() => {
+      using fakeD = fake.detach();
+      using fx = D.features(real);
+      using ff = D.features(fakeD);
+      using sReal = D.score(fx, c);
+      using sWrong = D.score(fx, cWrong);
+      using sFake = D.score(ff, c);
+      using uReal = D.unconditionalScore(fx);
+      using uFake = D.unconditionalScore(ff);
+      const terms = [
+        dRealLoss(this.loss, sReal),
+        dFakeLoss(this.loss, sWrong),
+        dFakeLoss(this.loss, sFake),
+        dRealLoss(this.loss, uReal),
+        dFakeLoss(this.loss, uFake),
+      ];
+      if (logging) {
+        scalars[`D${i}/real`] = meanScore(this.loss, sReal);
+        scalars[`D${i}/wrong`] = meanScore(this.loss, sWrong);
+        scalars[`D${i}/fake`] = meanScore(this.loss, sFake);
+      }
+      const total = weightedSum(terms, [
+        w.real as number,
+        w.wrong as number,
+        w.fake as number,
+        w.unconditionalReal as number,
+        w.unconditionalFake as number,
+      ]);
+      terms.forEach((t) => t.dispose());
+      return total;
+    })();
+    opt.zeroGrad();
+    dl.backward();
+    if (logging) scalars[`grad/D${i}`] = gradNorm(opt.params);
+    opt.step();
+    if (logging) scalars[`loss/D${i}`] = dl.item();
+    dl.dispose();
+  }
+
+  #stepG(
+    out: ReturnType<TreeGenerator['forward']>,
+    text: TextFeatures & { lengths?: number[] },
+    batch: Batch,
+    c: Tensor,
+    scalars: Record<string, number>,
+    logging: boolean,
+  ): void {
+    const w = this.l.generator as ConfigObject;
+    const opt = this.optimizers.get('G')!;
+    const terms: Tensor[] = [];
+    const weights: number[] = [];
+    const add = (t: Tensor, k: number, name?: string): void => {
+      terms.push(t);
+      weights.push(k);
+      if (logging && name) scalars[name] = t.item();
+    };
+    let gl: Tensor;
+    try {
+      this.Ds.forEach((D, i) => {
+        using ff = D.features(out.stages[i]!);
+        using s = D.score(ff, c);
+        using u = D.unconditionalScore(ff);
+        add(gLoss(this.loss, s), w.conditional as number);
+        add(gLoss(this.loss, u), w.unconditional as number);
+      });
+      add(ConditioningAugmentation.klLossPerDimension(out.mu, out.logvar), this.l.kl as number, 'loss/kl');
+      const colour = (this.l.colorConsistency as number | undefined) ?? 0;
+      if (colour > 0)
+        for (let i = 1; i < out.stages.length; i++) {
+          const { mean, covariance } = colorConsistency(out.stages[i]!, out.stages[i - 1]!);
+          add(mean, colour, `loss/color_mean${i}`);
+          add(covariance, 5 * colour, `loss/color_cov${i}`);
+        }
+      if (this.damsmImage !== null) {
+        const last = out.stages[out.stages.length - 1]!;
+        const image = this.damsmImage.forward(last);
+        try {
+          const r = damsmLoss(image, { words: text.words!, sentence: text.sentence }, text.lengths!, batch.classIds, {
+            gamma1: this.l.gamma1 as number,
+            gamma2: this.l.gamma2 as number,
+            gamma3: this.l.gamma3 as number,
+          });
+          r.attention.forEach((t) => t.dispose());
+          [r.word.imageToText, r.word.textToImage, r.sentence.imageToText, r.sentence.textToImage].forEach((t) =>
+            t.dispose(),
+          );
+          add(r.loss, this.l.damsm as number, 'loss/damsm');
+        } finally {
+          image.regions.dispose();
+          image.global.dispose();
+        }
+      }
+      gl = weightedSum(terms, weights);
+    } finally {
+      terms.forEach((t) => t.dispose());
+    }
+    opt.zeroGrad();
+    gl.backward();
+    if (logging) scalars['grad/G'] = gradNorm(opt.params);
+    opt.step();
+    // The discriminators got gradients from this loss too; they are cleared at their next zeroGrad.
+    if (logging) {
+      scalars['loss/G'] = gl.item();
+      scalars['lr/G'] = opt.lr;
+    }
+    gl.dispose();
+  }
+
+  /** Per caption, one row per stage (enlarged to the last side), the same noise in each column. */
+  samples(): { images: Tensor; nrow: number } {
+    const g = this.ema?.shadow ?? this.G;
+    const { noise, text, perCondition } = this.fixed;
+    const images = g.inEvalMode(() =>
+      noGrad(() => {
+        const out = g.forward(noise, text);
+        try {
+          return stageRows(out.stages, perCondition);
+        } finally {
+          disposeTreeOutput(out);
+        }
+      }),
+    );
+    return { images, nrow: perCondition };
+  }
+
+  metadata(): Record<string, string> {
+    return {
+      model: this.model,
+      generator: JSON.stringify(this.G.o),
+      stages: JSON.stringify(this.G.stages),
+      discriminatorCondition: this.dCondition,
+      sampleCaptions: JSON.stringify(this.fixed.captions),
+      ...this.conditioner.metadata(),
+    };
+  }
+
+  dispose(): void {
+    this.fixed.noise.dispose();
+    disposeText(this.fixed.text);
+    this.damsmImage?.dispose();
+  }
+}
+
+/**
+ * Stage images [N, 3, r_i, r_i] (N = rows·perCondition) → one grid batch at the last side: for each
+ * group of perCondition images, a row per stage, smallest first.
+ */
+export function stageRows(stages: Tensor[], perCondition: number): Tensor {
+  const side = stages[stages.length - 1]!.size(2);
+  const rows = stages[0]!.size(0) / perCondition;
+  const parts = stages.map((s) => {
+    using up = s.size(2) === side ? s.alias() : F.interpolate(s, { size: [side, side], mode: 'nearest' });
+    return up.reshape(rows, 1, perCondition * 3 * side * side);
+  });
+  using all = cat(parts, 1);
+  parts.forEach((p) => p.dispose());
+  return all.view(rows * stages.length * perCondition, 3, side, side);
+}
+
+function factory(model: TreeModel): RecipeFactory {
+  return { model, schema: treeSchema(model), create: (ctx) => new TreeGanRecipe(model, ctx) };
+}
+
+export const stackganPlusPlus = factory('stackgan-pp');
+export const attngan = factory('attngan');
