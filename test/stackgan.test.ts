@@ -15,7 +15,7 @@ import sharp from 'sharp';
 
 import { CacheReader, prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
-import { Generator, liveTensors, noGrad, randn, tensor, type Tensor } from '../src/engine/index.js';
+import { Generator, liveTensors, noGrad, randn, tensor } from '../src/engine/index.js';
 import { ConditioningAugmentation } from '../src/models/layers/conditioning-augmentation.js';
 import {
   StackGanDiscriminator,
@@ -28,6 +28,7 @@ import { loadCheckpoint, resolveRunCheckpoint } from '../src/train/checkpoint.js
 import { LocalGenerationService, ModelRegistry, buildApp } from '../src/server/index.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
+import { ckptFile, finiteMetrics, maxAbsDiff } from './helpers/runs.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -65,30 +66,6 @@ before(async () => {
   });
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Every logged scalar of a run, checked finite; returns the lines. */
-function finiteMetrics(dir: string): Record<string, number>[] {
-  const lines = fs
-    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, number>);
-  for (const l of lines) for (const [k, v] of Object.entries(l)) assert.ok(Number.isFinite(v), `${dir}: ${k}=${v}`);
-  return lines;
-}
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  return noGrad(() => {
-    using d = a.sub(b);
-    using ad = d.abs();
-    using m = ad.max();
-    return m.item();
-  });
-}
-
-function ckptFile(dir: string, step: number): string {
-  return path.join(dir, 'checkpoints', `step-${String(step).padStart(8, '0')}.safetensors`);
-}
 
 describe('networks', () => {
   test('Stage I, Stage II and both discriminators give the right sizes at every stage', () => {

@@ -16,7 +16,7 @@ import sharp from 'sharp';
 
 import { prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
-import { liveTensors, noGrad, randn, tensor, type Tensor } from '../src/engine/index.js';
+import { liveTensors, noGrad, randn, tensor } from '../src/engine/index.js';
 import { AttnGanGenerator, WordContextAttention } from '../src/models/attngan/index.js';
 import { glu } from '../src/models/layers/glu.js';
 import { StackGanDiscriminator } from '../src/models/stackgan/index.js';
@@ -30,6 +30,8 @@ import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { LocalGenerationService, ModelRegistry, buildApp } from '../src/server/index.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
+import { ckptFile, finiteMetrics, maxAbsDiff } from './helpers/runs.js';
+import { tinyTreeOverrides } from './helpers/tiny-attngan.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -42,20 +44,7 @@ const quiet = { progress: false, log: () => undefined } satisfies Partial<TrainO
 const cfg = (name: string): string => path.join(root, 'configs', name);
 
 /** Overrides that shrink the CUB configs to seconds on a CPU. */
-const TINY = [
-  `data.cache=${data}`,
-  `condition.damsm=${damsmRun}`,
-  'data.batchSize=4',
-  'data.workers=0',
-  'generator.noiseDim=8',
-  'generator.conditionDim=4',
-  'generator.width=4',
-  'generator.residualBlocks=1',
-  'discriminator.width=2',
-  'samples.rows=2',
-  'samples.perCondition=2',
-  'train.logEvery=1',
-];
+const TINY = tinyTreeOverrides(data, damsmRun);
 
 before(async () => {
   await prepareCache(await openDataset('shapes:64:5'), { out: data, resolutions: [32, 64, 128, 256] });
@@ -67,29 +56,6 @@ before(async () => {
   });
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function finiteMetrics(dir: string): Record<string, number>[] {
-  const lines = fs
-    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, number>);
-  for (const l of lines) for (const [k, v] of Object.entries(l)) assert.ok(Number.isFinite(v), `${dir}: ${k}=${v}`);
-  return lines;
-}
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  return noGrad(() => {
-    using d = a.sub(b);
-    using ad = d.abs();
-    using m = ad.max();
-    return m.item();
-  });
-}
-
-function ckptFile(dir: string, step: number): string {
-  return path.join(dir, 'checkpoints', `step-${String(step).padStart(8, '0')}.safetensors`);
-}
 
 const treeOpts = {
   noiseDim: 8,

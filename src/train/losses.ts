@@ -4,6 +4,7 @@
 //   Wasserstein (Arjovsky et al. 2017) with gradient penalty (Gulrajani et al. 2017), and
 //   least squares (Mao et al. 2017).
 import { F, fullLike, grad, noGrad, rand, type Generator, type Tensor } from '../engine/index.js';
+import type { Optimizer } from '../optim/index.js';
 
 export const ADVERSARIAL_LOSSES = ['nonsaturating', 'hinge', 'wasserstein', 'least-squares'] as const;
 export type AdversarialLoss = (typeof ADVERSARIAL_LOSSES)[number];
@@ -120,6 +121,28 @@ export function gradNorm(params: readonly Tensor[]): number {
     g.dispose();
   }
   return Math.sqrt(sum);
+}
+
+/**
+ * One update from a loss: zero the optimizer's gradients, back-propagate, step, and free the loss;
+ * when logging, the gradient norm goes under grad/<name> and the loss under loss/<name>.
+ */
+export function minimize(
+  opt: Optimizer,
+  loss: Tensor,
+  name: string,
+  scalars: Record<string, number>,
+  logging: boolean,
+): void {
+  try {
+    opt.zeroGrad();
+    loss.backward();
+    if (logging) scalars[`grad/${name}`] = gradNorm(opt.params);
+    opt.step();
+    if (logging) scalars[`loss/${name}`] = loss.item();
+  } finally {
+    loss.dispose();
+  }
 }
 
 /** For logging: the mean probability "real" under the non-saturating loss, the mean raw score otherwise. */

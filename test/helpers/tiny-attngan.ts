@@ -12,6 +12,24 @@ import { train } from '../../src/train/trainer.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const cfg = (name: string): string => path.join(root, 'configs', name);
 
+/** Overrides that shrink the CUB StackGAN++ / AttnGAN configs to seconds on a CPU (shapes cache, DAMSM run). */
+export function tinyTreeOverrides(cache: string, damsm: string): string[] {
+  return [
+    `data.cache=${cache}`,
+    `condition.damsm=${damsm}`,
+    'data.batchSize=4',
+    'data.workers=0',
+    'generator.noiseDim=8',
+    'generator.conditionDim=4',
+    'generator.width=4',
+    'generator.residualBlocks=1',
+    'discriminator.width=2',
+    'samples.rows=2',
+    'samples.perCondition=2',
+    'train.logEvery=1',
+  ];
+}
+
 /** Trains in `work` and exports to `<modelsDir>/<name>.safetensors`; returns that file. */
 export async function exportTinyAttnGan(work: string, modelsDir: string, name = 'attngan-tiny'): Promise<string> {
   const data = path.join(work, 'shapes');
@@ -29,21 +47,7 @@ export async function exportTinyAttnGan(work: string, modelsDir: string, name = 
     ...quiet,
     config: cfg('attngan-cub.yaml'),
     runDir: run,
-    sets: [
-      `data.cache=${data}`,
-      `condition.damsm=${damsm}`,
-      'data.batchSize=4',
-      'data.workers=0',
-      'generator.noiseDim=8',
-      'generator.conditionDim=4',
-      'generator.width=4',
-      'generator.residualBlocks=1',
-      'discriminator.width=2',
-      'samples.rows=2',
-      'samples.perCondition=2',
-      'train.logEvery=1',
-      'train.steps=1',
-    ],
+    sets: [...tinyTreeOverrides(data, damsm), 'train.steps=1'],
   });
   fs.mkdirSync(modelsDir, { recursive: true });
   const file = path.join(modelsDir, `${name}.safetensors`);

@@ -32,9 +32,9 @@ import {
   dFakeLoss,
   dRealLoss,
   gLoss,
-  gradNorm,
   gradientPenalty,
   type AdversarialLoss,
+  minimize,
 } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 
@@ -398,12 +398,7 @@ class ConditionalGanRecipe implements Recipe {
           t.dispose();
         return total;
       })();
-      optD.zeroGrad();
-      dl.backward();
-      if (logging) scalars['grad/D'] = gradNorm(optD.params);
-      optD.step();
-      if (logging) scalars['loss/D'] = dl.item();
-      dl.dispose();
+      minimize(optD, dl, 'D', scalars, logging);
       hWrong.dispose();
       last?.h.dispose();
       last?.labels?.forEach((t) => t.dispose());
@@ -463,13 +458,8 @@ class ConditionalGanRecipe implements Recipe {
       for (const t of [...terms, s.score, ...s.aux]) t.dispose();
       return total;
     })();
-    optG.zeroGrad();
-    gl.backward();
-    if (logging) scalars['grad/G'] = gradNorm(optG.params);
-    optG.step();
-    // D's parameters got gradients from the G loss too; they are cleared at its next zeroGrad.
-    if (logging) scalars['loss/G'] = gl.item();
-    gl.dispose();
+    // D's parameters get gradients from the G loss too; they are cleared at its next zeroGrad.
+    minimize(optG, gl, 'G', scalars, logging);
     h.dispose();
     labels?.forEach((t) => t.dispose());
     this.ema?.update();

@@ -16,7 +16,7 @@ import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { dFakeLoss, dRealLoss, gLoss, gradNorm, meanScore, type AdversarialLoss } from '../losses.js';
+import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize } from '../losses.js';
 import type { Recipe, RecipeContext, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema, conditionalGanSchema, sampleCaptions, weightedSum } from './conditional-gan.js';
 
@@ -216,12 +216,7 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
       terms.forEach((t) => t.dispose());
       return total;
     })();
-    optD.zeroGrad();
-    dl.backward();
-    if (logging) scalars['grad/D'] = gradNorm(optD.params);
-    optD.step();
-    if (logging) scalars['loss/D'] = dl.item();
-    dl.dispose();
+    minimize(optD, dl, 'D', scalars, logging);
 
     const gl = (() => {
       using ff = this.D.features(fake);
@@ -240,13 +235,8 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
       terms.forEach((t) => t.dispose());
       return total;
     })();
-    optG.zeroGrad();
-    gl.backward();
-    if (logging) scalars['grad/G'] = gradNorm(optG.params);
-    optG.step();
-    // D's parameters got gradients from the G loss too; they are cleared at its next zeroGrad.
-    if (logging) scalars['loss/G'] = gl.item();
-    gl.dispose();
+    // D's parameters get gradients from the G loss too; they are cleared at its next zeroGrad.
+    minimize(optG, gl, 'G', scalars, logging);
     this.ema?.update();
     if (logging) {
       scalars['lr/G'] = optG.lr;

@@ -29,7 +29,7 @@ import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { dFakeLoss, dRealLoss, gLoss, gradNorm, meanScore, type AdversarialLoss } from '../losses.js';
+import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import {
   adamFromConfig,
@@ -309,12 +309,7 @@ class TreeGanRecipe implements Recipe {
       terms.forEach((t) => t.dispose());
       return total;
     })();
-    opt.zeroGrad();
-    dl.backward();
-    if (logging) scalars[`grad/D${i}`] = gradNorm(opt.params);
-    opt.step();
-    if (logging) scalars[`loss/D${i}`] = dl.item();
-    dl.dispose();
+    minimize(opt, dl, `D${i}`, scalars, logging);
   }
 
   #stepG(
@@ -374,16 +369,9 @@ class TreeGanRecipe implements Recipe {
     } finally {
       terms.forEach((t) => t.dispose());
     }
-    opt.zeroGrad();
-    gl.backward();
-    if (logging) scalars['grad/G'] = gradNorm(opt.params);
-    opt.step();
-    // The discriminators got gradients from this loss too; they are cleared at their next zeroGrad.
-    if (logging) {
-      scalars['loss/G'] = gl.item();
-      scalars['lr/G'] = opt.lr;
-    }
-    gl.dispose();
+    // The discriminators get gradients from this loss too; they are cleared at their next zeroGrad.
+    minimize(opt, gl, 'G', scalars, logging);
+    if (logging) scalars['lr/G'] = opt.lr;
   }
 
   /** Per caption, one row per stage (enlarged to the last side), the same noise in each column. */

@@ -1,0 +1,31 @@
+// Checks shared by the training tests: a run's logged scalars are all finite, two tensors' largest
+// difference, and where the trainer writes the checkpoint of a step.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { noGrad, type Tensor } from '../../src/engine/index.js';
+
+/** Every logged scalar of a run, checked finite; returns the lines of metrics.jsonl. */
+export function finiteMetrics(dir: string): Record<string, number>[] {
+  const lines = fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+  for (const l of lines) for (const [k, v] of Object.entries(l)) assert.ok(Number.isFinite(v), `${dir}: ${k}=${v}`);
+  return lines;
+}
+
+export function maxAbsDiff(a: Tensor, b: Tensor): number {
+  return noGrad(() => {
+    using d = a.sub(b);
+    using ad = d.abs();
+    using m = ad.max();
+    return m.item();
+  });
+}
+
+export function ckptFile(dir: string, step: number): string {
+  return path.join(dir, 'checkpoints', `step-${String(step).padStart(8, '0')}.safetensors`);
+}
