@@ -159,6 +159,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cai::RegisterAutograd(env, exports);
   cai::RegisterOptim(env, exports);
   cai::RegisterDevice(env, exports);
+  cai::RegisterAutocast(env, exports);
   return exports;
 }
 

@@ -1,5 +1,6 @@
 // Autograd: gradient flags, backward, torch.autograd.grad (with create_graph for double
 // backward, as the WGAN-GP penalty needs) and the grad-mode switch behind noGrad scopes.
+#include "autocast.h"
 #include "common.h"
 
 #include <torch/csrc/autograd/autograd.h>
@@ -44,6 +45,7 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
     throw ArgError("backward() without a gradient needs a scalar (one-element) tensor, got " +
                    std::to_string(t.numel()) + " elements");
   if (!t.requires_grad()) throw ArgError("backward(): the tensor does not require grad and has no grad_fn");
+  AutocastOff off;
   t.backward(g ? *g : at::Tensor(), Bool(info, 2), Bool(info, 3));
   return info.Env().Undefined();
 }
@@ -59,6 +61,7 @@ Napi::Value AutogradGrad(const Napi::CallbackInfo& info) {
   if (gradOutputs.empty())
     for (auto& o : outputs)
       if (o.numel() != 1) throw ArgError("grad() of a non-scalar output needs gradOutputs");
+  AutocastOff off;
   auto r = torch::autograd::grad(outputs, inputs, gradOutputs, Bool(info, 3), Bool(info, 4), Bool(info, 5));
   return WrapList(info.Env(), r);
 }

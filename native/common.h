@@ -125,5 +125,6 @@ void RegisterRandom(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
 void RegisterOptim(Napi::Env env, Napi::Object exports);
 void RegisterDevice(Napi::Env env, Napi::Object exports);
+void RegisterAutocast(Napi::Env env, Napi::Object exports);
 
 }  // namespace cai

@@ -11,6 +11,15 @@ namespace {
   }
 #define A T(info, 0)
 
+// Under autocast the input can be bfloat16/float16 while the affine parameters stay float32.
+// CUDA autocast runs these norms in float32 anyway; the CPU kernels of libtorch 1.13 refuse the
+// mix. Normalising in the parameters' dtype gives both the same arithmetic.
+at::Tensor InParamDtype(const at::Tensor& x, const c10::optional<at::Tensor>& w) {
+  if (w && w->defined() && x.scalar_type() != w->scalar_type() && x.is_floating_point())
+    return x.to(w->scalar_type());
+  return x;
+}
+
 // (x, w, b?, stride[], padding[], dilation[], groups)
 OP(Conv1d, at::conv1d(A, T(info, 1), OptT(info, 2), Ints(info, 3), Ints(info, 4), Ints(info, 5), Int(info, 6)))
 OP(Conv2d, at::conv2d(A, T(info, 1), OptT(info, 2), Ints(info, 3), Ints(info, 4), Ints(info, 5), Int(info, 6)))
@@ -21,12 +30,12 @@ OP(ConvTranspose2d, at::conv_transpose2d(A, T(info, 1), OptT(info, 2), Ints(info
 // (x, weight?, bias?, runningMean?, runningVar?, training, momentum, eps)
 OP(BatchNorm, at::batch_norm(A, OptT(info, 1), OptT(info, 2), OptT(info, 3), OptT(info, 4), Bool(info, 5),
                              Num(info, 6), Num(info, 7), at::globalContext().userEnabledCuDNN()))
-OP(InstanceNorm, at::instance_norm(A, OptT(info, 1), OptT(info, 2), OptT(info, 3), OptT(info, 4), Bool(info, 5),
+OP(InstanceNorm, at::instance_norm(InParamDtype(A, OptT(info, 1)), OptT(info, 1), OptT(info, 2), OptT(info, 3), OptT(info, 4), Bool(info, 5),
                                    Num(info, 6), Num(info, 7), at::globalContext().userEnabledCuDNN()))
 // (x, normalizedShape[], weight?, bias?, eps)
-OP(LayerNorm, at::layer_norm(A, Ints(info, 1), OptT(info, 2), OptT(info, 3), Num(info, 4), true))
+OP(LayerNorm, at::layer_norm(InParamDtype(A, OptT(info, 2)), Ints(info, 1), OptT(info, 2), OptT(info, 3), Num(info, 4), true))
 // (x, groups, weight?, bias?, eps)
-OP(GroupNorm, at::group_norm(A, Int(info, 1), OptT(info, 2), OptT(info, 3), Num(info, 4), true))
+OP(GroupNorm, at::group_norm(InParamDtype(A, OptT(info, 2)), Int(info, 1), OptT(info, 2), OptT(info, 3), Num(info, 4), true))
 
 // (x, kernel[], stride[], padding[], dilation[], ceilMode)
 OP(MaxPool2d, at::max_pool2d(A, IntsN(info, 1, 2), IntsN(info, 2, 2), IntsN(info, 3, 2), IntsN(info, 4, 2), Bool(info, 5)))

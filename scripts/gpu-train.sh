@@ -12,6 +12,8 @@
 #   DEVICE    default cuda (cpu: the same routine on a machine without a GPU, for trying it)
 #   EXPORT=1  also export the best (else newest) checkpoint as fp16 safetensors, split into 15 MiB
 #             parts (the device returns files up to 16 MiB): cat <name>.safetensors.part-* > <name>.safetensors
+#   BENCH=1   instead of training: bench/precision.js on CONFIG (STEPS steps, default 60, in fp32, tf32,
+#             bf16 and fp16; PRECISIONS to choose), into bench-precision.log/json; NAME is not used
 # Data: .gpu-data/cub-compact.tar.xz (scripts/compact-cub.mjs, carried once) is unpacked and prepared
 # into .gpu-runs/data/cub on first use. `condition.damsm` defaults to .gpu-runs/damsm-cub: train
 # configs/damsm-cub.yaml under NAME=damsm-cub first.
@@ -48,6 +50,13 @@ fi
 sets=(--set "data.cache=$runs/data/cub")
 if grep -q '^  damsm: runs/damsm-cub' "$repo/$CONFIG"; then sets+=(--set "condition.damsm=$runs/damsm-cub"); fi
 for s in ${SETS:-}; do sets+=(--set "$s"); done
+if [ "${BENCH:-0}" = 1 ]; then
+  bargs=(--config "$repo/$CONFIG" --steps "${STEPS:-60}" --device "${DEVICE:-cuda}" --out "$OUT/bench-precision.json")
+  [ -n "${PRECISIONS:-}" ] && bargs+=(--precisions "$PRECISIONS")
+  for ((i = 1; i < ${#sets[@]}; i += 2)); do bargs+=(--set "${sets[i]}"); done
+  node dist/bench/precision.js "${bargs[@]}" 2>&1 | tee "$OUT/bench-precision.log"
+  exit "${PIPESTATUS[0]}"
+fi
 status=0
 if [ -f "$runs/$NAME/run.json" ]; then
   echo "== resume $NAME for $MINUTES min"

@@ -136,6 +136,33 @@ describe('attribute classifier', () => {
     }
   });
 
+  test('trains in bf16 mixed precision with finite losses', async () => {
+    const dir = path.join(tmp, 'runs', 'cls-bf16');
+    await train({
+      ...quiet,
+      config,
+      runDir: dir,
+      sets: [
+        `data.cache=${tags}`,
+        'data.batchSize=16',
+        'data.workers=0',
+        'classifier.width=8',
+        'train.steps=2',
+        'train.logEvery=1',
+        'train.precision=bf16',
+      ],
+    });
+    const lines = fs
+      .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>)
+      .filter((m) => m['loss/total'] !== undefined);
+    assert.equal(lines.length, 2);
+    for (const l of lines)
+      for (const k of ['loss/total', 'grad/classifier']) assert.ok(Number.isFinite(l[k]), `${k}=${l[k]}`);
+  });
+
   test('data without hair/eyes attributes is refused at creation', async () => {
     const shapes = path.join(tmp, 'shapes');
     await prepareCache(await openDataset('shapes:64:1'), { out: shapes, resolutions: [32] });
@@ -210,6 +237,69 @@ describe('attribute accuracy of generated faces', () => {
       classifier.dispose();
     }
     assert.equal(liveTensors(), before, 'nothing is left allocated');
+  });
+
+  test('a tag GAN run keeps its best checkpoint by the attribute accuracy the classifier measures', async () => {
+    const dir = path.join(tmp, 'runs', 'gan-attr');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-gan-anime.yaml'),
+      runDir: dir,
+      sets: [
+        `data.cache=${tags}`,
+        ...TINY_TAG_GAN,
+        'seed=5',
+        'train.steps=2',
+        'train.checkpointEvery=1',
+        `eval.classifier=${clsRun}`,
+        'eval.perCombo=2',
+      ],
+    });
+    const best = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', 'best.json'), 'utf8')) as {
+      metric: string;
+      step: number;
+      value: number;
+    };
+    assert.equal(best.metric, 'attr_both');
+    const evals = fs
+      .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>)
+      .filter((l) => l['eval/attr_both'] !== undefined);
+    assert.deepEqual(
+      evals.map((l) => l.step),
+      [1, 2],
+    );
+    for (const l of evals)
+      for (const k of ['eval/attr_hair', 'eval/attr_eyes', 'eval/attr_both', 'eval/attr_unseen_both'])
+        assert.ok(l[k]! >= 0 && l[k]! <= 1, `${k}=${l[k]}`);
+    assert.equal(best.value, Math.max(...evals.map((l) => l['eval/attr_both']!)));
+    // The same measurement from the saved checkpoint: every combination both know, the run's seed.
+    const pipeline = TextToImagePipeline.load(path.join(dir, 'checkpoints', 'step-00000002.safetensors'));
+    const classifier = loadAttributeClassifier(clsRun);
+    try {
+      const vocab = classifier.vocabulary;
+      const combos = vocab.hair.flatMap((hair) => vocab.eyes.map((eyes) => ({ hair, eyes })));
+      const reader = CacheReader.open(tags);
+      const trainCombos = comboKeys(reader.records);
+      reader.close();
+      const r = attributeAccuracy(pipeline, classifier, { combos, perCombo: 2, seed: 5 + 3000, trainCombos });
+      assert.equal(r.both, evals[1]!['eval/attr_both']);
+      assert.equal(r.hair, evals[1]!['eval/attr_hair']);
+    } finally {
+      pipeline.dispose();
+      classifier.dispose();
+    }
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: path.join(root, 'configs', 'tag-gan-anime.yaml'),
+        runDir: path.join(tmp, 'runs', 'gan-attr-bad'),
+        sets: [`data.cache=${tags}`, ...TINY_TAG_GAN, 'train.steps=1', `eval.classifier=${ganRun}`],
+      }),
+      /is not an attribute-classifier checkpoint/,
+    );
   });
 
   test('a GAN checkpoint is not taken for a classifier', () => {

@@ -218,6 +218,29 @@ describe('training', () => {
     assert.ok(grid.width! >= 128 && grid.height! >= 128);
   });
 
+  test('Stage I and Stage II train in bf16 mixed precision', async () => {
+    const s1 = path.join(runs, 's1-bf16');
+    const before = liveTensors();
+    await train({
+      ...quiet,
+      config: cfg('stackgan-stage1-cub.yaml'),
+      runDir: s1,
+      sets: [...TINY_STAGE1, 'train.steps=2', 'train.precision=bf16'],
+    });
+    const s2 = path.join(runs, 's2-bf16');
+    await train({
+      ...quiet,
+      config: cfg('stackgan-stage2-cub.yaml'),
+      runDir: s2,
+      sets: [...TINY_STAGE2, `stage1=${s1}`, 'train.steps=2', 'train.precision=bf16'],
+    });
+    assert.equal(liveTensors(), before);
+    for (const dir of [s1, s2]) {
+      const lines = finiteMetrics(dir);
+      for (const k of ['loss/D', 'loss/G', 'grad/G']) assert.ok(k in lines[0]!, `${dir}: missing ${k}`);
+    }
+  });
+
   test('Stage I resumes exactly', async () => {
     const a = path.join(runs, 's1-straight');
     const b = path.join(runs, 's1-resumed');

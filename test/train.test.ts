@@ -13,7 +13,7 @@ import sharp from 'sharp';
 
 import { prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
-import { liveTensors } from '../src/engine/index.js';
+import { backendInfo, liveTensors } from '../src/engine/index.js';
 import { readEvents } from '../src/io/index.js';
 import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
 import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
@@ -104,6 +104,20 @@ describe('models train on the shapes set', () => {
     assert.ok(Number.isFinite(best.value));
   });
 
+  test('DAMSM trains in bf16 mixed precision (the LSTM and the image encoder under autocast)', async () => {
+    const dir = path.join(tmp, 'runs', 'damsm-bf16');
+    const r = await train({
+      ...quiet,
+      config: cfg('damsm'),
+      runDir: dir,
+      sets: [`data.cache=${shapes}`, 'train.steps=2', 'train.logEvery=1', 'train.precision=bf16'],
+    });
+    assert.equal(r.step, 2);
+    const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    const first = JSON.parse(lines[0]!) as Record<string, number>;
+    for (const k of ['loss/total', 'grad/text', 'grad/image']) assert.ok(Number.isFinite(first[k]), `${k}=${first[k]}`);
+  });
+
   const gan = (name: string, sets: string[]) => async () => {
     const dir = path.join(tmp, 'runs', name);
     const before = liveTensors();
@@ -151,6 +165,16 @@ describe('models train on the shapes set', () => {
       'loss.realLabel=0.9',
       'optim.ema=0.99',
       'generator.conditioningAugmentation=true',
+    ]),
+  );
+  test(
+    'WGAN-CLS in bf16 mixed precision (gradient penalty under autocast)',
+    gan('wgan-bf16', [
+      'model=wgan-cls',
+      'loss.adversarial=wasserstein',
+      'loss.gradientPenalty=10',
+      'discriminator.norm=layer',
+      'train.precision=bf16',
     ]),
   );
   test(
@@ -296,6 +320,38 @@ describe('checkpoints', () => {
         .map((l) => (JSON.parse(l) as { step: number }).step),
     );
   });
+
+  // fp16 autocast on the CPU needs libtorch 2.x; with 1.13 the run is refused (test/amp.test.ts).
+  const mixed = Number(backendInfo().torch.split('.')[0]) >= 2 ? ['bf16', 'fp16'] : ['bf16'];
+  for (const precision of mixed)
+    test(`a ${precision} mixed-precision run resumes exactly (loss scale included)`, async () => {
+      const a = path.join(tmp, 'runs', `${precision}-straight`);
+      const b = path.join(tmp, 'runs', `${precision}-resumed`);
+      const s = (dir: string, steps: number): TrainOptions => ({
+        ...quiet,
+        config: cfg('gan-int-cls'),
+        runDir: dir,
+        sets: [...base(), `train.steps=${steps}`, `train.precision=${precision}`, 'train.logEvery=1'],
+      });
+      await train(s(a, 6));
+      await train(s(b, 3));
+      await train({ ...quiet, resume: b, sets: ['train.steps=6'] });
+      const fa = fs.readFileSync(path.join(a, 'checkpoints', 'step-00000006.safetensors'));
+      const fb = fs.readFileSync(path.join(b, 'checkpoints', 'step-00000006.safetensors'));
+      assert.ok(fa.equals(fb), 'checkpoints at step 6 differ');
+      const ck = loadCheckpoint(path.join(b, 'checkpoints', 'step-00000006.safetensors'));
+      const amp = (ck.manifest.state as { amp: { scale: number; growthTracker: number } | null }).amp;
+      for (const t of ck.tensors.values()) t.dispose();
+      const metrics = fs
+        .readFileSync(path.join(b, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, number>);
+      if (precision === 'fp16') {
+        assert.ok(amp !== null && amp.scale > 0 && amp.growthTracker >= 0, 'the loss scale is checkpointed');
+        assert.equal(metrics.filter((l) => 'amp/scale' in l).at(-1)!['amp/scale'], amp.scale);
+      } else assert.equal(amp, null);
+    });
 
   test('a truncated newest checkpoint is reported and the previous one is used', async () => {
     const dir = path.join(tmp, 'runs', 'corrupt');

@@ -335,6 +335,27 @@ describe('training', () => {
     );
   });
 
+  test('AttnGAN trains in bf16 mixed precision (attention, GLU, DAMSM loss under autocast); weights stay float32', async () => {
+    const dir = path.join(runs, 'attngan-bf16');
+    const before = liveTensors();
+    const r = await train({
+      ...quiet,
+      config: cfg('attngan-cub.yaml'),
+      runDir: dir,
+      sets: [...TINY, 'train.steps=2', 'train.precision=bf16'],
+    });
+    assert.equal(r.step, 2);
+    assert.equal(liveTensors(), before);
+    const lines = finiteMetrics(dir);
+    for (const k of ['loss/D0', 'loss/D2', 'loss/damsm', 'grad/G']) assert.ok(k in lines[0]!, `missing ${k}`);
+    const ck = loadCheckpoint(ckptFile(dir, 2));
+    try {
+      for (const [k, t] of ck.tensors) if (k.startsWith('G.')) assert.ok(t.dtype !== 'bfloat16', `${k} is ${t.dtype}`);
+    } finally {
+      for (const t of ck.tensors.values()) t.dispose();
+    }
+  });
+
   test('a cache without every stage size is refused with the sizes to prepare', async () => {
     await assert.rejects(
       train({

@@ -3,6 +3,7 @@ export { Tensor, REDUCTION, type Reduction, type Scalar, type TensorOrScalar } f
 export * from './creation.js';
 export * from './random.js';
 export { grad, type GradOptions } from './autograd.js';
+export { autocast, autocastDtype, type AutocastDType } from './autocast.js';
 export { tidy, keep, noGrad, enableGrad, isGradEnabled, liveTensors } from './scope.js';
 export { cuda, backendInfo, setNumThreads } from './cuda.js';
 export * as F from './functional.js';

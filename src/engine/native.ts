@@ -287,6 +287,11 @@ interface NativeCore {
   cudaEmptyCache(): void;
   setCudnnBenchmark(on: boolean): void;
   setAllowTF32(on: boolean): void;
+  // autocast
+  autocastEnter(device: number, dtype: number): [boolean, number];
+  autocastExit(device: number, prevEnabled: boolean, prevDtype: number): void;
+  autocastState(device: number): number | null;
+  ampUnscale(grads: H[], invScale: number): boolean;
 }
 
 function candidates(): string[] {

@@ -119,7 +119,7 @@ const BATCH = 64;
  * (o.seed, k), so the same options give the same images) and scores them with the classifier.
  */
 export function attributeAccuracy(
-  pipeline: TextToImagePipeline,
+  pipeline: Pick<TextToImagePipeline, 'generate'>,
   classifier: LoadedAttributeClassifier,
   o: AttributeAccuracyOptions,
 ): AttributeAccuracyResult {

@@ -5,6 +5,7 @@
 //   least squares (Mao et al. 2017).
 import { F, fullLike, grad, noGrad, rand, type Generator, type Tensor } from '../engine/index.js';
 import type { Optimizer } from '../optim/index.js';
+import type { MixedPrecision } from './precision.js';
 
 export const ADVERSARIAL_LOSSES = ['nonsaturating', 'hinge', 'wasserstein', 'least-squares'] as const;
 export type AdversarialLoss = (typeof ADVERSARIAL_LOSSES)[number];
@@ -85,13 +86,16 @@ function negMean(score: Tensor): Tensor {
 /**
  * WGAN-GP's penalty (Gulrajani et al. 2017, Eq. 3): E[(‖∇x̂ D(x̂)‖₂ − 1)²] at random points x̂ on
  * lines between real and fake samples. `critic` maps images to per-sample scores (for conditional
- * critics: with the matching text). Differentiable (double backward) so it trains D.
+ * critics: with the matching text). Differentiable (double backward) so it trains D. `lossScale`
+ * (float16 loss scaling) scales the scores before grad() so that small input gradients survive
+ * float16, and the gradients back after.
  */
 export function gradientPenalty(
   critic: (x: Tensor) => Tensor,
   real: Tensor,
   fake: Tensor,
   generator?: Generator,
+  lossScale = 1,
 ): Tensor {
   const n = real.size(0);
   using alpha = rand([n, 1, 1, 1], { device: real.device, ...(generator ? { generator } : {}) });
@@ -100,9 +104,11 @@ export function gradientPenalty(
   using x0 = real.add(step);
   using x = x0.detach().requiresGrad_(true);
   using s = critic(x);
-  using total = s.sum();
+  using sum = s.sum();
+  using total = sum.mul(lossScale);
   const [g] = grad(total, x, { createGraph: true });
-  using gr = g!;
+  using scaled = g!;
+  using gr = scaled.div(lossScale);
   using flat = gr.flatten(1);
   using norms = flat.norm(2, 1);
   using dev = norms.sub(1);
@@ -125,7 +131,8 @@ export function gradNorm(params: readonly Tensor[]): number {
 
 /**
  * One update from a loss: zero the optimizer's gradients, back-propagate, step, and free the loss;
- * when logging, the gradient norm goes under grad/<name> and the loss under loss/<name>.
+ * when logging, the gradient norm goes under grad/<name> and the loss under loss/<name>. With a
+ * float16 loss scaler the scaled loss is back-propagated and an overflowing step is skipped.
  */
 export function minimize(
   opt: Optimizer,
@@ -133,12 +140,16 @@ export function minimize(
   name: string,
   scalars: Record<string, number>,
   logging: boolean,
+  precision?: MixedPrecision,
 ): void {
   try {
     opt.zeroGrad();
-    loss.backward();
-    if (logging) scalars[`grad/${name}`] = gradNorm(opt.params);
-    opt.step();
+    let overflow = false;
+    if (precision) overflow = precision.backward(loss, opt);
+    else loss.backward();
+    // An overflowed float16 step is skipped (and the loss scale lowered): its norm is inf.
+    if (logging && !overflow) scalars[`grad/${name}`] = gradNorm(opt.params);
+    if (!overflow) opt.step();
     if (logging) scalars[`loss/${name}`] = loss.item();
   } finally {
     loss.dispose();

@@ -6,6 +6,7 @@ import type { Batch, CacheReader } from '../data/index.js';
 import type { Module } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
 import type { ConfigObject, Schema } from './config.js';
+import type { MixedPrecision } from './precision.js';
 
 export interface RecipeContext {
   config: ConfigObject;
@@ -15,6 +16,8 @@ export interface RecipeContext {
   /** The run's own generator for noise and other draws in the loop (saved in checkpoints). */
   rng: Generator;
   log: (msg: string) => void;
+  /** The run's arithmetic: backward() and minimize() take it for float16 loss scaling. */
+  precision: MixedPrecision;
 }
 
 export interface StepResult {

@@ -1,6 +1,7 @@
 // The config sections every run has (data, train); each model adds its own (recipes/*).
 import type { Schema } from './config.js';
 import { MODELS, recipeFor } from './recipes/index.js';
+import { PRECISIONS } from './precision.js';
 
 export const commonSchema: Schema = {
   name: { kind: 'string', nullable: true, doc: 'run name (default: the config file name)' },
@@ -24,6 +25,12 @@ export const commonSchema: Schema = {
       keep: { kind: 'number', int: true, min: 1, default: 3, doc: 'checkpoints kept besides the best' },
       logEvery: { kind: 'number', int: true, min: 1, default: 50, doc: 'steps between logged scalars' },
       sampleEvery: { kind: 'number', int: true, min: 1, default: 500, doc: 'steps between sample grids' },
+      precision: {
+        kind: 'string',
+        choices: PRECISIONS,
+        default: 'fp32',
+        doc: 'fp32 (strict), tf32 (CUDA tensor cores, float32 storage), or mixed precision: bf16 (autocast) or fp16 (autocast + loss scaling)',
+      },
     },
   },
 };

@@ -11,6 +11,8 @@ import { Progress } from '../util/progress.js';
 import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } from './checkpoint.js';
 import { applyOverrides, readConfigFile, resolveConfig, type ConfigObject } from './config.js';
 import type { Recipe } from './recipe.js';
+import { MixedPrecision, type Precision } from './precision.js';
+import type { GradScalerState } from '../optim/index.js';
 import { recipeFor } from './recipes/index.js';
 import { RunDir } from './run-dir.js';
 import { fullSchema } from './schema.js';
@@ -125,7 +127,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       `the cache ${reader.dir} has resolutions ${reader.manifest.resolutions.join(', ')}, the config asks for ${resolution}: prepare it with --sizes ${resolution}`,
     );
   const factory = recipeFor(String(config.model));
-  const recipe = factory.create({ config, device, data: reader, rng, log });
+  const precision = new MixedPrecision(tr.precision as Precision, device);
+  const recipe = factory.create({ config, device, data: reader, rng, log, precision });
   const resolutions = recipe.resolutions ?? [resolution];
   const missing = resolutions.filter((r) => !reader.manifest.resolutions.includes(r));
   if (missing.length > 0) {
@@ -149,13 +152,22 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const ck = checkpoint !== null ? loadCheckpoint(checkpoint) : store.loadLatest((m) => log(`warning: ${m}`));
     if (ck === null) log(`${run.dir} has no usable checkpoint: starting from step 0`);
     else {
-      restore(recipe, ck, state, rng, device);
+      restore(recipe, ck, state, rng, device, precision);
       run.truncateMetrics(state.step);
       run.noteResume(state.step);
       log(`resumed ${run.dir} at step ${state.step} from ${path.basename(ck.path)}`);
     }
-  } else log(`run ${run.dir}: ${String(config.model)} on ${reader.manifest.dataset}, ${device}, seed ${seed}`);
+  } else
+    log(
+      `run ${run.dir}: ${String(config.model)} on ${reader.manifest.dataset}, ${device}${precision.kind === 'fp32' ? '' : ` (${precision.kind})`}, seed ${seed}`,
+    );
 
+  const gpuIndex = device === 'cpu' ? null : device === 'cuda' ? 0 : Number(device.slice(5));
+  if (gpuIndex !== null) {
+    cuda.resetPeakMemoryStats(gpuIndex);
+    // Batch shapes are fixed: let cuDNN time its algorithms once per shape and keep the fastest.
+    cuda.setCudnnBenchmark(true);
+  }
   const tb = new SummaryWriter(run.dir);
   const totalSteps = tr.steps as number;
   const progress =
@@ -193,7 +205,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       run.appendMetrics(state.step, Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`eval/${k}`, v])));
       for (const [k, v] of Object.entries(metrics)) tb.scalar(`eval/${k}`, v, state.step);
     }
-    writeCheckpoint(recipe, store, state, rng, device, metrics, config);
+    writeCheckpoint(recipe, store, state, rng, device, metrics, config, precision);
     const b = recipe.best;
     if (b && metrics[b.metric] !== undefined) {
       const prev = store.best();
@@ -230,10 +242,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const logging = (state.step + 1) % (tr.logEvery as number) === 0 || state.step === 0;
       let result;
       try {
-        result = recipe.step(batches, state.step, { logging });
+        result = precision.run(() => recipe.step(batches, state.step, { logging }));
       } finally {
         for (const b of batches) b.dispose();
       }
+      const amp = precision.endIteration();
+      if (logging) Object.assign(result.scalars, amp);
       state.step++;
       state.batchesConsumed += batches.length;
       state.imagesSeen += result.images;
@@ -246,7 +260,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const imgPerSec = (windowImages * 1000) / Math.max(1, now - windowStart);
         windowStart = now;
         windowImages = 0;
-        const scalars = { ...result.scalars, 'perf/img_per_sec': imgPerSec };
+        const scalars: Record<string, number> = { ...result.scalars, 'perf/img_per_sec': imgPerSec };
+        // The caching allocator's high-water mark since the run (or resume) started.
+        if (gpuIndex !== null) scalars['perf/gpu_peak_gib'] = cuda.memoryStats(gpuIndex).peakAllocated / 2 ** 30;
         run.appendMetrics(state.step, scalars);
         for (const [k, v] of Object.entries(scalars)) tb.scalar(k, v, state.step);
         if (progress) progress.tick(0, fmtScalars(result.scalars));
@@ -312,6 +328,7 @@ function writeCheckpoint(
   device: Device,
   metrics: Record<string, number>,
   config: ConfigObject,
+  precision: MixedPrecision,
 ): void {
   const tensors = new Map<string, Tensor>();
   for (const [name, m] of recipe.modules) for (const [k, t] of m.stateDict()) tensors.set(`${name}.${k}`, t);
@@ -325,7 +342,7 @@ function writeCheckpoint(
   for (const [k, t] of rngs) tensors.set(k, t);
   try {
     store.save(state.step, tensors, {
-      state: { ...state, optim },
+      state: { ...state, optim, amp: precision.stateDict() },
       metrics,
       metadata: { ...recipe.metadata(), config: JSON.stringify(config), step: String(state.step) },
     });
@@ -334,10 +351,21 @@ function writeCheckpoint(
   }
 }
 
-function restore(recipe: Recipe, ck: LoadedCheckpoint, state: LoopState, rng: Generator, device: Device): void {
+function restore(
+  recipe: Recipe,
+  ck: LoadedCheckpoint,
+  state: LoopState,
+  rng: Generator,
+  device: Device,
+  precision: MixedPrecision,
+): void {
   try {
     for (const [name, m] of recipe.modules) m.loadStateDict(withPrefix(ck.tensors, `${name}.`));
-    const s = ck.manifest.state as unknown as LoopState & { optim: Record<string, Record<string, number>> };
+    const s = ck.manifest.state as unknown as LoopState & {
+      optim: Record<string, Record<string, number>>;
+      amp?: GradScalerState | null;
+    };
+    precision.loadStateDict(s.amp);
     for (const [name, opt] of recipe.optimizers) {
       const tensors = withPrefix(ck.tensors, `optim.${name}.`);
       const scalars = s.optim[name];

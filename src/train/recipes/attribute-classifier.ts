@@ -131,10 +131,10 @@ class AttributeClassifierRecipe implements Recipe {
     const { total, terms, logits } = this.#loss(batch, target);
     try {
       opt.zeroGrad();
-      total.backward();
+      const overflow = this.ctx.precision.backward(total, opt);
       const scalars: Record<string, number> = {};
-      if (logging) scalars['grad/classifier'] = gradNorm(opt.params);
-      opt.step();
+      if (logging && !overflow) scalars['grad/classifier'] = gradNorm(opt.params);
+      if (!overflow) opt.step();
       if (logging) {
         const h = hits(logits, target);
         scalars['loss/total'] = total.item();

@@ -22,6 +22,12 @@ import {
 } from '../../models/conditioning.js';
 import { DamsmImageEncoder, type DamsmImageEncoderOptions } from '../../models/damsm/index.js';
 import { rPrecision } from '../../eval/r-precision.js';
+import {
+  attributeAccuracy,
+  comboKeys,
+  loadAttributeClassifier,
+  type LoadedAttributeClassifier,
+} from '../../eval/attribute-accuracy.js';
 import { TagEncoder } from '../../models/tag-encoder.js';
 import type { Module } from '../../nn/index.js';
 import { Adam, type Optimizer } from '../../optim/index.js';
@@ -128,6 +134,18 @@ export const conditionalGanSchema: Schema = {
         default: 0,
         doc: 'validation captions for R-precision at each checkpoint (DAMSM conditions; 0: off); picks the best checkpoint',
       },
+      classifier: {
+        kind: 'string',
+        nullable: true,
+        doc: 'an attribute-classifier run or checkpoint: hair/eye accuracy of generated faces at each checkpoint (tag conditions); picks the best checkpoint',
+      },
+      perCombo: {
+        kind: 'number',
+        int: true,
+        min: 1,
+        default: 4,
+        doc: 'faces per hair/eye combination for eval.classifier',
+      },
     },
   },
   samples: {
@@ -219,6 +237,8 @@ class ConditionalGanRecipe implements Recipe {
   readonly fixed: { noise: Tensor; condition: Tensor; captions: string[]; perCondition: number };
   /** DAMSM image encoder for R-precision at evaluation (not trained, not checkpointed). */
   readonly damsmImage: DamsmImageEncoder | null = null;
+  /** Colour classifier for attribute accuracy at evaluation (tag conditions; not checkpointed). */
+  readonly attrClassifier: LoadedAttributeClassifier | null = null;
   readonly best?: { metric: string; mode: 'min' | 'max' };
 
   constructor(
@@ -251,6 +271,13 @@ class ConditionalGanRecipe implements Recipe {
       throw new Error('loss.auxiliary (ACGAN) needs condition.source tags');
     this.tagAux = useAux ? (this.conditioner as TagConditioner) : null;
     this.conditioner.module?.to(device);
+    const classifier = (config.eval as ConfigObject).classifier as string | null;
+    if (classifier !== null) {
+      if (this.conditioner.kind !== 'tags')
+        throw new Error('eval.classifier (attribute accuracy) needs condition.source tags');
+      this.attrClassifier = loadAttributeClassifier(classifier, device);
+      this.best = { metric: 'attr_both', mode: 'max' };
+    }
 
     this.G = new ConditionalGenerator(generatorOptions(config, this.conditioner.dim)).to(device);
     const dOpts: MatchingAwareDiscriminatorOptions = {
@@ -363,6 +390,7 @@ class ConditionalGanRecipe implements Recipe {
               x,
               fake,
               this.rng,
+              this.ctx.precision.lossScale,
             ),
           );
           weights.push(gp);
@@ -398,7 +426,7 @@ class ConditionalGanRecipe implements Recipe {
           t.dispose();
         return total;
       })();
-      minimize(optD, dl, 'D', scalars, logging);
+      minimize(optD, dl, 'D', scalars, logging, this.ctx.precision);
       hWrong.dispose();
       last?.h.dispose();
       last?.labels?.forEach((t) => t.dispose());
@@ -459,7 +487,7 @@ class ConditionalGanRecipe implements Recipe {
       return total;
     })();
     // D's parameters get gradients from the G loss too; they are cleared at its next zeroGrad.
-    minimize(optG, gl, 'G', scalars, logging);
+    minimize(optG, gl, 'G', scalars, logging, this.ctx.precision);
     h.dispose();
     labels?.forEach((t) => t.dispose());
     this.ema?.update();
@@ -493,10 +521,56 @@ class ConditionalGanRecipe implements Recipe {
   }
 
   /**
+   * How often the classifier reads the requested colours on faces generated for every hair/eye
+   * combination both the generator and the classifier know (eval.perCombo each, fixed seeds), and
+   * the same over combinations absent from the training split.
+   */
+  #attributeAccuracy(classifier: LoadedAttributeClassifier): Record<string, number> {
+    const vocab = (this.conditioner as TagConditioner).encoder.vocabulary;
+    const knows = (kind: 'hair' | 'eyes', c: string): boolean => classifier.vocabulary[kind].includes(c);
+    const combos = vocab.hair
+      .filter((h) => knows('hair', h))
+      .flatMap((hair) => vocab.eyes.filter((e) => knows('eyes', e)).map((eyes) => ({ hair, eyes })));
+    if (combos.length === 0) throw new Error(`the classifier ${classifier.source} knows none of the colours`);
+    const g = this.ema?.shadow ?? this.G;
+    const was = g.training;
+    g.eval();
+    const source = {
+      generate: (captions: readonly string[], o: { seed?: number } = {}): Tensor =>
+        noGrad(() => {
+          using z0 = randn([captions.length, this.G.o.noiseDim], { generator: new Generator(o.seed ?? 0) });
+          using z = z0.to(this.device);
+          using h = this.conditioner.encode({ captions }, this.device);
+          const out = g.forward(z, h);
+          out.mu?.dispose();
+          out.logvar?.dispose();
+          return out.images;
+        }),
+    };
+    try {
+      const r = attributeAccuracy(source, classifier, {
+        combos,
+        perCombo: (this.ctx.config.eval as ConfigObject).perCombo as number,
+        seed: (this.ctx.config.seed as number) + 3000,
+        trainCombos: comboKeys(this.ctx.data.records, 'train'),
+      });
+      return {
+        attr_hair: r.hair,
+        attr_eyes: r.eyes,
+        attr_both: r.both,
+        ...(r.unseen ? { attr_unseen_both: r.unseen.both } : {}),
+      };
+    } finally {
+      g.train(was);
+    }
+  }
+
+  /**
    * R-precision of images generated for held-out captions (the first caption of the first
    * eval.samples validation records), ranked by the DAMSM encoders against 99 mismatched captions.
    */
   async evaluate(): Promise<Record<string, number>> {
+    if (this.attrClassifier !== null) return this.#attributeAccuracy(this.attrClassifier);
     if (this.damsmImage === null) return {};
     const recs = this.ctx.data.records;
     const split = recs.some((r) => r.split === 'val') ? 'val' : 'test';
@@ -548,6 +622,7 @@ class ConditionalGanRecipe implements Recipe {
 
   dispose(): void {
     this.damsmImage?.dispose();
+    this.attrClassifier?.dispose();
     this.fixed.noise.dispose();
     this.fixed.condition.dispose();
   }

@@ -124,16 +124,18 @@ class DamsmRecipe implements Recipe {
     const optI = this.optimizers.get('image')!;
     optT.zeroGrad();
     optI.zeroGrad();
-    out.loss.backward();
+    const overflow = this.ctx.precision.backward(out.loss, optT, optI);
     const scalars: Record<string, number> = {};
-    if (logging) {
+    if (logging && !overflow) {
       scalars['grad/text'] = gradNorm(optT.params);
       scalars['grad/image'] = gradNorm(optI.params);
     }
     // AttnGAN clips the RNN's gradients (exploding gradients through time).
     if (this.clip > 0) optT.clipGradNorm(this.clip);
-    optT.step();
-    optI.step();
+    if (!overflow) {
+      optT.step();
+      optI.step();
+    }
     if (logging) {
       scalars['loss/total'] = out.loss.item();
       scalars['loss/w_i2t'] = out.word.imageToText.item();

@@ -216,7 +216,7 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
       terms.forEach((t) => t.dispose());
       return total;
     })();
-    minimize(optD, dl, 'D', scalars, logging);
+    minimize(optD, dl, 'D', scalars, logging, this.ctx.precision);
 
     const gl = (() => {
       using ff = this.D.features(fake);
@@ -236,7 +236,7 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
       return total;
     })();
     // D's parameters get gradients from the G loss too; they are cleared at its next zeroGrad.
-    minimize(optG, gl, 'G', scalars, logging);
+    minimize(optG, gl, 'G', scalars, logging, this.ctx.precision);
     this.ema?.update();
     if (logging) {
       scalars['lr/G'] = optG.lr;

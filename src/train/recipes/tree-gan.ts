@@ -309,7 +309,7 @@ class TreeGanRecipe implements Recipe {
       terms.forEach((t) => t.dispose());
       return total;
     })();
-    minimize(opt, dl, `D${i}`, scalars, logging);
+    minimize(opt, dl, `D${i}`, scalars, logging, this.ctx.precision);
   }
 
   #stepG(
@@ -370,7 +370,7 @@ class TreeGanRecipe implements Recipe {
       terms.forEach((t) => t.dispose());
     }
     // The discriminators get gradients from this loss too; they are cleared at their next zeroGrad.
-    minimize(opt, gl, 'G', scalars, logging);
+    minimize(opt, gl, 'G', scalars, logging, this.ctx.precision);
     if (logging) scalars['lr/G'] = opt.lr;
   }
 
