@@ -18,12 +18,17 @@ const records = (dir) =>
     .split('\n')
     .map((l) => {
       const r = JSON.parse(l);
-      return JSON.stringify({ id: r.id, classId: r.classId, captions: r.captions, split: r.split });
+      // A compact copy may store the same image in another format (anime faces as WebP): ids are
+      // compared without their extension.
+      const id = r.id.replace(/\.[a-z0-9]+$/i, '');
+      return JSON.stringify({ id, classId: r.classId, captions: r.captions, attributes: r.attributes, split: r.split });
     });
 const ra = records(a);
 const rb = records(b);
 const same = ra.length === rb.length && ra.every((r, i) => r === rb[i]);
-console.log(`records: ${ra.length} and ${rb.length}; id, class, captions and split ${same ? 'identical' : 'DIFFER'}`);
+console.log(
+  `records: ${ra.length} and ${rb.length}; id (without extension), class, captions, attributes and split ${same ? 'identical' : 'DIFFER'}`,
+);
 const sides = [...new Set(fs.readdirSync(a).flatMap((f) => /^img(\d+)-\d+\.u8$/.exec(f)?.[1] ?? []))].map(Number);
 for (const side of sides.sort((x, y) => x - y)) {
   let sum = 0;

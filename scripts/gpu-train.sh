@@ -8,14 +8,16 @@
 #   CONFIG    the config to train (a path in the repository)
 #   NAME      the run's folder name under .gpu-runs/ (resumed when it exists)
 #   MINUTES   time limit of this call's training (default 8: the device allows 10 per command)
-#   SETS      extra --set overrides, space-separated (e.g. "data.batchSize=48")
+#   SETS      extra --set overrides, space-separated (e.g. "data.batchSize=48"); @runs/ stands for
+#             .gpu-runs/ (e.g. "stage1=@runs/stackgan-stage1-cub")
 #   DEVICE    default cuda (cpu: the same routine on a machine without a GPU, for trying it)
 #   EXPORT=1  also export the best (else newest) checkpoint as fp16 safetensors, split into 15 MiB
 #             parts (the device returns files up to 16 MiB): cat <name>.safetensors.part-* > <name>.safetensors
 #   BENCH=1   instead of training: bench/precision.js on CONFIG (STEPS steps, default 60, in fp32, tf32,
 #             bf16 and fp16; PRECISIONS to choose), into bench-precision.log/json; NAME is not used
-# Data: .gpu-data/cub-compact.tar.xz (scripts/compact-cub.mjs, carried once) is unpacked and prepared
-# into .gpu-runs/data/cub on first use. `condition.damsm` defaults to .gpu-runs/damsm-cub: train
+# Data: .gpu-data/cub-compact.tar.xz (scripts/compact-cub.mjs) or .gpu-data/anime-compact.tar.xz
+# (scripts/compact-anime.mjs), each carried once, is unpacked and prepared into .gpu-runs/data/<name>
+# on first use, as the config's `data.cache: data/<name>` asks. `condition.damsm` defaults to .gpu-runs/damsm-cub: train
 # configs/damsm-cub.yaml under NAME=damsm-cub first.
 # Back in $OUT: setup.log, train.log (this call), metrics.jsonl, the newest sample grid, run.json, and
 # with EXPORT=1 the export's parts.
@@ -40,16 +42,24 @@ fi
 if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader >>"$OUT/setup.log"; fi
 
 cli="node dist/src/cli/index.js"
-if grep -q 'cache: data/cub' "$repo/$CONFIG" && [ ! -f "$runs/data/cub/manifest.json" ]; then
-  [ -f "$repo/.gpu-data/cub-compact.tar.xz" ] || { echo "gpu-train: carry .gpu-data/cub-compact.tar.xz first" >&2; exit 1; }
-  echo "== unpack and prepare CUB" | tee -a "$OUT/setup.log"
-  rm -rf /tmp/cub-compact && tar -xJf "$repo/.gpu-data/cub-compact.tar.xz" -C /tmp
-  $cli prepare cub:/tmp/cub-compact --out "$runs/data/cub" --sizes 64,128,256 >>"$OUT/setup.log" 2>&1
+# The config's dataset: data/cub or data/anime, prepared once from the compact copy carried in .gpu-data/.
+dataset=$(sed -n 's/^  cache: data\/\([a-z]*\).*/\1/p' "$repo/$CONFIG" | head -1)
+case "$dataset" in
+  cub) archive=cub-compact.tar.xz source="cub:/tmp/cub-compact" sizes=64,128,256 ;;
+  anime) archive=anime-compact.tar.xz source="anime-faces:/tmp/anime-compact" sizes=64 ;;
+  *) echo "gpu-train: $CONFIG caches neither data/cub nor data/anime" >&2; exit 1 ;;
+esac
+if [ ! -f "$runs/data/$dataset/manifest.json" ]; then
+  [ -f "$repo/.gpu-data/$archive" ] || { echo "gpu-train: carry .gpu-data/$archive first" >&2; exit 1; }
+  echo "== unpack and prepare $dataset" | tee -a "$OUT/setup.log"
+  rm -rf "/tmp/${archive%%.tar.xz}" && tar -xJf "$repo/.gpu-data/$archive" -C /tmp
+  $cli prepare "$source" --out "$runs/data/$dataset" --sizes "$sizes" >>"$OUT/setup.log" 2>&1
 fi
 
-sets=(--set "data.cache=$runs/data/cub")
+sets=(--set "data.cache=$runs/data/$dataset")
 if grep -q '^  damsm: runs/damsm-cub' "$repo/$CONFIG"; then sets+=(--set "condition.damsm=$runs/damsm-cub"); fi
-for s in ${SETS:-}; do sets+=(--set "$s"); done
+# "@runs/" in SETS names this machine's run folder (stage1=@runs/stackgan-stage1-cub, eval.classifier=@runs/...).
+for s in ${SETS:-}; do sets+=(--set "${s//@runs\//$runs/}"); done
 if [ "${BENCH:-0}" = 1 ]; then
   bargs=(--config "$repo/$CONFIG" --steps "${STEPS:-60}" --device "${DEVICE:-cuda}" --out "$OUT/bench-precision.json")
   [ -n "${PRECISIONS:-}" ] && bargs+=(--precisions "$PRECISIONS")
