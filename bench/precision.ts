@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 
 import { backendInfo, cuda, type Device } from '../src/engine/index.js';
 import { PRECISIONS, type Precision } from '../src/train/precision.js';
+import { RunDir } from '../src/train/run-dir.js';
 import { train } from '../src/train/trainer.js';
 
 interface Row {
@@ -82,15 +83,12 @@ async function main(): Promise<void> {
         console.log(`${precision}: not run: ${(e as Error).message.split('\n')[0]}`);
         continue;
       }
-      const lines = fs
-        .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, number>)
+      const lines = RunDir.open(dir)
+        .readMetrics()
         .filter((l) => l['perf/img_per_sec'] !== undefined);
       // The first window is the first step alone (cuDNN's algorithm search, first allocations).
       const timed = lines.slice(1);
-      const last = lines.at(-1) ?? {};
+      const last: Record<string, number> = lines.at(-1) ?? {};
       const peaks = lines.map((l) => l['perf/gpu_peak_gib']).filter((v): v is number => v !== undefined);
       rows.push({
         precision,

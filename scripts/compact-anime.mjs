@@ -8,32 +8,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import sharp from 'sharp';
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: { side: { type: 'string', default: '64' }, quality: { type: 'string', default: '85' } },
-});
-if (positionals.length !== 2) {
-  console.error('usage: node scripts/compact-anime.mjs <anime-faces-dir> <out-dir> [--side 64] [--quality 85]');
-  process.exit(2);
-}
-const [src, out] = positionals;
-const side = Number(values.side);
-const quality = Number(values.quality);
-if (!Number.isInteger(side) || side < 8 || !Number.isInteger(quality) || quality < 1 || quality > 100) {
-  console.error('--side must be an integer ≥ 8 and --quality in 1..100');
-  process.exit(2);
-}
+import { compactOptions } from './compact-options.mjs';
+
+const { src, out, side, quality } = compactOptions(
+  'node scripts/compact-anime.mjs <anime-faces-dir> <out-dir> [--side 64] [--quality 85]',
+  { side: 64, quality: 85 },
+);
 const images = path.join(src, 'images');
 if (!fs.existsSync(path.join(src, 'tags.csv')) || !fs.existsSync(images)) {
   console.error(`${src} is not an anime-faces folder in the HW3-2 layout (images/ and tags.csv)`);
-  process.exit(1);
-}
-if (fs.existsSync(out)) {
-  console.error(`${out} exists: give a new folder`);
   process.exit(1);
 }
 fs.mkdirSync(path.join(out, 'images'), { recursive: true });

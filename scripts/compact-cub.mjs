@@ -9,34 +9,19 @@
 // Needs `npm run build` (it uses the cache's own crop rule).
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import sharp from 'sharp';
 
 import { bboxCrop } from '../dist/src/data/cache/prepare.js';
+import { compactOptions } from './compact-options.mjs';
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: { side: { type: 'string', default: '304' }, quality: { type: 'string', default: '90' } },
-});
-if (positionals.length !== 2) {
-  console.error('usage: node scripts/compact-cub.mjs <cub-dir> <out-dir> [--side 304] [--quality 90]');
-  process.exit(2);
-}
-const [src, out] = positionals;
-const side = Number(values.side);
-const quality = Number(values.quality);
-if (!Number.isInteger(side) || side < 8 || !Number.isInteger(quality) || quality < 1 || quality > 100) {
-  console.error('--side must be an integer ≥ 8 and --quality in 1..100');
-  process.exit(2);
-}
+const { src, out, side, quality } = compactOptions(
+  'node scripts/compact-cub.mjs <cub-dir> <out-dir> [--side 304] [--quality 90]',
+  { side: 304, quality: 90 },
+);
 const meta = path.join(src, 'CUB_200_2011');
 if (!fs.existsSync(path.join(meta, 'images.txt'))) {
   console.error(`${src} is not a CUB folder: ${meta}/images.txt is missing`);
-  process.exit(1);
-}
-if (fs.existsSync(out)) {
-  console.error(`${out} exists: give a new folder`);
   process.exit(1);
 }
 

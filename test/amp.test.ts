@@ -162,7 +162,7 @@ describe('GradScaler', () => {
     assert.equal(scaler.growthTracker, 0);
     const restored = new GradScaler();
     restored.loadStateDict(scaler.stateDict());
-    assert.deepEqual(restored.stateDict(), { scale: 8, growthTracker: 0 });
+    assert.deepEqual(restored.stateDict(), { scale: 8, growthTracker: 0, overflows: 1 });
     assert.throws(() => new GradScaler({ backoffFactor: 1 }), /backoffFactor/);
     assert.throws(() => new GradScaler({ growthInterval: 0.5 }), /growthInterval/);
     assert.throws(() => restored.loadStateDict({ scale: 0, growthTracker: 0 }), /scale/);

@@ -14,6 +14,7 @@ import { CacheReader, DataLoader, prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { liveTensors, randn } from '../src/engine/index.js';
 import { attributeAccuracy, comboKeys, loadAttributeClassifier } from '../src/eval/attribute-accuracy.js';
+import { metricsOf } from './helpers/runs.js';
 import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
 import { AttributeClassifier } from '../src/models/attribute-classifier.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
@@ -52,12 +53,7 @@ before(async () => {
       'train.logEvery=10',
     ],
   });
-  metrics = fs
-    .readFileSync(path.join(clsRun, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, number>)
-    .filter((m) => m['eval/val_acc_both'] !== undefined);
+  metrics = metricsOf(clsRun).filter((m) => m['eval/val_acc_both'] !== undefined);
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -152,12 +148,7 @@ describe('attribute classifier', () => {
         'train.precision=bf16',
       ],
     });
-    const lines = fs
-      .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, number>)
-      .filter((m) => m['loss/total'] !== undefined);
+    const lines = metricsOf(dir).filter((m) => m['loss/total'] !== undefined);
     assert.equal(lines.length, 2);
     for (const l of lines)
       for (const k of ['loss/total', 'grad/classifier']) assert.ok(Number.isFinite(l[k]), `${k}=${l[k]}`);
@@ -261,12 +252,7 @@ describe('attribute accuracy of generated faces', () => {
       value: number;
     };
     assert.equal(best.metric, 'attr_both');
-    const evals = fs
-      .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, number>)
-      .filter((l) => l['eval/attr_both'] !== undefined);
+    const evals = metricsOf(dir).filter((l) => l['eval/attr_both'] !== undefined);
     assert.deepEqual(
       evals.map((l) => l.step),
       [1, 2],

@@ -15,6 +15,7 @@ import { prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { backendInfo, liveTensors } from '../src/engine/index.js';
 import { readEvents } from '../src/io/index.js';
+import { metricsOf } from './helpers/runs.js';
 import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
 import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
 import { ConfigError, applyOverrides, readConfigFile, resolveConfig } from '../src/train/config.js';
@@ -342,13 +343,16 @@ describe('checkpoints', () => {
       const ck = loadCheckpoint(path.join(b, 'checkpoints', 'step-00000006.safetensors'));
       const amp = (ck.manifest.state as { amp: { scale: number; growthTracker: number } | null }).amp;
       for (const t of ck.tensors.values()) t.dispose();
-      const metrics = fs
-        .readFileSync(path.join(b, 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, number>);
+      const metrics = metricsOf(b);
       if (precision === 'fp16') {
         assert.ok(amp !== null && amp.scale > 0 && amp.growthTracker >= 0, 'the loss scale is checkpointed');
+        const ampSeries = (dir: string): string =>
+          JSON.stringify(
+            metricsOf(dir)
+              .filter((l) => 'amp/scale' in l)
+              .map((l) => [l.step, l['amp/scale'], l['amp/overflows']]),
+          );
+        assert.equal(ampSeries(b), ampSeries(a), 'the loss scale and overflow count continue exactly');
         assert.equal(metrics.filter((l) => 'amp/scale' in l).at(-1)!['amp/scale'], amp.scale);
       } else assert.equal(amp, null);
     });

@@ -17,6 +17,8 @@ export interface GradScalerOptions {
 export interface GradScalerState {
   scale: number;
   growthTracker: number;
+  /** Absent in states saved before it was recorded. */
+  overflows?: number;
 }
 
 export class GradScaler {
@@ -102,13 +104,14 @@ export class GradScaler {
   }
 
   stateDict(): GradScalerState {
-    return { scale: this.scale, growthTracker: this.growthTracker };
+    return { scale: this.scale, growthTracker: this.growthTracker, overflows: this.overflows };
   }
 
   loadStateDict(s: GradScalerState): void {
     checkPositive('scale', s.scale, true);
     this.scale = s.scale;
     this.growthTracker = s.growthTracker;
+    this.overflows = s.overflows ?? 0;
     this.#unscaledSinceUpdate = 0;
     this.#overflowSinceUpdate = false;
   }

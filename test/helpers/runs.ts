@@ -1,18 +1,19 @@
-// Checks shared by the training tests: a run's logged scalars are all finite, two tensors' largest
+// Checks shared by the training tests: a run's metrics and whether its scalars are all finite, two tensors' largest
 // difference, and where the trainer writes the checkpoint of a step.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 
 import { noGrad, type Tensor } from '../../src/engine/index.js';
+import { RunDir } from '../../src/train/run-dir.js';
+
+/** The lines of a run's metrics.jsonl. */
+export function metricsOf(dir: string): Record<string, number>[] {
+  return RunDir.open(dir).readMetrics();
+}
 
 /** Every logged scalar of a run, checked finite; returns the lines of metrics.jsonl. */
 export function finiteMetrics(dir: string): Record<string, number>[] {
-  const lines = fs
-    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, number>);
+  const lines = metricsOf(dir);
   for (const l of lines) for (const [k, v] of Object.entries(l)) assert.ok(Number.isFinite(v), `${dir}: ${k}=${v}`);
   return lines;
 }

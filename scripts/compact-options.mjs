@@ -1,0 +1,31 @@
+// The command line shared by the compact-copy scripts (compact-cub.mjs, compact-anime.mjs):
+// <source-dir> <out-dir> [--side N] [--quality Q], checked; the out folder must not exist yet.
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+
+/** Exits with a usage message (status 2) or an error (status 1) when the arguments are off. */
+export function compactOptions(usage, defaults) {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      side: { type: 'string', default: String(defaults.side) },
+      quality: { type: 'string', default: String(defaults.quality) },
+    },
+  });
+  if (positionals.length !== 2) {
+    console.error(`usage: ${usage}`);
+    process.exit(2);
+  }
+  const [src, out] = positionals;
+  const side = Number(values.side);
+  const quality = Number(values.quality);
+  if (!Number.isInteger(side) || side < 8 || !Number.isInteger(quality) || quality < 1 || quality > 100) {
+    console.error('--side must be an integer ≥ 8 and --quality in 1..100');
+    process.exit(2);
+  }
+  if (fs.existsSync(out)) {
+    console.error(`${out} exists: give a new folder`);
+    process.exit(1);
+  }
+  return { src, out, side, quality };
+}
