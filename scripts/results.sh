@@ -8,7 +8,7 @@ cai() { node dist/src/cli/index.js "$@"; }
 mkdir -p models docs/images
 
 if [ -d runs/tag-gan-anime ]; then
-  cai export --model runs/tag-gan-anime --out models/tag-gan-anime.safetensors --fp16
+  cai export --model runs/tag-gan-anime --best --out models/tag-gan-anime.safetensors --fp16
   cai sample --model models/tag-gan-anime.safetensors --tags-file samples/testing_tags.txt --seed 42 --out docs/images/tag-gan-anime-testing-tags.png --device cpu
   cai sample --model models/tag-gan-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-gan-anime-unseen.png --device cpu
   cai plot --run runs/tag-gan-anime --keys loss/D,loss/G --smooth 0.6 --out docs/images/tag-gan-anime-loss.png

@@ -54,6 +54,26 @@ describe('config', () => {
         assert.doesNotThrow(() => resolveConfig(raw, fullSchema(String(raw.model)), f), f);
       }
   });
+  test('train --keys lists every key of a model with its type, default and meaning', async () => {
+    const { stdout } = await run(process.execPath, [cli, 'train', '--keys', 'attngan']);
+    const lines = stdout.trim().split('\n');
+    assert.ok(
+      lines.includes(
+        'train.precision  (fp32 | tf32 | bf16 | fp16; default "fp32")  ' +
+          String((fullSchema('attngan').train as { fields: Record<string, { doc: string }> }).fields.precision!.doc),
+      ),
+    );
+    for (const key of ['data.batchSize', 'loss.damsm', 'generator.width', 'optim.ema'])
+      assert.ok(
+        lines.some((l) => l.startsWith(`${key}  (`)),
+        `missing ${key}`,
+      );
+    await assert.rejects(
+      run(process.execPath, [cli, 'train', '--keys', 'dcgan']),
+      (e: { stderr: string; code: number }) =>
+        e.code !== 0 && /unknown model 'dcgan' \(known: gan-int-cls/.test(e.stderr),
+    );
+  });
   test('a typo is an error naming the key and the likely intent', () => {
     const raw = readConfigFile(cfg('gan-int-cls'));
     (raw.train as Record<string, unknown>).stpes = 5;

@@ -1,11 +1,15 @@
 // `creativeai train`: a new run from a config, or the continuation of one.
 import { parseArgs } from 'node:util';
 
+import { describeSchema } from '../train/config.js';
+import { MODELS } from '../train/recipes/index.js';
+import { fullSchema } from '../train/schema.js';
 import { train } from '../train/trainer.js';
 import { UsageError } from './usage.js';
 
 export const trainHelp = `Usage: creativeai train --config <file.yaml> [options]
        creativeai train --resume <run dir | checkpoint> [options]
+       creativeai train --keys <model>
 
 Trains a model from a versioned config (configs/*.yaml) in a run directory holding the resolved
 config, seed, git commit, metrics, TensorBoard events, sample grids and checkpoints.
@@ -18,6 +22,11 @@ config, seed, git commit, metrics, TensorBoard events, sample grids and checkpoi
   --run-dir <dir>       exact folder of a new run
   --time-limit <min>    stop with a checkpoint after this many minutes (resume to continue)
   --no-progress         no progress bar (log lines only)
+  --keys <model>        list every config key of a model (type, default, meaning) and exit
+
+Often set: train.steps, data.batchSize, train.precision (fp32 | tf32 | bf16 | fp16: mixed precision on
+CUDA), optim.ema, eval.samples (R-precision picks the best checkpoint), eval.classifier (tag GANs).
+Every key and its meaning: creativeai train --keys <model>.
 
 Ctrl-C finishes the current step, writes a checkpoint and exits; resume with --resume.`;
 
@@ -33,8 +42,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
       'run-dir': { type: 'string' },
       'time-limit': { type: 'string' },
       'no-progress': { type: 'boolean', default: false },
+      keys: { type: 'string' },
     },
   });
+  if (values.keys !== undefined) {
+    if (!MODELS.includes(values.keys))
+      throw new UsageError(`--keys: unknown model '${values.keys}' (known: ${MODELS.join(', ')})`, trainHelp);
+    console.log(describeSchema(fullSchema(values.keys)).join('\n'));
+    return;
+  }
   if ((values.config === undefined) === (values.resume === undefined))
     throw new UsageError('give either --config (a new run) or --resume (an existing run)', trainHelp);
   const limit = values['time-limit'] === undefined ? undefined : Number(values['time-limit']);

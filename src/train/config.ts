@@ -176,3 +176,25 @@ export function configToYaml(cfg: ConfigObject): string {
 export function configPath(p: string, base: string): string {
   return path.isAbsolute(p) ? p : path.resolve(base, p);
 }
+
+/** One line per key of a schema: its dotted path, type, default or range, and meaning (for `train --keys`). */
+export function describeSchema(schema: Schema, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const [name, f] of Object.entries(schema)) {
+    const key = `${prefix}${name}`;
+    if (f.kind === 'object') {
+      out.push(...describeSchema(f.fields, `${key}.`));
+      continue;
+    }
+    let type: string = f.kind;
+    if (f.kind === 'number') {
+      type = f.int ? 'integer' : 'number';
+      if (f.min !== undefined || f.max !== undefined) type += ` in [${f.min ?? '-∞'}, ${f.max ?? '∞'}]`;
+    } else if (f.kind === 'string' && f.choices) type = f.choices.join(' | ');
+    if (f.kind === 'string' && f.nullable) type += ' | null';
+    const dflt =
+      f.default === undefined ? (f.kind === 'string' && f.nullable ? 'null' : 'required') : JSON.stringify(f.default);
+    out.push(`${key}  (${type}; ${dflt === 'required' ? 'required' : `default ${dflt}`})  ${f.doc}`);
+  }
+  return out;
+}
