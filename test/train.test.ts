@@ -199,6 +199,18 @@ describe('models train on the shapes set', () => {
     ]),
   );
   test(
+    'the stabilisers in bf16 mixed precision (spectral norm, minibatch discrimination, EMA, CA)',
+    gan('stab-bf16', [
+      'loss.adversarial=hinge',
+      'discriminator.spectralNorm=true',
+      'generator.spectralNorm=true',
+      'discriminator.minibatchKernels=4',
+      'optim.ema=0.99',
+      'generator.conditioningAugmentation=true',
+      'train.precision=bf16',
+    ]),
+  );
+  test(
     'least squares without the matching-aware term',
     gan('lsgan', ['loss.adversarial=least-squares', 'loss.matchingAware=false', 'loss.interpolation=0']),
   );
