@@ -13,6 +13,14 @@ if [ -d runs/tag-gan-anime ]; then
   cai sample --model models/tag-gan-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-gan-anime-unseen.png --device cpu
   cai plot --run runs/tag-gan-anime --keys loss/D,loss/G --smooth 0.6 --out docs/images/tag-gan-anime-loss.png
   cai plot --run runs/tag-gan-anime --keys D/real,D/fake,D/wrong --smooth 0.6 --out docs/images/tag-gan-anime-d.png
+  cai plot --run runs/tag-gan-anime --keys eval/attr_hair,eval/attr_eyes,eval/attr_both --out docs/images/tag-gan-anime-attr.png
+fi
+if [ -d runs/tag-acgan-anime ]; then
+  cai export --model runs/tag-acgan-anime --best --out models/tag-acgan-anime.safetensors --fp16
+  cai sample --model models/tag-acgan-anime.safetensors --tags-file samples/testing_tags.txt --seed 42 --out docs/images/tag-acgan-anime-testing-tags.png --device cpu
+  cai sample --model models/tag-acgan-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-acgan-anime-unseen.png --device cpu
+  cai plot --run runs/tag-acgan-anime --keys loss/D,loss/G --smooth 0.6 --out docs/images/tag-acgan-anime-loss.png
+  cai plot --run runs/tag-acgan-anime --keys eval/attr_hair,eval/attr_eyes,eval/attr_both --out docs/images/tag-acgan-anime-attr.png
 fi
 if [ -d runs/damsm-cub ]; then
   cai plot --run runs/damsm-cub --out docs/images/damsm-cub-loss.png
@@ -29,6 +37,9 @@ fi
 mkdir -p docs/results
 if [ -f models/tag-gan-anime.safetensors ] && [ -d data/anime ] && [ -d runs/attribute-classifier-anime ]; then
   cai eval --model models/tag-gan-anime.safetensors --dataset data/anime --metrics fid,kid,is,div,attr --classifier runs/attribute-classifier-anime --n 1000 --per-combo 16 --reference val --json docs/results/tag-gan-anime-eval.json --device cpu
+fi
+if [ -f models/tag-acgan-anime.safetensors ] && [ -d data/anime ] && [ -d runs/attribute-classifier-anime ]; then
+  cai eval --model models/tag-acgan-anime.safetensors --dataset data/anime --metrics fid,kid,is,div,attr --classifier runs/attribute-classifier-anime --n 1000 --per-combo 16 --reference val --json docs/results/tag-acgan-anime-eval.json --device cpu
 fi
 if [ -f models/gan-int-cls-cub.safetensors ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
   cai eval --model models/gan-int-cls-cub.safetensors --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval.json --device cpu

@@ -19,6 +19,15 @@ const models = path.join(root, 'models');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-server-'));
 const TAGS = 'tag-gan-anime';
 const CUB = 'gan-int-cls-cub';
+const ACGAN = 'tag-acgan-anime';
+
+/** The raw RGB bytes of a PNG data URL. */
+async function pixels(dataUrl: string): Promise<Buffer> {
+  return sharp(Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'))
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+}
 
 interface Generated {
   seed: number;
@@ -60,7 +69,7 @@ describe('HTTP API', () => {
       models: { name: string; condition: string; metrics: unknown[]; examples: string[] }[];
     }>();
     const names = list.map((m) => m.name);
-    assert.deepEqual(names.sort(), [CUB, TAGS]);
+    assert.deepEqual(names.sort(), [CUB, ACGAN, TAGS]);
     const tags = list.find((m) => m.name === TAGS)!;
     assert.equal(tags.condition, 'tags');
     assert.ok(tags.metrics.length > 0 && tags.examples.length > 0);
@@ -136,7 +145,28 @@ describe('HTTP API', () => {
       results.some((r) => r.batchImages > 2),
       `expected batching, got batch sizes ${results.map((r) => r.batchImages).join(',')}`,
     );
-    results.forEach((r, i) => assert.deepEqual(r.stages[0]!.images, alone[i]!.stages[0]!.images, texts[i]));
+    // The CPU kernels may sum in another order for another batch size (differences of ~5e-7): a pixel
+    // right at a rounding boundary can then come out one grey level apart, nothing more.
+    for (const [i, r] of results.entries()) {
+      const got = r.stages[0]!.images;
+      const want = alone[i]!.stages[0]!.images;
+      assert.equal(got.length, want.length);
+      for (let k = 0; k < got.length; k++) {
+        if (got[k] === want[k]) continue;
+        const [a, b] = await Promise.all([got[k]!, want[k]!].map((u) => pixels(u)));
+        let worst = 0;
+        let differing = 0;
+        for (let j = 0; j < a!.length; j++) {
+          const d = Math.abs(a![j]! - b![j]!);
+          worst = Math.max(worst, d);
+          differing += Number(d > 0);
+        }
+        assert.ok(
+          worst <= 1 && differing <= a!.length / 1000,
+          `${texts[i]}: ${differing} values differ, by up to ${worst}`,
+        );
+      }
+    }
   });
 
   test('interpolation: steps images, the same noise, starting at the first caption', async () => {
@@ -392,7 +422,7 @@ describe('queue limits, model memory and the game', () => {
       playable: string[];
       tallies: { model: string; fakes: number; fooled: number; foolRate: number | null }[];
     }>();
-    assert.deepEqual(stats.playable.sort(), [CUB, TAGS]);
+    assert.deepEqual(stats.playable.sort(), [CUB, ACGAN, TAGS]);
     const t = stats.tallies.find((x) => x.model === TAGS)!;
     assert.equal(t.fakes, fakes);
     assert.equal(t.fooled, fooled);
@@ -414,7 +444,7 @@ describe('queue limits, model memory and the game', () => {
         .list()
         .map((c) => c.name)
         .sort(),
-      [CUB, TAGS],
+      [CUB, ACGAN, TAGS],
     );
     assert.equal(r.problems.length, 3, r.problems.join('\n'));
     assert.ok(r.problems.some((p) => p.includes('broken.safetensors')));
