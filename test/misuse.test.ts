@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { F, Generator, cat, grad, liveTensors, randn, tensor, tidy, zeros } from '../src/engine/index.js';
+import { F, Generator, cat, cuda, grad, liveTensors, randn, tensor, tidy, zeros } from '../src/engine/index.js';
 import { native } from '../src/engine/internal.js';
 import { Conv2d, Linear } from '../src/nn/index.js';
 
@@ -16,6 +16,10 @@ function throwsWith(fn: () => unknown, pattern: RegExp): void {
 }
 
 describe('misuse gives a JavaScript error', () => {
+  test('CUDA memory statistics of the CPU, or of a malformed device, are refused by name', () => {
+    assert.throws(() => cuda.memoryStats('cpu'), /'cpu' is not a CUDA device/);
+    assert.throws(() => cuda.resetPeakMemoryStats('gpu:1' as 'cuda'), /Expected a device/);
+  });
   test('shape mismatches name the sizes', () =>
     tidy(() => {
       throwsWith(

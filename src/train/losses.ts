@@ -131,8 +131,8 @@ export function gradNorm(params: readonly Tensor[]): number {
 
 /**
  * One update from a loss: zero the optimizer's gradients, back-propagate, step, and free the loss;
- * when logging, the gradient norm goes under grad/<name> and the loss under loss/<name>. With a
- * float16 loss scaler the scaled loss is back-propagated and an overflowing step is skipped.
+ * when logging, the gradient norm goes under grad/<name> and the loss under loss/<name>. Under
+ * float16 loss scaling the scaled loss is back-propagated and an overflowing step is skipped.
  */
 export function minimize(
   opt: Optimizer,
@@ -140,13 +140,11 @@ export function minimize(
   name: string,
   scalars: Record<string, number>,
   logging: boolean,
-  precision?: MixedPrecision,
+  precision: MixedPrecision,
 ): void {
   try {
     opt.zeroGrad();
-    let overflow = false;
-    if (precision) overflow = precision.backward(loss, opt);
-    else loss.backward();
+    const overflow = precision.backward(loss, opt);
     // An overflowed float16 step is skipped (and the loss scale lowered): its norm is inf.
     if (logging && !overflow) scalars[`grad/${name}`] = gradNorm(opt.params);
     if (!overflow) opt.step();

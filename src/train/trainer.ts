@@ -162,9 +162,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       `run ${run.dir}: ${String(config.model)} on ${reader.manifest.dataset}, ${device}${precision.kind === 'fp32' ? '' : ` (${precision.kind})`}, seed ${seed}`,
     );
 
-  const gpuIndex = device === 'cpu' ? null : device === 'cuda' ? 0 : Number(device.slice(5));
-  if (gpuIndex !== null) {
-    cuda.resetPeakMemoryStats(gpuIndex);
+  if (device !== 'cpu') {
+    cuda.resetPeakMemoryStats(device);
     // Batch shapes are fixed: let cuDNN time its algorithms once per shape and keep the fastest.
     cuda.setCudnnBenchmark(true);
   }
@@ -262,7 +261,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         windowImages = 0;
         const scalars: Record<string, number> = { ...result.scalars, 'perf/img_per_sec': imgPerSec };
         // The caching allocator's high-water mark since the run (or resume) started.
-        if (gpuIndex !== null) scalars['perf/gpu_peak_gib'] = cuda.memoryStats(gpuIndex).peakAllocated / 2 ** 30;
+        if (device !== 'cpu') scalars['perf/gpu_peak_gib'] = cuda.memoryStats(device).peakAllocated / 2 ** 30;
         run.appendMetrics(state.step, scalars);
         for (const [k, v] of Object.entries(scalars)) tb.scalar(k, v, state.step);
         if (progress) progress.tick(0, fmtScalars(result.scalars));
