@@ -34,6 +34,18 @@ if [ -d runs/gan-int-cls-cub ]; then
   cai plot --run runs/gan-int-cls-cub --keys eval/rprec --out docs/images/gan-int-cls-cub-rprec.png
 fi
 
+if [ -d runs/stackgan-stage2-cub ]; then
+  # Stage II holds its frozen Stage I: one file with both stages.
+  cai export --model runs/stackgan-stage2-cub --out models/stackgan-cub.safetensors --fp16
+  cai sample --model models/stackgan-cub.safetensors --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 2 --seed 42 --out /tmp/stackgan-cub.png --device cpu && cp /tmp/stackgan-cub-stages.png docs/images/stackgan-cub-stages.png
+  cai plot --run runs/stackgan-stage2-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/stackgan-stage2-cub-loss.png
+fi
+for run in stackgan-stage1-cub stackgan-stage1-cub-b16; do
+  if [ -d "runs/$run" ]; then
+    cai sample --model "runs/$run" --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out "docs/images/$run.png" --device cpu
+  fi
+done
+
 mkdir -p docs/results
 if [ -f models/tag-gan-anime.safetensors ] && [ -d data/anime ] && [ -d runs/attribute-classifier-anime ]; then
   cai eval --model models/tag-gan-anime.safetensors --dataset data/anime --metrics fid,kid,is,div,attr --classifier runs/attribute-classifier-anime --n 1000 --per-combo 16 --reference val --json docs/results/tag-gan-anime-eval.json --device cpu
@@ -44,4 +56,19 @@ fi
 if [ -f models/gan-int-cls-cub.safetensors ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
   cai eval --model models/gan-int-cls-cub.safetensors --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval.json --device cpu
   cai eval --model models/gan-int-cls-cub.safetensors --dataset data/cub --split val,test --reference train --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval-valtest.json --device cpu
+fi
+for run in stackgan-stage1-cub stackgan-stage1-cub-b16; do
+  if [ -d "runs/$run" ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
+    cai eval --model "runs/$run" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$run-eval.json" --device cpu
+  fi
+done
+if [ -f models/stackgan-cub.safetensors ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
+  for side in 64 256; do
+    cai eval --model models/stackgan-cub.safetensors --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-eval-$side.json" --device cpu
+  done
+fi
+if [ -d runs/wgan-cls-cub ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
+  cai sample --model runs/wgan-cls-cub --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/wgan-cls-cub.png --device cpu
+  cai plot --run runs/wgan-cls-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/wgan-cls-cub-loss.png
+  cai eval --model runs/wgan-cls-cub --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/wgan-cls-cub-eval.json --device cpu
 fi

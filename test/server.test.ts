@@ -20,6 +20,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-server-'));
 const TAGS = 'tag-gan-anime';
 const CUB = 'gan-int-cls-cub';
 const ACGAN = 'tag-acgan-anime';
+const STACK = 'stackgan-cub';
 
 /** The raw RGB bytes of a PNG data URL. */
 async function pixels(dataUrl: string): Promise<Buffer> {
@@ -69,7 +70,7 @@ describe('HTTP API', () => {
       models: { name: string; condition: string; metrics: unknown[]; examples: string[] }[];
     }>();
     const names = list.map((m) => m.name);
-    assert.deepEqual(names.sort(), [CUB, ACGAN, TAGS]);
+    assert.deepEqual(names.sort(), [CUB, STACK, ACGAN, TAGS]);
     const tags = list.find((m) => m.name === TAGS)!;
     assert.equal(tags.condition, 'tags');
     assert.ok(tags.metrics.length > 0 && tags.examples.length > 0);
@@ -422,7 +423,7 @@ describe('queue limits, model memory and the game', () => {
       playable: string[];
       tallies: { model: string; fakes: number; fooled: number; foolRate: number | null }[];
     }>();
-    assert.deepEqual(stats.playable.sort(), [CUB, ACGAN, TAGS]);
+    assert.deepEqual(stats.playable.sort(), [CUB, STACK, ACGAN, TAGS]);
     const t = stats.tallies.find((x) => x.model === TAGS)!;
     assert.equal(t.fakes, fakes);
     assert.equal(t.fooled, fooled);
@@ -431,6 +432,30 @@ describe('queue limits, model memory and the game', () => {
     const again = (await app.inject('/api/game/stats')).json<{ tallies: { model: string; fakes: number }[] }>();
     assert.equal(again.tallies.find((x) => x.model === TAGS)!.fakes, fakes, 'tallies survive a restart');
     await app.close();
+  });
+
+  test("Real or Fake with a stacked model: its 256 px birds are shown at the real birds' 64 px", async () => {
+    const service = new LocalGenerationService(new ModelRegistry([models]));
+    const app = await buildApp({ service, game: { statsFile: path.join(tmp, 'game-stacked.json') } });
+    try {
+      const seen = { real: 0, fake: 0 };
+      // Until both kinds came up twice (each round is a coin toss; 40 rounds make a miss ~1e-10).
+      for (let i = 0; i < 40 && (seen.real < 2 || seen.fake < 2); i++) {
+        const r = await app.inject(`/api/game/round?model=${STACK}`);
+        assert.equal(r.statusCode, 200, r.body);
+        const round = r.json<{ id: string; image: string }>();
+        const meta = await sharp(Buffer.from(round.image.replace(/^data:image\/\w+;base64,/, ''), 'base64')).metadata();
+        const g = (await post(app, '/api/game/guess', { id: round.id, guess: 'fake' })).json<{
+          truth: 'real' | 'fake';
+        }>();
+        seen[g.truth]++;
+        assert.deepEqual([meta.width, meta.height], [64, 64], `a ${g.truth} image`);
+      }
+      assert.ok(seen.real >= 2 && seen.fake >= 2, JSON.stringify(seen));
+    } finally {
+      await app.close();
+      await service.close();
+    }
   });
 
   test('a model directory with a broken file lists the good models and says what it skipped', () => {
@@ -444,7 +469,7 @@ describe('queue limits, model memory and the game', () => {
         .list()
         .map((c) => c.name)
         .sort(),
-      [CUB, ACGAN, TAGS],
+      [CUB, STACK, ACGAN, TAGS],
     );
     assert.equal(r.problems.length, 3, r.problems.join('\n'));
     assert.ok(r.problems.some((p) => p.includes('broken.safetensors')));

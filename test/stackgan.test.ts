@@ -1,6 +1,6 @@
 // StackGAN: every network's sizes at every stage, the conditioning-augmentation KL against its
 // closed form, Stage I and Stage II training (Stage II also on a WGAN-CLS Stage I), exact resume,
-// the frozen Stage I, the two-stage pipeline, export and the sample CLI. Tiny widths on a tiny
+// the frozen Stage I, the two-stage pipeline, per-stage evaluation, export and the sample CLI. Tiny widths on a tiny
 // shapes cache prepared at 32 (DAMSM), 64 (Stage I) and 256 px (Stage II).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,9 +13,11 @@ import { promisify } from 'node:util';
 
 import sharp from 'sharp';
 
-import { CacheReader, prepareCache } from '../src/data/index.js';
+import { CacheReader, prepareCache, type SplitName } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { Generator, liveTensors, noGrad, randn, tensor } from '../src/engine/index.js';
+import { evaluateGenerator, type Metric } from '../src/eval/evaluate.js';
+import { loadDamsmNetwork } from '../src/eval/feature-network.js';
 import { ConditioningAugmentation } from '../src/models/layers/conditioning-augmentation.js';
 import {
   StackGanDiscriminator,
@@ -388,6 +390,49 @@ describe('sampling', () => {
     } finally {
       stacked.dispose();
       alone.dispose();
+    }
+    assert.equal(liveTensors(), before);
+  });
+
+  test('eval scores either stage: Stage I inside Stage II scores what Stage I scores alone', async () => {
+    const before = liveTensors();
+    const stacked = TextToImagePipeline.load(stage2Run);
+    const alone = TextToImagePipeline.load(resolveRunCheckpoint(stage1Run, true));
+    const d = loadDamsmNetwork(damsmRun);
+    try {
+      const o = {
+        metrics: ['fid', 'rprec', 'div'] as Metric[],
+        dataset: data,
+        splits: ['val', 'test'] as SplitName[],
+        n: 12,
+        batchSize: 5,
+        features: d.network,
+        damsm: { conditioner: d.conditioner, image: d.image!, name: d.network.name },
+        diversity: { captions: 2, perCaption: 3 },
+      };
+      const low = await evaluateGenerator(stacked, { ...o, stage: 64 });
+      const own = await evaluateGenerator(alone, o);
+      const high = await evaluateGenerator(stacked, o);
+      assert.deepEqual([low.stage, low.stages, high.stage, own.stages], [64, [64, 256], 256, [64]]);
+      assert.equal(low.fid!.value, own.fid!.value);
+      assert.deepEqual(low.rprec, own.rprec);
+      assert.deepEqual(low.div, own.div);
+      assert.ok(Number.isFinite(high.fid!.value));
+      assert.notEqual(high.fid!.value, low.fid!.value, 'the 256 px images are other images');
+      await assert.rejects(evaluateGenerator(stacked, { ...o, stage: 128 }), /no 128 px stage: its stages are 64, 256/);
+      // The CLI finds the DAMSM through the Stage-I run Stage II names.
+      const { stdout } = await run(process.execPath, [
+        cli,
+        ...['eval', '--model', stage2Run, '--dataset', data, '--split', 'val,test', '--metrics', 'rprec'],
+        ...['--n', '6', '--stage', '64'],
+      ]);
+      assert.match(stdout, /6 generated images, the 64 px stage,/);
+      assert.match(stdout, /\| R-precision \(DAMSM: /);
+    } finally {
+      stacked.dispose();
+      alone.dispose();
+      d.network.dispose();
+      d.conditioner.module.dispose();
     }
     assert.equal(liveTensors(), before);
   });

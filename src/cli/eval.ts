@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import type { SplitName } from '../data/index.js';
+import { retainFreedCpuMemory } from '../engine/index.js';
 import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../eval/attribute-accuracy.js';
 import { DEFAULT_COLLAPSE_RATIO } from '../eval/diversity.js';
 import { METRICS, MissingInputError, evaluateGenerator, type EvaluationResult, type Metric } from '../eval/evaluate.js';
@@ -18,6 +19,7 @@ import {
   type FeatureNetwork,
 } from '../eval/feature-network.js';
 import { readSafetensorsHeader } from '../io/index.js';
+import { resolveRunCheckpoint } from '../train/checkpoint.js';
 import { TextToImagePipeline } from '../train/pipeline.js';
 import { pickDevice } from '../train/trainer.js';
 import { UsageError, intOption } from './usage.js';
@@ -41,6 +43,8 @@ Metrics (--metrics, comma-separated):
   --reference <split>    also score up to --n real images of another split in place of generated ones
                          (fid, kid, is): the scale to read the generator's numbers on
   --n <samples>          generated images for fid, kid, is and rprec (default 1000)
+  --stage <px>           stacked models: score the stage of this side (e.g. 64 for StackGAN's Stage I inside
+                         Stage II), real images read at that side (default: the last stage)
   --inception <file>     FID Inception-v3 weights (.safetensors; docs/evaluation.md): standard FID, KID, IS.
                          Without it fid, kid and div use a project network and are labelled
                          "FID (project features: <name>)": not comparable with published FID
@@ -62,12 +66,20 @@ Without --metrics, --classifier alone means --metrics attr.`;
 
 const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
 
-/** The DAMSM run a caption model's config names (condition.damsm), if that path exists here. */
-function configuredDamsm(checkpoint: string): { path: string | null; named: string | null } {
+/**
+ * The DAMSM run a caption model's config names (condition.damsm), if that path exists here. StackGAN
+ * Stage II encodes text with its Stage I's encoder, so its DAMSM is the one of the Stage-I run.
+ */
+function configuredDamsm(checkpoint: string, depth = 0): { path: string | null; named: string | null } {
   try {
     const config = JSON.parse(readSafetensorsHeader(checkpoint).metadata.config ?? '{}') as {
       condition?: { damsm?: string | null };
+      stage1?: unknown;
     };
+    if (config.condition?.damsm == null && typeof config.stage1 === 'string' && depth === 0)
+      return fs.existsSync(config.stage1)
+        ? configuredDamsm(resolveRunCheckpoint(config.stage1, true).replace(/\.json$/, '.safetensors'), 1)
+        : { path: null, named: `the DAMSM of ${config.stage1}` };
     const named = config.condition?.damsm ?? null;
     return { path: named !== null && fs.existsSync(named) ? named : null, named };
   } catch {
@@ -84,6 +96,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       dataset: { type: 'string' },
       split: { type: 'string', default: 'test' },
       n: { type: 'string', default: '1000' },
+      stage: { type: 'string' },
       inception: { type: 'string' },
       features: { type: 'string' },
       classifier: { type: 'string' },
@@ -130,10 +143,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (has('attr') && values.classifier === undefined)
     throw new UsageError('--metrics attr needs --classifier <run|checkpoint>', evalHelp);
 
+  const stage = values.stage !== undefined ? intOption('--stage', values.stage) : undefined;
   const device = pickDevice(values.device);
+  retainFreedCpuMemory(); // a batch job: reuse large buffers rather than page them in afresh
   const pipe = TextToImagePipeline.load(values.model, device);
   const disposers: (() => void)[] = [() => pipe.dispose()];
   try {
+    if (stage !== undefined && !pipe.stages.includes(stage))
+      throw new UsageError(`--stage ${stage}: ${pipe.source} has stages of ${pipe.stages.join(', ')} px`, evalHelp);
     const kind = pipe.conditioner.kind;
     if (has('attr') && kind !== 'tags')
       throw new UsageError(`${pipe.source} is not a tag model: --metrics attr needs one`, evalHelp);
@@ -220,6 +237,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
         threshold: ratio,
       },
       ...(reference !== undefined ? { reference: reference as SplitName } : {}),
+      ...(stage !== undefined ? { stage } : {}),
       progress: true,
     });
     console.log(report(r));
@@ -242,7 +260,8 @@ const num = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toPrec
 export function report(r: EvaluationResult): string {
   const head = [
     `Evaluation of ${r.model}${r.dataset ? ` on ${r.dataset} (${r.splits.join('+')})` : ''}: ` +
-      `${r.n > 0 ? `${r.n} generated images, ` : ''}seed ${r.seed}, ${r.seconds.toFixed(1)} s`,
+      `${r.n > 0 ? `${r.n} generated images, ` : ''}${r.stages.length > 1 ? `the ${r.stage} px stage, ` : ''}` +
+      `seed ${r.seed}, ${r.seconds.toFixed(1)} s`,
     '',
     '| metric | value | details |',
     '| --- | --- | --- |',

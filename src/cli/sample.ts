@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import type { Tensor } from '../engine/index.js';
+import { retainFreedCpuMemory, type Tensor } from '../engine/index.js';
 import { saveAttentionFigure, saveGrid } from '../io/index.js';
 import { stageRows } from '../train/recipes/tree-gan.js';
 import { parseTagsFile } from '../text/index.js';
@@ -58,6 +58,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   if (n < 1 || n > 1024) throw new UsageError(`--n must be between 1 and 1024, got ${n}`, sampleHelp);
 
   const started = Date.now();
+  retainFreedCpuMemory(); // a batch job: reuse large buffers rather than page them in afresh
   const pipe = TextToImagePipeline.load(values.model, pickDevice(values.device));
   try {
     let captions: string[];

@@ -5,7 +5,7 @@ export * from './random.js';
 export { grad, type GradOptions } from './autograd.js';
 export { autocast, autocastDtype, type AutocastDType } from './autocast.js';
 export { tidy, keep, noGrad, enableGrad, isGradEnabled, liveTensors } from './scope.js';
-export { cuda, backendInfo, setNumThreads } from './cuda.js';
+export { cuda, backendInfo, retainFreedCpuMemory, setNumThreads } from './cuda.js';
 export * as F from './functional.js';
 export { type DType, DTYPES, isFloating } from './dtype.js';
 export { type Device } from './device.js';

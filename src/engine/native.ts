@@ -100,6 +100,7 @@ interface NativeCore {
   lerp_(h: H, end: H, weight: number): void;
   version(): { torch: string; major: number; minor: number; cudaBuild: boolean; threads: number };
   setNumThreads(n: number): void;
+  retainFreedCpuMemory(): boolean;
   // scalar-parameterised
   leakyRelu(h: H, slope: number): H;
   elu(h: H, alpha: number): H;

@@ -3,7 +3,7 @@
 // chosen networks, and computes the requested metrics. The caller picks and loads the networks
 // (feature-network.ts); this file only checks that each metric has what it needs.
 import { CacheReader, DataLoader, type Batch, type CacheRecord, type SplitName } from '../data/index.js';
-import { cat, noGrad, tensor, type Tensor } from '../engine/index.js';
+import { cat, noGrad, tensor, type Device, type Tensor } from '../engine/index.js';
 import type { DamsmConditioner } from '../models/conditioning.js';
 import type { DamsmImageEncoder } from '../models/damsm/index.js';
 import type { TextToImagePipeline } from '../train/pipeline.js';
@@ -60,6 +60,11 @@ export interface EvaluateOptions {
    * read on (project-feature values mean nothing alone).
    */
   reference?: SplitName;
+  /**
+   * The side of the stage to score, for stacked models (StackGAN Stage II: 64 or 256; StackGAN++ and
+   * AttnGAN: 64, 128 or 256); real images are read at that side. Default: the last stage.
+   */
+  stage?: number;
   /** Progress bars on stderr. */
   progress?: boolean;
 }
@@ -71,6 +76,9 @@ export interface EvaluationResult {
   seed: number;
   /** Generated images behind fid, kid, is and rprec (0 when none of them was asked for). */
   n: number;
+  /** The side of the stage scored, and every stage the model has (smallest first). */
+  stage: number;
+  stages: number[];
   /** The network of fid/kid/div. */
   features: { name: string; standard: boolean; source: string; dim: number } | null;
   /** Real held-out images read. */
@@ -110,6 +118,22 @@ function check(pipeline: TextToImagePipeline, o: EvaluateOptions): void {
   if (m.has('attr') && !o.classifier) throw new MissingInputError('attr needs an attribute classifier');
   if (m.has('attr') && pipeline.conditioner.kind !== 'tags')
     throw new MissingInputError(`${pipeline.source} is not a tag model: attr needs one`);
+  if (o.stage !== undefined && !pipeline.stages.includes(o.stage))
+    throw new MissingInputError(
+      `${pipeline.source} has no ${o.stage} px stage: its stages are ${pipeline.stages.join(', ')} px`,
+    );
+  if (m.has('attr') && o.stage !== undefined && o.stage !== pipeline.resolution)
+    throw new MissingInputError('attr scores the last stage only');
+}
+
+/** Images of one stage for n captions from a seed (the last stage: pipeline.generate). */
+function generateAt(pipeline: TextToImagePipeline, captions: readonly string[], seed: number, stage: number): Tensor {
+  if (stage === pipeline.resolution) return pipeline.generate(captions, { seed });
+  using z = pipeline.noise(captions.length, seed);
+  const all = pipeline.generateStagesFrom(z, captions);
+  const i = pipeline.stages.indexOf(stage);
+  all.forEach((t, j) => j !== i && t.dispose());
+  return all[i]!;
 }
 
 /** 32-bit noise seed of generation batch k: the same options give the same images. */
@@ -130,6 +154,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
   if (!(Number.isInteger(batch) && batch >= 1))
     throw new RangeError(`batchSize must be a positive integer, got ${batch}`);
   const splits = [...(o.splits ?? ['test'])];
+  const stage = o.stage ?? pipeline.resolution;
   const owned: Tensor[] = [];
   const keepT = (t: Tensor): Tensor => (owned.push(t), t);
   const result: EvaluationResult = {
@@ -138,6 +163,8 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     splits,
     seed,
     n: 0,
+    stage,
+    stages: pipeline.stages,
     features: o.features
       ? { name: o.features.name, standard: o.features.standard, source: o.features.source, dim: o.features.dim }
       : null,
@@ -180,7 +207,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     const scorerIsFeatures = o.scorer !== undefined && o.scorer === o.features;
     for (let start = 0, k = 0; start < n; start += batch, k++) {
       const caps = captions.slice(start, start + batch);
-      using images = pipeline.generate(caps, { seed: batchSeed(seed, k) });
+      using images = generateAt(pipeline, caps, batchSeed(seed, k), stage);
       if ((m.has('fid') || m.has('kid') || (m.has('is') && scorerIsFeatures)) && o.features) {
         const f = o.features.extract(images);
         genFeatures.push(keepT(f.features));
@@ -213,7 +240,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
       const parts: Tensor[] = [];
       const rb = bar(o.progress, 'real', held.length);
       for (const split of splits)
-        await readReal(o.dataset!, split, pipeline, batch, { limit: Infinity }, (b, images) => {
+        await readReal(o.dataset!, split, pipeline.device, stage, batch, { limit: Infinity }, (b, images) => {
           const f = o.features!.extract(images);
           f.probs?.dispose();
           parts.push(keepT(f.features));
@@ -245,7 +272,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
       const probs: Tensor[] = [];
       let count = 0;
       const rb = bar(o.progress, `reference (${o.reference})`, n);
-      await readReal(o.dataset!, o.reference, pipeline, batch, { limit: n, seed }, (b, images) => {
+      await readReal(o.dataset!, o.reference, pipeline.device, stage, batch, { limit: n, seed }, (b, images) => {
         if ((m.has('fid') || m.has('kid')) && o.features) {
           const f = o.features.extract(images);
           f.probs?.dispose();
@@ -340,6 +367,7 @@ function diversityOf(
   batch: number,
 ): DiversityResult & { label: string } {
   const net = o.features!;
+  const stage = o.stage ?? pipeline.resolution;
   const nCaptions = o.diversity?.captions ?? 20;
   const per = o.diversity?.perCaption ?? 10;
   if (!(Number.isInteger(nCaptions) && nCaptions >= 1))
@@ -364,9 +392,12 @@ function diversityOf(
       for (let s = 0; s < per; s += batch) {
         const k = Math.min(batch, per - s);
         // Seeds apart from the FID batches' (keys ≥ 2^20), so the two sets share no noise.
-        using images = pipeline.generate(new Array<string>(k).fill(caption), {
-          seed: batchSeed(seed, 2 ** 20 + j * 2 ** 10 + s / batch),
-        });
+        using images = generateAt(
+          pipeline,
+          new Array<string>(k).fill(caption),
+          batchSeed(seed, 2 ** 20 + j * 2 ** 10 + s / batch),
+          stage,
+        );
         const f = net.extract(images);
         f.probs?.dispose();
         parts.push(f.features);
@@ -411,14 +442,15 @@ function distances(
 }
 
 /**
- * Feeds the real images of one split to `fn` batch by batch, at the generator's resolution when
+ * Feeds the real images of one split to `fn` batch by batch, at the side of the stage scored when
  * the cache has it, centred and unaugmented: all of them in cache order, or with `seed` the first
  * `limit` of a seeded shuffle.
  */
 async function readReal(
   dataset: string,
   split: SplitName,
-  pipeline: TextToImagePipeline,
+  device: Device,
+  side: number,
   batch: number,
   o: { limit: number; seed?: number },
   fn: (b: Batch, images: Tensor) => void,
@@ -428,9 +460,7 @@ async function readReal(
     r.close();
     return;
   }
-  const res = r.manifest.resolutions.includes(pipeline.resolution)
-    ? pipeline.resolution
-    : Math.max(...r.manifest.resolutions);
+  const res = r.manifest.resolutions.includes(side) ? side : Math.max(...r.manifest.resolutions);
   const loader = new DataLoader(r, {
     batchSize: batch,
     split,
@@ -440,7 +470,7 @@ async function readReal(
     seed: o.seed ?? 0,
     dropLast: false,
     workers: 0,
-    device: pipeline.device,
+    device,
   });
   let seen = 0;
   try {

@@ -5,6 +5,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import sharp from 'sharp';
+
 import { writeFileAtomicSync } from '../io/index.js';
 import { badRequest, notFound } from './errors.js';
 import type { GenerationService } from './service.js';
@@ -55,6 +57,7 @@ export class RealOrFakeGame {
   private readonly pending = new Map<string, Pending>();
   private readonly tallies = new Map<string, GameTally>();
   private readonly realImages = new Map<string, string[]>();
+  private readonly realSides = new Map<string, number>();
 
   constructor(
     private readonly service: GenerationService,
@@ -106,11 +109,29 @@ export class RealOrFakeGame {
       const examples = card.examples.length > 0 ? card.examples : ['a bird'];
       const text = examples[crypto.randomInt(examples.length)]!;
       const r = await this.service.generate({ model: name, text, seed: crypto.randomInt(2 ** 32), count: 1 });
-      image = r.stages[r.stages.length - 1]!.images[0]!;
+      const last = r.stages[r.stages.length - 1]!;
+      image = last.images[0]!;
+      // Shown at the real images' size, so that the size gives nothing away (a 256 px StackGAN
+      // image beside 64 px real birds): the model's final image, resized.
+      const side = await this.realSide(card.dataset);
+      if (last.resolution !== side)
+        image = await sharp(image).resize(side, side, { kernel: 'lanczos3' }).png().toBuffer();
     }
     const id = crypto.randomUUID();
     this.remember(id, { truth, model: name, created: Date.now() });
     return { id, dataset: card.dataset, image };
+  }
+
+  /** The side of a dataset's real images (the first one's width; they are square and alike). */
+  private async realSide(dataset: string): Promise<number> {
+    let side = this.realSides.get(dataset);
+    if (side === undefined) {
+      const m = await sharp(this.realImages.get(dataset)![0]!).metadata();
+      if (m.width === undefined) throw new Error(`cannot read the size of ${this.realImages.get(dataset)![0]!}`);
+      side = m.width;
+      this.realSides.set(dataset, side);
+    }
+    return side;
   }
 
   private remember(id: string, p: Pending): void {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { DataLoader, CacheReader, type Batch } from '../data/index.js';
-import { Generator, cuda, manualSeed, type Device, type Tensor } from '../engine/index.js';
+import { Generator, cuda, manualSeed, retainFreedCpuMemory, type Device, type Tensor } from '../engine/index.js';
 import { SummaryWriter, makeGrid, tensorToImage, writeFileAtomicSync } from '../io/index.js';
 import { Progress } from '../util/progress.js';
 import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } from './checkpoint.js';
@@ -99,6 +99,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const say = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const { config, run: existing, checkpoint } = loadRunConfig(o);
   const device = pickDevice(o.device);
+  retainFreedCpuMemory(); // the same large buffers every step: reuse them (engine/cuda.ts)
   const tr = config.train as ConfigObject;
   const data = config.data as ConfigObject;
   const seed = config.seed as number;
