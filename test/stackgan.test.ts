@@ -376,6 +376,9 @@ describe('sampling', () => {
       assert.deepEqual(high.shape, [2, 3, 256, 256]);
       using last = stacked.generate(caps, { seed: 5 });
       assert.equal(maxAbsDiff(last, high), 0, 'generate() is the last stage');
+      using first = stacked.generate(caps, { seed: 5, stage: 64 });
+      assert.equal(maxAbsDiff(first, low), 0, 'generate({ stage: 64 }) is the first');
+      assert.throws(() => stacked.generate(caps, { stage: 128 }), /no 128 px stage: its stages are 64, 256 px/);
       using own = alone.generate(caps, { seed: 5 });
       assert.equal(maxAbsDiff(own, low), 0, 'Stage I inside Stage II draws what it draws alone');
       const inter = stacked.interpolateStages(caps[0]!, caps[1]!, 3, { seed: 2 });

@@ -19,7 +19,7 @@ import {
   type FeatureNetwork,
 } from '../eval/feature-network.js';
 import { readSafetensorsHeader } from '../io/index.js';
-import { resolveRunCheckpoint } from '../train/checkpoint.js';
+import { resolveCheckpointWeights } from '../train/checkpoint.js';
 import { TextToImagePipeline } from '../train/pipeline.js';
 import { pickDevice } from '../train/trainer.js';
 import { UsageError, intOption } from './usage.js';
@@ -78,7 +78,7 @@ function configuredDamsm(checkpoint: string, depth = 0): { path: string | null; 
     };
     if (config.condition?.damsm == null && typeof config.stage1 === 'string' && depth === 0)
       return fs.existsSync(config.stage1)
-        ? configuredDamsm(resolveRunCheckpoint(config.stage1, true).replace(/\.json$/, '.safetensors'), 1)
+        ? configuredDamsm(resolveCheckpointWeights(config.stage1, true), 1)
         : { path: null, named: `the DAMSM of ${config.stage1}` };
     const named = config.condition?.damsm ?? null;
     return { path: named !== null && fs.existsSync(named) ? named : null, named };
@@ -149,8 +149,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const pipe = TextToImagePipeline.load(values.model, device);
   const disposers: (() => void)[] = [() => pipe.dispose()];
   try {
-    if (stage !== undefined && !pipe.stages.includes(stage))
-      throw new UsageError(`--stage ${stage}: ${pipe.source} has stages of ${pipe.stages.join(', ')} px`, evalHelp);
     const kind = pipe.conditioner.kind;
     if (has('attr') && kind !== 'tags')
       throw new UsageError(`${pipe.source} is not a tag model: --metrics attr needs one`, evalHelp);

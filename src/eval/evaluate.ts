@@ -126,16 +126,6 @@ function check(pipeline: TextToImagePipeline, o: EvaluateOptions): void {
     throw new MissingInputError('attr scores the last stage only');
 }
 
-/** Images of one stage for n captions from a seed (the last stage: pipeline.generate). */
-function generateAt(pipeline: TextToImagePipeline, captions: readonly string[], seed: number, stage: number): Tensor {
-  if (stage === pipeline.resolution) return pipeline.generate(captions, { seed });
-  using z = pipeline.noise(captions.length, seed);
-  const all = pipeline.generateStagesFrom(z, captions);
-  const i = pipeline.stages.indexOf(stage);
-  all.forEach((t, j) => j !== i && t.dispose());
-  return all[i]!;
-}
-
 /** 32-bit noise seed of generation batch k: the same options give the same images. */
 function batchSeed(seed: number, k: number): number {
   return Math.floor(Prng.derive(seed, k).next() * 2 ** 32);
@@ -207,7 +197,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     const scorerIsFeatures = o.scorer !== undefined && o.scorer === o.features;
     for (let start = 0, k = 0; start < n; start += batch, k++) {
       const caps = captions.slice(start, start + batch);
-      using images = generateAt(pipeline, caps, batchSeed(seed, k), stage);
+      using images = pipeline.generate(caps, { seed: batchSeed(seed, k), stage });
       if ((m.has('fid') || m.has('kid') || (m.has('is') && scorerIsFeatures)) && o.features) {
         const f = o.features.extract(images);
         genFeatures.push(keepT(f.features));
@@ -324,7 +314,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
         }),
       };
     }
-    if (m.has('div')) result.div = diversityOf(pipeline, o, held, realFeatures!, realClasses, seed, batch);
+    if (m.has('div')) result.div = diversityOf(pipeline, o, held, realFeatures!, realClasses, seed, batch, stage);
     if (m.has('attr')) {
       const cls = o.classifier!;
       const combos = cls.vocabulary.hair.flatMap((hair) => cls.vocabulary.eyes.map((eyes) => ({ hair, eyes })));
@@ -365,9 +355,9 @@ function diversityOf(
   realClasses: string[],
   seed: number,
   batch: number,
+  stage: number,
 ): DiversityResult & { label: string } {
   const net = o.features!;
-  const stage = o.stage ?? pipeline.resolution;
   const nCaptions = o.diversity?.captions ?? 20;
   const per = o.diversity?.perCaption ?? 10;
   if (!(Number.isInteger(nCaptions) && nCaptions >= 1))
@@ -392,12 +382,10 @@ function diversityOf(
       for (let s = 0; s < per; s += batch) {
         const k = Math.min(batch, per - s);
         // Seeds apart from the FID batches' (keys ≥ 2^20), so the two sets share no noise.
-        using images = generateAt(
-          pipeline,
-          new Array<string>(k).fill(caption),
-          batchSeed(seed, 2 ** 20 + j * 2 ** 10 + s / batch),
+        using images = pipeline.generate(new Array<string>(k).fill(caption), {
+          seed: batchSeed(seed, 2 ** 20 + j * 2 ** 10 + s / batch),
           stage,
-        );
+        });
         const f = net.extract(images);
         f.probs?.dispose();
         parts.push(f.features);

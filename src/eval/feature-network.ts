@@ -3,13 +3,12 @@
 // attribute classifier for tag models, the DAMSM image encoder for caption models — and every
 // number they give carries their name ("FID (project features: …)"), so that it can never be taken
 // for, or compared with, a standard FID.
-import fs from 'node:fs';
 import path from 'node:path';
 
 import { noGrad, tidy, type Device, type Tensor } from '../engine/index.js';
 import { readSafetensorsHeader } from '../io/index.js';
 import type { DamsmImageEncoder } from '../models/damsm/index.js';
-import { resolveRunCheckpoint } from '../train/checkpoint.js';
+import { resolveCheckpointWeights } from '../train/checkpoint.js';
 import { loadDamsm } from '../train/recipes/conditional-gan.js';
 import { loadAttributeClassifier, type LoadedAttributeClassifier } from './attribute-accuracy.js';
 import { INCEPTION_FEATURES, loadInception } from './inception.js';
@@ -61,11 +60,7 @@ export function inceptionNetwork(weights: string, device: Device = 'cpu'): Featu
 
 /** The checkpoint a run directory or file resolves to (best first), and its identity. */
 function identify(p: string): { file: string; model: string; name: string } {
-  let file = resolveRunCheckpoint(p, true);
-  if (file.endsWith('.json')) {
-    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { file?: string };
-    file = path.join(path.dirname(file), m.file ?? path.basename(file).replace(/\.json$/, '.safetensors'));
-  }
+  const file = resolveCheckpointWeights(p, true);
   const md = readSafetensorsHeader(file).metadata;
   let run = path.basename(file, '.safetensors');
   try {

@@ -209,3 +209,14 @@ export function resolveRunCheckpoint(p: string, preferBest: boolean): string {
   if (step === undefined) throw new CheckpointError(`${p} holds no checkpoints`);
   return path.join(store.dir, `${stepName(step)}.json`);
 }
+
+/**
+ * resolveRunCheckpoint, then from a manifest to the weights file it names: the .safetensors whose
+ * header holds the model's metadata (config, model kind, step).
+ */
+export function resolveCheckpointWeights(p: string, preferBest: boolean): string {
+  const file = resolveRunCheckpoint(p, preferBest);
+  if (!file.endsWith('.json')) return file;
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { file?: string };
+  return path.join(path.dirname(file), m.file ?? path.basename(file).replace(/\.json$/, '.safetensors'));
+}

@@ -22,6 +22,8 @@ export interface GenerateOptions {
    * variety for fidelity; none means the untruncated prior the generator was trained on.
    */
   truncation?: number;
+  /** The side of the stage to return, for stacked models (default: the last, largest). */
+  stage?: number;
 }
 
 /** What a model makes of a caption before generating: the words it does not know, or why it cannot. */
@@ -45,10 +47,10 @@ function isTree(g: AnyGenerator): g is TreeGenerator {
   return 'readsWords' in g;
 }
 
-/** The last (largest) stage; the others are freed. */
-function lastStage(stages: Tensor[]): Tensor {
-  stages.slice(0, -1).forEach((t) => t.dispose());
-  return stages[stages.length - 1]!;
+/** Stage i (default the last, largest); the others are freed. */
+function oneStage(stages: Tensor[], i = stages.length - 1): Tensor {
+  stages.forEach((t, j) => j !== i && t.dispose());
+  return stages[i]!;
 }
 
 export class TextToImagePipeline {
@@ -120,11 +122,14 @@ export class TextToImagePipeline {
     return this.conditioner.check(caption);
   }
 
-  /** One image per caption (or tag text), [N, 3, R, R] in [-1, 1]. */
+  /** One image per caption (or tag text), [N, 3, R, R] in [-1, 1], R the side of `o.stage`. */
   generate(captions: readonly string[], o: GenerateOptions = {}): Tensor {
     if (captions.length === 0) throw new Error('generate() needs at least one caption');
+    const i = o.stage === undefined ? this.stages.length - 1 : this.stages.indexOf(o.stage);
+    if (i < 0)
+      throw new RangeError(`${this.source} has no ${o.stage} px stage: its stages are ${this.stages.join(', ')} px`);
     using z = this.noise(captions.length, o.seed ?? 0, o.truncation);
-    return this.generateFrom(z, captions);
+    return oneStage(this.generateStagesFrom(z, captions), i);
   }
 
   /**
@@ -132,7 +137,7 @@ export class TextToImagePipeline {
    * batch requests with different seeds into one forward pass. The last (largest) stage only.
    */
   generateFrom(z: Tensor, captions: readonly string[]): Tensor {
-    return lastStage(this.generateStagesFrom(z, captions));
+    return oneStage(this.generateStagesFrom(z, captions));
   }
 
   /** Every stage's images for given noise and captions, smallest first (see `stages`). */
@@ -203,7 +208,7 @@ export class TextToImagePipeline {
    * linearly from the embedding of caption a to that of caption b in `steps` images.
    */
   interpolate(a: string, b: string, steps: number, o: GenerateOptions = {}): Tensor {
-    return lastStage(this.interpolateStages(a, b, steps, o));
+    return oneStage(this.interpolateStages(a, b, steps, o));
   }
 
   /** interpolate() with every stage's images, smallest first. */
