@@ -1,21 +1,24 @@
 # CreativeAI: one image for the web/API service and the model workers (see docker-compose.yml).
-# The libtorch addon is built from source against Debian's libtorch, as `npm install` does anywhere.
+# The libtorch addon is built from source, as `npm install` does anywhere: against the libtorch 2.x
+# inside PyTorch's wheel, installed into /app/.venv by pip (about 3x Debian's 1.13 on a CPU).
+# CPU only: PIP_INDEX_URL picks the CPU wheels (override it for CUDA).
 
 FROM node:20-bookworm AS build
+ARG PIP_INDEX_URL=https://download.pytorch.org/whl/cpu
+ENV PIP_INDEX_URL=${PIP_INDEX_URL}
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libtorch-dev libopenblas0-pthread g++ make \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv g++ make \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
-# npm ci runs the package's install script (the addon build); then the TypeScript build, then dev tools go.
+# npm ci runs the package's install script (.venv with torch, then the addon build); then the
+# TypeScript build, then dev tools go.
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# Runtime libraries only: libtorch and the threaded OpenBLAS (the reference BLAS is ~6× slower).
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libtorch1.13 libopenblas0-pthread \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# The addon finds libtorch's libraries at the path it was linked with (an rpath into .venv).
+COPY --from=build /app/.venv/lib/python3.11/site-packages/torch/lib /app/.venv/lib/python3.11/site-packages/torch/lib
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/build/creativeai_torch.node ./build/

@@ -12,8 +12,11 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -277,6 +280,12 @@ int main(int argc, char** argv) {
   if (cuda && !torch::cuda::is_available()) {
     std::fprintf(stderr, "dcgan_ref: CUDA is not available in this libtorch\n");
     return 1;
+  }
+  // The trainer's allocator setting (native/tensor.cc RetainFreedCpuMemory), unless turned off.
+  const char* malloc = std::getenv("CREATIVEAI_MALLOC");
+  if (malloc == nullptr || std::string(malloc) != "system") {
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
   }
   if (o.threads > 0) at::set_num_threads(o.threads);
   if (cuda) at::globalContext().setBenchmarkCuDNN(o.cudnnBenchmark);

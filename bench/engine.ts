@@ -1,16 +1,23 @@
 // `npm run bench:engine`: one DCGAN training step (64x64, batch 64) written with the TypeScript
-// engine, against the same network and step written directly in C++ on the same libtorch
-// (bench/dcgan_ref.cpp, compiled here into build/bench/ with the addon's flags). Both run as child
-// processes, alternately (C++, TS, TS, C++, ...), with the same device, threads, warm-up and timed
-// steps; the best run of each side counts. A run's img/s is batch / step time: on CUDA the mean over
-// the timed loop (synchronised before the clock is read), on the CPU its fastest timed step (CPU
-// steps are synchronous and take seconds, so this is the figure least disturbed by other load).
-// The last line is `ratio <TS img/s / C++ img/s>`.
+// engine, against the same step written in PyTorch (bench/dcgan_ref.py) when a Python with torch is
+// at hand ($PYTHON, python3, or the project's .venv/), else against the same step written directly
+// in C++ on the same libtorch (bench/dcgan_ref.cpp, compiled into build/bench/ with the addon's flags).
+//
+// Against PyTorch, both sides run in each mode: fp32 and bf16 autocast, each in the default and the
+// channels-last memory format, with the allocator setting the trainer uses (glibc keeps freed
+// blocks). The matrix of both sides is printed, then, last, `ratio <best TS img/s / best PyTorch
+// img/s>` (each side's best mode). Against C++ it is the fp32 step only, and `ratio <TS / C++>`.
+//
+// All sides run as child processes, alternately (A, B, B, A, ...), with the same device, threads,
+// warm-up and timed steps; the best run of each side counts. A run's img/s is batch / step time: on
+// CUDA the mean over the timed loop (synchronised before the clock is read), on the CPU its fastest
+// timed step (CPU steps are synchronous, so this is the figure least disturbed by other load).
 //
 // Options: --device cpu|cuda (default: cuda when available), --batch N, --width N (ngf = ndf, 64;
 //   e.g. --width 4 --batch 1 makes the step overhead-bound, as small GPU steps are), --warmup N, --steps N,
-//   --rounds N, --threads N, --only ts|cpp, --profile (where the TS step spends its time),
-//   --out FILE (results as JSON).
+//   --rounds N, --threads N, --against pytorch|cpp (default: pytorch when available), --modes LIST
+//   (e.g. fp32,bf16+cl; default all four), --only ts|cpp|py, --profile (where the TS step spends its
+//   time), --out FILE (results as JSON).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -22,7 +29,9 @@ import { parseArgs } from 'node:util';
 
 import {
   F,
+  autocast,
   backendInfo,
+  retainFreedCpuMemory,
   cuda,
   liveTensors,
   manualSeed,
@@ -34,6 +43,7 @@ import {
   tidy,
   zeros,
   type Device,
+  type MemoryFormat,
 } from '../src/engine/internal.js';
 import {
   BatchNorm2d,
@@ -51,6 +61,22 @@ import { Adam } from '../src/optim/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** A precision and a memory format: the columns of the matrix. */
+interface Mode {
+  precision: 'fp32' | 'bf16';
+  memoryFormat: MemoryFormat;
+}
+const MODES: Record<string, Mode> = {
+  fp32: { precision: 'fp32', memoryFormat: 'contiguous' },
+  'fp32+cl': { precision: 'fp32', memoryFormat: 'channelsLast' },
+  bf16: { precision: 'bf16', memoryFormat: 'contiguous' },
+  'bf16+cl': { precision: 'bf16', memoryFormat: 'channelsLast' },
+};
+const modeName = (m: Mode): string => `${m.precision}${m.memoryFormat === 'channelsLast' ? '+cl' : ''}`;
+
+type Side = 'ts' | 'cpp' | 'py';
+const SIDE_NAME: Record<Side, string> = { ts: 'TypeScript', cpp: 'C++', py: 'PyTorch' };
+
 interface Options {
   device: Device;
   batch: number;
@@ -63,12 +89,18 @@ interface Options {
   seed: number;
   cudnnBenchmark: boolean;
   profile: boolean;
-  only: 'ts' | 'cpp' | null;
+  only: Side | null;
   out: string | null;
+  /** What the TS side is compared with: PyTorch itself, or the same step in C++ on the addon's libtorch. */
+  against: 'pytorch' | 'cpp';
+  modes: Mode[];
+  /** A child's own mode. */
+  mode: Mode;
 }
 
 interface RunResult {
-  side: 'ts' | 'cpp';
+  side: Side;
+  mode: string;
   imgPerS: number;
   /** batch / process CPU seconds per step (all threads): less sensitive to other load. */
   cpuImgPerS: number;
@@ -91,6 +123,10 @@ function parseOptions(argv: string[]): { o: Options; child: string | null } {
       profile: { type: 'boolean' },
       only: { type: 'string' },
       out: { type: 'string' },
+      against: { type: 'string' },
+      modes: { type: 'string' },
+      precision: { type: 'string' },
+      'memory-format': { type: 'string' },
       child: { type: 'string' },
     },
     strict: true,
@@ -110,8 +146,8 @@ function parseOptions(argv: string[]): { o: Options; child: string | null } {
     device,
     batch: int(values.batch, 64, 1, 'batch'),
     width: int(values.width, 64, 1, 'width'),
-    warmup: int(values.warmup, gpu ? 20 : 1, 0, 'warmup'),
-    steps: int(values.steps, gpu ? 100 : 2, 1, 'steps'),
+    warmup: int(values.warmup, gpu ? 20 : 2, 0, 'warmup'),
+    steps: int(values.steps, gpu ? 100 : 4, 1, 'steps'),
     rounds: int(values.rounds, 3, 1, 'rounds'),
     threads: int(values.threads, Number(process.env.CREATIVEAI_THREADS) || os.availableParallelism(), 1, 'threads'),
     seed: int(values.seed, 1, 0, 'seed'),
@@ -119,22 +155,67 @@ function parseOptions(argv: string[]): { o: Options; child: string | null } {
     profile: values.profile ?? false,
     only: null,
     out: values.out ?? null,
+    against: pythonWithTorch() !== null ? 'pytorch' : 'cpp',
+    modes: Object.values(MODES),
+    mode: {
+      precision: (values.precision ?? 'fp32') as Mode['precision'],
+      memoryFormat: (values['memory-format'] ?? 'contiguous') as MemoryFormat,
+    },
   };
+  if (!['fp32', 'bf16'].includes(o.mode.precision)) throw new TypeError(`--precision must be fp32 or bf16`);
+  if (!['contiguous', 'channelsLast'].includes(o.mode.memoryFormat))
+    throw new TypeError(`--memory-format must be contiguous or channelsLast`);
   if (values.only !== undefined) {
-    if (values.only !== 'ts' && values.only !== 'cpp') throw new TypeError(`--only must be ts or cpp`);
-    o.only = values.only;
+    if (!(values.only in SIDE_NAME)) throw new TypeError(`--only must be ts, cpp or py`);
+    o.only = values.only as Side;
+  }
+  if (values.against !== undefined) {
+    if (values.against !== 'pytorch' && values.against !== 'cpp')
+      throw new TypeError(`--against must be pytorch or cpp`);
+    if (values.against === 'pytorch' && pythonWithTorch() === null)
+      throw new Error('--against pytorch: no Python with torch ($PYTHON, python3 or .venv/bin/python3)');
+    o.against = values.against;
+  }
+  // C++ reference: the fp32 step only (it has no autocast or memory-format switches).
+  if (o.against === 'cpp') o.modes = [MODES.fp32!];
+  if (values.modes !== undefined) {
+    o.modes = values.modes.split(',').map((m) => {
+      const mode = MODES[m.trim()];
+      if (!mode) throw new TypeError(`--modes: unknown mode '${m}' (one of ${Object.keys(MODES).join(', ')})`);
+      return mode;
+    });
+    if (o.against === 'cpp' && o.modes.some((m) => modeName(m) !== 'fp32'))
+      throw new TypeError('the C++ reference runs fp32 only: use --against pytorch for the other modes');
   }
   return { o, child: values.child ?? null };
 }
 
 // The arguments a child gets: the same settings for both sides.
-function childArgs(o: Options): string[] {
+function childArgs(o: Options, mode: Mode, side: Side): string[] {
   const a = ['--device', o.device, '--batch', String(o.batch), '--width', String(o.width)];
+  if (side !== 'cpp') a.push('--precision', mode.precision, '--memory-format', mode.memoryFormat);
   a.push('--warmup', String(o.warmup));
   a.push('--steps', String(o.steps), '--threads', String(o.threads), '--seed', String(o.seed));
   a.push('--cudnn-benchmark', o.cudnnBenchmark ? '1' : '0');
-  if (o.profile) a.push('--profile');
+  if (o.profile && side !== 'py') a.push('--profile');
   return a;
+}
+
+let pythonFound: string | null | undefined;
+/** A Python that imports torch: $PYTHON, python3, or the project's .venv (install/build-native.mjs). */
+function pythonWithTorch(): string | null {
+  if (pythonFound !== undefined) return pythonFound;
+  const candidates = [process.env.PYTHON, 'python3', path.join(findRoot(), '.venv', 'bin', 'python3')];
+  pythonFound = null;
+  for (const py of candidates) {
+    if (!py) continue;
+    const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status === 0) {
+      pythonFound = py;
+      break;
+    }
+  }
+  return pythonFound;
 }
 
 // ---- the TypeScript side ------------------------------------------------------------------------
@@ -187,6 +268,7 @@ interface TsBench {
 }
 
 function setupTs(o: Options): TsBench {
+  retainFreedCpuMemory(); // as the trainer does (CREATIVEAI_MALLOC=system turns it off)
   setNumThreads(o.threads);
   const gpu = o.device !== 'cpu';
   if (gpu) cuda.setCudnnBenchmark(o.cudnnBenchmark);
@@ -199,29 +281,37 @@ function setupTs(o: Options): TsBench {
   }
   dcganInit(G);
   dcganInit(D);
+  const format = o.mode.memoryFormat;
+  G.to({ memoryFormat: format });
+  D.to({ memoryFormat: format });
   const optG = new Adam(G.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
   const optD = new Adam(D.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
   const B = o.batch;
   // A fixed batch of "real" images in [-1, 1] and the labels, made once (as a loader would).
-  const real = tidy(() => rand([B, 3, 64, 64], { device: o.device }).mul(2).sub(1));
+  const real = tidy(() => rand([B, 3, 64, 64], { device: o.device }).mul(2).sub(1).contiguous(format));
   const onesT = ones([B, 1, 1, 1], { device: o.device });
   const zerosT = zeros([B, 1, 1, 1], { device: o.device });
 
   // The standard DCGAN step: D on real + fake (fake detached), then G through D.
+  // bf16: the whole step under autocast, as the trainer's MixedPrecision.run does (backward
+  // runs with autocast off inside the addon).
+  const inMode = <T>(fn: () => T): T => (o.mode.precision === 'bf16' ? autocast(o.device, 'bfloat16', fn) : fn());
   const step = (last: boolean): [number, number] | undefined =>
-    tidy(() => {
-      const z = randn([B, NZ, 1, 1], { device: o.device });
-      const fake = G.forward(z);
-      optD.zeroGrad();
-      const lossD = F.bceWithLogits(D.forward(real), onesT).add(F.bceWithLogits(D.forward(fake.detach()), zerosT));
-      lossD.backward();
-      optD.step();
-      optG.zeroGrad();
-      const lossG = F.bceWithLogits(D.forward(fake), onesT);
-      lossG.backward();
-      optG.step();
-      return last ? [lossD.item(), lossG.item()] : undefined;
-    });
+    tidy(() =>
+      inMode(() => {
+        const z = randn([B, NZ, 1, 1], { device: o.device });
+        const fake = G.forward(z);
+        optD.zeroGrad();
+        const lossD = F.bceWithLogits(D.forward(real), onesT).add(F.bceWithLogits(D.forward(fake.detach()), zerosT));
+        lossD.backward();
+        optD.step();
+        optG.zeroGrad();
+        const lossG = F.bceWithLogits(D.forward(fake), onesT);
+        lossG.backward();
+        optG.step();
+        return last ? ([lossD.item(), lossG.item()] as [number, number]) : undefined;
+      }),
+    );
   // cuda.synchronize() is a no-op in an addon built without the CUDA headers (cudaApi false in
   // build/config.json); reading a value back from the device waits for the queued work either way.
   const probe = zeros([1], { device: o.device });
@@ -259,7 +349,8 @@ async function runTsChild(o: Options): Promise<void> {
   const info = backendInfo();
   console.log(
     `ts: libtorch ${info.torch}, device ${o.device}, threads ${info.threads}, batch ${o.batch}, width ${o.width}, ` +
-      `warmup ${o.warmup}, steps ${o.steps}, fused adam ${bench.fused() ? 'yes' : 'no'}` +
+      `warmup ${o.warmup}, steps ${o.steps}, ${modeName(o.mode)}, fused adam ${bench.fused() ? 'yes' : 'no'}, ` +
+      `freed memory retained ${retainFreedCpuMemory() ? 'yes' : 'no'}` +
       (gpu ? `, addon CUDA API ${info.cudaBuild ? 'yes' : 'no (synchronised by a read-back)'}` : ''),
   );
   const [lossD, lossG] = losses ?? [NaN, NaN];
@@ -448,14 +539,14 @@ function findRoot(): string {
   throw new Error(`build/config.json not found above ${here}: build the addon first (node install/build-native.mjs)`);
 }
 
-function findRefSource(root: string): string {
+function findRefSource(root: string, file = 'dcgan_ref.cpp'): string {
   let dir = root;
   for (let i = 0; i < 3; i++) {
-    const f = path.join(dir, 'bench', 'dcgan_ref.cpp');
+    const f = path.join(dir, 'bench', file);
     if (fs.existsSync(f)) return f;
     dir = path.dirname(dir);
   }
-  throw new Error(`bench/dcgan_ref.cpp not found at or above ${root}`);
+  throw new Error(`bench/${file} not found at or above ${root}`);
 }
 
 /** Compiles bench/dcgan_ref.cpp with the addon's compiler, ABI and libtorch (build/config.json). */
@@ -517,10 +608,15 @@ function childEnv(): NodeJS.ProcessEnv {
   return { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1' };
 }
 
-function runChild(side: 'ts' | 'cpp', exe: string, o: Options): RunResult {
-  const args = childArgs(o);
-  const [cmd, argv] =
-    side === 'cpp' ? [exe, args] : [process.execPath, [fileURLToPath(import.meta.url), '--child', 'ts', ...args]];
+function runChild(side: Side, exe: string, o: Options, mode: Mode): RunResult {
+  const args = childArgs(o, mode, side);
+  const self = fileURLToPath(import.meta.url);
+  const [cmd, argv]: [string, string[]] =
+    side === 'cpp'
+      ? [exe, args]
+      : side === 'py'
+        ? [pythonWithTorch()!, [findRefSource(findRoot(), 'dcgan_ref.py'), ...args]]
+        : [process.execPath, [self, '--child', 'ts', ...args]];
   const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20, env: childEnv() });
   const lines = `${r.stdout ?? ''}`.split('\n').filter((l) => l.length > 0);
   if (r.status !== 0 || r.error) {
@@ -534,8 +630,10 @@ function runChild(side: 'ts' | 'cpp', exe: string, o: Options): RunResult {
   for (const l of lines.slice(0, c ? -2 : -1)) console.log(`  ${l}`);
   const imgPerS = Number(m[1]);
   const cpuImgPerS = c ? Number(c[1]) : NaN;
-  console.log(`  ${side === 'ts' ? 'TS ' : 'C++'} ${imgPerS.toFixed(2)} img/s (by CPU time ${cpuImgPerS.toFixed(2)})`);
-  return { side, imgPerS, cpuImgPerS, lines };
+  console.log(
+    `  ${SIDE_NAME[side]} ${modeName(mode)}: ${imgPerS.toFixed(2)} img/s (by CPU time ${cpuImgPerS.toFixed(2)})`,
+  );
+  return { side, mode: modeName(mode), imgPerS, cpuImgPerS, lines };
 }
 
 async function main(): Promise<void> {
@@ -548,38 +646,68 @@ async function main(): Promise<void> {
 
   const root = findRoot();
   const info = backendInfo();
+  const other: Side = o.against === 'pytorch' ? 'py' : 'cpp';
   console.log(
-    `bench: DCGAN 64x64 training step, libtorch ${info.torch}, device ${o.device}, threads ${o.threads}, ` +
-      `batch ${o.batch}, width ${o.width}, warmup ${o.warmup} + ${o.steps} timed steps, ${o.rounds} round(s) per side, ` +
-      `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, ` +
+    `bench: DCGAN 64x64 training step, TypeScript against ${SIDE_NAME[other]}` +
+      (other === 'py' ? ` (${pythonWithTorch()})` : '') +
+      `, libtorch ${info.torch}, device ${o.device}, threads ${o.threads}, ` +
+      `batch ${o.batch}, width ${o.width}, warmup ${o.warmup} + ${o.steps} timed steps, ${o.rounds} round(s) per side and mode, ` +
+      `modes ${o.modes.map(modeName).join(' ')}, node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, ` +
       `load average ${os.loadavg()[0]!.toFixed(2)}, OPENBLAS_NUM_THREADS=${childEnv().OPENBLAS_NUM_THREADS}`,
   );
-  const exe = o.only === 'ts' ? '' : buildRef(root);
+  const exe = other === 'cpp' && o.only !== 'ts' ? buildRef(root) : '';
   const results: RunResult[] = [];
   for (let r = 0; r < o.rounds; r++) {
-    // Alternate the order (C++, TS, TS, C++, ...) so that drift in machine load favours neither side.
-    const order: ('ts' | 'cpp')[] = r % 2 === 0 ? ['cpp', 'ts'] : ['ts', 'cpp'];
-    for (const side of order) {
-      if (o.only !== null && o.only !== side) continue;
-      console.log(`round ${r + 1}/${o.rounds}: ${side === 'ts' ? 'TypeScript engine' : 'C++ reference'}`);
-      results.push(runChild(side, exe, o));
+    for (const mode of o.modes) {
+      // Alternate the order (A, B, B, A, ...) so that drift in machine load favours neither side.
+      const order: Side[] = r % 2 === 0 ? [other, 'ts'] : ['ts', other];
+      for (const side of order) {
+        if (o.only !== null && o.only !== side) continue;
+        console.log(`round ${r + 1}/${o.rounds}, ${modeName(mode)}: ${SIDE_NAME[side]}`);
+        results.push(runChild(side, exe, o, mode));
+      }
     }
   }
-  const best = (side: 'ts' | 'cpp', key: 'imgPerS' | 'cpuImgPerS'): number =>
-    Math.max(0, ...results.filter((x) => x.side === side && Number.isFinite(x[key])).map((x) => x[key]));
+  const best = (side: Side, key: 'imgPerS' | 'cpuImgPerS', mode?: string): number =>
+    Math.max(
+      0,
+      ...results
+        .filter((x) => x.side === side && (mode === undefined || x.mode === mode) && Number.isFinite(x[key]))
+        .map((x) => x[key]),
+    );
+  const fmt = (x: number, d = 3): string => (Number.isFinite(x) && x > 0 ? x.toFixed(d) : 'n/a');
+  const names = o.modes.map(modeName);
+  const matrix: Record<string, Record<string, number>> = {};
+  console.log(`\nimg/s, best of ${o.rounds} per cell:`);
+  console.log(`${''.padEnd(12)}${names.map((n) => n.padStart(10)).join('')}`);
+  for (const side of ['ts', other] as Side[]) {
+    matrix[side] = Object.fromEntries(names.map((n) => [n, best(side, 'imgPerS', n)]));
+    console.log(`${SIDE_NAME[side].padEnd(12)}${names.map((n) => fmt(matrix[side]![n]!, 2).padStart(10)).join('')}`);
+  }
+  console.log(
+    `${'ratio'.padEnd(12)}${names.map((n) => fmt(matrix.ts![n]! / matrix[other]![n]!).padStart(10)).join('')}`,
+  );
   const ts = best('ts', 'imgPerS');
-  const cpp = best('cpp', 'imgPerS');
-  const ratio = cpp > 0 ? ts / cpp : NaN;
-  const cpuRatio = best('cpp', 'cpuImgPerS') > 0 ? best('ts', 'cpuImgPerS') / best('cpp', 'cpuImgPerS') : NaN;
+  const ref = best(other, 'imgPerS');
+  const bestMode = (side: Side): string => names.find((n) => matrix[side]![n] === best(side, 'imgPerS')) ?? '?';
+  const ratio = ref > 0 ? ts / ref : NaN;
+  const cpuRatio = best(other, 'cpuImgPerS') > 0 ? best('ts', 'cpuImgPerS') / best(other, 'cpuImgPerS') : NaN;
   if (o.out !== null) {
-    const summary = { options: o, libtorch: info.torch, runs: results, best: { ts, cpp }, ratio, cpuRatio };
+    const summary = {
+      options: o,
+      libtorch: info.torch,
+      against: o.against,
+      runs: results,
+      matrix,
+      best: { ts, [other]: ref },
+      ratio,
+      cpuRatio,
+    };
     fs.writeFileSync(o.out, JSON.stringify(summary, null, 2) + '\n');
   }
-  const n = (side: 'ts' | 'cpp'): number => results.filter((x) => x.side === side).length;
-  const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
-  if (ts > 0) console.log(`TS  img/s ${ts.toFixed(2)} (best of ${n('ts')})`);
-  if (cpp > 0) console.log(`C++ img/s ${cpp.toFixed(2)} (best of ${n('cpp')})`);
-  if (ts > 0 && cpp > 0) console.log(`ratio by process CPU time (best of each) ${fmt(cpuRatio)}`);
+  if (ts > 0) console.log(`TypeScript best ${ts.toFixed(2)} img/s (${bestMode('ts')})`);
+  if (ref > 0) console.log(`${SIDE_NAME[other]} best ${ref.toFixed(2)} img/s (${bestMode(other)})`);
+  if (ts > 0 && ref > 0) console.log(`ratio by process CPU time (best of each) ${fmt(cpuRatio)}`);
   console.log(`ratio ${fmt(ratio)}`);
 }
 

@@ -152,6 +152,11 @@ Napi::Value Guard(const Napi::CallbackInfo& info, Body body) {
 }  // namespace cai
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#if TORCH_VERSION_MAJOR >= 2 && defined(__x86_64__)
+  // NNPACK is for ARM CPUs; on x86 oneDNN runs the convolutions, but libtorch 2.x still tries
+  // it and prints "Could not initialize NNPACK! Reason: Unsupported hardware." per convolution kind.
+  at::globalContext().setUserEnabledNNPACK(false);
+#endif
   cai::RegisterTensor(env, exports);
   cai::RegisterOps(env, exports);
   cai::RegisterNN(env, exports);

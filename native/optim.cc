@@ -1,6 +1,8 @@
 // Optimizer steps over whole parameter lists in one native call. Adam/AdamW use libtorch's
 // fused kernel where it exists (>= 2.0; measured 14,197 vs 11,274 img/s for a per-parameter
 // loop on the H100) and fall back to the per-parameter update elsewhere (libtorch 1.13).
+#include <ATen/autocast_mode.h>
+
 #include "common.h"
 
 namespace cai {
@@ -24,6 +26,21 @@ void Select(const std::vector<at::Tensor>& params, std::vector<const std::vector
   }
 }
 
+// Autocast caches the float16/bfloat16 copy of each weight for the rest of the outermost autocast
+// region, keyed by the tensor and blind to in-place changes: after an update inside a region (a
+// GAN's D step, then its G step through D) the next forward pass would use the old weights.
+// Every update ends by dropping the cache, as leaving the region would.
+struct DropsAutocastCache {
+  ~DropsAutocastCache() { at::autocast::clear_cache(); }
+};
+
+// Whether two tensors of one shape keep their elements in the same memory order.
+[[maybe_unused]] bool SameLayout(const at::Tensor& a, const at::Tensor& b) {
+  if (a.is_contiguous() && b.is_contiguous()) return true;
+  return a.dim() == 4 && a.is_contiguous(at::MemoryFormat::ChannelsLast) &&
+         b.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
 void CheckSameLength(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& st, const char* name) {
   if (st.size() != params.size())
     throw ArgError(std::string(name) + " must have one entry per parameter");
@@ -33,14 +50,17 @@ void CheckSameLength(const std::vector<at::Tensor>& params, const std::vector<at
 bool g_fusedUnavailable[2] = {false, false};  // [cpu, cuda]: set once the kernel said no
 #endif
 
-// (params[], expAvg[], expAvgSq[], steps[], lr, beta1, beta2, weightDecay, eps, decoupled) -> fused?
+// (params[], expAvg[], expAvgSq[], steps[], lr, beta1, beta2, weightDecay, eps, decoupled, allowFused)
+// -> whether the fused kernel ran
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  DropsAutocastCache dropCache;
   auto params = Tensors(info, 0), m = Tensors(info, 1), v = Tensors(info, 2), steps = Tensors(info, 3);
   CheckSameLength(params, m, "expAvg");
   CheckSameLength(params, v, "expAvgSq");
   CheckSameLength(params, steps, "steps");
   const double lr = Num(info, 4), b1 = Num(info, 5), b2 = Num(info, 6), wd = Num(info, 7), eps = Num(info, 8);
   const bool decoupled = Bool(info, 9);
+  const bool allowFused = info.Length() <= 10 || Bool(info, 10);
   Group grp;
   Select(params, {&m, &v, &steps}, grp);
   if (grp.p.empty()) return Napi::Boolean::New(info.Env(), false);
@@ -49,7 +69,13 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   const double coupledWd = decoupled ? 0.0 : wd;
 #if TORCH_VERSION_MAJOR >= 2
   const int dev = grp.p[0].is_cuda() ? 1 : 0;
-  if (!g_fusedUnavailable[dev]) {
+  // The fused kernel walks each parameter's memory and its gradient's and state's in the same
+  // order: it needs them laid out alike (a channels-last weight with row-major state would mix
+  // elements). The foreach ops below follow strides, so they take any other case.
+  bool alike = true;
+  for (size_t i = 0; i < grp.p.size() && alike; ++i)
+    for (const at::Tensor* t : {&grp.g[i], &grp.a[i], &grp.b[i]}) alike = alike && SameLayout(grp.p[i], *t);
+  if (allowFused && alike && !g_fusedUnavailable[dev]) {
     at::_foreach_add_(grp.c, 1);
     try {
       at::_fused_adam_(grp.p, grp.g, grp.a, grp.b, {}, grp.c, lr, b1, b2, coupledWd, eps, false, false);
@@ -60,24 +86,33 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
     }
   }
 #endif
-  for (size_t i = 0; i < grp.p.size(); ++i) {
-    at::Tensor& p = grp.p[i];
-    at::Tensor g = grp.g[i];
-    grp.c[i].add_(1);
-    const double step = grp.c[i].item<double>();
-    if (coupledWd != 0) g = g.add(p, coupledWd);
-    grp.a[i].mul_(b1).add_(g, 1 - b1);
-    grp.b[i].mul_(b2).addcmul_(g, g, 1 - b2);
-    const double bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
-    at::Tensor denom = (grp.b[i].sqrt() / std::sqrt(bc2)).add_(eps);
-    p.addcdiv_(grp.a[i], denom, -lr / bc1);
+  // The same update with multi-tensor (foreach) ops: one call per stage for every parameter
+  // instead of a loop of small kernels per parameter. Parameters may have taken different numbers of
+  // steps (one without a gradient is skipped), so the bias corrections are per parameter.
+  at::_foreach_add_(grp.c, 1);
+  std::vector<at::Tensor> g = grp.g;
+  if (coupledWd != 0) g = at::_foreach_add(g, grp.p, coupledWd);
+  at::_foreach_mul_(grp.a, b1);
+  at::_foreach_add_(grp.a, g, 1 - b1);
+  at::_foreach_mul_(grp.b, b2);
+  at::_foreach_addcmul_(grp.b, g, g, 1 - b2);
+  std::vector<at::Scalar> sqrtBc2, stepSize;
+  for (const at::Tensor& c : grp.c) {
+    const double step = c.item<double>();
+    sqrtBc2.emplace_back(std::sqrt(1 - std::pow(b2, step)));
+    stepSize.emplace_back(-lr / (1 - std::pow(b1, step)));
   }
+  std::vector<at::Tensor> denom = at::_foreach_sqrt(grp.b);
+  at::_foreach_div_(denom, sqrtBc2);
+  at::_foreach_add_(denom, eps);
+  at::_foreach_addcdiv_(grp.p, grp.a, denom, stepSize);
   return Napi::Boolean::New(info.Env(), false);
 }
 
 // (params[], squareAvg[], momentumBuf[] (empty: no momentum), gradAvg[] (empty: not centered),
 //  lr, alpha, eps, weightDecay, momentum)
 Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
+  DropsAutocastCache dropCache;
   auto params = Tensors(info, 0), sq = Tensors(info, 1), mom = Tensors(info, 2), ga = Tensors(info, 3);
   CheckSameLength(params, sq, "squareAvg");
   if (!mom.empty()) CheckSameLength(params, mom, "momentumBuffer");
@@ -111,6 +146,7 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
 //  seen a gradient yet), lr, momentum, dampening, weightDecay, nesterov)
 // -> per parameter, whether it had a gradient (and so was updated).
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  DropsAutocastCache dropCache;
   auto params = Tensors(info, 0), buf = Tensors(info, 1);
   auto started = Ints(info, 2);
   if (!buf.empty()) CheckSameLength(params, buf, "momentumBuffer");

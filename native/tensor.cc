@@ -113,6 +113,11 @@ Napi::Value Ones(const Napi::CallbackInfo& info) {
 Napi::Value Full(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::full(Ints(info, 0), Scal(info, 1), Opts(info, 2, 3)));
 }
+// (t, value) -> a tensor of t's shape, dtype, device and memory layout (channels-last stays so),
+// filled with value: zeros_like/ones_like/full_like.
+Napi::Value FullLike(const Napi::CallbackInfo& info) {
+  return Wrap(info.Env(), at::full_like(T(info, 0), Scal(info, 1)));
+}
 Napi::Value Arange(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::arange(Scal(info, 0), Scal(info, 1), Scal(info, 2), Opts(info, 3, 4)));
 }
@@ -133,11 +138,35 @@ Napi::Value To(const Napi::CallbackInfo& info) {
 
 Napi::Value Clone(const Napi::CallbackInfo& info) { return Wrap(info.Env(), T(info, 0).clone()); }
 Napi::Value Detach(const Napi::CallbackInfo& info) { return Wrap(info.Env(), T(info, 0).detach()); }
-Napi::Value Contiguous(const Napi::CallbackInfo& info) { return Wrap(info.Env(), T(info, 0).contiguous()); }
+// Memory formats by code: 0 the default (row-major NCHW), 1 channels-last (NHWC strides, the
+// layout oneDNN's CPU convolutions and cuDNN's tensor-core kernels run without reordering).
+at::MemoryFormat MemFmt(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return at::MemoryFormat::Contiguous;
+  switch (Int(info, i)) {
+    case 0:
+      return at::MemoryFormat::Contiguous;
+    case 1:
+      return at::MemoryFormat::ChannelsLast;
+    default:
+      throw ArgError("memory format code must be 0 (contiguous) or 1 (channels last)");
+  }
+}
+
+// (t, format?) -> t laid out densely in that format (the same handle's storage when it already is).
+Napi::Value Contiguous(const Napi::CallbackInfo& info) {
+  at::Tensor& t = T(info, 0);
+  at::MemoryFormat f = MemFmt(info, 1);
+  if (f == at::MemoryFormat::ChannelsLast && t.dim() != 4)
+    throw ArgError("channels-last needs a 4-d tensor, got " + std::to_string(t.dim()) + "-d");
+  return Wrap(info.Env(), t.contiguous(f));
+}
 Napi::Value Alias(const Napi::CallbackInfo& info) { return Wrap(info.Env(), T(info, 0)); }
 
 Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), T(info, 0).is_contiguous());
+  at::Tensor& t = T(info, 0);
+  at::MemoryFormat f = MemFmt(info, 1);
+  if (f == at::MemoryFormat::ChannelsLast && t.dim() != 4) return Napi::Boolean::New(info.Env(), false);
+  return Napi::Boolean::New(info.Env(), t.is_contiguous(f));
 }
 
 Napi::Value Numel(const Napi::CallbackInfo& info) {
@@ -233,6 +262,7 @@ void RegisterTensor(Napi::Env, Napi::Object e) {
   CAI_EXPORT(e, "zeros", Zeros);
   CAI_EXPORT(e, "ones", Ones);
   CAI_EXPORT(e, "full", Full);
+  CAI_EXPORT(e, "fullLike", FullLike);
   CAI_EXPORT(e, "arange", Arange);
   CAI_EXPORT(e, "linspace", Linspace);
   CAI_EXPORT(e, "eye", Eye);

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 
 import { prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
-import { backendInfo, liveTensors } from '../src/engine/index.js';
+import { backendInfo, fastestMode, liveTensors } from '../src/engine/index.js';
 import { readEvents } from '../src/io/index.js';
 import { metricsOf } from './helpers/runs.js';
 import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
@@ -21,6 +21,7 @@ import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
 import { ConfigError, applyOverrides, readConfigFile, resolveConfig } from '../src/train/config.js';
 import { fullSchema } from '../src/train/schema.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { RunDir } from '../src/train/run-dir.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
 
 const run = promisify(execFile);
@@ -59,7 +60,7 @@ describe('config', () => {
     const lines = stdout.trim().split('\n');
     assert.ok(
       lines.includes(
-        'train.precision  (fp32 | tf32 | bf16 | fp16; default "fp32")  ' +
+        'train.precision  (auto | fp32 | tf32 | bf16 | fp16; default "auto")  ' +
           String((fullSchema('attngan').train as { fields: Record<string, { doc: string }> }).fields.precision!.doc),
       ),
     );
@@ -340,6 +341,12 @@ describe('checkpoints', () => {
     await train(s(b, 3));
     const r = await train({ ...quiet, resume: b, sets: ['train.steps=6'] });
     assert.equal(r.step, 6);
+    // The mode 'auto' resolved to is recorded at the start and at each resume.
+    const info = RunDir.open(b).info();
+    const auto = fastestMode('cpu');
+    assert.deepEqual([info.mode?.precision, info.mode?.memoryFormat], [auto.precision, auto.memoryFormat]);
+    assert.match(info.mode!.reason, /^auto: /);
+    assert.equal(info.resumedAt[0]?.mode?.precision, auto.precision);
     const fa = fs.readFileSync(path.join(a, 'checkpoints', 'step-00000006.safetensors'));
     const fb = fs.readFileSync(path.join(b, 'checkpoints', 'step-00000006.safetensors'));
     assert.ok(fa.equals(fb), 'checkpoints at step 6 differ');
@@ -355,16 +362,27 @@ describe('checkpoints', () => {
   });
 
   // fp16 autocast on the CPU needs libtorch 2.x; with 1.13 the run is refused (test/amp.test.ts).
-  const mixed = Number(backendInfo().torch.split('.')[0]) >= 2 ? ['bf16', 'fp16'] : ['bf16'];
-  for (const precision of mixed)
-    test(`a ${precision} mixed-precision run resumes exactly (loss scale included)`, async () => {
-      const a = path.join(tmp, 'runs', `${precision}-straight`);
-      const b = path.join(tmp, 'runs', `${precision}-resumed`);
+  const modes: [string, string][] = [
+    ['bf16', 'contiguous'],
+    ['bf16', 'channelsLast'],
+    ['fp32', 'channelsLast'],
+  ];
+  if (Number(backendInfo().torch.split('.')[0]) >= 2) modes.push(['fp16', 'contiguous']);
+  for (const [precision, format] of modes)
+    test(`a ${precision} ${format} run resumes exactly (loss scale included)`, async () => {
+      const a = path.join(tmp, 'runs', `${precision}-${format}-straight`);
+      const b = path.join(tmp, 'runs', `${precision}-${format}-resumed`);
       const s = (dir: string, steps: number): TrainOptions => ({
         ...quiet,
         config: cfg('gan-int-cls'),
         runDir: dir,
-        sets: [...base(), `train.steps=${steps}`, `train.precision=${precision}`, 'train.logEvery=1'],
+        sets: [
+          ...base(),
+          `train.steps=${steps}`,
+          `train.precision=${precision}`,
+          `train.memoryFormat=${format}`,
+          'train.logEvery=1',
+        ],
       });
       await train(s(a, 6));
       await train(s(b, 3));
@@ -387,6 +405,10 @@ describe('checkpoints', () => {
         assert.equal(ampSeries(b), ampSeries(a), 'the loss scale and overflow count continue exactly');
         assert.equal(metrics.filter((l) => 'amp/scale' in l).at(-1)!['amp/scale'], amp.scale);
       } else assert.equal(amp, null);
+      assert.deepEqual(
+        [RunDir.open(b).info().mode?.precision, RunDir.open(b).info().mode?.memoryFormat],
+        [precision, format],
+      );
     });
 
   test('a truncated newest checkpoint is reported and the previous one is used', async () => {

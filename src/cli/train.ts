@@ -24,8 +24,9 @@ config, seed, git commit, metrics, TensorBoard events, sample grids and checkpoi
   --no-progress         no progress bar (log lines only)
   --keys <model>        list every config key of a model (type, default, meaning) and exit
 
-Often set: train.steps, data.batchSize, train.precision (fp32 | tf32 | bf16 | fp16: mixed precision on
-CUDA), optim.ema, eval.samples (R-precision picks the best checkpoint), eval.classifier (tag GANs).
+Often set: train.steps, data.batchSize, train.precision (auto | fp32 | tf32 | bf16 | fp16; auto: bf16
+on a CPU with native bfloat16, else fp32), train.memoryFormat (auto | contiguous | channelsLast),
+optim.ema, eval.samples (R-precision picks the best checkpoint), eval.classifier (tag GANs).
 Every key and its meaning: creativeai train --keys <model>.
 
 Ctrl-C finishes the current step, writes a checkpoint and exits; resume with --resume.`;

@@ -4,7 +4,7 @@
 // target device.
 import { Worker } from 'node:worker_threads';
 
-import { tensor, tidy, type Device, type Tensor } from '../engine/index.js';
+import { tensor, tidy, type Device, type MemoryFormat, type Tensor } from '../engine/index.js';
 import { assembleImages } from './assemble.js';
 import { BatchPlanner, type BatchPlan } from './batch-plan.js';
 import type { SplitName } from './cache/format.js';
@@ -23,6 +23,8 @@ export interface LoaderOptions {
   /** Drop a last partial batch (default true: GAN batch statistics dislike tiny batches). */
   dropLast?: boolean;
   device?: Device;
+  /** Layout of the image tensors: 'channelsLast' for networks whose weights are (Module.to). Default 'contiguous'. */
+  memoryFormat?: MemoryFormat;
   /** Batches assembled ahead of the one being used. */
   prefetch?: number;
   /** Worker threads assembling batches (0: on the main thread). */
@@ -52,6 +54,7 @@ export class DataLoader {
   readonly resolutions: number[];
   readonly batchSize: number;
   readonly device: Device;
+  readonly memoryFormat: MemoryFormat;
   readonly #planner: BatchPlanner;
   readonly #prefetch: number;
   readonly #workers: { w: Worker; busy: number }[] = [];
@@ -66,6 +69,7 @@ export class DataLoader {
     this.resolutions = o.resolutions ?? [Math.min(...reader.manifest.resolutions)];
     for (const r of this.resolutions) reader.storedSide(r); // throws with the sizes it has
     this.device = o.device ?? 'cpu';
+    this.memoryFormat = o.memoryFormat ?? 'contiguous';
     this.#prefetch = Math.max(0, o.prefetch ?? 2);
     const pool = reader.indices(split === 'all' ? undefined : split);
     if (pool.length === 0) throw new Error(`The cache at ${reader.dir} has no '${split}' records`);
@@ -129,7 +133,7 @@ export class DataLoader {
         r,
         tidy(() => {
           const u8 = tensor(pixels.get(r)!, { shape: [plan.indices.length, 3, r, r] });
-          return u8.to({ device: this.device, dtype: 'float32' }).div(127.5).sub(1);
+          return u8.to({ device: this.device, dtype: 'float32' }).div(127.5).sub(1).contiguous(this.memoryFormat);
         }),
       );
     }

@@ -102,14 +102,16 @@ export function full(shape: number[], value: Scalar, opts: TensorOptions = {}): 
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
   return new Tensor(native.full(checkShape(shape), value, dtypeCode(dtype), deviceCode(opts.device ?? 'cpu')));
 }
+// The *Like functions keep t's memory layout too (a channels-last weight gets channels-last
+// optimizer state), as PyTorch's do.
 export function zerosLike(t: Tensor): Tensor {
-  return zeros(t.shape, { dtype: t.dtype, device: t.device });
+  return new Tensor(native.fullLike(t.handle, 0));
 }
 export function onesLike(t: Tensor): Tensor {
-  return ones(t.shape, { dtype: t.dtype, device: t.device });
+  return new Tensor(native.fullLike(t.handle, 1));
 }
 export function fullLike(t: Tensor, value: Scalar): Tensor {
-  return full(t.shape, value, { dtype: t.dtype, device: t.device });
+  return new Tensor(native.fullLike(t.handle, value));
 }
 /** [start, end) in steps; int64 when all arguments are integers, as in PyTorch. */
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {

@@ -81,15 +81,16 @@ interface NativeCore {
   zeros(shape: number[], dtype: number, device: number): H;
   ones(shape: number[], dtype: number, device: number): H;
   full(shape: number[], value: number | boolean, dtype: number, device: number): H;
+  fullLike(h: H, value: number | boolean): H;
   arange(start: number, end: number, step: number, dtype: number, device: number): H;
   linspace(start: number, end: number, steps: number, dtype: number, device: number): H;
   eye(n: number, dtype: number, device: number): H;
   to(h: H, dtype: Opt<number>, device: Opt<number>): H;
   clone(h: H): H;
   detach(h: H): H;
-  contiguous(h: H): H;
+  contiguous(h: H, format?: number): H;
   alias(h: H): H;
-  isContiguous(h: H): boolean;
+  isContiguous(h: H, format?: number): boolean;
   numel(h: H): number;
   copy_(dst: H, src: H): void;
   fill_(h: H, v: number | boolean): void;
@@ -256,6 +257,7 @@ interface NativeCore {
     weightDecay: number,
     eps: number,
     decoupled: boolean,
+    allowFused?: boolean,
   ): boolean;
   rmspropStep(
     params: H[],

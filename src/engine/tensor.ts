@@ -2,6 +2,7 @@
 import { deviceCode, deviceName, type Device } from './device.js';
 import { dtypeCode, dtypeName, viewOf, type DType, type TypedArray } from './dtype.js';
 import { native, type Handle } from './native.js';
+import { memoryFormatCode, type MemoryFormat } from './memory-format.js';
 import type { Generator } from './random.js';
 import { markScoped } from './scope.js';
 
@@ -161,8 +162,13 @@ export class Tensor implements Disposable {
   detach(): Tensor {
     return new Tensor(native.detach(this.handle));
   }
-  contiguous(): Tensor {
-    return new Tensor(native.contiguous(this.handle));
+  /** The tensor laid out densely in a memory format (row-major by default); shares storage when it already is. */
+  contiguous(format: MemoryFormat = 'contiguous'): Tensor {
+    return new Tensor(native.contiguous(this.handle, memoryFormatCode(format)));
+  }
+  /** Whether the tensor is dense in that memory format (channels-last: 4-d tensors only). */
+  isContiguousIn(format: MemoryFormat): boolean {
+    return native.isContiguous(this.handle, memoryFormatCode(format));
   }
   /** A second handle to the same tensor (disposing one leaves the other valid). */
   alias(): Tensor {

@@ -1,6 +1,6 @@
 // Module: a box in the architecture figure. Holds named parameters, buffers and sub-modules so
 // that state dicts get stable hierarchical names (G.stage1.up0.conv.weight).
-import { keep, noGrad, type Device, type DType, type Tensor } from '../engine/index.js';
+import { keep, noGrad, type Device, type DType, type MemoryFormat, type Tensor } from '../engine/index.js';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -128,8 +128,27 @@ export abstract class Module {
     }
   }
 
-  /** Moves (or casts) every parameter and buffer in place; references to them stay valid. */
-  to(target: Device | DType): this {
+  /**
+   * Moves (or casts) every parameter and buffer in place; references to them stay valid.
+   * `{ memoryFormat: 'channelsLast' }` lays out every 4-d parameter and buffer (convolution
+   * weights) channels-last instead, so that convolutions on channels-last inputs reorder nothing.
+   */
+  to(target: Device | DType | { memoryFormat: MemoryFormat }): this {
+    if (typeof target === 'object') {
+      const format = target.memoryFormat;
+      noGrad(() => {
+        for (const p of this.parameters()) {
+          if (p.shape.length !== 4 || p.isContiguousIn(format)) continue;
+          const laid = p.contiguous(format);
+          const wanted = p.requiresGrad;
+          p._adopt(laid.detach());
+          laid.dispose();
+          p.requiresGrad_(wanted);
+        }
+        for (const [, b] of this.namedBuffers()) if (b.shape.length === 4) b._adopt(b.contiguous(format));
+      });
+      return this;
+    }
     noGrad(() => {
       for (const p of this.parameters()) {
         const moved = p.to(target);

@@ -1,5 +1,6 @@
 // Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019, decoupled weight decay).
-// One native call updates every parameter, with libtorch's fused kernel where available.
+// One native call updates every parameter: libtorch's fused kernel where available (CPU and CUDA
+// from 2.4), else multi-tensor (foreach) ops.
 import { native, zeros, zerosLike, type Tensor } from '../engine/internal.js';
 import { Optimizer, checkPositive, checkUnit } from './optimizer.js';
 
@@ -8,6 +9,11 @@ export interface AdamOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
+  /**
+   * Use libtorch's fused kernel where it has one (default true); false runs the multi-tensor
+   * (foreach) update that libtorch 1.13 always runs.
+   */
+  fused?: boolean;
 }
 
 export class Adam extends Optimizer {
@@ -18,12 +24,14 @@ export class Adam extends Optimizer {
   protected readonly decoupled: boolean = false;
   /** Whether the last step ran libtorch's fused kernel. */
   fused = false;
+  readonly allowFused: boolean;
 
   constructor(params: Iterable<Tensor>, o: AdamOptions = {}) {
     super(params, o.lr ?? 1e-3);
     [this.beta1, this.beta2] = o.betas ?? [0.9, 0.999];
     this.eps = o.eps ?? 1e-8;
     this.weightDecay = o.weightDecay ?? this.defaultWeightDecay();
+    this.allowFused = o.fused ?? true;
     checkUnit('betas[0]', this.beta1);
     checkUnit('betas[1]', this.beta2);
     checkPositive('eps', this.eps);
@@ -59,6 +67,7 @@ export class Adam extends Optimizer {
       this.weightDecay,
       this.eps,
       this.decoupled,
+      this.allowFused,
     );
     this.stepCount++;
   }

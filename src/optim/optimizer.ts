@@ -82,7 +82,7 @@ export abstract class Optimizer {
       if (p === undefined)
         throw new Error(`Optimizer state '${key}' refers to parameter ${i}, but there are ${this.params.length}`);
       if (!byName.has(name)) byName.set(name, new Array<Tensor>(this.params.length));
-      byName.get(name)![i] = keep(t.to({ device: p.device }));
+      byName.get(name)![i] = keep(likeParameter(t.to({ device: p.device }), p));
     }
     for (const [name, list] of byName) {
       if (list.some((t) => t === undefined))
@@ -101,6 +101,17 @@ export abstract class Optimizer {
     for (const list of this.#state.values()) for (const t of list) t.dispose();
     this.#state.clear();
   }
+}
+
+/**
+ * A state tensor laid out as its parameter is: checkpoints store row-major bytes, and a parameter
+ * may be channels-last (Module.to({ memoryFormat })), where the update kernels want both alike.
+ */
+function likeParameter(t: Tensor, p: Tensor): Tensor {
+  if (t.shape.length !== 4 || p.shape.length !== 4 || p.isContiguous || !p.isContiguousIn('channelsLast')) return t;
+  const laid = t.contiguous('channelsLast');
+  t.dispose();
+  return laid;
 }
 
 export function checkPositive(name: string, v: number, strict = false): void {

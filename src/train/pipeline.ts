@@ -2,7 +2,19 @@
 // encodes captions or tags the way the model was trained, and draws images reproducibly from a
 // seed. Stacked models (StackGAN Stage II, StackGAN++, AttnGAN) give every stage's images, smallest
 // first; AttnGAN also its word-attention maps. The CLI's `sample` and the HTTP server both use it.
-import { F, Generator, cat, noGrad, randn, truncatedNormal, type Device, type Tensor } from '../engine/index.js';
+import {
+  F,
+  Generator,
+  autocast,
+  cat,
+  fastestMode,
+  noGrad,
+  randn,
+  truncatedNormal,
+  type Device,
+  type MemoryFormat,
+  type Tensor,
+} from '../engine/index.js';
 import type { ConditionalGenerator } from '../models/dcgan/conditional-generator.js';
 import { DamsmConditioner, type Conditioner } from '../models/conditioning.js';
 import { StackedGenerator, type Stage1Generator } from '../models/stackgan/index.js';
@@ -41,6 +53,18 @@ export interface WordAttentionMaps {
   words: string[][];
 }
 
+/**
+ * How the generator computes: 'auto' (the default) takes the machine's fastest mode
+ * (engine/fast-mode.ts: bf16 autocast and channels-last on a CPU with native bfloat16 and
+ * libtorch 2.x), 'fp32' strict float32 in the default layout.
+ */
+export type InferencePrecision = 'auto' | 'fp32' | 'bf16';
+
+export interface LoadOptions {
+  precision?: InferencePrecision;
+  memoryFormat?: MemoryFormat | 'auto';
+}
+
 type AnyGenerator = ConditionalGenerator | Stage1Generator | StackedGenerator | TreeGenerator;
 
 function isTree(g: AnyGenerator): g is TreeGenerator {
@@ -62,10 +86,19 @@ export class TextToImagePipeline {
     readonly source: string,
     readonly model: string,
     readonly usedEma: boolean,
+    /** The arithmetic of the generator's forward pass (the images come out float32 either way). */
+    readonly precision: 'fp32' | 'bf16',
+    readonly memoryFormat: MemoryFormat,
   ) {}
 
   /** A run directory (its newest checkpoint), a checkpoint (.json or .safetensors) or an export. */
-  static load(model: string, device: Device = 'cpu'): TextToImagePipeline {
+  static load(model: string, device: Device = 'cpu', o: LoadOptions = {}): TextToImagePipeline {
+    const fast = fastestMode(device);
+    const auto = o.precision === undefined || o.precision === 'auto';
+    let precision = auto ? fast.precision : o.precision!;
+    const memoryFormat = o.memoryFormat === undefined || o.memoryFormat === 'auto' ? fast.memoryFormat : o.memoryFormat;
+    if (precision !== 'fp32' && precision !== 'bf16')
+      throw new TypeError(`precision must be auto, fp32 or bf16; got '${String(precision)}'`);
     const file = resolveRunCheckpoint(model, false);
     const ck = loadCheckpoint(file);
     try {
@@ -76,7 +109,12 @@ export class TextToImagePipeline {
         : String(kind).startsWith('stackgan-')
           ? stackganFromCheckpoint(ck.tensors, ck.metadata, device)
           : generatorFromCheckpoint(ck.tensors, ck.metadata, device);
-      return new TextToImagePipeline(G, conditioner, device, ck.path, String(kind), usedEma);
+      if (memoryFormat !== 'contiguous')
+        for (const net of G instanceof StackedGenerator ? [G.stage1, G.stage2] : [G]) net.to({ memoryFormat });
+      // AttnGAN's word attention is a softmax over small differences of bf16 products: auto keeps
+      // its maps (and so its images) in fp32.
+      if (auto && isTree(G) && G.readsWords) precision = 'fp32';
+      return new TextToImagePipeline(G, conditioner, device, ck.path, String(kind), usedEma, precision, memoryFormat);
     } finally {
       for (const t of ck.tensors.values()) t.dispose();
     }
@@ -191,6 +229,19 @@ export class TextToImagePipeline {
 
   /** The generator on noise and text: one tensor per stage, smallest first (and AttnGAN's attention). */
   private forward(z: Tensor, text: TextFeatures): { stages: Tensor[]; attention?: Tensor[] } {
+    if (this.precision === 'fp32') return this.forwardAsIs(z, text);
+    const out = autocast(this.device, 'bfloat16', () => this.forwardAsIs(z, text));
+    const f32 = (ts: Tensor[]): Tensor[] =>
+      ts.map((t) => {
+        // Images in float32 and the default layout, whatever the network computed in.
+        using f = t.float();
+        t.dispose();
+        return f.contiguous();
+      });
+    return out.attention ? { stages: f32(out.stages), attention: f32(out.attention) } : { stages: f32(out.stages) };
+  }
+
+  private forwardAsIs(z: Tensor, text: TextFeatures): { stages: Tensor[]; attention?: Tensor[] } {
     if (isTree(this.G)) {
       const out = this.G.forward(z, text);
       out.mu.dispose();

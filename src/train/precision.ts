@@ -3,19 +3,57 @@
 // bfloat16 or float16. float16 also gets dynamic loss scaling; bfloat16 keeps float32's exponent
 // range and needs none.
 import {
+  MEMORY_FORMATS,
   autocast,
   backendInfo,
   cuda,
+  fastestMode,
+  machineFacts,
   noGrad,
   ones,
   type AutocastDType,
   type Device,
+  type MachineFacts,
+  type MemoryFormat,
   type Tensor,
 } from '../engine/index.js';
 import { GradScaler, type GradScalerState, type Optimizer } from '../optim/index.js';
 
 export const PRECISIONS = ['fp32', 'tf32', 'bf16', 'fp16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
+/** A config's train.precision: a precision, or 'auto' for the fastest the device computes. */
+export type PrecisionSetting = Precision | 'auto';
+export type MemoryFormatSetting = MemoryFormat | 'auto';
+
+export interface ComputeMode {
+  precision: Precision;
+  memoryFormat: MemoryFormat;
+  /** Where each came from, for the log and run.json. */
+  reason: string;
+}
+
+/** Resolves train.precision and train.memoryFormat ('auto': engine/fast-mode.ts) for a device. */
+export function resolveComputeMode(
+  precision: PrecisionSetting,
+  memoryFormat: MemoryFormatSetting,
+  device: Device,
+  facts: MachineFacts = machineFacts(),
+): ComputeMode {
+  if (precision !== 'auto' && !PRECISIONS.includes(precision))
+    throw new TypeError(`precision must be auto or one of ${PRECISIONS.join(', ')}; got '${precision}'`);
+  if (memoryFormat !== 'auto' && !MEMORY_FORMATS.includes(memoryFormat))
+    throw new TypeError(`memoryFormat must be auto or one of ${MEMORY_FORMATS.join(', ')}; got '${memoryFormat}'`);
+  const fast = fastestMode(device, facts);
+  const why: string[] = [];
+  if (precision === 'auto' || memoryFormat === 'auto') why.push(`auto: ${fast.reason}`);
+  if (precision !== 'auto') why.push(`precision ${precision} set by the config`);
+  if (memoryFormat !== 'auto') why.push(`memory format ${memoryFormat} set by the config`);
+  return {
+    precision: precision === 'auto' ? fast.precision : precision,
+    memoryFormat: memoryFormat === 'auto' ? fast.memoryFormat : memoryFormat,
+    reason: why.join('; '),
+  };
+}
 
 const AUTOCAST: Record<Precision, AutocastDType | null> = { fp32: null, tf32: null, bf16: 'bfloat16', fp16: 'float16' };
 

@@ -22,7 +22,16 @@ export interface RunInfo {
   node: string;
   libtorch: string;
   device: string;
-  resumedAt: { step: number; at: string }[];
+  /** The arithmetic and layout the run started with (train.precision/memoryFormat resolved). */
+  mode?: RunMode;
+  /** Each resume, with the mode it ran in (a resume on another machine may resolve 'auto' otherwise). */
+  resumedAt: { step: number; at: string; mode?: RunMode }[];
+}
+
+export interface RunMode {
+  precision: string;
+  memoryFormat: string;
+  reason: string;
 }
 
 function git(args: string[]): string | null {
@@ -87,9 +96,16 @@ export class RunDir {
     return JSON.parse(fs.readFileSync(path.join(this.dir, 'run.json'), 'utf8')) as RunInfo;
   }
 
-  noteResume(step: number): void {
+  noteResume(step: number, mode?: RunMode): void {
     const info = this.info();
-    info.resumedAt.push({ step, at: new Date().toISOString() });
+    info.resumedAt.push({ step, at: new Date().toISOString(), ...(mode ? { mode: { ...mode } } : {}) });
+    fs.writeFileSync(path.join(this.dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
+  }
+
+  /** Records the mode a new run computes in. */
+  noteMode(mode: RunMode): void {
+    const info = this.info();
+    info.mode = { precision: mode.precision, memoryFormat: mode.memoryFormat, reason: mode.reason };
     fs.writeFileSync(path.join(this.dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
   }
 

@@ -1,6 +1,7 @@
 // The config sections every run has (data, train); each model adds its own (recipes/*).
 import type { Schema } from './config.js';
 import { MODELS, recipeFor } from './recipes/index.js';
+import { MEMORY_FORMATS } from '../engine/index.js';
 import { PRECISIONS } from './precision.js';
 
 export const commonSchema: Schema = {
@@ -27,9 +28,15 @@ export const commonSchema: Schema = {
       sampleEvery: { kind: 'number', int: true, min: 1, default: 500, doc: 'steps between sample grids' },
       precision: {
         kind: 'string',
-        choices: PRECISIONS,
-        default: 'fp32',
-        doc: 'fp32 (strict), tf32 (CUDA tensor cores, float32 storage), or mixed precision: bf16 (autocast) or fp16 (autocast + loss scaling)',
+        choices: ['auto', ...PRECISIONS],
+        default: 'auto',
+        doc: 'auto (the fastest this device computes: bf16 on a CPU with native bfloat16, else fp32), fp32 (strict), tf32 (CUDA tensor cores, float32 storage), or mixed precision: bf16 (autocast) or fp16 (autocast + loss scaling)',
+      },
+      memoryFormat: {
+        kind: 'string',
+        choices: ['auto', ...MEMORY_FORMATS],
+        default: 'auto',
+        doc: "layout of the networks' convolution weights and the image batches: auto (channelsLast on the CPU with libtorch 2.x), contiguous, or channelsLast",
       },
     },
   },

@@ -11,7 +11,7 @@ import { Progress } from '../util/progress.js';
 import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } from './checkpoint.js';
 import { applyOverrides, readConfigFile, resolveConfig, type ConfigObject } from './config.js';
 import type { Recipe } from './recipe.js';
-import { MixedPrecision, type Precision } from './precision.js';
+import { MixedPrecision, resolveComputeMode, type MemoryFormatSetting, type PrecisionSetting } from './precision.js';
 import type { GradScalerState } from '../optim/index.js';
 import { recipeFor } from './recipes/index.js';
 import { RunDir } from './run-dir.js';
@@ -128,8 +128,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       `the cache ${reader.dir} has resolutions ${reader.manifest.resolutions.join(', ')}, the config asks for ${resolution}: prepare it with --sizes ${resolution}`,
     );
   const factory = recipeFor(String(config.model));
-  const precision = new MixedPrecision(tr.precision as Precision, device);
+  const mode = resolveComputeMode(tr.precision as PrecisionSetting, tr.memoryFormat as MemoryFormatSetting, device);
+  const precision = new MixedPrecision(mode.precision, device);
   const recipe = factory.create({ config, device, data: reader, rng, log, precision });
+  // Before any optimizer state exists or a checkpoint is restored: both follow the weights' layout.
+  if (mode.memoryFormat !== 'contiguous')
+    for (const m of recipe.modules.values()) m.to({ memoryFormat: mode.memoryFormat });
   const resolutions = recipe.resolutions ?? [resolution];
   const missing = resolutions.filter((r) => !reader.manifest.resolutions.includes(r));
   if (missing.length > 0) {
@@ -143,6 +147,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     resolutions,
     seed,
     device,
+    memoryFormat: mode.memoryFormat,
     workers: data.workers as number,
     prefetch: data.prefetch as number,
   });
@@ -155,13 +160,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     else {
       restore(recipe, ck, state, rng, device, precision);
       run.truncateMetrics(state.step);
-      run.noteResume(state.step);
+      run.noteResume(state.step, mode);
       log(`resumed ${run.dir} at step ${state.step} from ${path.basename(ck.path)}`);
     }
-  } else
-    log(
-      `run ${run.dir}: ${String(config.model)} on ${reader.manifest.dataset}, ${device}${precision.kind === 'fp32' ? '' : ` (${precision.kind})`}, seed ${seed}`,
-    );
+  } else {
+    run.noteMode(mode);
+    log(`run ${run.dir}: ${String(config.model)} on ${reader.manifest.dataset}, ${device}, seed ${seed}`);
+  }
+  log(`compute: ${mode.precision}, ${mode.memoryFormat} (${mode.reason})`);
 
   if (device !== 'cpu') {
     cuda.resetPeakMemoryStats(device);

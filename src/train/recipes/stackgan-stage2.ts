@@ -57,10 +57,10 @@ class Stage2 implements StackGanStage<Stage2Generator> {
     const side = this.G.o.resolution;
     using up = F.interpolate(low, { size: [side, side], mode: 'nearest' });
     const rows = z.size(0) / perCondition;
-    using a = up.view(rows, 1, perCondition * 3 * side * side);
-    using b = high.view(rows, 1, perCondition * 3 * side * side);
+    using a = up.reshape(rows, 1, perCondition * 3 * side * side);
+    using b = high.reshape(rows, 1, perCondition * 3 * side * side);
     using both = cat([a, b], 1);
-    return both.view(rows * 2 * perCondition, 3, side, side);
+    return both.reshape(rows * 2 * perCondition, 3, side, side);
   }
 
   metadata(): Record<string, string> {

@@ -422,7 +422,7 @@ export function stageRows(stages: Tensor[], perCondition: number): Tensor {
   });
   using all = cat(parts, 1);
   parts.forEach((p) => p.dispose());
-  return all.view(rows * stages.length * perCondition, 3, side, side);
+  return all.reshape(rows * stages.length * perCondition, 3, side, side);
 }
 
 function factory(model: TreeModel): RecipeFactory {

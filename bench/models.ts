@@ -1,0 +1,253 @@
+// `npm run bench:models`: training speed and memory of every model the project trains, each with
+// its own config (widths and batch sizes as shipped) on the real data caches, in each compute mode:
+// fp32, bf16 autocast, and bf16 + channels-last (train.precision / train.memoryFormat), plus the
+// mode 'auto' resolves to on this machine. Each (model, mode) trains for a few steps with the real
+// trainer in a child process of its own, so that its peak RSS is its own; img/s is the median over
+// one-step windows after the first (first allocations, oneDNN's kernel choice). The table ends with
+// each model's best mode as a ratio to fp32.
+//
+// Options: --models a,b (default all; see MODELS), --modes fp32,bf16,bf16+cl (default all three),
+//   --steps N (per run, default 4: 1 warm-up + 3 timed), --anime DIR (default data/anime),
+//   --cub DIR (default data/cub, with 64,128,256 px), --out FILE (JSON), --markdown FILE.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { backendInfo, cpuFeatures, fastestMode } from '../src/engine/index.js';
+import { RunDir } from '../src/train/run-dir.js';
+import { train } from '../src/train/trainer.js';
+
+interface ModelSpec {
+  name: string;
+  config: string;
+  data: 'anime' | 'cub';
+  /** Overrides that switch off evaluation (timed runs train only). */
+  sets: string[];
+  /** Needs a DAMSM run (condition.damsm) or a Stage-I run (stage1). */
+  needs?: 'damsm' | 'stage1';
+}
+
+// In dependency order: DAMSM conditions the caption models; Stage II refines a Stage I.
+const MODELS: ModelSpec[] = [
+  { name: 'tag-gan', config: 'configs/tag-gan-anime.yaml', data: 'anime', sets: [] },
+  { name: 'tag-acgan', config: 'configs/tag-acgan-anime.yaml', data: 'anime', sets: [] },
+  {
+    name: 'attribute-classifier',
+    config: 'configs/attribute-classifier-anime.yaml',
+    data: 'anime',
+    sets: ['eval.batches=1'],
+  },
+  { name: 'damsm', config: 'configs/damsm-cub.yaml', data: 'cub', sets: [] },
+  {
+    name: 'gan-int-cls',
+    config: 'configs/gan-int-cls-cub.yaml',
+    data: 'cub',
+    sets: ['eval.samples=0'],
+    needs: 'damsm',
+  },
+  { name: 'wgan-cls', config: 'configs/wgan-cls-cub.yaml', data: 'cub', sets: ['eval.samples=0'], needs: 'damsm' },
+  { name: 'stackgan-stage1', config: 'configs/stackgan-stage1-cub.yaml', data: 'cub', sets: [], needs: 'damsm' },
+  { name: 'stackgan-stage2', config: 'configs/stackgan-stage2-cub.yaml', data: 'cub', sets: [], needs: 'stage1' },
+  { name: 'stackgan-pp', config: 'configs/stackgan-pp-cub.yaml', data: 'cub', sets: [], needs: 'damsm' },
+  { name: 'attngan', config: 'configs/attngan-cub.yaml', data: 'cub', sets: [], needs: 'damsm' },
+];
+
+interface Mode {
+  name: string;
+  precision: string;
+  memoryFormat: string;
+}
+const MODES: Mode[] = [
+  { name: 'fp32', precision: 'fp32', memoryFormat: 'contiguous' },
+  { name: 'bf16', precision: 'bf16', memoryFormat: 'contiguous' },
+  { name: 'bf16+cl', precision: 'bf16', memoryFormat: 'channelsLast' },
+];
+
+interface ChildResult {
+  imgPerS: number;
+  windows: number;
+  peakRssMiB: number;
+  seconds: number;
+  batch: number;
+  losses: Record<string, number>;
+}
+
+interface Row extends ChildResult {
+  model: string;
+  mode: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** In the child: train `steps` steps and print one JSON line. */
+async function child(config: string, dir: string, steps: number, sets: string[]): Promise<void> {
+  const started = Date.now();
+  await train({
+    config,
+    runDir: dir,
+    device: 'cpu',
+    progress: false,
+    log: () => undefined,
+    sets: [
+      ...sets,
+      `train.steps=${steps}`,
+      'train.logEvery=1',
+      `train.checkpointEvery=${steps}`,
+      `train.sampleEvery=${steps * 100}`,
+    ],
+  });
+  const lines = RunDir.open(dir)
+    .readMetrics()
+    .filter((l) => l['perf/img_per_sec'] !== undefined);
+  const timed = lines.slice(1);
+  const last: Record<string, number> = lines.at(-1) ?? {};
+  const cfg = fs.readFileSync(path.join(dir, 'config.yaml'), 'utf8');
+  const result: ChildResult = {
+    imgPerS: median(timed.map((l) => l['perf/img_per_sec']!)),
+    windows: timed.length,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    seconds: (Date.now() - started) / 1000,
+    batch: Number(/batchSize: (\d+)/.exec(cfg)?.[1] ?? NaN),
+    losses: Object.fromEntries(Object.entries(last).filter(([k]) => k.startsWith('loss/'))),
+  };
+  console.log(`RESULT ${JSON.stringify(result)}`);
+}
+
+function runChild(config: string, dir: string, steps: number, sets: string[]): ChildResult {
+  const argv = [fileURLToPath(import.meta.url), '--child', '--config', config, '--dir', dir, '--steps', String(steps)];
+  for (const s of sets) argv.push('--set', s);
+  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) {
+    process.stderr.write(r.stderr ?? '');
+    throw new Error(`${config} (${sets.join(' ')}) failed: exit ${r.status}, signal ${r.signal}`);
+  }
+  return JSON.parse(line.slice(7)) as ChildResult;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      child: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      dir: { type: 'string' },
+      set: { type: 'string', multiple: true, default: [] },
+      models: { type: 'string' },
+      modes: { type: 'string' },
+      steps: { type: 'string', default: '4' },
+      anime: { type: 'string', default: 'data/anime' },
+      cub: { type: 'string', default: 'data/cub' },
+      out: { type: 'string' },
+      markdown: { type: 'string' },
+    },
+    strict: true,
+  });
+  const steps = Number(values.steps);
+  if (!Number.isInteger(steps) || steps < 2) throw new TypeError('--steps must be an integer >= 2');
+  if (values.child) {
+    await child(values.config!, values.dir!, steps, values.set);
+    return;
+  }
+  const wantedModels = values.models?.split(',') ?? MODELS.map((m) => m.name);
+  for (const m of wantedModels)
+    if (!MODELS.some((s) => s.name === m))
+      throw new TypeError(`--models: unknown '${m}' (one of ${MODELS.map((s) => s.name).join(', ')})`);
+  const modes = values.modes?.split(',').map((n) => {
+    const m = MODES.find((x) => x.name === n);
+    if (!m) throw new TypeError(`--modes: unknown '${n}' (one of ${MODES.map((x) => x.name).join(', ')})`);
+    return m;
+  }) ?? [...MODES];
+  const caches = { anime: values.anime, cub: values.cub };
+  const needed = new Set(MODELS.filter((m) => wantedModels.includes(m.name)).map((m) => m.data));
+  for (const d of needed)
+    if (!fs.existsSync(path.join(caches[d], 'manifest.json')))
+      throw new Error(
+        `no ${d} cache at ${caches[d]}: prepare it first, e.g. ` +
+          (d === 'anime'
+            ? 'node dist/src/cli/index.js prepare anime-faces:../shared/datasets/anime-faces --out data/anime'
+            : 'node dist/src/cli/index.js prepare cub:../shared/datasets/cub --out data/cub --sizes 64,128,256'),
+      );
+
+  const info = backendInfo();
+  const cpu = cpuFeatures();
+  const auto = fastestMode('cpu');
+  console.log(
+    `bench:models: libtorch ${info.torch}, ${cpu.model} x${os.availableParallelism()} (${cpu.flags.join(' ')}), ` +
+      `${steps} steps per run (first left out), modes ${modes.map((m) => m.name).join(' ')}; auto = ${auto.precision}` +
+      `${auto.memoryFormat === 'channelsLast' ? '+cl' : ''} (${auto.reason})`,
+  );
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-bench-models-'));
+  const rows: Row[] = [];
+  // Dependencies come from the first run of the model they need (a short run: weights don't matter here).
+  const deps: Partial<Record<'damsm' | 'stage1', string>> = {};
+  const depOf: Record<string, 'damsm' | 'stage1'> = { damsm: 'damsm', 'stackgan-stage1': 'stage1' };
+  try {
+    for (const spec of MODELS) {
+      const wanted = wantedModels.includes(spec.name);
+      const provides = depOf[spec.name];
+      const laterNeed = provides && MODELS.some((m) => wantedModels.includes(m.name) && m.needs === provides);
+      if (!wanted && !laterNeed) continue;
+      const base = [`data.cache=${caches[spec.data]}`, ...spec.sets];
+      if (spec.needs === 'damsm') base.push(`condition.damsm=${deps.damsm}`);
+      if (spec.needs === 'stage1') base.push(`stage1=${deps.stage1}`);
+      for (const mode of wanted ? modes : [MODES[0]!]) {
+        const dir = path.join(root, `${spec.name}-${mode.name}`);
+        const sets = [...base, `train.precision=${mode.precision}`, `train.memoryFormat=${mode.memoryFormat}`];
+        const r = runChild(spec.config, dir, wanted ? steps : 2, sets);
+        // A model others need and that was not asked for runs once, 2 steps, untimed.
+        if (provides && !deps[provides]) deps[provides] = dir;
+        if (!wanted) continue;
+        rows.push({ model: spec.name, mode: mode.name, ...r });
+        const loss = Object.entries(r.losses)
+          .slice(0, 3)
+          .map(([k, v]) => `${k.slice(5)}=${v.toFixed(3)}`)
+          .join(' ');
+        console.log(
+          `${spec.name.padEnd(22)}${mode.name.padEnd(9)}${r.imgPerS.toFixed(2).padStart(9)} img/s ` +
+            `${r.peakRssMiB.toFixed(0).padStart(7)} MiB peak RSS  (batch ${r.batch}, ${r.windows} windows, ${r.seconds.toFixed(0)} s)  ${loss}`,
+        );
+      }
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+
+  const autoName = `${auto.precision}${auto.memoryFormat === 'channelsLast' ? '+cl' : ''}`;
+  const md: string[] = [
+    `| model | batch | ${modes.map((m) => `${m.name} img/s (peak RSS)`).join(' | ')} | best ÷ fp32 |`,
+    `| --- | --- | ${modes.map(() => '---').join(' | ')} | --- |`,
+  ];
+  for (const name of wantedModels) {
+    const mine = rows.filter((r) => r.model === name);
+    if (mine.length === 0) continue;
+    const fp32 = mine.find((r) => r.mode === 'fp32');
+    const best = mine.reduce((a, b) => (b.imgPerS > a.imgPerS ? b : a));
+    const cells = modes.map((m) => {
+      const r = mine.find((x) => x.mode === m.name);
+      return r ? `${r.imgPerS.toFixed(1)} (${(r.peakRssMiB / 1024).toFixed(2)} GiB)` : '–';
+    });
+    md.push(
+      `| ${name} | ${mine[0]!.batch} | ${cells.join(' | ')} | ${fp32 ? `${(best.imgPerS / fp32.imgPerS).toFixed(2)} (${best.mode})` : '–'} |`,
+    );
+  }
+  console.log(`\n${md.join('\n')}\n\nauto on this machine: ${autoName}`);
+  if (values.markdown) fs.writeFileSync(values.markdown, md.join('\n') + '\n');
+  if (values.out)
+    fs.writeFileSync(
+      values.out,
+      JSON.stringify({ torch: info.torch, cpu, auto: autoName, steps, rows, date: new Date().toISOString() }, null, 2) +
+        '\n',
+    );
+}
+
+main().catch((e: unknown) => {
+  console.error((e as Error).stack ?? String(e));
+  process.exit(1);
+});
