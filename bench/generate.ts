@@ -4,7 +4,7 @@
 // --repeats requests; the web page's case) and a batch of 16 (img/s: the server's batched case).
 // Modes alternate within each repeat so that drift in machine load favours none of them.
 // Options: --models a,b (default: every export in --dir), --dir DIR (default models), --repeats N
-//   (default 15), --out FILE (JSON).
+//   (default 15), --modes fp32,bf16,bf16+cl (default all three), --out FILE (JSON).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,7 @@ function main(): void {
       models: { type: 'string' },
       dir: { type: 'string', default: 'models' },
       repeats: { type: 'string', default: '15' },
+      modes: { type: 'string' },
       out: { type: 'string' },
     },
     strict: true,
@@ -51,21 +52,26 @@ function main(): void {
     .map((f) => f.replace(/\.safetensors$/, ''))
     .filter((m) => values.models === undefined || values.models.split(',').includes(m));
   if (files.length === 0) throw new Error(`no models to measure in ${values.dir}`);
+  const modes = values.modes?.split(',').map((n) => {
+    const m = MODES.find((x) => x.name === n);
+    if (!m) throw new TypeError(`--modes: unknown '${n}' (one of ${MODES.map((x) => x.name).join(', ')})`);
+    return m;
+  }) ?? [...MODES];
   setNumThreads(2);
   const auto = fastestMode('cpu');
   const autoName = `${auto.precision}${auto.memoryFormat === 'channelsLast' ? '+cl' : ''}`;
   console.log(`bench:generate: libtorch ${backendInfo().torch}, cpu, ${repeats} repeats; auto = ${autoName}`);
   const rows: { model: string; side: number; mode: string; oneMs: number; batchImgPerS: number }[] = [];
   for (const model of files) {
-    const pipes = MODES.map((m) =>
+    const pipes = modes.map((m) =>
       TextToImagePipeline.load(path.join(values.dir, `${model}.safetensors`), 'cpu', {
         precision: m.precision,
         memoryFormat: m.memoryFormat,
       }),
     );
     const caption = captionFor(model);
-    const one: number[][] = MODES.map(() => []);
-    const batch: number[][] = MODES.map(() => []);
+    const one: number[][] = modes.map(() => []);
+    const batch: number[][] = modes.map(() => []);
     const batchN = 16;
     for (let r = -1; r < repeats; r++) {
       pipes.forEach((p, i) => {
@@ -81,7 +87,7 @@ function main(): void {
       });
     }
     const side = pipes[0]!.resolution;
-    MODES.forEach((m, i) => {
+    modes.forEach((m, i) => {
       const row = {
         model,
         side,

@@ -3,11 +3,12 @@
 // fp32, bf16 autocast, and bf16 + channels-last (train.precision / train.memoryFormat), plus the
 // mode 'auto' resolves to on this machine. Each (model, mode) trains for a few steps with the real
 // trainer in a child process of its own, so that its peak RSS is its own; img/s is the median over
-// one-step windows after the first (first allocations, oneDNN's kernel choice). The table ends with
-// each model's best mode as a ratio to fp32.
+// the logging windows after the first step (first allocations, oneDNN's kernel choice), each window
+// one step of the slow models or a few of the fast ones. The table ends with each model's best mode
+// as a ratio to fp32.
 //
 // Options: --models a,b (default all; see MODELS), --modes fp32,bf16,bf16+cl (default all three),
-//   --steps N (per run, default 4: 1 warm-up + 3 timed), --anime DIR (default data/anime),
+//   --windows N (timed windows per run, default 3), --anime DIR (default data/anime),
 //   --cub DIR (default data/cub, with 64,128,256 px), --out FILE (JSON), --markdown FILE.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,31 +29,56 @@ interface ModelSpec {
   sets: string[];
   /** Needs a DAMSM run (condition.damsm) or a Stage-I run (stage1). */
   needs?: 'damsm' | 'stage1';
+  /** Steps per timed window (fast models get several, so that a window lasts long enough to time). */
+  window: number;
 }
 
 // In dependency order: DAMSM conditions the caption models; Stage II refines a Stage I.
 const MODELS: ModelSpec[] = [
-  { name: 'tag-gan', config: 'configs/tag-gan-anime.yaml', data: 'anime', sets: [] },
-  { name: 'tag-acgan', config: 'configs/tag-acgan-anime.yaml', data: 'anime', sets: [] },
+  { name: 'tag-gan', config: 'configs/tag-gan-anime.yaml', data: 'anime', sets: [], window: 3 },
+  { name: 'tag-acgan', config: 'configs/tag-acgan-anime.yaml', data: 'anime', sets: [], window: 3 },
   {
     name: 'attribute-classifier',
     config: 'configs/attribute-classifier-anime.yaml',
     data: 'anime',
     sets: ['eval.batches=1'],
+    window: 20,
   },
-  { name: 'damsm', config: 'configs/damsm-cub.yaml', data: 'cub', sets: [] },
+  { name: 'damsm', config: 'configs/damsm-cub.yaml', data: 'cub', sets: [], window: 3 },
   {
     name: 'gan-int-cls',
     config: 'configs/gan-int-cls-cub.yaml',
     data: 'cub',
     sets: ['eval.samples=0'],
     needs: 'damsm',
+    window: 3,
   },
-  { name: 'wgan-cls', config: 'configs/wgan-cls-cub.yaml', data: 'cub', sets: ['eval.samples=0'], needs: 'damsm' },
-  { name: 'stackgan-stage1', config: 'configs/stackgan-stage1-cub.yaml', data: 'cub', sets: [], needs: 'damsm' },
-  { name: 'stackgan-stage2', config: 'configs/stackgan-stage2-cub.yaml', data: 'cub', sets: [], needs: 'stage1' },
-  { name: 'stackgan-pp', config: 'configs/stackgan-pp-cub.yaml', data: 'cub', sets: [], needs: 'damsm' },
-  { name: 'attngan', config: 'configs/attngan-cub.yaml', data: 'cub', sets: [], needs: 'damsm' },
+  {
+    name: 'wgan-cls',
+    config: 'configs/wgan-cls-cub.yaml',
+    data: 'cub',
+    sets: ['eval.samples=0'],
+    needs: 'damsm',
+    window: 1,
+  },
+  {
+    name: 'stackgan-stage1',
+    config: 'configs/stackgan-stage1-cub.yaml',
+    data: 'cub',
+    sets: [],
+    needs: 'damsm',
+    window: 3,
+  },
+  {
+    name: 'stackgan-stage2',
+    config: 'configs/stackgan-stage2-cub.yaml',
+    data: 'cub',
+    sets: [],
+    needs: 'stage1',
+    window: 1,
+  },
+  { name: 'stackgan-pp', config: 'configs/stackgan-pp-cub.yaml', data: 'cub', sets: [], needs: 'damsm', window: 1 },
+  { name: 'attngan', config: 'configs/attngan-cub.yaml', data: 'cub', sets: [], needs: 'damsm', window: 1 },
 ];
 
 interface Mode {
@@ -87,7 +113,7 @@ function median(xs: number[]): number {
 }
 
 /** In the child: train `steps` steps and print one JSON line. */
-async function child(config: string, dir: string, steps: number, sets: string[]): Promise<void> {
+async function child(config: string, dir: string, steps: number, window: number, sets: string[]): Promise<void> {
   const started = Date.now();
   await train({
     config,
@@ -98,7 +124,7 @@ async function child(config: string, dir: string, steps: number, sets: string[])
     sets: [
       ...sets,
       `train.steps=${steps}`,
-      'train.logEvery=1',
+      `train.logEvery=${window}`,
       `train.checkpointEvery=${steps}`,
       `train.sampleEvery=${steps * 100}`,
     ],
@@ -120,8 +146,9 @@ async function child(config: string, dir: string, steps: number, sets: string[])
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 
-function runChild(config: string, dir: string, steps: number, sets: string[]): ChildResult {
-  const argv = [fileURLToPath(import.meta.url), '--child', '--config', config, '--dir', dir, '--steps', String(steps)];
+function runChild(config: string, dir: string, steps: number, window: number, sets: string[]): ChildResult {
+  const argv = [fileURLToPath(import.meta.url), '--child', '--config', config, '--dir', dir];
+  argv.push('--steps', String(steps), '--window', String(window));
   for (const s of sets) argv.push('--set', s);
   const r = spawnSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 64 << 20 });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
@@ -141,7 +168,9 @@ async function main(): Promise<void> {
       set: { type: 'string', multiple: true, default: [] },
       models: { type: 'string' },
       modes: { type: 'string' },
-      steps: { type: 'string', default: '4' },
+      steps: { type: 'string' },
+      window: { type: 'string', default: '1' },
+      windows: { type: 'string', default: '3' },
       anime: { type: 'string', default: 'data/anime' },
       cub: { type: 'string', default: 'data/cub' },
       out: { type: 'string' },
@@ -149,12 +178,14 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  const steps = Number(values.steps);
-  if (!Number.isInteger(steps) || steps < 2) throw new TypeError('--steps must be an integer >= 2');
   if (values.child) {
-    await child(values.config!, values.dir!, steps, values.set);
+    await child(values.config!, values.dir!, Number(values.steps), Number(values.window), values.set);
     return;
   }
+  const windows = Number(values.windows);
+  if (!Number.isInteger(windows) || windows < 1) throw new TypeError('--windows must be an integer >= 1');
+  // Logged at step 1, then every `window` steps: step 1 alone, then `windows` timed windows.
+  const stepsFor = (w: number): number => (w === 1 ? windows + 1 : windows * w);
   const wantedModels = values.models?.split(',') ?? MODELS.map((m) => m.name);
   for (const m of wantedModels)
     if (!MODELS.some((s) => s.name === m))
@@ -180,7 +211,7 @@ async function main(): Promise<void> {
   const auto = fastestMode('cpu');
   console.log(
     `bench:models: libtorch ${info.torch}, ${cpu.model} x${os.availableParallelism()} (${cpu.flags.join(' ')}), ` +
-      `${steps} steps per run (first left out), modes ${modes.map((m) => m.name).join(' ')}; auto = ${auto.precision}` +
+      `${windows} timed windows per run (the first step left out), modes ${modes.map((m) => m.name).join(' ')}; auto = ${auto.precision}` +
       `${auto.memoryFormat === 'channelsLast' ? '+cl' : ''} (${auto.reason})`,
   );
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-bench-models-'));
@@ -200,7 +231,7 @@ async function main(): Promise<void> {
       for (const mode of wanted ? modes : [MODES[0]!]) {
         const dir = path.join(root, `${spec.name}-${mode.name}`);
         const sets = [...base, `train.precision=${mode.precision}`, `train.memoryFormat=${mode.memoryFormat}`];
-        const r = runChild(spec.config, dir, wanted ? steps : 2, sets);
+        const r = runChild(spec.config, dir, wanted ? stepsFor(spec.window) : 2, spec.window, sets);
         // A model others need and that was not asked for runs once, 2 steps, untimed.
         if (provides && !deps[provides]) deps[provides] = dir;
         if (!wanted) continue;
@@ -242,8 +273,11 @@ async function main(): Promise<void> {
   if (values.out)
     fs.writeFileSync(
       values.out,
-      JSON.stringify({ torch: info.torch, cpu, auto: autoName, steps, rows, date: new Date().toISOString() }, null, 2) +
-        '\n',
+      JSON.stringify(
+        { torch: info.torch, cpu, auto: autoName, windows, rows, date: new Date().toISOString() },
+        null,
+        2,
+      ) + '\n',
     );
 }
 

@@ -56,6 +56,33 @@ for (const spec of [
   });
 }
 
+test('closing a loader with worker threads returns, also when nothing else keeps the process alive', () => {
+  // A script that loads batches with workers, closes, and prints: before the fix the process often
+  // exited inside close() (its worker threads were unref'd) without printing, with status 0.
+  const out = path.join(tmp, 'close-shapes');
+  const made = spawnSync(process.execPath, [cli, 'prepare', 'shapes:16', '--out', out, '--sizes', '16'], {
+    encoding: 'utf8',
+  });
+  assert.equal(made.status, 0, made.stderr);
+  const loaderUrl = new URL('../src/data/index.js', import.meta.url).href;
+  const script = `
+    const { CacheReader, DataLoader } = await import(${JSON.stringify(loaderUrl)});
+    const loader = new DataLoader(CacheReader.open(${JSON.stringify(out)}), { batchSize: 4, workers: 2, prefetch: 3 });
+    const it = loader.epoch(0);
+    (await it.next()).value.dispose();
+    await it.return(undefined);
+    await loader.close();
+    console.log('closed');
+  `;
+  const file = path.join(tmp, 'close-loader.mjs');
+  fs.writeFileSync(file, script);
+  for (let i = 0; i < 6; i++) {
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'closed', `run ${i + 1}: the process ended inside close()`);
+  }
+});
+
 test('creativeai prepare: builds a cache, and bad arguments print usage with exit code 2', () => {
   const out = path.join(tmp, 'cli-shapes');
   const ok = spawnSync(process.execPath, [cli, 'prepare', 'shapes:40', '--out', out, '--sizes', '32'], {

@@ -245,6 +245,29 @@ describe('tag-conditioned GAN (HW3-2) and the sample CLI', () => {
     assert.ok(Number.isFinite(first['loss/D']!) && Number.isFinite(first['loss/G']!));
     assert.ok(first['D/aux_acc_real']! >= 0 && first['D/aux_acc_real']! <= 1);
   });
+  test('ACGAN trains in bf16 with channels-last weights and batches: finite losses, float32 weights', async () => {
+    const dir = path.join(tmp, 'runs', 'tags-bf16-cl');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-acgan-anime.yaml'),
+      runDir: dir,
+      sets: [
+        `data.cache=${tags}`,
+        ...TINY_TAG_GAN,
+        'train.steps=3',
+        'train.logEvery=1',
+        'train.precision=bf16',
+        'train.memoryFormat=channelsLast',
+      ],
+    });
+    for (const l of metricsOf(dir))
+      for (const [k, v] of Object.entries(l)) assert.ok(Number.isFinite(v), `${k}=${v} at step ${l.step}`);
+    const ck = loadCheckpoint(path.join(dir, 'checkpoints', 'step-00000003.safetensors'));
+    const weights = [...ck.tensors].filter(([name]) => name.startsWith('G.'));
+    assert.ok(weights.length > 0);
+    for (const [name, t] of weights) assert.equal(t.dtype, 'float32', name);
+    for (const t of ck.tensors.values()) t.dispose();
+  });
   test('testing_tags.txt → one 5×5 PNG of 64×64 faces, identical for the same seed', async () => {
     const tagsFile = path.join(tmp, 'testing_tags.txt');
     const combos = [

@@ -25,6 +25,8 @@ import { generatorFromCheckpoint } from './recipes/conditional-gan.js';
 import { stackganFromCheckpoint } from './recipes/stackgan-checkpoint.js';
 import { isTreeModel, treeGanFromCheckpoint } from './recipes/tree-gan-checkpoint.js';
 import { encodeTreeText } from './recipes/tree-gan.js';
+import { tagProjectionFromCheckpoint } from './recipes/tag-projection-gan.js';
+import type { TagGenerator } from '../models/projection/index.js';
 
 export interface GenerateOptions {
   /** Seed of the noise; the same seed gives the same images. */
@@ -65,7 +67,7 @@ export interface LoadOptions {
   memoryFormat?: MemoryFormat | 'auto';
 }
 
-type AnyGenerator = ConditionalGenerator | Stage1Generator | StackedGenerator | TreeGenerator;
+type AnyGenerator = ConditionalGenerator | Stage1Generator | StackedGenerator | TreeGenerator | TagGenerator;
 
 function isTree(g: AnyGenerator): g is TreeGenerator {
   return 'readsWords' in g;
@@ -96,7 +98,7 @@ export class TextToImagePipeline {
     const fast = fastestMode(device);
     const auto = o.precision === undefined || o.precision === 'auto';
     let precision = auto ? fast.precision : o.precision!;
-    const memoryFormat = o.memoryFormat === undefined || o.memoryFormat === 'auto' ? fast.memoryFormat : o.memoryFormat;
+    let memoryFormat = o.memoryFormat === undefined || o.memoryFormat === 'auto' ? fast.memoryFormat : o.memoryFormat;
     if (precision !== 'fp32' && precision !== 'bf16')
       throw new TypeError(`precision must be auto, fp32 or bf16; got '${String(precision)}'`);
     const file = resolveRunCheckpoint(model, false);
@@ -108,7 +110,11 @@ export class TextToImagePipeline {
         ? treeGanFromCheckpoint(ck.tensors, ck.metadata, device)
         : String(kind).startsWith('stackgan-')
           ? stackganFromCheckpoint(ck.tensors, ck.metadata, device)
-          : generatorFromCheckpoint(ck.tensors, ck.metadata, device);
+          : kind === 'tag-projection-gan'
+            ? tagProjectionFromCheckpoint(ck.tensors, ck.metadata, device)
+            : generatorFromCheckpoint(ck.tensors, ck.metadata, device);
+      // The tree generators ran slower in channels-last (bench:models): auto keeps their layout.
+      if (isTree(G) && (o.memoryFormat === undefined || o.memoryFormat === 'auto')) memoryFormat = 'contiguous';
       if (memoryFormat !== 'contiguous')
         for (const net of G instanceof StackedGenerator ? [G.stage1, G.stage2] : [G]) net.to({ memoryFormat });
       // AttnGAN's word attention is a softmax over small differences of bf16 products: auto keeps

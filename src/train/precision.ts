@@ -38,6 +38,8 @@ export function resolveComputeMode(
   memoryFormat: MemoryFormatSetting,
   device: Device,
   facts: MachineFacts = machineFacts(),
+  /** The model's measured preference where 'auto' would pick channels-last (RecipeFactory.memoryFormat). */
+  preferred: MemoryFormat = 'channelsLast',
 ): ComputeMode {
   if (precision !== 'auto' && !PRECISIONS.includes(precision))
     throw new TypeError(`precision must be auto or one of ${PRECISIONS.join(', ')}; got '${precision}'`);
@@ -46,11 +48,14 @@ export function resolveComputeMode(
   const fast = fastestMode(device, facts);
   const why: string[] = [];
   if (precision === 'auto' || memoryFormat === 'auto') why.push(`auto: ${fast.reason}`);
+  const auto = fast.memoryFormat === 'channelsLast' ? preferred : fast.memoryFormat;
+  if (memoryFormat === 'auto' && auto !== fast.memoryFormat)
+    why.push(`the default layout for this model (measured faster than channels-last)`);
   if (precision !== 'auto') why.push(`precision ${precision} set by the config`);
   if (memoryFormat !== 'auto') why.push(`memory format ${memoryFormat} set by the config`);
   return {
     precision: precision === 'auto' ? fast.precision : precision,
-    memoryFormat: memoryFormat === 'auto' ? fast.memoryFormat : memoryFormat,
+    memoryFormat: memoryFormat === 'auto' ? auto : memoryFormat,
     reason: why.join('; '),
   };
 }

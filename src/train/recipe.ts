@@ -1,7 +1,7 @@
 // What a model brings to the shared training loop: its networks and optimizers (saved in
 // checkpoints), one training iteration, a sample grid from fixed inputs, validation metrics and
 // the metadata that makes a checkpoint self-contained for sampling.
-import type { Device, Generator, Tensor } from '../engine/index.js';
+import type { Device, Generator, MemoryFormat, Tensor } from '../engine/index.js';
 import type { Batch, CacheReader } from '../data/index.js';
 import type { Module } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
@@ -52,5 +52,10 @@ export interface RecipeFactory {
   readonly model: string;
   /** Config sections beyond the common ones (train, data, optim). */
   readonly schema: Schema;
+  /**
+   * The layout 'auto' gives this model's networks where channels-last is on offer (libtorch 2.x on
+   * a CPU), from `npm run bench:models` (docs/results.md); default channels-last.
+   */
+  readonly memoryFormat?: MemoryFormat;
   create(ctx: RecipeContext): Recipe;
 }

@@ -128,7 +128,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       `the cache ${reader.dir} has resolutions ${reader.manifest.resolutions.join(', ')}, the config asks for ${resolution}: prepare it with --sizes ${resolution}`,
     );
   const factory = recipeFor(String(config.model));
-  const mode = resolveComputeMode(tr.precision as PrecisionSetting, tr.memoryFormat as MemoryFormatSetting, device);
+  const mode = resolveComputeMode(
+    tr.precision as PrecisionSetting,
+    tr.memoryFormat as MemoryFormatSetting,
+    device,
+    undefined,
+    factory.memoryFormat,
+  );
   const precision = new MixedPrecision(mode.precision, device);
   const recipe = factory.create({ config, device, data: reader, rng, log, precision });
   // Before any optimizer state exists or a checkpoint is restored: both follow the weights' layout.

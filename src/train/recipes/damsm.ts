@@ -233,5 +233,7 @@ function disposeAll(
 export const damsm: RecipeFactory = {
   model: 'damsm',
   schema: damsmSchema,
+  // bench:models, bf16 on 2 CPU cores: 85.3 img/s in the default layout, 78.2 in channels-last.
+  memoryFormat: 'contiguous',
   create: (ctx) => new DamsmRecipe(ctx),
 };

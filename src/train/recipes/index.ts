@@ -5,12 +5,14 @@ import { conditionalGan } from './conditional-gan.js';
 import { damsm } from './damsm.js';
 import { stackganStage1 } from './stackgan-stage1.js';
 import { stackganStage2 } from './stackgan-stage2.js';
+import { tagProjectionGan } from './tag-projection-gan.js';
 import { attngan, stackganPlusPlus } from './tree-gan.js';
 
 const factories: RecipeFactory[] = [
   conditionalGan('gan-int-cls'),
   conditionalGan('wgan-cls'),
   conditionalGan('tag-gan'),
+  tagProjectionGan,
   stackganStage1,
   stackganStage2,
   stackganPlusPlus,

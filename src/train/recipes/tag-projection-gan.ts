@@ -1,0 +1,335 @@
+// The tag GAN built for attribute tags: a projection discriminator (Miyato & Koyama 2018) split
+// by attribute, hinge loss, DiffAugment (Zhao et al. 2020) on every discriminator input, and an
+// exponential moving average of G for sampling.
+//   D: L = E[max(0, 1 − D(T(x), y))] + E[max(0, 1 + D(T(G(z, y)), y))] + m·E[max(0, 1 + D(T(x), ỹ))]
+//   G: L = −E[D(T(G(z, y)), y)]
+// T draws a new translation and cutout for each call; ỹ is y with one attribute (hair or eyes,
+// at random) changed to another colour: a real face with a wrong tag must score as a fake.
+import { Generator, noGrad, rand, randn, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
+import type { Batch } from '../../data/index.js';
+import {
+  attributeAccuracy,
+  comboKeys,
+  loadAttributeClassifier,
+  type LoadedAttributeClassifier,
+} from '../../eval/attribute-accuracy.js';
+import { TagConditioner, conditionerFromMetadata } from '../../models/conditioning.js';
+import { withPrefix } from '../checkpoint.js';
+import { diffAugment } from '../../models/layers/diff-augment.js';
+import { ProjectionDiscriminator, TagGenerator, type TagGeneratorOptions } from '../../models/projection/index.js';
+import { TagEncoder } from '../../models/tag-encoder.js';
+import type { Module } from '../../nn/index.js';
+import type { Optimizer } from '../../optim/index.js';
+import type { ConfigObject, Schema } from '../config.js';
+import { ExponentialMovingAverage } from '../ema.js';
+import { minimize } from '../losses.js';
+import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
+import { adamFromConfig, adamSchema } from './conditional-gan.js';
+
+export const tagProjectionSchema: Schema = {
+  generator: {
+    kind: 'object',
+    fields: {
+      noiseDim: { kind: 'number', int: true, min: 1, default: 128, doc: 'length of z' },
+      width: { kind: 'number', int: true, min: 1, doc: 'channels of the last block (the first has 8×)' },
+    },
+  },
+  discriminator: {
+    kind: 'object',
+    fields: {
+      width: { kind: 'number', int: true, min: 1, doc: 'channels of the first block (the last has 8×)' },
+    },
+  },
+  loss: {
+    kind: 'object',
+    fields: {
+      mismatch: {
+        kind: 'number',
+        min: 0,
+        default: 0.5,
+        doc: 'weight of the real-face-with-one-wrong-tag term in the D loss (0: off)',
+      },
+    },
+  },
+  augment: {
+    kind: 'object',
+    fields: {
+      translation: {
+        kind: 'number',
+        min: 0,
+        max: 0.99,
+        default: 0.125,
+        doc: 'DiffAugment translation (fraction of the side; 0: off)',
+      },
+      cutout: {
+        kind: 'number',
+        min: 0,
+        max: 0.99,
+        default: 0.5,
+        doc: 'DiffAugment cutout square (fraction of the side; 0: off)',
+      },
+    },
+  },
+  optim: {
+    kind: 'object',
+    fields: {
+      generator: { kind: 'object', fields: adamSchema },
+      discriminator: { kind: 'object', fields: adamSchema },
+      ema: { kind: 'number', min: 0, max: 0.99999, default: 0.999, doc: 'EMA decay of G for sampling (0: off)' },
+    },
+  },
+  eval: {
+    kind: 'object',
+    fields: {
+      classifier: {
+        kind: 'string',
+        nullable: true,
+        doc: 'an attribute-classifier run: each checkpoint is scored by attribute accuracy and the best kept',
+      },
+      perCombo: { kind: 'number', int: true, min: 1, default: 4, doc: 'faces per hair/eye combination scored' },
+    },
+  },
+  samples: {
+    kind: 'object',
+    fields: {
+      tags: {
+        kind: 'strings',
+        default: [],
+        doc: 'tag texts of the sample grid rows ("blue hair red eyes"); empty: the first combinations of the data',
+      },
+      perCondition: { kind: 'number', int: true, min: 1, default: 8, doc: 'faces per row' },
+      rows: { kind: 'number', int: true, min: 1, default: 8, doc: 'rows when tags is empty' },
+    },
+  },
+};
+
+/** The mean of a score tensor, for logging. */
+function meanOf(t: Tensor): number {
+  return noGrad(() => tidy(() => t.mean().item()));
+}
+
+class TagProjectionRecipe implements Recipe {
+  readonly modules = new Map<string, Module>();
+  readonly optimizers = new Map<string, Optimizer>();
+  readonly batchesPerStep = 1;
+  readonly G: TagGenerator;
+  readonly D: ProjectionDiscriminator;
+  readonly ema: ExponentialMovingAverage<TagGenerator> | null;
+  readonly conditioner: TagConditioner;
+  readonly device: Device;
+  readonly rng: Generator;
+  readonly fixed: { noise: Tensor; condition: Tensor; perCondition: number };
+  readonly attrClassifier: LoadedAttributeClassifier | null = null;
+  readonly best?: { metric: string; mode: 'min' | 'max' };
+
+  constructor(readonly ctx: RecipeContext) {
+    const { config, device } = ctx;
+    this.device = device;
+    this.rng = ctx.rng;
+    this.conditioner = new TagConditioner(new TagEncoder(TagEncoder.vocabularyFor(ctx.data.records)));
+    const classes = this.conditioner.encoder.classes;
+    const resolution = (config.data as ConfigObject).resolution as number;
+    const g = config.generator as ConfigObject;
+    const gOpts: TagGeneratorOptions = {
+      noiseDim: g.noiseDim as number,
+      width: g.width as number,
+      classes,
+      resolution,
+    };
+    this.G = new TagGenerator(gOpts).to(device);
+    const d = config.discriminator as ConfigObject;
+    this.D = new ProjectionDiscriminator({ width: d.width as number, classes, resolution }).to(device);
+    this.modules.set('G', this.G).set('D', this.D);
+    const o = config.optim as ConfigObject;
+    const decay = o.ema as number;
+    this.ema = decay > 0 ? new ExponentialMovingAverage(this.G, () => new TagGenerator(gOpts).to(device), decay) : null;
+    if (this.ema) this.modules.set('G_ema', this.ema.shadow);
+    this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator as ConfigObject));
+    this.optimizers.set('D', adamFromConfig(this.D.parameters(), o.discriminator as ConfigObject));
+    const classifier = (config.eval as ConfigObject).classifier as string | null;
+    if (classifier !== null) {
+      this.attrClassifier = loadAttributeClassifier(classifier, device);
+      this.best = { metric: 'attr_both', mode: 'max' };
+    }
+    this.fixed = this.#fixedInputs();
+    ctx.log(
+      `tag-projection-gan: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; ${classes[0]} hair × ${classes[1]} eye colours`,
+    );
+  }
+
+  #fixedInputs(): TagProjectionRecipe['fixed'] {
+    const s = this.ctx.config.samples as ConfigObject;
+    const per = s.perCondition as number;
+    let tags = s.tags as string[];
+    if (tags.length === 0) {
+      const seen: string[] = [];
+      for (const r of this.ctx.data.records) {
+        const key = r.attributes ? `${r.attributes.hair} hair ${r.attributes.eyes} eyes` : null;
+        if (key !== null && !seen.includes(key)) seen.push(key);
+        if (seen.length >= (s.rows as number)) break;
+      }
+      tags = seen;
+    }
+    const gen = new Generator((this.ctx.config.seed as number) + 1000, this.device);
+    const expanded = tags.flatMap((t) => new Array<string>(per).fill(t));
+    const noise = randn([expanded.length, this.G.o.noiseDim], { generator: gen, device: this.device });
+    const condition = this.conditioner.encode({ captions: expanded }, this.device);
+    return { noise, condition, perCondition: per };
+  }
+
+  #augment(x: Tensor): Tensor {
+    const a = this.ctx.config.augment as ConfigObject;
+    return diffAugment(x, { translation: a.translation as number, cutout: a.cutout as number, generator: this.rng });
+  }
+
+  /** The batch's labels with one attribute per face (hair or eyes, at random) changed to another value. */
+  #mismatched(labels: Tensor[]): Tensor[] {
+    const classes = this.conditioner.encoder.classes;
+    const [hair, eyes] = labels.map((l) => Array.from(l.toFloat32Array(), Math.round)) as [number[], number[]];
+    using u = noGrad(() => rand([hair.length * 2], { generator: this.rng }));
+    const r = u.toFloat32Array();
+    for (let i = 0; i < hair.length; i++) {
+      const which = r[2 * i]! < 0.5 ? hair : eyes;
+      const n = classes[which === hair ? 0 : 1]!;
+      // A uniform draw among the n - 1 other values.
+      which[i] = (which[i]! + 1 + Math.floor(r[2 * i + 1]! * (n - 1))) % n;
+    }
+    return [hair, eyes].map((v) => tensor(BigInt64Array.from(v, BigInt), { device: this.device }));
+  }
+
+  step(batches: Batch[], _step: number, { logging }: { logging: boolean }): StepResult {
+    const batch = batches[0]!;
+    const real = batch.images.get(this.G.o.resolution)!;
+    const n = real.size(0);
+    const scalars: Record<string, number> = {};
+    const tags = this.conditioner.tags({ captions: batch.captions, attributes: batch.attributes });
+    const labels = this.conditioner.encoder.labels(tags, this.device);
+    const wrong = this.#mismatched(labels);
+    const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
+    const fake = this.G.generate(z, labels);
+    const m = (this.ctx.config.loss as ConfigObject).mismatch as number;
+    try {
+      // D step: hinge on (real, right tags), (fake, right tags) and (real, one wrong tag).
+      {
+        using xr = this.#augment(real);
+        using sReal = this.D.forward(xr, labels);
+        using fd = fake.detach();
+        using xf = this.#augment(fd);
+        using sFake = this.D.forward(xf, labels);
+        using lReal = tidy(() => sReal.neg().add(1).relu().mean());
+        using lFake = tidy(() => sFake.add(1).relu().mean());
+        let loss = lReal.add(lFake);
+        if (m > 0) {
+          using xw = this.#augment(real);
+          using sWrong = this.D.forward(xw, wrong);
+          using lWrong = tidy(() => sWrong.add(1).relu().mean());
+          const total = loss.add(lWrong, m);
+          loss.dispose();
+          loss = total;
+          if (logging) scalars['D/wrong'] = meanOf(sWrong);
+        }
+        if (logging) {
+          scalars['D/real'] = meanOf(sReal);
+          scalars['D/fake'] = meanOf(sFake);
+        }
+        minimize(this.optimizers.get('D')!, loss, 'D', scalars, logging, this.ctx.precision);
+      }
+      // G step: through the updated D, on the same fakes.
+      {
+        using xf = this.#augment(fake);
+        using s = this.D.forward(xf, labels);
+        using mean = s.mean();
+        minimize(this.optimizers.get('G')!, mean.neg(), 'G', scalars, logging, this.ctx.precision);
+      }
+      this.ema?.update();
+    } finally {
+      for (const t of [z, fake, ...labels, ...wrong]) t.dispose();
+    }
+    return { scalars, images: n };
+  }
+
+  samples(): { images: Tensor; nrow: number } {
+    const g = this.ema?.shadow ?? this.G;
+    return g.inEvalMode(() =>
+      noGrad(() => ({
+        images: g.forward(this.fixed.noise, this.fixed.condition).images,
+        nrow: this.fixed.perCondition,
+      })),
+    );
+  }
+
+  /** Attribute accuracy (eval.classifier) over every hair/eye combination both know, fixed seeds. */
+  async evaluate(): Promise<Record<string, number>> {
+    const classifier = this.attrClassifier;
+    if (classifier === null) return {};
+    const vocab = this.conditioner.encoder.vocabulary;
+    const knows = (kind: 'hair' | 'eyes', c: string): boolean => classifier.vocabulary[kind].includes(c);
+    const combos = vocab.hair
+      .filter((h) => knows('hair', h))
+      .flatMap((hair) => vocab.eyes.filter((e) => knows('eyes', e)).map((eyes) => ({ hair, eyes })));
+    if (combos.length === 0) throw new Error(`the classifier ${classifier.source} knows none of the colours`);
+    const g = this.ema?.shadow ?? this.G;
+    const source = {
+      generate: (captions: readonly string[], o: { seed?: number } = {}): Tensor =>
+        noGrad(() => {
+          using z0 = randn([captions.length, this.G.o.noiseDim], { generator: new Generator(o.seed ?? 0) });
+          using z = z0.to(this.device);
+          using h = this.conditioner.encode({ captions }, this.device);
+          return g.forward(z, h).images;
+        }),
+    };
+    const r = g.inEvalMode(() =>
+      attributeAccuracy(source, classifier, {
+        combos,
+        perCombo: (this.ctx.config.eval as ConfigObject).perCombo as number,
+        seed: (this.ctx.config.seed as number) + 3000,
+        trainCombos: comboKeys(this.ctx.data.records, 'train'),
+      }),
+    );
+    return {
+      attr_hair: r.hair,
+      attr_eyes: r.eyes,
+      attr_both: r.both,
+      ...(r.unseen ? { attr_unseen_both: r.unseen.both } : {}),
+    };
+  }
+
+  metadata(): Record<string, string> {
+    return {
+      model: 'tag-projection-gan',
+      generator: JSON.stringify(this.G.o),
+      ...this.conditioner.metadata(),
+    };
+  }
+
+  dispose(): void {
+    this.attrClassifier?.dispose();
+    this.fixed.noise.dispose();
+    this.fixed.condition.dispose();
+  }
+}
+
+export const tagProjectionGan: RecipeFactory = {
+  model: 'tag-projection-gan',
+  schema: tagProjectionSchema,
+  create: (ctx) => new TagProjectionRecipe(ctx),
+};
+
+/** Rebuilds the (EMA) generator of a tag-projection-gan checkpoint or export for sampling. */
+export function tagProjectionFromCheckpoint(
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string>,
+  device: Device,
+): { G: TagGenerator; conditioner: TagConditioner; usedEma: boolean } {
+  const opts = JSON.parse(metadata.generator ?? 'null') as TagGeneratorOptions | null;
+  if (opts === null) throw new Error('the checkpoint has no generator description');
+  const conditioner = conditionerFromMetadata(metadata);
+  if (!(conditioner instanceof TagConditioner))
+    throw new Error('a tag-projection-gan checkpoint must hold its tag vocabulary');
+  const G = new TagGenerator(opts);
+  const ema = withPrefix(tensors, 'G_ema.');
+  const usedEma = ema.size > 0;
+  G.loadStateDict(usedEma ? ema : withPrefix(tensors, 'G.'));
+  G.to('float32').to(device).eval().requiresGrad_(false);
+  return { G, conditioner, usedEma };
+}
