@@ -60,7 +60,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   CheckSameLength(params, steps, "steps");
   const double lr = Num(info, 4), b1 = Num(info, 5), b2 = Num(info, 6), wd = Num(info, 7), eps = Num(info, 8);
   const bool decoupled = Bool(info, 9);
-  const bool allowFused = info.Length() <= 10 || Bool(info, 10);
+  [[maybe_unused]] const bool allowFused = info.Length() <= 10 || Bool(info, 10);
   Group grp;
   Select(params, {&m, &v, &steps}, grp);
   if (grp.p.empty()) return Napi::Boolean::New(info.Env(), false);
