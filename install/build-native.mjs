@@ -62,7 +62,8 @@ function pythonTorch(python) {
   return run(python, ['-c', 'import torch, os; print(os.path.dirname(torch.__file__))'], { timeout: 120_000 });
 }
 
-function findLibtorch() {
+/** The first libtorch of the list above; `withSystem` false stops before the system package. */
+function findLibtorch(withSystem = true) {
   const tried = [];
   if (process.env.LIBTORCH) {
     const d = process.env.LIBTORCH;
@@ -89,7 +90,7 @@ function findLibtorch() {
       tried.push(`${label}: "import torch" fails`);
     }
   }
-  if (choice === 'pip') return { found: null, tried };
+  if (choice === 'pip' || !withSystem) return { found: null, tried };
   const multiarch = run('gcc', ['-print-multiarch']) || `${os.arch() === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
   const sys = probe('/usr/include', `/usr/lib/${multiarch}`, 'system package libtorch-dev');
   if (sys) return { found: sys, tried };
@@ -218,11 +219,16 @@ function compile(cxx, flags, src, obj) {
 }
 
 async function main() {
-  let { found, tried } = findLibtorch();
+  // PyTorch's libtorch (2.x) comes before an installed Debian libtorch-dev (1.13): pip is tried
+  // first, and the system package only when it fails.
+  let { found, tried } = findLibtorch(choice === 'system' || checkOnly);
+  let pipFailed = false;
   if (!found && !checkOnly && choice !== 'system') {
-    if (pipInstallTorch()) ({ found, tried } = findLibtorch());
-    else tried.push('pip install torch into .venv: failed (see above)');
+    if (pipInstallTorch()) ({ found, tried } = findLibtorch(false));
+    else pipFailed = true;
   }
+  if (!found && choice !== 'pip') ({ found, tried } = findLibtorch());
+  if (pipFailed) tried.push('pip install torch into .venv: failed (see above)');
   if (!found && !checkOnly && choice !== 'pip') {
     const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
     if (isRoot && isDebianLike() && run('which', ['apt-get'])) {
