@@ -244,6 +244,34 @@ describe('training', () => {
     assert.ok(fa.equals(fb), 'checkpoints at step 4 differ');
   });
 
+  test('with eval.classifier, each checkpoint is scored by attribute accuracy and the best is kept', async () => {
+    const cls = path.join(tmp, 'runs', 'classifier');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'attribute-classifier-anime.yaml'),
+      runDir: cls,
+      sets: [`data.cache=${tags}`, 'data.batchSize=8', 'data.workers=0', 'classifier.width=4', 'train.steps=2'],
+    });
+    const dir = path.join(tmp, 'runs', 'scored');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-projection-anime.yaml'),
+      runDir: dir,
+      sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=1', `eval.classifier=${cls}`, 'eval.perCombo=1'],
+    });
+    const scored = metricsOf(dir).filter((l) => l['eval/attr_both'] !== undefined);
+    assert.equal(scored.length, 2, 'one score per checkpoint');
+    for (const l of scored)
+      for (const k of ['eval/attr_hair', 'eval/attr_eyes', 'eval/attr_both'])
+        assert.ok(l[k]! >= 0 && l[k]! <= 1, `${k} = ${l[k]}`);
+    const best = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', 'best.json'), 'utf8')) as {
+      metric: string;
+      value: number;
+    };
+    assert.equal(best.metric, 'attr_both');
+    assert.equal(best.value, Math.max(...scored.map((l) => l['eval/attr_both']!)));
+  });
+
   test('the pipeline samples the run: tags in, 64 px faces out, the same seed the same faces', () => {
     const pipe = TextToImagePipeline.load(run);
     assert.equal(pipe.model, 'tag-projection-gan');

@@ -22,17 +22,13 @@ import {
 } from '../../models/conditioning.js';
 import { DamsmImageEncoder, type DamsmImageEncoderOptions } from '../../models/damsm/index.js';
 import { rPrecision } from '../../eval/r-precision.js';
-import {
-  attributeAccuracy,
-  comboKeys,
-  loadAttributeClassifier,
-  type LoadedAttributeClassifier,
-} from '../../eval/attribute-accuracy.js';
+import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../../eval/attribute-accuracy.js';
 import { TagEncoder } from '../../models/tag-encoder.js';
 import type { Module } from '../../nn/index.js';
 import { Adam, type Optimizer } from '../../optim/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
+import { tagAccuracyMetrics } from '../tag-accuracy.js';
 import {
   ADVERSARIAL_LOSSES,
   dFakeLoss,
@@ -526,43 +522,18 @@ class ConditionalGanRecipe implements Recipe {
    * the same over combinations absent from the training split.
    */
   #attributeAccuracy(classifier: LoadedAttributeClassifier): Record<string, number> {
-    const vocab = (this.conditioner as TagConditioner).encoder.vocabulary;
-    const knows = (kind: 'hair' | 'eyes', c: string): boolean => classifier.vocabulary[kind].includes(c);
-    const combos = vocab.hair
-      .filter((h) => knows('hair', h))
-      .flatMap((hair) => vocab.eyes.filter((e) => knows('eyes', e)).map((eyes) => ({ hair, eyes })));
-    if (combos.length === 0) throw new Error(`the classifier ${classifier.source} knows none of the colours`);
-    const g = this.ema?.shadow ?? this.G;
-    const was = g.training;
-    g.eval();
-    const source = {
-      generate: (captions: readonly string[], o: { seed?: number } = {}): Tensor =>
-        noGrad(() => {
-          using z0 = randn([captions.length, this.G.o.noiseDim], { generator: new Generator(o.seed ?? 0) });
-          using z = z0.to(this.device);
-          using h = this.conditioner.encode({ captions }, this.device);
-          const out = g.forward(z, h);
-          out.mu?.dispose();
-          out.logvar?.dispose();
-          return out.images;
-        }),
-    };
-    try {
-      const r = attributeAccuracy(source, classifier, {
-        combos,
+    return tagAccuracyMetrics(
+      this.ema?.shadow ?? this.G,
+      this.G.o.noiseDim,
+      this.conditioner as TagConditioner,
+      this.device,
+      classifier,
+      {
         perCombo: (this.ctx.config.eval as ConfigObject).perCombo as number,
         seed: (this.ctx.config.seed as number) + 3000,
-        trainCombos: comboKeys(this.ctx.data.records, 'train'),
-      });
-      return {
-        attr_hair: r.hair,
-        attr_eyes: r.eyes,
-        attr_both: r.both,
-        ...(r.unseen ? { attr_unseen_both: r.unseen.both } : {}),
-      };
-    } finally {
-      g.train(was);
-    }
+        records: this.ctx.data.records,
+      },
+    );
   }
 
   /**

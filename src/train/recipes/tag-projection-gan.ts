@@ -7,12 +7,7 @@
 // at random) changed to another colour: a real face with a wrong tag must score as a fake.
 import { Generator, noGrad, rand, randn, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
-import {
-  attributeAccuracy,
-  comboKeys,
-  loadAttributeClassifier,
-  type LoadedAttributeClassifier,
-} from '../../eval/attribute-accuracy.js';
+import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../../eval/attribute-accuracy.js';
 import { TagConditioner, conditionerFromMetadata } from '../../models/conditioning.js';
 import { withPrefix } from '../checkpoint.js';
 import { diffAugment } from '../../models/layers/diff-augment.js';
@@ -23,6 +18,7 @@ import type { Optimizer } from '../../optim/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { minimize } from '../losses.js';
+import { tagAccuracyMetrics } from '../tag-accuracy.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema } from './conditional-gan.js';
 
@@ -258,40 +254,21 @@ class TagProjectionRecipe implements Recipe {
     );
   }
 
-  /** Attribute accuracy (eval.classifier) over every hair/eye combination both know, fixed seeds. */
+  /** Attribute accuracy (eval.classifier) of the EMA generator: train/tag-accuracy.ts. */
   async evaluate(): Promise<Record<string, number>> {
-    const classifier = this.attrClassifier;
-    if (classifier === null) return {};
-    const vocab = this.conditioner.encoder.vocabulary;
-    const knows = (kind: 'hair' | 'eyes', c: string): boolean => classifier.vocabulary[kind].includes(c);
-    const combos = vocab.hair
-      .filter((h) => knows('hair', h))
-      .flatMap((hair) => vocab.eyes.filter((e) => knows('eyes', e)).map((eyes) => ({ hair, eyes })));
-    if (combos.length === 0) throw new Error(`the classifier ${classifier.source} knows none of the colours`);
-    const g = this.ema?.shadow ?? this.G;
-    const source = {
-      generate: (captions: readonly string[], o: { seed?: number } = {}): Tensor =>
-        noGrad(() => {
-          using z0 = randn([captions.length, this.G.o.noiseDim], { generator: new Generator(o.seed ?? 0) });
-          using z = z0.to(this.device);
-          using h = this.conditioner.encode({ captions }, this.device);
-          return g.forward(z, h).images;
-        }),
-    };
-    const r = g.inEvalMode(() =>
-      attributeAccuracy(source, classifier, {
-        combos,
+    if (this.attrClassifier === null) return {};
+    return tagAccuracyMetrics(
+      this.ema?.shadow ?? this.G,
+      this.G.o.noiseDim,
+      this.conditioner,
+      this.device,
+      this.attrClassifier,
+      {
         perCombo: (this.ctx.config.eval as ConfigObject).perCombo as number,
         seed: (this.ctx.config.seed as number) + 3000,
-        trainCombos: comboKeys(this.ctx.data.records, 'train'),
-      }),
+        records: this.ctx.data.records,
+      },
     );
-    return {
-      attr_hair: r.hair,
-      attr_eyes: r.eyes,
-      attr_both: r.both,
-      ...(r.unseen ? { attr_unseen_both: r.unseen.both } : {}),
-    };
   }
 
   metadata(): Record<string, string> {
