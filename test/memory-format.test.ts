@@ -16,6 +16,7 @@ import {
   manualSeed,
   noGrad,
   randn,
+  tensor,
   tidy,
   zeros,
   type MemoryFormat,
@@ -27,6 +28,7 @@ import {
   ConvTranspose2d,
   GroupNorm,
   InstanceNorm2d,
+  LayerNorm,
   LeakyReLU,
   Linear,
   Module,
@@ -35,8 +37,10 @@ import {
   Sigmoid,
   Tanh,
   Upsample,
+  init,
   spectralNorm,
 } from '../src/nn/index.js';
+import { ConditionalBatchNorm2d } from '../src/models/projection/index.js';
 import { Adam } from '../src/optim/index.js';
 import { glu } from '../src/models/layers/glu.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/index.js';
@@ -84,6 +88,27 @@ const FAMILIES: [string, () => Net, number[]][] = [
   ['batch norm (training)', () => new BatchNorm2d(6), [4, 6, 5, 5]],
   ['instance norm', () => new InstanceNorm2d(6, { affine: true }), [2, 6, 5, 5]],
   ['group norm', () => new GroupNorm(3, 6), [2, 6, 5, 5]],
+  ['layer norm over C, H, W (the WGAN critic)', () => new LayerNorm([6, 5, 5]), [2, 6, 5, 5]],
+  [
+    'conditional batch norm (per-attribute scale and shift)',
+    () => {
+      const cbn = new ConditionalBatchNorm2d(6, [3, 2]);
+      noGrad(() => {
+        init.normal_(cbn.gamma[0]!.weight, 0, 0.5);
+        init.normal_(cbn.beta[1]!.weight, 0, 0.5);
+      });
+      return new Fn(
+        (x) =>
+          tidy(() => {
+            const h = tensor(BigInt64Array.from([0, 2], BigInt));
+            const e = tensor(BigInt64Array.from([1, 0], BigInt));
+            return cbn.forward(x, [h, e]);
+          }),
+        cbn,
+      );
+    },
+    [2, 6, 5, 5],
+  ],
   [
     'relu, leaky relu, tanh, sigmoid',
     () => new Sequential(new ReLU(), new LeakyReLU(0.2), new Tanh(), new Sigmoid()),
