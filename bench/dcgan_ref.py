@@ -10,6 +10,7 @@
 # Prints `py: ...` lines, `cpu-img/s <batch / CPU seconds per step>` and, last, `img/s <value>`.
 import argparse
 import ctypes
+import resource
 import os
 import sys
 import time
@@ -90,10 +91,14 @@ def main() -> None:
         torch.backends.cudnn.benchmark = o.cudnn_benchmark != "0"
     torch.manual_seed(o.seed)
     fmt = torch.channels_last if o.memory_format == "channelsLast" else torch.contiguous_format
-    G = generator(o.width).to(dev, memory_format=fmt)
-    D = discriminator(o.width).to(dev, memory_format=fmt)
+    # Initialised before the layout changes, as the TypeScript side does: normal_ fills a tensor in
+    # memory order, so a channels-last weight would get other values at the same (o, i, h, w).
+    G = generator(o.width).to(dev)
+    D = discriminator(o.width).to(dev)
     dcgan_init(G)
     dcgan_init(D)
+    G = G.to(memory_format=fmt)
+    D = D.to(memory_format=fmt)
     fused = True
     try:
         optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=True)
@@ -125,18 +130,23 @@ def main() -> None:
         optG.step()
         return (lossD.item(), lossG.item()) if last else None
 
-    for _ in range(o.warmup):
-        step(False)
+    # The first step's losses (same seed, weights and data on every side): bench/engine.ts compares them.
+    first = None
+    for i in range(o.warmup):
+        r = step(i == 0)
+        first = first or r
     if gpu:
         torch.cuda.synchronize()
     best = float("inf")
     c0 = time.process_time()
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t0 = time.perf_counter()
     losses = (float("nan"), float("nan"))
     for i in range(o.steps):
         t = time.perf_counter()
-        r = step(i == o.steps - 1)
-        if r is not None:
+        r = step(i == o.steps - 1 or first is None)
+        first = first or r
+        if r is not None and i == o.steps - 1:
             losses = r
         if not gpu:
             best = min(best, time.perf_counter() - t)
@@ -144,6 +154,7 @@ def main() -> None:
         torch.cuda.synchronize()
     secs = time.perf_counter() - t0
     cpu_per_step = (time.process_time() - c0) / o.steps
+    faults_per_step = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / o.steps
     img_per_s = B / (secs / o.steps if gpu else best)
     print(
         f"py: torch {torch.__version__}, device {o.device}, threads {torch.get_num_threads()}, batch {B}, "
@@ -153,8 +164,9 @@ def main() -> None:
     print(
         f"py: {1000 * secs / o.steps:.2f} ms/step mean"
         + ("" if gpu else f", {1000 * best:.2f} ms fastest")
-        + f", {1000 * cpu_per_step:.2f} ms CPU time (all threads), lossD {losses[0]:.4f} lossG {losses[1]:.4f}"
+        + f", {1000 * cpu_per_step:.2f} ms CPU time (all threads), {faults_per_step:.0f} page faults, lossD {losses[0]:.4f} lossG {losses[1]:.4f}"
     )
+    print(f"losses first {first[0]:.6f} {first[1]:.6f} last {losses[0]:.6f} {losses[1]:.6f}")
     print(f"cpu-img/s {B / cpu_per_step:.3f}")
     print(f"img/s {img_per_s:.3f}")
     sys.stdout.flush()

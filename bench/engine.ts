@@ -7,6 +7,8 @@
 // channels-last memory format, with the allocator setting the trainer uses (glibc keeps freed
 // blocks). The matrix of both sides is printed, then, last, `ratio <best TS img/s / best PyTorch
 // img/s>` (each side's best mode). Against C++ it is the fp32 step only, and `ratio <TS / C++>`.
+// Both sides must compute the same step: each prints its first step's losses (same seed, weights
+// and data), and the run fails (exit 1) when they differ beyond the mode's rounding (LOSS_TOLERANCE).
 //
 // All sides run as child processes, alternately (A, B, B, A, ...), with the same device, threads,
 // warm-up and timed steps; the best run of each side counts. A run's img/s is batch / step time: on
@@ -104,8 +106,18 @@ interface RunResult {
   imgPerS: number;
   /** batch / process CPU seconds per step (all threads): less sensitive to other load. */
   cpuImgPerS: number;
+  /** The losses (D, G) of the first step: equal on every side up to the mode's rounding. */
+  first: [number, number] | null;
   lines: string[];
 }
+
+/**
+ * How far the first step's losses may differ between the sides (relative). On one libtorch the two
+ * sides run the same kernels and agree to all printed digits in every mode (measured with 2.13);
+ * the margin is for a kernel that sums in another order (another thread count, a foreach instead
+ * of a fused Adam), and for bf16's 8-bit mantissa.
+ */
+const LOSS_TOLERANCE: Record<Mode['precision'], number> = { fp32: 1e-4, bf16: 1e-2 };
 
 function parseOptions(argv: string[]): { o: Options; child: string | null } {
   const { values } = parseArgs({
@@ -141,12 +153,17 @@ function parseOptions(argv: string[]): { o: Options; child: string | null } {
     if (!Number.isInteger(n) || n < min) throw new TypeError(`--${name} must be an integer >= ${min}, got ${v}`);
     return n;
   };
-  // CPU steps take seconds on a small machine: few of them; GPU steps take milliseconds.
+  // CPU steps take a second on a small machine: few timed ones, after a warm-up long enough for the
+  // process's heap to reach its steady size. A training run takes thousands of steps and page-faults
+  // almost none (the anime run: ~40 faults a step); the first steps fault in the growing heap: after 2
+  // warm-up steps, the TS side still faulted ~13,000 pages (50 MB) a step, PyTorch (which frees each
+  // activation as soon as autograd lets go of it, so its heap settles sooner) ~400; after 12, ~3,000
+  // and 0. Both sides print their faults per timed step.
   const o: Options = {
     device,
     batch: int(values.batch, 64, 1, 'batch'),
     width: int(values.width, 64, 1, 'width'),
-    warmup: int(values.warmup, gpu ? 20 : 2, 0, 'warmup'),
+    warmup: int(values.warmup, gpu ? 20 : 12, 0, 'warmup'),
     steps: int(values.steps, gpu ? 100 : 4, 1, 'steps'),
     rounds: int(values.rounds, 3, 1, 'rounds'),
     threads: int(values.threads, Number(process.env.CREATIVEAI_THREADS) || os.availableParallelism(), 1, 'threads'),
@@ -155,7 +172,8 @@ function parseOptions(argv: string[]): { o: Options; child: string | null } {
     profile: values.profile ?? false,
     only: null,
     out: values.out ?? null,
-    against: pythonWithTorch() !== null ? 'pytorch' : 'cpp',
+    // A child is told what to run: no need to look for Python (a second's fork of a large process).
+    against: values.child !== undefined || pythonWithTorch() !== null ? 'pytorch' : 'cpp',
     modes: Object.values(MODES),
     mode: {
       precision: (values.precision ?? 'fp32') as Mode['precision'],
@@ -296,20 +314,30 @@ function setupTs(o: Options): TsBench {
   // bf16: the whole step under autocast, as the trainer's MixedPrecision.run does (backward
   // runs with autocast off inside the addon).
   const inMode = <T>(fn: () => T): T => (o.mode.precision === 'bf16' ? autocast(o.device, 'bfloat16', fn) : fn());
+  // Each step is its own scope, as the recipes write theirs (`using` blocks): D's activations are
+  // freed when the D step ends, before the G step allocates its own, as PyTorch frees them when
+  // autograd lets go. One scope around both steps kept them all to the end: a higher peak and a heap
+  // that took several times as many steps to stop growing (page faults each step).
   const step = (last: boolean): [number, number] | undefined =>
     tidy(() =>
       inMode(() => {
         const z = randn([B, NZ, 1, 1], { device: o.device });
         const fake = G.forward(z);
-        optD.zeroGrad();
-        const lossD = F.bceWithLogits(D.forward(real), onesT).add(F.bceWithLogits(D.forward(fake.detach()), zerosT));
-        lossD.backward();
-        optD.step();
-        optG.zeroGrad();
-        const lossG = F.bceWithLogits(D.forward(fake), onesT);
-        lossG.backward();
-        optG.step();
-        return last ? ([lossD.item(), lossG.item()] as [number, number]) : undefined;
+        const lossD = tidy(() => {
+          optD.zeroGrad();
+          const loss = F.bceWithLogits(D.forward(real), onesT).add(F.bceWithLogits(D.forward(fake.detach()), zerosT));
+          loss.backward();
+          optD.step();
+          return last ? loss.item() : NaN;
+        });
+        const lossG = tidy(() => {
+          optG.zeroGrad();
+          const loss = F.bceWithLogits(D.forward(fake), onesT);
+          loss.backward();
+          optG.step();
+          return last ? loss.item() : NaN;
+        });
+        return last ? ([lossD, lossG] as [number, number]) : undefined;
       }),
     );
   // cuda.synchronize() is a no-op in an addon built without the CUDA headers (cudaApi false in
@@ -325,7 +353,12 @@ function setupTs(o: Options): TsBench {
 
 async function runTsChild(o: Options): Promise<void> {
   const bench = setupTs(o);
-  for (let i = 0; i < o.warmup; i++) bench.step(false);
+  // The first step's losses (same seed, weights and data on every side): the driver compares them.
+  let first: [number, number] | undefined;
+  for (let i = 0; i < o.warmup; i++) {
+    const l = bench.step(i === 0);
+    first ??= l;
+  }
   bench.sync();
   const liveBefore = liveTensors();
   // On the CPU a step is synchronous: each is timed and the run reports its fastest (least
@@ -333,16 +366,20 @@ async function runTsChild(o: Options): Promise<void> {
   const gpu = o.device !== 'cpu';
   let bestStep = Infinity;
   const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
   const t0 = performance.now();
   let losses: [number, number] | undefined;
   for (let i = 0; i < o.steps; i++) {
     const t = performance.now();
-    losses = bench.step(i === o.steps - 1);
+    const l = bench.step(i === o.steps - 1 || first === undefined);
+    first ??= l;
+    if (i === o.steps - 1) losses = l;
     if (!gpu) bestStep = Math.min(bestStep, (performance.now() - t) / 1000);
   }
   bench.sync();
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const faultsPerStep = (process.resourceUsage().minorPageFault - faults0) / o.steps;
   const cpuPerStep = (cpu.user + cpu.system) / 1e6 / o.steps;
   const imgPerS = o.batch / (gpu ? secs / o.steps : bestStep);
   const liveAfter = liveTensors();
@@ -357,10 +394,12 @@ async function runTsChild(o: Options): Promise<void> {
   console.log(
     `ts: ${((1000 * secs) / o.steps).toFixed(2)} ms/step mean${gpu ? '' : `, ${(1000 * bestStep).toFixed(2)} ms fastest`}, ` +
       `${(1000 * cpuPerStep).toFixed(2)} ms CPU time (all threads), ` +
-      `lossD ${lossD.toFixed(4)} lossG ${lossG.toFixed(4)}, ` +
+      `${faultsPerStep.toFixed(0)} page faults, lossD ${lossD.toFixed(4)} lossG ${lossG.toFixed(4)}, ` +
       `live handles ${liveBefore} -> ${liveAfter}`,
   );
   if (o.profile) await profileTs(o, bench);
+  const f6 = (x: number | undefined): string => (x ?? NaN).toFixed(6);
+  console.log(`losses first ${f6(first?.[0])} ${f6(first?.[1])} last ${f6(lossD)} ${f6(lossG)}`);
   console.log(`cpu-img/s ${(o.batch / cpuPerStep).toFixed(3)}`);
   console.log(`img/s ${imgPerS.toFixed(3)}`);
 }
@@ -630,10 +669,12 @@ function runChild(side: Side, exe: string, o: Options, mode: Mode): RunResult {
   for (const l of lines.slice(0, c ? -2 : -1)) console.log(`  ${l}`);
   const imgPerS = Number(m[1]);
   const cpuImgPerS = c ? Number(c[1]) : NaN;
+  const l = lines.map((x) => /^losses first (\S+) (\S+) last/.exec(x)).find((x) => x !== null);
+  const first: [number, number] | null = l ? [Number(l[1]), Number(l[2])] : null;
   console.log(
     `  ${SIDE_NAME[side]} ${modeName(mode)}: ${imgPerS.toFixed(2)} img/s (by CPU time ${cpuImgPerS.toFixed(2)})`,
   );
-  return { side, mode: modeName(mode), imgPerS, cpuImgPerS, lines };
+  return { side, mode: modeName(mode), imgPerS, cpuImgPerS, first, lines };
 }
 
 async function main(): Promise<void> {
@@ -705,10 +746,32 @@ async function main(): Promise<void> {
     };
     fs.writeFileSync(o.out, JSON.stringify(summary, null, 2) + '\n');
   }
+  // Both sides must compute the same step: compare the first step's losses in each mode.
+  const disagree: string[] = [];
+  for (const mode of o.modes) {
+    const name = modeName(mode);
+    const firstOf = (side: Side): [number, number] | null =>
+      results.find((x) => x.side === side && x.mode === name && x.first !== null)?.first ?? null;
+    const a = firstOf('ts');
+    const b = firstOf(other);
+    if (a === null || b === null) continue;
+    const tol = LOSS_TOLERANCE[mode.precision];
+    const worst = Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.max(1, Math.abs(b[i]!))));
+    const ok = Number.isFinite(worst) && worst <= tol;
+    console.log(
+      `first-step losses ${name}: TypeScript D ${a[0].toFixed(4)} G ${a[1].toFixed(4)}, ` +
+        `${SIDE_NAME[other]} D ${b[0].toFixed(4)} G ${b[1].toFixed(4)}: ${ok ? 'agree' : 'DISAGREE'} ` +
+        `(relative difference ${worst.toExponential(1)}, tolerance ${tol})`,
+    );
+    if (!ok) disagree.push(name);
+  }
+  if (disagree.length > 0) process.exitCode = 1;
   if (ts > 0) console.log(`TypeScript best ${ts.toFixed(2)} img/s (${bestMode('ts')})`);
   if (ref > 0) console.log(`${SIDE_NAME[other]} best ${ref.toFixed(2)} img/s (${bestMode(other)})`);
   if (ts > 0 && ref > 0) console.log(`ratio by process CPU time (best of each) ${fmt(cpuRatio)}`);
   console.log(`ratio ${fmt(ratio)}`);
+  if (disagree.length > 0)
+    console.error(`bench: the two sides computed different losses in ${disagree.join(', ')}: not the same step`);
 }
 
 await main();
