@@ -13,6 +13,7 @@ import {
   manualSeed,
   randn,
   tensor,
+  tidy,
   type Tensor,
 } from '../src/engine/index.js';
 import { BatchNorm2d, Conv2d, Linear } from '../src/nn/index.js';
@@ -170,14 +171,47 @@ describe('GradScaler', () => {
     dispose();
   });
 
-  test('MixedPrecision.backward: no scaler in fp32 and bf16, loss scaling in fp16', () => {
+  test('MixedPrecision.backward: plain gradients in fp32 and bf16; in fp16 scaled, unscaled back, overflow skipped', (t) => {
+    // loss = Σ w·x: dloss/dw = x whatever the scale.
+    const x = [0.5, -2, 3];
+    const gradOf = (mp: MixedPrecision, loss: (w: Tensor) => Tensor): { grad: number[]; overflow: boolean } => {
+      const w = tensor([1, 1, 1]).requiresGrad_(true);
+      const opt = new SGD([w], { lr: 0.1 });
+      try {
+        const overflow = tidy(() => mp.backward(loss(w), opt));
+        return { grad: tidy(() => Array.from(w.grad!.toFloat32Array())), overflow };
+      } finally {
+        opt.dispose();
+        w.dispose();
+      }
+    };
+    const dot = (w: Tensor): Tensor => tidy(() => w.mul(tensor(x)).sum());
     for (const kind of ['fp32', 'tf32', 'bf16'] as const) {
       const mp = new MixedPrecision(kind, 'cpu');
       assert.equal(mp.scaler, null);
       assert.equal(mp.lossScale, 1);
+      assert.deepEqual(gradOf(mp, dot), { grad: x, overflow: false }, kind);
       assert.deepEqual(mp.endIteration(), {});
     }
     assert.throws(() => new MixedPrecision('fp8' as 'fp16', 'cpu'), /precision must be one of fp32, tf32, bf16, fp16/);
+    let fp16: MixedPrecision;
+    try {
+      fp16 = new MixedPrecision('fp16', 'cpu');
+    } catch (e) {
+      t.skip(`fp16 autocast is not available on this libtorch's CPU: ${(e as Error).message.split('\n')[0]}`);
+      return;
+    }
+    const scale = fp16.lossScale;
+    assert.ok(scale > 1, 'fp16 scales the loss');
+    // The gradients come back divided by the scale, and a clean step keeps the scale.
+    assert.deepEqual(gradOf(fp16, dot), { grad: x, overflow: false });
+    assert.equal(fp16.lossScale, scale);
+    // An infinite loss overflows: backward says so (the caller skips the step) and the scale drops.
+    const { overflow } = gradOf(fp16, (w) => tidy(() => dot(w).mul(Infinity)));
+    assert.equal(overflow, true);
+    const logged = fp16.endIteration();
+    assert.equal(fp16.lossScale, scale / 2, 'halved after an overflow');
+    assert.equal(logged['amp/overflows'], 1);
   });
 });
 

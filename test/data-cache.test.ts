@@ -216,7 +216,16 @@ describe('DataLoader', () => {
     await loader.close();
   });
 
-  test('images are in [-1, 1] and no tensor leaks', () => {
+  test('images are in [-1, 1], reaching both ends, and no tensor leaks', async () => {
+    const batches = await collect({ batchSize: 8, resolutions: [16, 32], seed: 3, workers: 0 });
+    const px = batches.flatMap((b) => b.img);
+    const lo = px.reduce((a, b) => Math.min(a, b), Infinity);
+    const hi = px.reduce((a, b) => Math.max(a, b), -Infinity);
+    assert.ok(lo >= -1 && hi <= 1, `pixels in [${lo}, ${hi}]`);
+    // The test images' channels are 255 (→ 1) or 0 (→ -1) in solid regions: the scaling is
+    // x / 127.5 - 1, not a [0, 1] or a [0, 255] one.
+    assert.equal(hi, 1);
+    assert.equal(lo, -1);
     assert.equal(liveTensors(), start);
   });
 });

@@ -111,6 +111,12 @@ describe('generation through a Redis queue and workers', { skip }, () => {
   });
 
   test('many concurrent requests spread over the workers, all answered', async () => {
+    const done = workers.map(() => 0);
+    const counters = workers.map((w, i) => {
+      const f = (): void => void done[i]!++;
+      w.worker.on('completed', f);
+      return f;
+    });
     const rs = await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
         post(app, '/api/generate', { model: 'tag-gan-anime', text: 'blue hair red eyes', seed: i }),
@@ -122,6 +128,17 @@ describe('generation through a Redis queue and workers', { skip }, () => {
     );
     const one = await post(local, '/api/generate', { model: 'tag-gan-anime', text: 'blue hair red eyes', seed: 3 });
     assert.deepEqual(rs[3]!.json<Generated>().stages, one.json<Generated>().stages);
+    workers.forEach((w, i) => w.worker.off('completed', counters[i]!));
+    // Each worker holds at most `concurrency` (8) jobs at a time and both are waiting when the 24
+    // arrive, so both get some (one could only take them all by finishing 8 before the other woke).
+    assert.equal(
+      done.reduce((a, b) => a + b, 0),
+      24,
+    );
+    assert.ok(
+      done.every((n) => n > 0),
+      `jobs per worker: ${done.join(', ')}`,
+    );
   });
 
   test("the client's mistakes come back from the worker as 4xx; interpolation and the grid work", async () => {

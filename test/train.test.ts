@@ -15,7 +15,7 @@ import { prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { backendInfo, fastestMode, liveTensors } from '../src/engine/index.js';
 import { readEvents } from '../src/io/index.js';
-import { metricsOf } from './helpers/runs.js';
+import { maxAbsDiff, metricsOf } from './helpers/runs.js';
 import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
 import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
 import { ConfigError, applyOverrides, readConfigFile, resolveConfig } from '../src/train/config.js';
@@ -109,6 +109,35 @@ describe('config', () => {
 
 const damsmRun = path.join(tmp, 'runs', 'damsm');
 
+/**
+ * A run kept the best of its scored checkpoints: best.json names the metric, its value is the best
+ * of every eval/<metric> the run logged, its step is where that score was logged, and the file of
+ * that step is still on disk. Returns best.json.
+ */
+function assertBestKept(
+  dir: string,
+  metric: string,
+  mode: 'min' | 'max',
+  atLeast: number,
+): { step: number; metric: string; value: number } {
+  const scored = metricsOf(dir).filter((l) => l[`eval/${metric}`] !== undefined);
+  assert.ok(scored.length >= atLeast, `${scored.length} scored checkpoints, expected at least ${atLeast}`);
+  const best = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', 'best.json'), 'utf8')) as {
+    step: number;
+    metric: string;
+    value: number;
+  };
+  assert.equal(best.metric, metric);
+  const values = scored.map((l) => l[`eval/${metric}`]!);
+  assert.equal(best.value, mode === 'min' ? Math.min(...values) : Math.max(...values));
+  assert.ok(
+    scored.some((l) => l.step === best.step && l[`eval/${metric}`] === best.value),
+    `best.json step ${best.step} is not where ${best.value} was logged`,
+  );
+  assert.ok(fs.existsSync(path.join(dir, 'checkpoints', `step-${String(best.step).padStart(8, '0')}.safetensors`)));
+  return best;
+}
+
 describe('models train on the shapes set', () => {
   test('DAMSM: losses finite, best checkpoint chosen by validation loss', async () => {
     const r = await train({
@@ -118,12 +147,7 @@ describe('models train on the shapes set', () => {
       sets: [`data.cache=${shapes}`, 'train.steps=12', 'train.checkpointEvery=6', 'train.logEvery=3'],
     });
     assert.equal(r.finished, true);
-    const best = JSON.parse(fs.readFileSync(path.join(damsmRun, 'checkpoints', 'best.json'), 'utf8')) as {
-      metric: string;
-      value: number;
-    };
-    assert.equal(best.metric, 'val_loss');
-    assert.ok(Number.isFinite(best.value));
+    assertBestKept(damsmRun, 'val_loss', 'min', 2);
   });
 
   test('DAMSM trains in bf16 mixed precision (the LSTM and the image encoder under autocast)', async () => {
@@ -140,6 +164,8 @@ describe('models train on the shapes set', () => {
     for (const k of ['loss/total', 'grad/text', 'grad/image']) assert.ok(Number.isFinite(first[k]), `${k}=${first[k]}`);
   });
 
+  // A 4-step run of the GAN-INT-CLS recipe with some options: finite losses, samples, no leaks. The
+  // options' arithmetic is tested in losses.test.ts; the tests below check that they reach the run.
   const gan = (name: string, sets: string[]) => async () => {
     const dir = path.join(tmp, 'runs', name);
     const before = liveTensors();
@@ -158,17 +184,13 @@ describe('models train on the shapes set', () => {
     assert.ok(fs.existsSync(path.join(dir, 'samples', 'step-00000004.png')));
     assert.equal(liveTensors(), before, 'the trainer frees everything it made');
   };
-  test('GAN-INT-CLS (matching-aware + interpolation)', gan('gic', []));
-  test('GAN-INT-CLS keeps the best checkpoint by R-precision', async () => {
-    const best = JSON.parse(fs.readFileSync(path.join(tmp, 'runs', 'gic', 'checkpoints', 'best.json'), 'utf8')) as {
-      metric: string;
-      value: number;
-    };
-    assert.equal(best.metric, 'rprec');
+  test('GAN-INT-CLS (matching-aware + interpolation) trains 4 steps', gan('gic', []));
+  test('GAN-INT-CLS keeps the best checkpoint by R-precision', () => {
+    const best = assertBestKept(path.join(tmp, 'runs', 'gic'), 'rprec', 'max', 1);
     assert.ok(best.value >= 0 && best.value <= 1);
   });
   test(
-    'WGAN-CLS (gradient penalty, layer norm, 2 critic steps)',
+    'WGAN-CLS (gradient penalty, layer norm, 2 critic steps) trains 4 steps',
     gan('wgan', [
       'model=wgan-cls',
       'loss.adversarial=wasserstein',
@@ -177,20 +199,66 @@ describe('models train on the shapes set', () => {
       'optim.criticSteps=2',
     ]),
   );
-  test(
-    'stabilisers: hinge, spectral norm in G and D, minibatch discrimination, label smoothing, EMA, CA',
-    gan('stab', [
+  test('stabilisers (hinge, spectral norm in G and D, minibatch discrimination, EMA, CA) train and are in the run', async () => {
+    await gan('stab', [
       'loss.adversarial=hinge',
       'discriminator.spectralNorm=true',
       'generator.spectralNorm=true',
       'discriminator.minibatchKernels=4',
-      'loss.realLabel=0.9',
       'optim.ema=0.99',
       'generator.conditioningAugmentation=true',
-    ]),
-  );
+    ])();
+    const ck = loadCheckpoint(path.join(tmp, 'runs', 'stab', 'checkpoints', 'step-00000004.safetensors'));
+    try {
+      const keys = [...ck.tensors.keys()];
+      const has = (re: RegExp, what: string): void =>
+        assert.ok(
+          keys.some((k) => re.test(k)),
+          `${what}: no key ${re}`,
+        );
+      has(/^G\..*weight_u$/, 'spectral norm in G');
+      has(/^D\..*weight_u$/, 'spectral norm in D');
+      has(/^D\..*minibatch\.T$/, 'minibatch discrimination');
+      has(/^G\.ca\./, 'conditioning augmentation');
+      // The EMA is a separate copy that has moved away from G (decay 0.99, 4 steps).
+      const emaKeys = keys.filter((k) => k.startsWith('G_ema.') && k.endsWith('.weight'));
+      assert.ok(emaKeys.length > 0, 'no G_ema weights');
+      const moved = emaKeys.some(
+        (k) => maxAbsDiff(ck.tensors.get(k)!, ck.tensors.get(k.replace(/^G_ema\./, 'G.'))!) > 0,
+      );
+      assert.ok(moved, 'G_ema equals G everywhere');
+    } finally {
+      for (const t of ck.tensors.values()) t.dispose();
+    }
+  });
+  test('one-sided label smoothing changes the D loss of the same first step, and only where it is defined', async () => {
+    const firstLossD = async (name: string, sets: string[]): Promise<number> => {
+      const dir = path.join(tmp, 'runs', name);
+      await train({
+        ...quiet,
+        config: cfg('gan-int-cls'),
+        runDir: dir,
+        sets: [`data.cache=${shapes}`, `condition.damsm=${damsmRun}`, 'train.steps=1', 'train.logEvery=1', ...sets],
+      });
+      return metricsOf(dir)[0]!['loss/D']!;
+    };
+    const plain = await firstLossD('ls-1', ['loss.realLabel=1']);
+    const smoothed = await firstLossD('ls-09', ['loss.realLabel=0.9']);
+    assert.ok(Number.isFinite(plain) && Number.isFinite(smoothed));
+    // Softening the real target from 1 to 0.9 raises BCE on the real term for any score.
+    assert.ok(smoothed > plain, `loss/D with label 0.9 (${smoothed}) should exceed label 1 (${plain})`);
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('gan-int-cls'),
+        runDir: path.join(tmp, 'runs', 'ls-hinge'),
+        sets: [`data.cache=${shapes}`, `condition.damsm=${damsmRun}`, 'loss.adversarial=hinge', 'loss.realLabel=0.9'],
+      }),
+      /one-sided label smoothing\) needs a loss with a target label/,
+    );
+  });
   test(
-    'WGAN-CLS in bf16 mixed precision (gradient penalty under autocast)',
+    'WGAN-CLS trains 4 steps in bf16 mixed precision (gradient penalty under autocast)',
     gan('wgan-bf16', [
       'model=wgan-cls',
       'loss.adversarial=wasserstein',
@@ -200,7 +268,7 @@ describe('models train on the shapes set', () => {
     ]),
   );
   test(
-    'the stabilisers in bf16 mixed precision (spectral norm, minibatch discrimination, EMA, CA)',
+    'the stabilisers train 4 steps in bf16 mixed precision (spectral norm, minibatch discrimination, EMA, CA)',
     gan('stab-bf16', [
       'loss.adversarial=hinge',
       'discriminator.spectralNorm=true',
@@ -212,7 +280,7 @@ describe('models train on the shapes set', () => {
     ]),
   );
   test(
-    'least squares without the matching-aware term',
+    'least squares without the matching-aware term trains 4 steps',
     gan('lsgan', ['loss.adversarial=least-squares', 'loss.matchingAware=false', 'loss.interpolation=0']),
   );
   test('a critic with batch norm and a gradient penalty is refused', async () => {

@@ -15,6 +15,11 @@ export type AdversarialLoss = (typeof ADVERSARIAL_LOSSES)[number];
  * one-sided label smoothing (Salimans et al. 2016): only the real target is softened.
  */
 export function dRealLoss(kind: AdversarialLoss, score: Tensor, realLabel = 1): Tensor {
+  if (realLabel !== 1 && (kind === 'hinge' || kind === 'wasserstein'))
+    throw new RangeError(
+      `loss.realLabel ${realLabel}: one-sided label smoothing is not defined for the ${kind} loss ` +
+        `(it has no target label); use 1, or the nonsaturating or least-squares loss`,
+    );
   switch (kind) {
     case 'nonsaturating': {
       using target = fullLike(score, realLabel);
@@ -76,6 +81,30 @@ export function gLoss(kind: AdversarialLoss, score: Tensor): Tensor {
       return m.mul(0.5);
     }
   }
+}
+
+/**
+ * GAN-CLS's matching-aware discriminator loss (Reed et al. 2016, Algorithm 1): (real image, right
+ * text) is real; (real image, wrong text) and (fake image, right text) are both fake, weighted
+ * wrongWeight and 1 − wrongWeight (the paper: ½ each). Without wrong-text scores it is the plain
+ * conditional loss.
+ */
+export function matchingAwareDLoss(
+  kind: AdversarialLoss,
+  scores: { real: Tensor; wrong: Tensor | null; fake: Tensor },
+  wrongWeight: number,
+  realLabel = 1,
+): Tensor {
+  if (!(wrongWeight >= 0 && wrongWeight < 1))
+    throw new RangeError(`wrong-text weight must be in [0, 1), got ${wrongWeight}`);
+  if (wrongWeight > 0 && scores.wrong === null)
+    throw new TypeError(`matchingAwareDLoss: wrong-text weight ${wrongWeight} without wrong-text scores`);
+  using real = dRealLoss(kind, scores.real, realLabel);
+  using fake = dFakeLoss(kind, scores.fake);
+  if (wrongWeight === 0) return real.add(fake);
+  using wrong = dFakeLoss(kind, scores.wrong!);
+  using a = real.add(wrong, wrongWeight);
+  return a.add(fake, 1 - wrongWeight);
 }
 
 function negMean(score: Tensor): Tensor {

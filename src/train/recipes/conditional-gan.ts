@@ -31,10 +31,9 @@ import { ExponentialMovingAverage } from '../ema.js';
 import { tagAccuracyMetrics } from '../tag-accuracy.js';
 import {
   ADVERSARIAL_LOSSES,
-  dFakeLoss,
-  dRealLoss,
   gLoss,
   gradientPenalty,
+  matchingAwareDLoss,
   type AdversarialLoss,
   minimize,
 } from '../losses.js';
@@ -250,6 +249,11 @@ class ConditionalGanRecipe implements Recipe {
       ctx.log(
         'warning: a Wasserstein critic without gradient penalty is not Lipschitz-constrained (set loss.gradientPenalty, e.g. 10)',
       );
+    if ((this.l.realLabel as number) !== 1 && (this.loss === 'hinge' || this.loss === 'wasserstein'))
+      throw new Error(
+        `loss.realLabel ${this.l.realLabel as number} (one-sided label smoothing) needs a loss with a target label: ` +
+          `nonsaturating or least-squares, not ${this.loss}`,
+      );
     const d = config.discriminator as ConfigObject;
     if ((this.l.gradientPenalty as number) > 0 && d.norm === 'batch')
       throw new Error(
@@ -363,17 +367,17 @@ class ConditionalGanRecipe implements Recipe {
         const weights: number[] = [];
         let gpIndex = -1;
         const wrongW = this.l.matchingAware ? (this.l.wrongWeight as number) : 0;
-        terms.push(dRealLoss(this.loss, real.score, this.l.realLabel as number));
-        weights.push(1);
-        let wrong: ReturnType<MatchingAwareDiscriminator['score']> | null = null;
-        if (wrongW > 0) {
-          wrong = this.D.score(fx, hWrong);
-          terms.push(dFakeLoss(this.loss, wrong.score));
-          weights.push(wrongW);
-        }
+        const wrong = wrongW > 0 ? this.D.score(fx, hWrong) : null;
         const fk = this.D.forward(fake, h);
-        terms.push(dFakeLoss(this.loss, fk.score));
-        weights.push(1 - wrongW);
+        terms.push(
+          matchingAwareDLoss(
+            this.loss,
+            { real: real.score, wrong: wrong?.score ?? null, fake: fk.score },
+            wrongW,
+            this.l.realLabel as number,
+          ),
+        );
+        weights.push(1);
         if (gp > 0) {
           gpIndex = terms.length;
           terms.push(

@@ -1,0 +1,118 @@
+// A model card's measured numbers, written from the evaluation files `creativeai eval --out` saved
+// under docs/results/, never typed by hand: `creativeai cards` rewrites each card's `metrics` from
+// the files its `evaluations` list names (and the README's model table from the cards), and
+// test/cards.test.ts fails when a committed card or the README disagrees with its files.
+import type { EvaluationResult } from './evaluate.js';
+
+export interface CardMetric {
+  name: string;
+  value: string;
+  detail?: string;
+}
+
+/** Which metrics of which evaluation file a card shows: `evaluations` in a <model>.card.json. */
+export interface CardEvaluation {
+  /** The evaluation JSON, relative to the repository root (docs/results/…). */
+  file: string;
+  /** Appended to each metric's name, for models with several evaluated stages ("64 px stage"). */
+  label?: string;
+  /** In this order; those the file lacks are an error. */
+  metrics: CardMetricKind[];
+}
+
+export const CARD_METRIC_KINDS = ['rprec', 'fid', 'hair', 'eyes', 'both', 'unseen-both', 'div'] as const;
+export type CardMetricKind = (typeof CARD_METRIC_KINDS)[number];
+
+const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)}%`;
+/** Two significant decimals for small values (FID 3.89), one for large ones (FID 165.8). */
+const fixed = (x: number): string => x.toFixed(Math.abs(x) >= 10 ? 1 : 2);
+const count = (n: number): string => n.toLocaleString('en-US');
+
+function featureName(r: EvaluationResult): string {
+  if (r.features === null) return '';
+  return r.features.standard ? 'Inception' : 'project';
+}
+
+function need<T>(v: T | undefined | null, kind: CardMetricKind, file: string): T {
+  if (v === undefined || v === null) throw new Error(`${file} has no ${kind} result for the card to show`);
+  return v;
+}
+
+/** One metric of an evaluation file as a card shows it. */
+function metricOf(r: EvaluationResult, kind: CardMetricKind, e: CardEvaluation): CardMetric {
+  const name = (base: string): string => (e.label ? `${base}, ${e.label}` : base);
+  const source = e.file;
+  switch (kind) {
+    case 'rprec': {
+      const p = need(r.rprec, kind, source);
+      return {
+        name: name('R-precision'),
+        value: `${pct(p.mean)} ± ${(100 * p.std).toFixed(1)}`,
+        detail:
+          `DAMSM features, ${count(p.samples)} captions, 1 vs ${p.candidates - 1} candidates, ` +
+          `${p.splits.length} splits; chance ${pct(1 / p.candidates, 0)} (${source})`,
+      };
+    }
+    case 'fid': {
+      const f = need(r.fid, kind, source);
+      const ref = r.reference?.fid;
+      const standard = r.features?.standard === true;
+      return {
+        name: name(standard ? 'FID' : 'FID (project features)'),
+        value: fixed(f.value),
+        detail:
+          `${featureName(r)} features, ${count(f.generated)} generated vs ${count(f.real)} real images` +
+          (ref ? `; real-vs-real ${fixed(ref.value)} (${r.reference!.split} split)` : '') +
+          ` (${source})`,
+      };
+    }
+    case 'hair':
+    case 'eyes':
+    case 'both': {
+      const a = need(r.attr, kind, source);
+      const what = { hair: 'hair colour right', eyes: 'eye colour right', both: 'hair and eyes both right' }[kind];
+      return {
+        name: name(what),
+        value: pct(a[kind]),
+        detail: `${a.perCombo.length} tag combinations, ${count(a.n)} images, read by the attribute classifier (${source})`,
+      };
+    }
+    case 'unseen-both': {
+      const u = need(r.attr?.unseen, kind, source);
+      return {
+        name: name('both right on unseen combinations'),
+        value: pct(u.both),
+        detail: `${u.combos} combinations absent from training (${source})`,
+      };
+    }
+    case 'div': {
+      const d = need(r.div, kind, source);
+      return {
+        name: name('diversity ratio'),
+        value: d.ratio.toFixed(2),
+        detail:
+          `${fixed(d.generated)} within a condition vs ${fixed(d.real)} within a real class (${featureName(r)} features); ` +
+          `under ${d.threshold} flags mode collapse (${source})`,
+      };
+    }
+  }
+}
+
+/** A card's metrics from its evaluation files; `read` gives a file's parsed JSON. */
+export function cardMetrics(evaluations: readonly CardEvaluation[], read: (file: string) => unknown): CardMetric[] {
+  const out: CardMetric[] = [];
+  for (const e of evaluations) {
+    const r = read(e.file) as EvaluationResult;
+    for (const kind of e.metrics) {
+      if (!(CARD_METRIC_KINDS as readonly string[]).includes(kind))
+        throw new Error(`unknown card metric '${kind}' (one of ${CARD_METRIC_KINDS.join(', ')})`);
+      out.push(metricOf(r, kind, e));
+    }
+  }
+  return out;
+}
+
+/** The README's line for a model: its measured numbers, "name value; …". */
+export function readmeSummary(metrics: readonly CardMetric[]): string {
+  return metrics.map((m) => `${m.name} ${m.value}`).join('; ');
+}

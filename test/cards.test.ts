@@ -1,0 +1,65 @@
+// The model cards' numbers and the README's model table come from the evaluation files under
+// docs/results/ (`creativeai cards`): the committed ones must agree with their files, and a changed
+// file must change them.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { planCards } from '../src/cli/cards.js';
+import { cardMetrics } from '../src/eval/card-metrics.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-cards-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('model cards written from evaluation files', () => {
+  test('every committed card and the README table agree with their evaluation files', async () => {
+    const plan = await planCards({ models: path.join(root, 'models'), readme: path.join(root, 'README.md'), root });
+    assert.deepEqual(
+      plan.changed.map((c) => path.relative(root, c.file)),
+      [],
+      'run `node dist/src/cli/index.js cards` after an evaluation, and commit what it writes',
+    );
+    // Every shipped model has a card with evaluations.
+    for (const f of fs.readdirSync(path.join(root, 'models')).filter((x) => x.endsWith('.safetensors'))) {
+      const card = path.join(root, 'models', f.replace(/\.safetensors$/, '.card.json'));
+      assert.ok(fs.existsSync(card), `${f} has no card`);
+      const c = JSON.parse(fs.readFileSync(card, 'utf8')) as { evaluations?: unknown[] };
+      assert.ok((c.evaluations ?? []).length > 0, `${card} names no evaluation file`);
+    }
+  });
+
+  test('a changed evaluation file changes the card and the README; a missing result is an error', async () => {
+    // A copy of the repository's cards, README and one evaluation file, with R-precision changed.
+    const models = path.join(tmp, 'models');
+    fs.mkdirSync(path.join(tmp, 'docs', 'results'), { recursive: true });
+    fs.mkdirSync(models);
+    fs.copyFileSync(
+      path.join(root, 'models', 'gan-int-cls-cub.card.json'),
+      path.join(models, 'gan-int-cls-cub.card.json'),
+    );
+    fs.copyFileSync(path.join(root, 'README.md'), path.join(tmp, 'README.md'));
+    const evalFile = 'docs/results/gan-int-cls-cub-eval.json';
+    const r = JSON.parse(fs.readFileSync(path.join(root, evalFile), 'utf8')) as { rprec: { mean: number } };
+    r.rprec.mean = 0.0731;
+    fs.writeFileSync(path.join(tmp, evalFile), JSON.stringify(r));
+    const plan = await planCards({ models, readme: path.join(tmp, 'README.md'), root: tmp });
+    const card = plan.changed.find((c) => c.file.endsWith('gan-int-cls-cub.card.json'));
+    assert.ok(card, 'the card is rewritten');
+    assert.match(card.text, /"value": "7\.3% ± 0\.6"/);
+    const readme = plan.changed.find((c) => c.file.endsWith('README.md'));
+    assert.ok(readme && /R-precision 7\.3% ± 0\.6/.test(readme.text), 'the README row is rewritten');
+
+    assert.throws(
+      () => cardMetrics([{ file: 'x.json', metrics: ['hair'] }], () => ({ rprec: r.rprec })),
+      /x\.json has no hair result/,
+    );
+    assert.throws(
+      () => cardMetrics([{ file: 'x.json', metrics: ['nope' as 'fid'] }], () => ({})),
+      /unknown card metric 'nope'/,
+    );
+  });
+});
