@@ -3,6 +3,7 @@
 // architecture, the parameter count against torchvision's published figure, output shapes, the
 // TensorFlow pooling details, eval-mode batch independence, and weight files that load or fail.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import {
   zeros,
   type Tensor,
 } from '../src/engine/index.js';
-import { INCEPTION_FEATURES, loadInception } from '../src/eval/inception.js';
+import { INCEPTION_FEATURES, loadInception, verifyInceptionWeights } from '../src/eval/inception.js';
 import { inceptionNetwork, metricLabel } from '../src/eval/feature-network.js';
 import { saveSafetensors } from '../src/io/index.js';
 import { InceptionA, InceptionE, InceptionV3 } from '../src/models/inception-v3.js';
@@ -302,12 +303,42 @@ test('weights load from safetensors; missing, extra and misshapen tensors are na
   }
 });
 
-test('the Inception network is the standard one: plain labels and the FID features name', () => {
+test("standard labels only for weights that verify as pytorch-fid's; others are labelled unverified", () => {
   const m = new InceptionV3();
-  const file = path.join(tmp, 'net.safetensors');
-  saveSafetensors(file, m.stateDict());
+  const state = m.stateDict();
+  // The digest the converter records, computed here on its own: name, NUL, float32 bytes, by name.
+  const h = createHash('sha256');
+  for (const name of [...state.keys()].sort()) {
+    const v = state.get(name)!.toFloat32Array();
+    h.update(name + '\0');
+    h.update(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+  }
+  const digest = h.digest('hex');
+  const write = (name: string, metadata?: Record<string, string>): string => {
+    const file = path.join(tmp, name);
+    saveSafetensors(file, state, metadata);
+    return file;
+  };
+  const converted = { source: 'pt_inception-2015-12-05-6726825d.pth', sha256: '6726825d' + '0'.repeat(56) };
+  const good = write('converted.safetensors', { ...converted, tensors_sha256: digest });
+  const plain = write('plain.safetensors');
+  const otherSource = write('other.safetensors', {
+    ...converted,
+    sha256: 'deadbeef' + '0'.repeat(56),
+    tensors_sha256: digest,
+  });
+  // The converter's metadata over weights that were changed afterwards.
+  noGrad(() => state.get('Conv2d_1a_3x3.conv.weight')!.mul_(1.01));
+  const changed = write('changed.safetensors', { ...converted, tensors_sha256: digest });
   m.dispose();
-  const net = inceptionNetwork(file);
+
+  assert.deepEqual(verifyInceptionWeights(good).verified, true);
+  const why = (f: string): string => verifyInceptionWeights(f).reason;
+  assert.match(why(plain), /names no source file checksum/);
+  assert.match(why(otherSource), /starts deadbeef, not pytorch-fid's 6726825d/);
+  assert.match(why(changed), /tensors are not the ones the converter wrote/);
+
+  const net = inceptionNetwork(good);
   try {
     assert.equal(net.name, INCEPTION_FEATURES);
     assert.equal(net.standard, true);
@@ -322,5 +353,17 @@ test('the Inception network is the standard one: plain labels and the FID featur
     probs!.dispose();
   } finally {
     net.dispose();
+  }
+  for (const f of [plain, changed]) {
+    const warnings: string[] = [];
+    const other = inceptionNetwork(f, 'cpu', (w) => warnings.push(w));
+    try {
+      assert.equal(other.standard, false);
+      assert.notEqual(other.name, INCEPTION_FEATURES, 'its statistics are never compared with standard ones');
+      assert.equal(metricLabel('FID', other), 'FID (Inception-v3 with unverified weights)');
+      assert.match(warnings.join('\n'), /not verified as pytorch-fid's Inception weights/);
+    } finally {
+      other.dispose();
+    }
   }
 });

@@ -184,7 +184,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     let features: FeatureNetwork | undefined;
     let scorer: FeatureNetwork | undefined;
     if (values.inception !== undefined && (has('fid') || has('kid') || has('div') || has('is'))) {
-      features = own(inceptionNetwork(values.inception, device));
+      features = own(inceptionNetwork(values.inception, device, (m) => console.error(m)));
       scorer = features;
     } else {
       if (has('fid') || has('kid') || has('div')) {

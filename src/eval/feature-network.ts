@@ -11,7 +11,7 @@ import type { DamsmImageEncoder } from '../models/damsm/index.js';
 import { resolveCheckpointWeights } from '../train/checkpoint.js';
 import { loadDamsm } from '../train/recipes/conditional-gan.js';
 import { loadAttributeClassifier, type LoadedAttributeClassifier } from './attribute-accuracy.js';
-import { INCEPTION_FEATURES, loadInception } from './inception.js';
+import { INCEPTION_FEATURES, loadInception, verifyInceptionWeights } from './inception.js';
 
 export interface FeatureNetwork {
   /** Identifies the network and its weights: statistics with different names are never compared. */
@@ -35,15 +35,31 @@ export interface FeatureNetwork {
 /** How a metric is reported on a network: plain for the standard one, else named after it. */
 export function metricLabel(metric: 'FID' | 'KID' | 'IS' | 'Diversity', net: FeatureNetwork): string {
   if (net.standard) return metric === 'Diversity' ? 'Diversity (Inception pool3)' : metric;
+  if (net.name === UNVERIFIED_INCEPTION) return `${metric} (Inception-v3 with unverified weights)`;
   return metric === 'IS' ? `IS (project classifier: ${net.name})` : `${metric} (project features: ${net.name})`;
 }
 
-/** The FID Inception-v3: pool3 features, and softmax over the 1008 bias-free logits for IS. */
-export function inceptionNetwork(weights: string, device: Device = 'cpu'): FeatureNetwork {
+/** The name of the Inception-v3 features when the weights file is not verified as pytorch-fid's. */
+export const UNVERIFIED_INCEPTION = `${INCEPTION_FEATURES} (unverified weights)`;
+
+/**
+ * The FID Inception-v3: pool3 features, and softmax over the 1008 bias-free logits for IS. Standard
+ * only when the weights verify as pytorch-fid's (verifyInceptionWeights); `warn` hears why not.
+ */
+export function inceptionNetwork(
+  weights: string,
+  device: Device = 'cpu',
+  warn: (message: string) => void = () => undefined,
+): FeatureNetwork {
   const model = loadInception(weights, device);
+  const check = verifyInceptionWeights(weights);
+  if (!check.verified)
+    warn(
+      `warning: ${weights} is not verified as pytorch-fid's Inception weights (${check.reason}): scores are labelled so`,
+    );
   return {
-    name: INCEPTION_FEATURES,
-    standard: true,
+    name: check.verified ? INCEPTION_FEATURES : UNVERIFIED_INCEPTION,
+    standard: check.verified,
     source: weights,
     dim: 2048,
     classes: 1008,

@@ -54,7 +54,7 @@ interface LoopState {
 /** Resolves which device to use: the option, else CUDA when available. */
 export function pickDevice(d?: string): Device {
   if (d === undefined || d === 'auto') return cuda.isAvailable() ? 'cuda:0' : 'cpu';
-  if (d === 'cuda') return 'cuda:0';
+  if (d === 'cuda') d = 'cuda:0';
   if (d === 'cpu' || /^cuda:\d+$/.test(d)) {
     if (d.startsWith('cuda') && !cuda.isAvailable())
       throw new Error('--device cuda was asked for, but libtorch sees no CUDA device (or was built without CUDA)');
