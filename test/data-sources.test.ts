@@ -1,6 +1,7 @@
 // Dataset adapters on small fixtures in the public layouts (counts, captions, classes, boxes,
 // attributes, splits and every problem reason), their errors for wrong roots, the procedural
-// shapes set, openDataset's detection, and the real copies in /work/shared/datasets when present.
+// shapes set, openDataset's detection, and the real copies in the shared datasets folder when present
+// (test/helpers/shared-data.ts).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,11 +20,11 @@ import {
   readOxford102,
 } from '../src/data/sources/index.js';
 import { describeProblems, type DataProblem, type DatasetSource, type Record } from '../src/data/types.js';
+import { sharedData, skipWithout } from './helpers/shared-data.js';
 
 // Compiled to dist/test/: the fixtures stay in the source tree.
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fx = (name: string): string => path.join(repo, 'test', 'fixtures', name);
-const SHARED = '/work/shared/datasets';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-data-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -376,8 +377,8 @@ test('openDataset: specs and layout detection', async () => {
   await assert.rejects(openDataset('cub:'), /cub:<dir>/);
 });
 
-test('real anime-faces copy', { skip: !fs.existsSync(path.join(SHARED, 'anime-faces')) }, async () => {
-  const ds = await readAnimeFaces(path.join(SHARED, 'anime-faces'));
+test('real anime-faces copy', { skip: skipWithout('anime-faces') }, async () => {
+  const ds = await readAnimeFaces(sharedData('anime-faces'));
   assert.ok(ds.records.length >= 34800 && ds.records.length < 34900, `${ds.records.length} records`);
   const hair = new Set(ds.records.map((r) => r.attributes?.hair));
   const eyes = new Set(ds.records.map((r) => r.attributes?.eyes));
@@ -389,8 +390,8 @@ test('real anime-faces copy', { skip: !fs.existsSync(path.join(SHARED, 'anime-fa
   assert.ok(ds.problems.length < 20, describeProblems(ds.problems));
 });
 
-test('real CUB copy (50 captioned classes)', { skip: !fs.existsSync(path.join(SHARED, 'cub')) }, async () => {
-  const ds = await readCub(path.join(SHARED, 'cub'));
+test('real CUB copy (50 captioned classes)', { skip: skipWithout('cub') }, async () => {
+  const ds = await readCub(sharedData('cub'));
   assert.equal(ds.records.length, 2933);
   assert.equal(new Set(ds.records.map((r) => r.classId)).size, 50);
   assert.ok(ds.records.every((r) => r.captions.length === 10 && r.bbox !== undefined));

@@ -144,6 +144,55 @@ describe('creativeai eval', () => {
     await fails(['--model', gicRun, '--metrics', 'attr', '--classifier', clsRun], /is not a tag model/);
   });
 
+  test('--reference: real images of another split in place of generated ones, whatever the model', async () => {
+    // A second generator: the real-vs-real figures must not depend on which model is evaluated.
+    const other = path.join(tmp, 'runs', 'tag-gan-2');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-gan-anime.yaml'),
+      runDir: other,
+      sets: [`data.cache=${tags}`, ...TINY_TAG_GAN, 'train.steps=1', 'seed=11'],
+    });
+    const net = classifierNetwork(clsRun);
+    const results: EvaluationResult[] = [];
+    try {
+      for (const model of [tagRun, other]) {
+        const pipe = TextToImagePipeline.load(model);
+        try {
+          results.push(
+            await evaluateGenerator(pipe, {
+              metrics: ['fid', 'kid'],
+              dataset: tags,
+              n: 24,
+              seed: 5,
+              batchSize: 8,
+              features: net,
+              reference: 'val',
+            }),
+          );
+        } finally {
+          pipe.dispose();
+        }
+      }
+    } finally {
+      net.dispose();
+    }
+    const [a, b] = results as [EvaluationResult, EvaluationResult];
+    const ref = a.reference!;
+    assert.equal(ref.split, 'val');
+    // Up to n validation faces (the split has fewer), compared with the same test faces as the model's.
+    assert.ok(ref.images >= 2 && ref.images <= 24, `${ref.images} reference images`);
+    assert.equal(ref.fid!.generated, ref.images);
+    assert.equal(ref.fid!.real, a.realImages);
+    assert.equal(ref.fid!.label, a.fid!.label, "labelled like the model's figure");
+    assert.ok(finite(ref.fid!.value) && finite(ref.kid!.mean));
+    // Real against real depends on the data only; the generators' figures differ.
+    assert.deepEqual(b.reference, a.reference);
+    assert.notEqual(b.fid!.value, a.fid!.value);
+    // Faces of the same distribution are closer than an untrained generator's blobs.
+    assert.ok(ref.fid!.value < a.fid!.value, `real-vs-real ${ref.fid!.value} vs the model's ${a.fid!.value}`);
+  });
+
   test('the same seed gives the same numbers, and nothing is left allocated', async () => {
     const live = liveTensors();
     const pipe = TextToImagePipeline.load(tagRun);

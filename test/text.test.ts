@@ -28,6 +28,7 @@ import {
   parseTagsFile,
   tokenize,
 } from '../src/text/index.js';
+import { sharedData, skipWithout } from './helpers/shared-data.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-text-'));
 let liveAtStart = 0;
@@ -387,8 +388,8 @@ describe('parseTags', () => {
     assert.throws(() => parseTags(undefined as unknown as string), TagError);
   });
 
-  const TAGS_CSV = '/work/shared/datasets/anime-faces/tags.csv';
-  test('every line of the dataset parses; its colour sets', { skip: !fs.existsSync(TAGS_CSV) }, () => {
+  const TAGS_CSV = sharedData('anime-faces', 'tags.csv');
+  test('every line of the dataset parses; its colour sets', { skip: skipWithout('anime-faces', 'tags.csv') }, () => {
     const hair = new Set<string>();
     const eyes = new Set<string>();
     const lines = fs
