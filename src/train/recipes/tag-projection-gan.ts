@@ -17,7 +17,7 @@ import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { minimize } from '../losses.js';
+import { dFakeLoss, dRealLoss, gLoss, minimize } from '../losses.js';
 import { tagAccuracyMetrics } from '../tag-accuracy.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema } from './conditional-gan.js';
@@ -212,13 +212,13 @@ class TagProjectionRecipe implements Recipe {
         using fd = fake.detach();
         using xf = this.#augment(fd);
         using sFake = this.D.forward(xf, labels);
-        using lReal = tidy(() => sReal.neg().add(1).relu().mean());
-        using lFake = tidy(() => sFake.add(1).relu().mean());
+        using lReal = dRealLoss('hinge', sReal);
+        using lFake = dFakeLoss('hinge', sFake);
         let loss = lReal.add(lFake);
         if (m > 0) {
           using xw = this.#augment(real);
           using sWrong = this.D.forward(xw, wrong);
-          using lWrong = tidy(() => sWrong.add(1).relu().mean());
+          using lWrong = dFakeLoss('hinge', sWrong);
           const total = loss.add(lWrong, m);
           loss.dispose();
           loss = total;
@@ -234,8 +234,7 @@ class TagProjectionRecipe implements Recipe {
       {
         using xf = this.#augment(fake);
         using s = this.D.forward(xf, labels);
-        using mean = s.mean();
-        minimize(this.optimizers.get('G')!, mean.neg(), 'G', scalars, logging, this.ctx.precision);
+        minimize(this.optimizers.get('G')!, gLoss('hinge', s), 'G', scalars, logging, this.ctx.precision);
       }
       this.ema?.update();
     } finally {
