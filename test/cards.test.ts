@@ -1,6 +1,6 @@
-// The model cards' numbers and the README's model table come from the evaluation files under
-// docs/results/ (`creativeai cards`): the committed ones must agree with their files, and a changed
-// file must change them.
+// The model cards' numbers, the README's model table and the tables of docs/results.md come from the
+// evaluation and benchmark files under docs/results/ (`creativeai results`): the committed ones must
+// agree with their files, and a changed file must change them.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { planCards } from '../src/cli/cards.js';
+import { planResults } from '../src/cli/results.js';
 import { cardMetrics } from '../src/eval/card-metrics.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -17,11 +17,16 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('model cards written from evaluation files', () => {
   test('every committed card and the README table agree with their evaluation files', async () => {
-    const plan = await planCards({ models: path.join(root, 'models'), readme: path.join(root, 'README.md'), root });
+    const plan = await planResults({
+      models: path.join(root, 'models'),
+      readme: path.join(root, 'README.md'),
+      doc: path.join(root, 'docs', 'results.md'),
+      root,
+    });
     assert.deepEqual(
       plan.changed.map((c) => path.relative(root, c.file)),
       [],
-      'run `node dist/src/cli/index.js cards` after an evaluation, and commit what it writes',
+      'run `node dist/src/cli/index.js results` after an evaluation or a benchmark, and commit what it writes',
     );
     // Every shipped model has a card with evaluations.
     for (const f of fs.readdirSync(path.join(root, 'models')).filter((x) => x.endsWith('.safetensors'))) {
@@ -46,12 +51,24 @@ describe('model cards written from evaluation files', () => {
     const r = JSON.parse(fs.readFileSync(path.join(root, evalFile), 'utf8')) as { rprec: { mean: number } };
     r.rprec.mean = 0.0731;
     fs.writeFileSync(path.join(tmp, evalFile), JSON.stringify(r));
-    const plan = await planCards({ models, readme: path.join(tmp, 'README.md'), root: tmp });
+    fs.copyFileSync(path.join(root, 'docs', 'results.md'), path.join(tmp, 'docs', 'results.md'));
+    for (const f of fs.readdirSync(path.join(root, 'docs', 'results')))
+      if (!fs.existsSync(path.join(tmp, 'docs', 'results', f)))
+        fs.copyFileSync(path.join(root, 'docs', 'results', f), path.join(tmp, 'docs', 'results', f));
+    const plan = await planResults({
+      models,
+      readme: path.join(tmp, 'README.md'),
+      doc: path.join(tmp, 'docs', 'results.md'),
+      root: tmp,
+    });
     const card = plan.changed.find((c) => c.file.endsWith('gan-int-cls-cub.card.json'));
     assert.ok(card, 'the card is rewritten');
     assert.match(card.text, /"value": "7\.3% ± 0\.6"/);
     const readme = plan.changed.find((c) => c.file.endsWith('README.md'));
     assert.ok(readme && /R-precision 7\.3% ± 0\.6/.test(readme.text), 'the README row is rewritten');
+    const doc = plan.changed.find((c) => c.file.endsWith('results.md'));
+    assert.ok(doc && /\| 7\.3% ± 0\.6 \(chance 1%\) /.test(doc.text), 'the results.md table is rewritten');
+    assert.equal(plan.changed.length, 3, 'nothing else changes');
 
     assert.throws(
       () => cardMetrics([{ file: 'x.json', metrics: ['hair'] }], () => ({ rprec: r.rprec })),

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The `creativeai` command: one entry point, one file per subcommand.
-import { cardsCommand, cardsHelp } from './cards.js';
 import { evalCommand, evalHelp } from './eval.js';
 import { exportCommand, exportHelp } from './export.js';
 import { plotCommand, plotHelp } from './plot.js';
 import { prepareCommand, prepareHelp } from './prepare.js';
+import { resultsCommand, resultsHelp } from './results.js';
 import { sampleCommand, sampleHelp } from './sample.js';
 import { serveHelp, workerHelp } from './serve-help.js';
 import { trainCommand, trainHelp } from './train.js';
@@ -17,7 +17,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   export: { run: exportCommand, help: exportHelp },
   plot: { run: plotCommand, help: plotHelp },
   eval: { run: evalCommand, help: evalHelp },
-  cards: { run: cardsCommand, help: cardsHelp },
+  results: { run: resultsCommand, help: resultsHelp },
   // Loaded on use: the server's packages are not needed (nor carried to the GPU machine) to train.
   serve: { run: async (argv) => (await import('./serve.js')).serveCommand(argv), help: serveHelp },
   worker: { run: async (argv) => (await import('./serve.js')).workerCommand(argv), help: workerHelp },

@@ -1,23 +1,28 @@
-// `creativeai cards`: the measured numbers of the model cards and of the README's model table,
-// written from the evaluation files under docs/results/ (src/eval/card-metrics.ts).
+// `creativeai results`: the measured numbers of the model cards, the README's model table and the
+// numeric tables of docs/results.md, written from the evaluation and benchmark files under
+// docs/results/ (src/eval/card-metrics.ts, src/eval/result-tables.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 // card-metrics.js directly: writing cards needs no libtorch.
 import { cardMetrics, readmeSummary, type CardEvaluation, type CardMetric } from '../eval/card-metrics.js';
+import { rewriteTables } from '../eval/result-tables.js';
 import { UsageError } from './usage.js';
 
-export const cardsHelp = `Usage: creativeai cards [--check] [--models <dir>] [--readme <file>] [--root <dir>]
+export const resultsHelp = `Usage: creativeai results [--check] [--models <dir>] [--readme <file>] [--doc <file>] [--root <dir>]
 
-Writes each model card's "metrics" from the evaluation files its "evaluations" list names
-(docs/results/*-eval.json, written by creativeai eval --out), and the README's model table
-(between <!-- models:start --> and <!-- models:end -->) from the cards.
+Writes the measured numbers from the files that hold them (docs/results/*.json, written by
+creativeai eval --json and the benchmarks' --out): each model card's "metrics" from the evaluation
+files its "evaluations" list names, the README's model table (between <!-- models:start --> and
+<!-- models:end -->) from the cards, and every table of docs/results.md under a
+<!-- table {...} --> marker from the files the marker names.
 
   --check          write nothing; list what differs and exit 1 if anything does
   --models <dir>   the folder of *.card.json (default models)
-  --readme <file>  the README holding the table (default README.md)
-  --root <dir>     where the evaluation files' paths start (default .)`;
+  --readme <file>  the README holding the model table (default README.md)
+  --doc <file>     the results document (default docs/results.md)
+  --root <dir>     where the files' paths start (default .)`;
 
 interface CardFile {
   title?: string;
@@ -44,8 +49,13 @@ async function formatted(file: string, text: string): Promise<string> {
   return prettier.format(text, { ...options, filepath: file });
 }
 
-/** What `cards` would write: every card with evaluations, and the README table. */
-export async function planCards(o: { models: string; readme: string; root: string }): Promise<CardsPlan> {
+/** What `results` would write: every card with evaluations, the README table, the document's tables. */
+export async function planResults(o: {
+  models: string;
+  readme: string;
+  doc: string;
+  root: string;
+}): Promise<CardsPlan> {
   const read = (file: string): unknown => {
     const p = path.join(o.root, file);
     if (!fs.existsSync(p)) throw new Error(`evaluation file ${file} does not exist`);
@@ -81,6 +91,14 @@ export async function planCards(o: { models: string; readme: string; root: strin
   const table = markdownTable(['model', 'what', 'measured', 'from'], rows);
   const text = await formatted(o.readme, `${readme.slice(0, a + README_START.length)}\n${table}\n${readme.slice(b)}`);
   if (text !== readme) changed.push({ file: o.readme, text });
+  const doc = fs.readFileSync(o.doc, 'utf8');
+  let rewritten: string;
+  try {
+    rewritten = await formatted(o.doc, rewriteTables(doc, read));
+  } catch (e) {
+    throw new Error(`${o.doc}: ${(e as Error).message}`, { cause: e });
+  }
+  if (rewritten !== doc) changed.push({ file: o.doc, text: rewritten });
   return { changed };
 }
 
@@ -90,34 +108,36 @@ function markdownTable(head: string[], rows: string[][]): string {
   return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-export async function cardsCommand(argv: string[]): Promise<void> {
+export async function resultsCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
       check: { type: 'boolean' },
       models: { type: 'string' },
       readme: { type: 'string' },
+      doc: { type: 'string' },
       root: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
   });
   if (values.help) {
-    console.log(cardsHelp);
+    console.log(resultsHelp);
     return;
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, cardsHelp);
-  const plan = await planCards({
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, resultsHelp);
+  const plan = await planResults({
     models: values.models ?? 'models',
     readme: values.readme ?? 'README.md',
+    doc: values.doc ?? path.join('docs', 'results.md'),
     root: values.root ?? '.',
   });
   if (values.check) {
-    for (const c of plan.changed) console.log(`differs from its evaluation files: ${c.file}`);
+    for (const c of plan.changed) console.log(`differs from its result files: ${c.file}`);
     if (plan.changed.length > 0) {
-      console.log('run `creativeai cards` to rewrite them');
+      console.log('run `creativeai results` to rewrite them');
       process.exitCode = 1;
-    } else console.log('the cards and the README table agree with their evaluation files');
+    } else console.log('the cards, the README table and the results tables agree with their files');
     return;
   }
   for (const c of plan.changed) {

@@ -1,0 +1,309 @@
+// The numeric tables of docs/results.md, written from the JSON the evaluations and benchmarks saved
+// under docs/results/ (`creativeai results`). Each table sits under a marker that says what it
+// shows, e.g.
+//   <!-- table {"kind": "eval", "columns": [["docs/results/a.json", "baseline"]], "reference": true} -->
+//   …the table…
+//   <!-- end table -->
+// and is rewritten from those files; test/cards.test.ts fails when a committed table differs.
+import type { EvaluationResult } from './evaluate.js';
+
+/** What a marker asks for. `columns` pairs a file (relative to the repository) with its heading. */
+export type TableSpec =
+  | { kind: 'eval'; columns: [string, string][]; reference?: boolean }
+  | { kind: 'attr'; columns: [string, string][] }
+  | { kind: 'bench-engine'; file: string }
+  | { kind: 'bench-models'; before: string; after: string }
+  | { kind: 'bench-generate'; before: string; after: string }
+  | { kind: 'load'; columns: [string, string][] };
+
+export type ReadJson = (file: string) => unknown;
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+const thousands = (n: number): string => n.toLocaleString('en-US');
+/** FID-like values: two decimals under 10 (3.89), one above (165.8). */
+const fixed = (x: number): string => x.toFixed(Math.abs(x) >= 10 ? 1 : 2);
+/** A mean to 3 significant digits and its spread to the same decimals: 9.21 ± 0.87, 0.0279 ± 0.0010. */
+function meanStd(mean: number, std: number): string {
+  const a = Math.abs(mean);
+  const decimals = a === 0 ? 2 : Math.max(0, Math.min(8, 2 - Math.floor(Math.log10(a))));
+  return `${mean.toFixed(decimals)} ± ${std.toFixed(decimals)}`;
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+function table(head: string[], rows: string[][]): string {
+  return [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
+}
+
+/**
+ * One evaluation per column, a metric per row; with `reference`, the real-vs-real figures too: one
+ * column per distinct reference among the files (stages read real images at their own side).
+ */
+function evalTable(spec: Extract<TableSpec, { kind: 'eval' }>, read: ReadJson): string {
+  const results = spec.columns.map(([f]) => read(f) as EvaluationResult);
+  type Ref = NonNullable<EvaluationResult['reference']>;
+  const refs: { ref: Ref; of: string }[] = [];
+  if (spec.reference) {
+    results.forEach((r, i) => {
+      if (!r.reference) throw new Error(`${spec.columns[i]![0]} has no reference (creativeai eval --reference)`);
+      if (!refs.some((x) => JSON.stringify(x.ref) === JSON.stringify(r.reference)))
+        refs.push({ ref: r.reference, of: spec.columns[i]![1] });
+    });
+  }
+  const rows: string[][] = [];
+  const labelOf = (pick: (r: EvaluationResult) => { label: string } | undefined): string | undefined =>
+    results.map(pick).find((x) => x !== undefined)?.label;
+  const add = (
+    pick: (r: EvaluationResult) => { label: string } | undefined,
+    value: (r: EvaluationResult) => string,
+    refValue: (ref: Ref) => string = () => '',
+  ): void => {
+    const label = labelOf(pick);
+    if (label === undefined) return;
+    rows.push([label, ...results.map((r) => (pick(r) ? value(r) : '')), ...refs.map((x) => refValue(x.ref))]);
+  };
+  add(
+    (r) => r.rprec,
+    (r) =>
+      `${pct(r.rprec!.mean)} ± ${(100 * r.rprec!.std).toFixed(1)} (chance ${Math.round(100 / r.rprec!.candidates)}%)`,
+  );
+  add(
+    (r) => r.fid,
+    (r) => fixed(r.fid!.value),
+    (ref) => (ref.fid ? fixed(ref.fid.value) : ''),
+  );
+  add(
+    (r) => r.kid,
+    (r) => meanStd(r.kid!.mean, r.kid!.std),
+    (ref) => (ref.kid ? meanStd(ref.kid.mean, ref.kid.std) : ''),
+  );
+  add(
+    (r) => r.is,
+    (r) => `${r.is!.mean.toFixed(1)} ± ${r.is!.std.toFixed(1)}`,
+    (ref) => (ref.is ? `${ref.is.mean.toFixed(1)} ± ${ref.is.std.toFixed(1)}` : ''),
+  );
+  add(
+    (r) => r.div,
+    (r) => {
+      const d = r.div!;
+      return `${fixed(d.generated)} per condition vs ${fixed(d.real)} real (ratio ${d.ratio.toFixed(2)}${d.modeCollapse ? ': **collapse flag**' : ''})`;
+    },
+  );
+  add(
+    (r) => r.attr,
+    (r) => `${pct(r.attr!.hair)} / ${pct(r.attr!.eyes)} / ${pct(r.attr!.both)}`,
+  );
+  const attrRow = rows.find((x) => x[0] === labelOf((r) => r.attr));
+  if (attrRow) attrRow[0] = 'attribute accuracy, hair / eyes / both';
+  const head = [
+    'metric',
+    ...spec.columns.map(([, h], i) => `${h}, ${thousands(results[i]!.n)} generated`),
+    ...refs.map(
+      (x) =>
+        `real ${x.ref.split} (${thousands(x.ref.images)}) vs real ${results[0]!.splits.join('+')}` +
+        (refs.length > 1 ? `, ${x.of}` : ''),
+    ),
+  ];
+  return table(head, rows);
+}
+
+/** Attribute accuracy of tag models over all combinations, those in the training data, the rest. */
+function attrTable(spec: Extract<TableSpec, { kind: 'attr' }>, read: ReadJson): string {
+  const results = spec.columns.map(([f]) => {
+    const r = read(f) as EvaluationResult;
+    if (!r.attr) throw new Error(`${f} has no attribute accuracy (creativeai eval --metrics attr)`);
+    return r.attr;
+  });
+  const groups: [string, (c: { inTraining: boolean | null }) => boolean][] = [
+    ['all', () => true],
+    ['in the training data', (c) => c.inTraining === true],
+    ['absent from it', (c) => c.inTraining === false],
+  ];
+  const rows = groups.map(([name, keep]) => {
+    const counts = results.map((a) => a.perCombo.filter(keep).length);
+    const cells = results.flatMap((a) => {
+      const combos = a.perCombo.filter(keep);
+      const n = combos.reduce((s, c) => s + c.n, 0);
+      const mean = (k: 'hair' | 'eyes' | 'both'): number => combos.reduce((s, c) => s + c.accuracy[k] * c.n, 0) / n;
+      return n === 0 ? ['', '', ''] : [pct(mean('hair')), pct(mean('eyes')), pct(mean('both'))];
+    });
+    return [`${name} (${counts[0]})`, ...cells];
+  });
+  const head = ['combinations', ...spec.columns.flatMap(([, h]) => [`${h}: hair`, 'eyes', 'both'])];
+  return table(head, rows);
+}
+
+interface BenchEngine {
+  matrix: Record<string, Record<string, number>>;
+  against: string;
+}
+function benchEngineTable(spec: Extract<TableSpec, { kind: 'bench-engine' }>, read: ReadJson): string {
+  const b = read(spec.file) as BenchEngine;
+  const other = b.against === 'pytorch' ? 'py' : 'cpp';
+  const modes = Object.keys(b.matrix.ts ?? {});
+  const name: Record<string, string> = {
+    fp32: 'fp32',
+    'fp32+cl': 'fp32 + channels-last',
+    bf16: 'bf16',
+    'bf16+cl': 'bf16 + channels-last',
+  };
+  return table(
+    ['img/s', ...modes.map((m) => name[m] ?? m)],
+    [
+      ['TypeScript', ...modes.map((m) => b.matrix.ts![m]!.toFixed(1))],
+      [other === 'py' ? 'PyTorch' : 'C++', ...modes.map((m) => b.matrix[other]![m]!.toFixed(1))],
+      ['ratio', ...modes.map((m) => (b.matrix.ts![m]! / b.matrix[other]![m]!).toFixed(3))],
+    ],
+  );
+}
+
+interface BenchModels {
+  torch: string;
+  rows: { model: string; mode: string; imgPerS: number; peakRssMiB: number; batch: number }[];
+}
+function benchModelsTable(spec: Extract<TableSpec, { kind: 'bench-models' }>, read: ReadJson): string {
+  const before = read(spec.before) as BenchModels;
+  const after = read(spec.after) as BenchModels;
+  const cell = (r: BenchModels['rows'][number] | undefined): string =>
+    r ? `${r.imgPerS.toFixed(1)} (${(r.peakRssMiB / 1024).toFixed(2)} GiB)` : '';
+  const modes = ['fp32', 'bf16', 'bf16+cl'];
+  const models = [...new Set(after.rows.map((r) => r.model))];
+  const rows = models.map((m) => {
+    const b = before.rows.find((r) => r.model === m && r.mode === 'fp32');
+    const a = (mode: string): BenchModels['rows'][number] | undefined =>
+      after.rows.find((r) => r.model === m && r.mode === mode);
+    const fastest = after.rows
+      .filter((r) => r.model === m)
+      .reduce<BenchModels['rows'][number] | undefined>((x, r) => (x && x.imgPerS >= r.imgPerS ? x : r), undefined);
+    return [
+      m,
+      String(a('fp32')?.batch ?? b?.batch ?? ''),
+      cell(b),
+      ...modes.map((mode) => cell(a(mode))),
+      fastest && b ? `${(fastest.imgPerS / b.imgPerS).toFixed(2)} (${fastest.mode})` : '',
+    ];
+  });
+  return table(
+    [
+      'model',
+      'batch',
+      `before: ${before.torch}, fp32`,
+      `${after.torch}, fp32`,
+      `${after.torch}, bf16`,
+      `${after.torch}, bf16 + channels-last`,
+      'fastest ÷ before',
+    ],
+    rows,
+  );
+}
+
+interface BenchGenerate {
+  auto: string;
+  rows: { model: string; side: number; mode: string; oneMs: number; batchImgPerS: number }[];
+}
+function benchGenerateTable(spec: Extract<TableSpec, { kind: 'bench-generate' }>, read: ReadJson): string {
+  const before = read(spec.before) as BenchGenerate;
+  const after = read(spec.after) as BenchGenerate;
+  const cell = (r: BenchGenerate['rows'][number] | undefined): string =>
+    r ? `${r.oneMs.toFixed(1)} ms / ${thousands(Math.round(r.batchImgPerS * 10) / 10)} img/s` : '';
+  const keys = [...new Set(after.rows.map((r) => `${r.model} (${r.side})`))];
+  const rows = keys.map((k) => {
+    const pick = (x: BenchGenerate, mode: string): BenchGenerate['rows'][number] | undefined =>
+      x.rows.find((r) => `${r.model} (${r.side})` === k && r.mode === mode);
+    return [
+      `\`${k.replace(/ \(/, '` (')}`,
+      cell(pick(before, 'fp32')),
+      ...['fp32', 'bf16', 'bf16+cl'].map((m) => cell(pick(after, m))),
+    ];
+  });
+  return table(
+    [
+      'model (side)',
+      'before (fp32)',
+      'fp32',
+      'bf16',
+      `bf16 + channels-last${after.auto === 'bf16+cl' ? ' (auto)' : ''}`,
+    ],
+    rows,
+  );
+}
+
+interface LoadResult {
+  single: { p50Ms: number; p99Ms: number };
+  concurrent: {
+    connections: number;
+    seconds: number;
+    statusCodes: Record<string, number>;
+    errors: number;
+    timeouts: number;
+    p50Ms: number;
+    p99Ms: number;
+    imagesPerSecond: number;
+  };
+  memory: { rssBeforeMiB: number; rssAfterMiB: number };
+  afterwards: { generate: number; healthz: number };
+}
+function loadTable(spec: Extract<TableSpec, { kind: 'load' }>, read: ReadJson): string {
+  const rs = spec.columns.map(([f]) => read(f) as LoadResult);
+  const c0 = rs[0]!.concurrent;
+  const line = (name: string, f: (r: LoadResult) => string): string[] => [name, ...rs.map(f)];
+  return table(
+    ['measure', ...spec.columns.map(([, h]) => h)],
+    [
+      line(
+        'one client, one image: p50 / p99',
+        (r) => `${r.single.p50Ms.toFixed(1)} ms / ${r.single.p99Ms.toFixed(1)} ms`,
+      ),
+      line(`${c0.connections} clients: answers in ${c0.seconds} s`, (r) => {
+        const codes = Object.entries(r.concurrent.statusCodes)
+          .map(([code, n]) => `${thousands(n)} × ${code}`)
+          .join(', ');
+        return `${codes}; ${r.concurrent.errors} errors, ${r.concurrent.timeouts} timeouts`;
+      }),
+      line(
+        `${c0.connections} clients: latency p50 / p99`,
+        (r) => `${r.concurrent.p50Ms} ms / ${r.concurrent.p99Ms} ms`,
+      ),
+      line(`${c0.connections} clients: images/s`, (r) => r.concurrent.imagesPerSecond.toFixed(0)),
+      line(
+        'server RSS before / after',
+        (r) => `${r.memory.rssBeforeMiB.toFixed(0)} MiB / ${r.memory.rssAfterMiB.toFixed(0)} MiB`,
+      ),
+      line('afterwards: generate / healthz', (r) => `${r.afterwards.generate} / ${r.afterwards.healthz}`),
+    ],
+  );
+}
+
+/** The Markdown table a marker asks for. */
+export function renderTable(spec: TableSpec, read: ReadJson): string {
+  switch (spec.kind) {
+    case 'eval':
+      return evalTable(spec, read);
+    case 'attr':
+      return attrTable(spec, read);
+    case 'bench-engine':
+      return benchEngineTable(spec, read);
+    case 'bench-models':
+      return benchModelsTable(spec, read);
+    case 'bench-generate':
+      return benchGenerateTable(spec, read);
+    case 'load':
+      return loadTable(spec, read);
+  }
+}
+
+const MARKER = /<!-- table (\{.*?\}) -->\n[\s\S]*?<!-- end table -->/g;
+
+/** `text` with every marked table rewritten from its files. */
+export function rewriteTables(text: string, read: ReadJson): string {
+  return text.replace(MARKER, (_, json: string) => {
+    let spec: TableSpec;
+    try {
+      spec = JSON.parse(json) as TableSpec;
+    } catch {
+      throw new Error(`a table marker is not valid JSON: ${json}`);
+    }
+    return `<!-- table ${json} -->\n${renderTable(spec, read)}\n<!-- end table -->`;
+  });
+}
