@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 import { planResults } from '../src/cli/results.js';
 import { cardMetrics } from '../src/eval/card-metrics.js';
+import { renderTable } from '../src/eval/result-tables.js';
+import { summarizeRun } from '../src/eval/run-summary.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-cards-'));
@@ -78,5 +80,70 @@ describe('model cards written from evaluation files', () => {
       () => cardMetrics([{ file: 'x.json', metrics: ['nope' as 'fid'] }], () => ({})),
       /unknown card metric 'nope'/,
     );
+  });
+});
+
+describe('training runs summarised for the results tables', () => {
+  test('steps, images, wall-clock, CPU time and mode from the run; every evaluation against images seen', () => {
+    const dir = path.join(tmp, 'run');
+    fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
+    const mode = { precision: 'bf16', memoryFormat: 'channelsLast' };
+    fs.writeFileSync(
+      path.join(dir, 'run.json'),
+      JSON.stringify({
+        name: 'r',
+        model: 'tag-projection-gan',
+        seed: 3,
+        gitCommit: 'abc',
+        mode,
+        resumedAt: [{ step: 20, mode }],
+      }),
+    );
+    // Checkpoints at 10 and 30 (batch 8); the run resumed at 20 from a checkpoint without CPU time.
+    for (const [step, extra] of [
+      [10, {}],
+      [30, { cpuSeconds: 50, cpuFromStep: 20 }],
+    ] as const)
+      fs.writeFileSync(
+        path.join(dir, 'checkpoints', `step-${String(step).padStart(8, '0')}.json`),
+        JSON.stringify({ step, state: { imagesSeen: step * 8, seconds: step * 1.5, ...extra } }),
+      );
+    const lines = [
+      { step: 1, time: 0, 'loss/D': 1 },
+      { step: 10, time: 1, 'eval/attr_hair': 0.25, 'eval/attr_both': 0.05 },
+      { step: 30, time: 2, 'eval/attr_hair': 0.5, 'eval/attr_both': 0.125 },
+    ];
+    fs.writeFileSync(
+      path.join(dir, 'metrics.jsonl'),
+      lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"step": 31, "ti',
+    );
+    const r = summarizeRun(dir, 2);
+    assert.deepEqual(
+      { steps: r.steps, images: r.imagesSeen, wall: r.wallSeconds, cpu: r.cpuSeconds, from: r.cpuFromStep },
+      { steps: 30, images: 240, wall: 45, cpu: 50, from: 20 },
+    );
+    assert.deepEqual(r.resumedAt, [20]);
+    assert.deepEqual(
+      r.evals.map((e) => [e.step, e.images, e['eval/attr_hair']]),
+      [
+        [10, 80, 0.25],
+        [30, 240, 0.5],
+      ],
+    );
+    const file = path.join(tmp, 'docs', 'results', 'run-r.json');
+    fs.writeFileSync(file, JSON.stringify(r));
+    const read = (f: string): unknown => JSON.parse(fs.readFileSync(path.join(tmp, f), 'utf8'));
+    const runs = renderTable({ kind: 'runs', files: ['docs/results/run-r.json'] }, read);
+    assert.match(
+      runs,
+      /\| `r` \(tag-projection-gan\) \| 30 \| 240 \| 0\.01 h \| 0\.01 since step 20 \| bf16 \+ channels-last \| 20 \|/,
+    );
+    const curve = renderTable(
+      { kind: 'run-curve', file: 'docs/results/run-r.json', metrics: [['eval/attr_both', 'both right']] },
+      read,
+    );
+    assert.deepEqual(curve.split('\n').slice(2), ['| 10 | 80 | 5.0% |', '| 30 | 240 | 12.5% |']);
+    fs.rmSync(path.join(dir, 'checkpoints'), { recursive: true });
+    assert.throws(() => summarizeRun(dir, 2), /no checkpoint with its training state/);
   });
 });

@@ -21,6 +21,7 @@ import {
   labelsOf,
 } from '../src/models/projection/index.js';
 import { TagEncoder } from '../src/models/tag-encoder.js';
+import { summarizeRun } from '../src/eval/run-summary.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
@@ -242,6 +243,12 @@ describe('training', () => {
     const fa = fs.readFileSync(path.join(a, 'checkpoints', 'step-00000004.safetensors'));
     const fb = fs.readFileSync(path.join(b, 'checkpoints', 'step-00000004.safetensors'));
     assert.ok(fa.equals(fb), 'checkpoints at step 4 differ');
+    // The run's record for the results tables: images (batch 8), CPU time summed over the resume.
+    const r = summarizeRun(b, 2);
+    assert.deepEqual([r.steps, r.imagesSeen, r.resumedAt, r.cpuFromStep], [4, 32, [2], 0]);
+    const firstHalf = summarizeRun(a, 2);
+    assert.ok(r.cpuSeconds! > 0 && firstHalf.cpuSeconds! > 0, `CPU seconds ${r.cpuSeconds}, ${firstHalf.cpuSeconds}`);
+    assert.ok(r.wallSeconds > 0);
   });
 
   test('with eval.classifier, each checkpoint is scored by attribute accuracy and the best is kept', async () => {

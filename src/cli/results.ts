@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 // card-metrics.js directly: writing cards needs no libtorch.
 import { cardMetrics, readmeSummary, type CardEvaluation, type CardMetric } from '../eval/card-metrics.js';
 import { rewriteTables } from '../eval/result-tables.js';
+import { summarizeRun } from '../eval/run-summary.js';
+import os from 'node:os';
 import { UsageError } from './usage.js';
 
 export const resultsHelp = `Usage: creativeai results [--check] [--models <dir>] [--readme <file>] [--doc <file>] [--root <dir>]
@@ -22,7 +24,12 @@ files its "evaluations" list names, the README's model table (between <!-- model
   --models <dir>   the folder of *.card.json (default models)
   --readme <file>  the README holding the model table (default README.md)
   --doc <file>     the results document (default docs/results.md)
-  --root <dir>     where the files' paths start (default .)`;
+  --root <dir>     where the files' paths start (default .)
+
+  creativeai results --summarize <run dir> [--out <file>] [--threads N]
+writes a run's record instead: steps, images seen, wall-clock, mode and every in-training
+evaluation against images seen (default docs/results/runs/<run>.json), for the results tables.
+  --threads N      the threads the run used (default: this machine's, as the trainer does)`;
 
 interface CardFile {
   title?: string;
@@ -116,6 +123,9 @@ export async function resultsCommand(argv: string[]): Promise<void> {
       models: { type: 'string' },
       readme: { type: 'string' },
       doc: { type: 'string' },
+      summarize: { type: 'string' },
+      out: { type: 'string' },
+      threads: { type: 'string' },
       root: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -126,6 +136,19 @@ export async function resultsCommand(argv: string[]): Promise<void> {
     return;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, resultsHelp);
+  if (values.summarize !== undefined) {
+    const threads = Number(values.threads ?? process.env.CREATIVEAI_THREADS ?? os.availableParallelism());
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new UsageError(`--threads must be a positive integer, got ${values.threads}`, resultsHelp);
+    const summary = summarizeRun(values.summarize, threads);
+    const out = values.out ?? path.join('docs', 'results', 'runs', `${summary.run}.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(summary, null, 2) + '\n');
+    console.log(
+      `wrote ${out}: ${summary.steps} steps, ${summary.imagesSeen} images, ${(summary.wallSeconds / 3600).toFixed(2)} h, ${summary.evals.length} evaluations`,
+    );
+    return;
+  }
   const plan = await planResults({
     models: values.models ?? 'models',
     readme: values.readme ?? 'README.md',

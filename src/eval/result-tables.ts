@@ -6,6 +6,7 @@
 //   <!-- end table -->
 // and is rewritten from those files; test/cards.test.ts fails when a committed table differs.
 import type { EvaluationResult } from './evaluate.js';
+import type { RunSummary } from './run-summary.js';
 
 /** What a marker asks for. `columns` pairs a file (relative to the repository) with its heading. */
 export type TableSpec =
@@ -14,7 +15,9 @@ export type TableSpec =
   | { kind: 'bench-engine'; file: string }
   | { kind: 'bench-models'; before: string; after: string }
   | { kind: 'bench-generate'; before: string; after: string }
-  | { kind: 'load'; columns: [string, string][] };
+  | { kind: 'load'; columns: [string, string][] }
+  | { kind: 'runs'; files: string[] }
+  | { kind: 'run-curve'; file: string; metrics: [string, string][] };
 
 export type ReadJson = (file: string) => unknown;
 
@@ -275,6 +278,39 @@ function loadTable(spec: Extract<TableSpec, { kind: 'load' }>, read: ReadJson): 
   );
 }
 
+const hours = (s: number): string => (s / 3600).toFixed(2);
+
+/** Training runs from their summaries (`creativeai results --summarize`), a row each. */
+function runsTable(spec: Extract<TableSpec, { kind: 'runs' }>, read: ReadJson): string {
+  const rows = spec.files.map((f) => {
+    const r = read(f) as RunSummary;
+    const mode = r.mode ? `${r.mode.precision}${r.mode.memoryFormat === 'channelsLast' ? ' + channels-last' : ''}` : '';
+    return [
+      `\`${r.run}\` (${r.model})`,
+      thousands(r.steps),
+      thousands(r.imagesSeen),
+      `${hours(r.wallSeconds)} h`,
+      r.cpuSeconds === null
+        ? `not recorded (at most ${hours(r.wallSeconds * r.threads)}: ${r.threads} threads × wall-clock)`
+        : `${hours(r.cpuSeconds)}${r.cpuFromStep > 0 ? ` since step ${thousands(r.cpuFromStep)}` : ''}`,
+      mode,
+      r.resumedAt.length > 0 ? r.resumedAt.map(thousands).join(', ') : '',
+    ];
+  });
+  return table(['run', 'steps', 'images seen', 'wall-clock', 'CPU-hours', 'mode', 'resumed at step'], rows);
+}
+
+/** A run's in-training metrics against images seen, a row per evaluation. Fractions print as %. */
+function runCurveTable(spec: Extract<TableSpec, { kind: 'run-curve' }>, read: ReadJson): string {
+  const r = read(spec.file) as RunSummary;
+  const rows = r.evals.map((e) => [
+    thousands(e.step),
+    thousands(e.images),
+    ...spec.metrics.map(([k]) => (e[k] === undefined ? '' : k.startsWith('eval/attr') ? pct(e[k]) : fixed(e[k]))),
+  ]);
+  return table(['step', 'images seen', ...spec.metrics.map(([, h]) => h)], rows);
+}
+
 /** The Markdown table a marker asks for. */
 export function renderTable(spec: TableSpec, read: ReadJson): string {
   switch (spec.kind) {
@@ -290,6 +326,10 @@ export function renderTable(spec: TableSpec, read: ReadJson): string {
       return benchGenerateTable(spec, read);
     case 'load':
       return loadTable(spec, read);
+    case 'runs':
+      return runsTable(spec, read);
+    case 'run-curve':
+      return runCurveTable(spec, read);
   }
 }
 

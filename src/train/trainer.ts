@@ -48,7 +48,12 @@ interface LoopState {
   step: number;
   batchesConsumed: number;
   imagesSeen: number;
+  /** Training wall-clock, summed over resumes. */
   seconds: number;
+  /** The process's CPU time (all threads) spent training since step cpuFromStep, summed over resumes. */
+  cpuSeconds: number;
+  /** 0, or the step a run resumed from a checkpoint written before CPU time was recorded. */
+  cpuFromStep: number;
 }
 
 /** Resolves which device to use: the option, else CUDA when available. */
@@ -158,7 +163,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     prefetch: data.prefetch as number,
   });
   const store = new CheckpointStore(run.checkpoints, tr.keep as number);
-  const state: LoopState = { step: 0, batchesConsumed: 0, imagesSeen: 0, seconds: 0 };
+  const state: LoopState = { step: 0, batchesConsumed: 0, imagesSeen: 0, seconds: 0, cpuSeconds: 0, cpuFromStep: 0 };
 
   if (existing) {
     const ck = checkpoint !== null ? loadCheckpoint(checkpoint) : store.loadLatest((m) => log(`warning: ${m}`));
@@ -195,6 +200,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   process.on('SIGTERM', onSignal);
   const started = Date.now();
   const startSeconds = state.seconds;
+  const startCpu = state.cpuSeconds;
+  const cpu0 = process.cpuUsage();
+  const clock = (): void => {
+    state.seconds = startSeconds + (Date.now() - started) / 1000;
+    const c = process.cpuUsage(cpu0);
+    state.cpuSeconds = startCpu + (c.user + c.system) / 1e6;
+  };
   const deadline = o.timeLimitMinutes === undefined ? Infinity : started + o.timeLimitMinutes * 60_000;
 
   const perEpoch = loader.batchesPerEpoch;
@@ -283,11 +295,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       progress?.tick(1);
       if (state.step % (tr.sampleEvery as number) === 0) await writeSamples();
       if (Date.now() > deadline) stop = 'time';
-      state.seconds = startSeconds + (Date.now() - started) / 1000;
+      clock();
       if (state.step % (tr.checkpointEvery as number) === 0 && state.step < totalSteps && stop === null)
         await save(false);
     }
-    state.seconds = startSeconds + (Date.now() - started) / 1000;
+    clock();
     if (state.step % (tr.sampleEvery as number) !== 0) await writeSamples();
     await save(state.step >= totalSteps);
     progress?.finish();
@@ -373,7 +385,9 @@ function restore(
 ): void {
   try {
     for (const [name, m] of recipe.modules) m.loadStateDict(withPrefix(ck.tensors, `${name}.`));
-    const s = ck.manifest.state as unknown as LoopState & {
+    const s = ck.manifest.state as unknown as Omit<LoopState, 'cpuSeconds' | 'cpuFromStep'> & {
+      cpuSeconds?: number;
+      cpuFromStep?: number;
       optim: Record<string, Record<string, number>>;
       amp?: GradScalerState | null;
     };
@@ -396,6 +410,9 @@ function restore(
     state.batchesConsumed = s.batchesConsumed;
     state.imagesSeen = s.imagesSeen;
     state.seconds = s.seconds;
+    // Checkpoints from before CPU time was recorded: count it from here on, and say from where.
+    state.cpuSeconds = s.cpuSeconds ?? 0;
+    state.cpuFromStep = s.cpuSeconds === undefined ? s.step : (s.cpuFromStep ?? 0);
   } finally {
     for (const t of ck.tensors.values()) t.dispose();
   }

@@ -1,0 +1,97 @@
+// A training run's record for docs/results/: what the run directory says about how long it trained,
+// in which mode, and how its in-training metrics moved, written to a small JSON
+// (`creativeai results --summarize <run>`) that the results tables are made from. The run directory
+// itself (checkpoints, logs) is not committed; this file is.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface RunSummary {
+  run: string;
+  model: string;
+  seed: number;
+  gitCommit: string | null;
+  /** Compute mode of the latest start (precision, memory format, why). */
+  mode: { precision: string; memoryFormat: string; reason?: string } | null;
+  /** Steps at which the run was resumed. */
+  resumedAt: number[];
+  steps: number;
+  imagesSeen: number;
+  /** Training wall-clock seconds (the trainer's own count, summed over resumes). */
+  wallSeconds: number;
+  /**
+   * The training process's CPU time, all threads, since step cpuFromStep (the trainer records it
+   * from this version on; older stretches of a run are not counted), or null when not recorded.
+   */
+  cpuSeconds: number | null;
+  cpuFromStep: number;
+  /** Threads the run used. */
+  threads: number;
+  /** Every in-training evaluation: its step, the images seen by then, and eval/* metrics. */
+  evals: ({ step: number; images: number } & Record<string, number>)[];
+}
+
+interface Manifest {
+  step: number;
+  state?: { imagesSeen?: number; seconds?: number; cpuSeconds?: number; cpuFromStep?: number };
+}
+
+/** Reads `dir` (a run directory) into a RunSummary. */
+export function summarizeRun(dir: string, threads: number): RunSummary {
+  const runFile = path.join(dir, 'run.json');
+  if (!fs.existsSync(runFile)) throw new Error(`${dir} is not a run directory (no run.json)`);
+  const run = JSON.parse(fs.readFileSync(runFile, 'utf8')) as {
+    name?: string;
+    model?: string;
+    seed?: number;
+    gitCommit?: string;
+    mode?: RunSummary['mode'];
+    resumedAt?: { step: number; mode?: RunSummary['mode'] }[];
+  };
+  const ckDir = path.join(dir, 'checkpoints');
+  const manifests: Manifest[] = fs.existsSync(ckDir)
+    ? fs
+        .readdirSync(ckDir)
+        .filter((f) => /^step-\d+\.json$/.test(f))
+        .map((f) => JSON.parse(fs.readFileSync(path.join(ckDir, f), 'utf8')) as Manifest)
+        .sort((a, b) => a.step - b.step)
+    : [];
+  const last = manifests[manifests.length - 1];
+  if (!last?.state?.imagesSeen || last.state.seconds === undefined)
+    throw new Error(`${dir} has no checkpoint with its training state: nothing to summarise`);
+  // Every step sees the same number of images (the batch), so a step's images follow from the last.
+  const perStep = last.state.imagesSeen / last.step;
+  const lines = fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, number>];
+      } catch {
+        return []; // a torn last line of a run that was killed
+      }
+    });
+  const evals = lines
+    .filter((l) => Object.keys(l).some((k) => k.startsWith('eval/')) && l.step! <= last.step)
+    .map((l) => ({
+      step: l.step!,
+      images: Math.round(l.step! * perStep),
+      ...Object.fromEntries(Object.entries(l).filter(([k]) => k.startsWith('eval/'))),
+    }));
+  const resumes = run.resumedAt ?? [];
+  return {
+    run: run.name ?? path.basename(dir),
+    model: run.model ?? 'unknown',
+    seed: run.seed ?? 0,
+    gitCommit: run.gitCommit ?? null,
+    mode: resumes[resumes.length - 1]?.mode ?? run.mode ?? null,
+    resumedAt: resumes.map((r) => r.step),
+    steps: last.step,
+    imagesSeen: last.state.imagesSeen,
+    wallSeconds: last.state.seconds,
+    cpuSeconds: last.state.cpuSeconds ?? null,
+    cpuFromStep: last.state.cpuFromStep ?? 0,
+    threads,
+    evals,
+  };
+}
