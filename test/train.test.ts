@@ -533,6 +533,60 @@ describe('checkpoints', () => {
     );
   });
 
+  test('every checkpoint corrupt: resume refuses without --restart; with it, pruning keeps the new ones', async () => {
+    const dir = path.join(tmp, 'runs', 'all-corrupt');
+    await train({
+      ...quiet,
+      config: cfg('gan-int-cls'),
+      runDir: dir,
+      sets: [...base(), 'train.steps=6', 'train.checkpointEvery=2', 'train.keep=2'],
+    });
+    const ckDir = path.join(dir, 'checkpoints');
+    const store = new CheckpointStore(ckDir, 2);
+    const before = store.list();
+    assert.ok(before.length >= 2, `checkpoints ${before.join(', ')}`);
+    for (const step of before) {
+      const f = path.join(ckDir, `step-${String(step).padStart(8, '0')}.safetensors`);
+      const buf = fs.readFileSync(f);
+      buf[buf.length - 3] = buf[buf.length - 3]! ^ 0x01;
+      fs.writeFileSync(f, buf);
+    }
+    await assert.rejects(
+      train({ ...quiet, resume: dir, sets: ['train.steps=8'] }),
+      /every checkpoint of .* is corrupt; they were moved aside as \*\.corrupt\. Resume with --restart/,
+    );
+    // Moved aside, not deleted; the store no longer lists them.
+    assert.deepEqual(store.list(), []);
+    assert.ok(fs.readdirSync(ckDir).some((f) => f.endsWith('.safetensors.corrupt')));
+    const logs: string[] = [];
+    const r = await train({
+      progress: false,
+      log: (m) => logs.push(m),
+      resume: dir,
+      restart: true,
+      sets: ['train.steps=6'],
+    });
+    assert.equal(r.step, 6);
+    assert.ok(
+      logs.some((l) => /no valid checkpoint: starting from step 0 \(--restart\)/.test(l)),
+      logs.join('\n'),
+    );
+    // The new checkpoints are the newest valid ones and pruning kept them (keep 2, and the best of
+    // this restarted run, recorded afresh).
+    const after = store.list();
+    const best = store.best()!.step;
+    assert.deepEqual(
+      after.filter((x) => x !== best),
+      [6, 4].filter((x) => x !== best),
+    );
+    assert.ok(after.includes(best), `best step ${best} kept`);
+    for (const step of after) assert.doesNotThrow(() => store.load(step).tensors.forEach((t) => t.dispose()));
+    await assert.rejects(
+      train({ ...quiet, resume: path.join(tmp, 'runs', 'nope') }),
+      /--resume .*nope: no such run directory/,
+    );
+  });
+
   test('Ctrl-C writes a checkpoint, and the run resumes from it', async () => {
     const dir = path.join(tmp, 'runs', 'sigint');
     const child = spawn(

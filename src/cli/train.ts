@@ -16,6 +16,7 @@ config, seed, git commit, metrics, TensorBoard events, sample grids and checkpoi
 
   --config <file>       a config file (see configs/)
   --resume <path>       continue a run exactly (its newest valid checkpoint, or the one given)
+  --restart             with --resume: train from step 0 when every checkpoint is corrupt
   --device <d>          cpu | cuda | cuda:N (default: cuda when available)
   --set key=value       override a config value, e.g. --set train.steps=2000 (repeatable)
   --runs <dir>          parent folder of new runs (default runs)
@@ -37,6 +38,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     options: {
       config: { type: 'string' },
       resume: { type: 'string' },
+      restart: { type: 'boolean' },
       device: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
       runs: { type: 'string' },
@@ -54,12 +56,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
   }
   if ((values.config === undefined) === (values.resume === undefined))
     throw new UsageError('give either --config (a new run) or --resume (an existing run)', trainHelp);
+  if (values.restart && values.resume === undefined)
+    throw new UsageError('--restart goes with --resume (a run whose checkpoints are all corrupt)', trainHelp);
   const limit = values['time-limit'] === undefined ? undefined : Number(values['time-limit']);
   if (limit !== undefined && !(limit > 0))
     throw new UsageError(`--time-limit must be a positive number of minutes, got '${values['time-limit']}'`, trainHelp);
   const result = await train({
     ...(values.config !== undefined ? { config: values.config } : {}),
     ...(values.resume !== undefined ? { resume: values.resume } : {}),
+    ...(values.restart ? { restart: true } : {}),
     ...(values.device !== undefined ? { device: values.device as 'cpu' } : {}),
     sets: values.set!,
     ...(values.runs !== undefined ? { runsRoot: values.runs } : {}),

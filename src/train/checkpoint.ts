@@ -84,6 +84,11 @@ export class CheckpointStore {
     writeFileAtomicSync(path.join(this.dir, 'best.json'), [Buffer.from(JSON.stringify({ step, metric, value }))]);
   }
 
+  /** Drops the best-checkpoint record (a run restarted from step 0). */
+  forgetBest(): void {
+    fs.rmSync(path.join(this.dir, 'best.json'), { force: true });
+  }
+
   best(): { step: number; metric: string; value: number } | null {
     const f = path.join(this.dir, 'best.json');
     if (!fs.existsSync(f)) return null;
@@ -105,6 +110,16 @@ export class CheckpointStore {
       .sort((a, b) => b - a);
   }
 
+  /** Steps whose checkpoints were moved aside as corrupt. */
+  corrupt(): number[] {
+    if (!fs.existsSync(this.dir)) return [];
+    return fs
+      .readdirSync(this.dir)
+      .map((f) => /^step-(\d+)\.json\.corrupt$/.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]));
+  }
+
   #prune(): void {
     const best = this.best()?.step;
     const steps = this.list();
@@ -120,15 +135,22 @@ export class CheckpointStore {
   }
 
   /**
-   * The newest checkpoint that verifies. Broken ones are reported through `warn` and skipped, so a
-   * run killed while writing resumes from the one before.
+   * The newest checkpoint that verifies. Broken ones are reported through `warn` and moved aside
+   * (renamed *.corrupt, kept for inspection), so a run killed while writing resumes from the one
+   * before, and pruning, which counts the checkpoints it lists, never keeps broken ones in place of
+   * valid ones.
    */
   loadLatest(warn: (msg: string) => void): LoadedCheckpoint | null {
     for (const step of this.list()) {
       try {
         return this.load(step);
       } catch (e) {
-        warn(`${(e as Error).message}; trying the previous checkpoint`);
+        if (!(e instanceof CheckpointError)) throw e;
+        for (const ext of ['.json', '.safetensors']) {
+          const f = path.join(this.dir, stepName(step) + ext);
+          if (fs.existsSync(f)) fs.renameSync(f, `${f}.corrupt`);
+        }
+        warn(`${e.message} (moved aside as ${stepName(step)}.*.corrupt); trying the previous checkpoint`);
       }
     }
     return null;

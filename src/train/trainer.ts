@@ -22,6 +22,8 @@ export interface TrainOptions {
   config?: string;
   /** A run directory (or one of its checkpoints) to continue. */
   resume?: string;
+  /** With resume: start again from step 0 when every checkpoint of the run is corrupt. */
+  restart?: boolean;
   device?: Device;
   /** key=value overrides of the config. */
   sets?: string[];
@@ -76,6 +78,7 @@ export function loadRunConfig(o: TrainOptions): {
   if (o.resume !== undefined) {
     let dir = o.resume;
     let checkpoint: string | null = null;
+    if (!fs.existsSync(dir)) throw new Error(`--resume ${dir}: no such run directory or checkpoint`);
     if (fs.statSync(dir).isFile()) {
       checkpoint = dir;
       dir = path.dirname(path.dirname(dir));
@@ -166,9 +169,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const state: LoopState = { step: 0, batchesConsumed: 0, imagesSeen: 0, seconds: 0, cpuSeconds: 0, cpuFromStep: 0 };
 
   if (existing) {
+    // Checkpoints listed now, plus those moved aside as corrupt by this or an earlier attempt.
+    const listed = store.list().length;
     const ck = checkpoint !== null ? loadCheckpoint(checkpoint) : store.loadLatest((m) => log(`warning: ${m}`));
-    if (ck === null) log(`${run.dir} has no usable checkpoint: starting from step 0`);
-    else {
+    const had = listed + store.corrupt().length;
+    if (ck === null && had > 0 && !o.restart) {
+      disposeRecipe(recipe);
+      throw new Error(
+        `every checkpoint of ${run.dir} is corrupt; they were moved aside as *.corrupt. ` +
+          'Resume with --restart to train it again from step 0',
+      );
+    }
+    if (ck === null) {
+      log(
+        `${run.dir} has no ${had > 0 ? 'valid' : 'usable'} checkpoint: starting from step 0${had > 0 ? ' (--restart)' : ''}`,
+      );
+      // What the lost steps logged and which of them was best no longer describes this run.
+      run.truncateMetrics(0);
+      store.forgetBest();
+    } else {
       restore(recipe, ck, state, rng, device, precision);
       run.truncateMetrics(state.step);
       run.noteResume(state.step, mode);
