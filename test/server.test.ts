@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 
 import { liveTensors } from '../src/engine/index.js';
+import { checkTensorsDigest } from '../src/io/index.js';
 import { LocalGenerationService, ModelRegistry, buildApp } from '../src/server/index.js';
 import { Prng } from '../src/util/prng.js';
 
@@ -463,5 +464,20 @@ describe('queue limits, model memory and the game', () => {
     assert.equal(r.problems.length, 3, r.problems.join('\n'));
     assert.ok(r.problems.some((p) => p.includes('broken.safetensors')));
     assert.ok(r.problems.some((p) => p.includes('found first in')));
+  });
+
+  test('a shipped model with one flipped bit is skipped at start, with the reason', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'models-'));
+    const file = path.join(dir, `${ACGAN}.safetensors`);
+    const buf = fs.readFileSync(path.join(models, `${ACGAN}.safetensors`));
+    buf[buf.length - 11] = buf[buf.length - 11]! ^ 0x10;
+    fs.writeFileSync(file, buf);
+    const r = new ModelRegistry([dir]);
+    assert.deepEqual(r.list(), []);
+    assert.equal(r.problems.length, 1);
+    assert.match(r.problems[0]!, /skipped, corrupt: its tensors do not match the SHA-256 recorded/);
+    // Every bundled model records its digest, and it holds.
+    for (const f of fs.readdirSync(models).filter((x) => x.endsWith('.safetensors')))
+      assert.equal(checkTensorsDigest(path.join(models, f)), 'ok', f);
   });
 });

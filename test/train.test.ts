@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { backendInfo, fastestMode, liveTensors } from '../src/engine/index.js';
-import { readEvents } from '../src/io/index.js';
+import { checkTensorsDigest, readEvents, readSafetensorsHeader, tensorsDigest } from '../src/io/index.js';
 import { maxAbsDiff, metricsOf } from './helpers/runs.js';
 import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
 import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
@@ -414,6 +414,31 @@ describe('tag-conditioned GAN (HW3-2) and the sample CLI', () => {
       full.dispose();
       half.dispose();
     }
+  });
+
+  test('an export records the digest of its tensors; one flipped bit is refused with a clear error', async () => {
+    const file = path.join(tmp, 'tag-checked.safetensors');
+    await run(process.execPath, [cli, 'export', '--model', tagRun, '--out', file]);
+    assert.equal(checkTensorsDigest(file), 'ok');
+    assert.equal(readSafetensorsHeader(file).metadata.tensors_sha256, tensorsDigest(file));
+    const buf = fs.readFileSync(file);
+    buf[buf.length - 7] = buf[buf.length - 7]! ^ 0x04; // one bit of the last tensor's data
+    fs.writeFileSync(file, buf);
+    assert.equal(checkTensorsDigest(file), 'mismatch');
+    assert.throws(() => loadCheckpoint(file), /is corrupt: its tensors do not match the SHA-256 recorded/);
+    await assert.rejects(
+      run(process.execPath, [
+        cli,
+        'sample',
+        '--model',
+        file,
+        '--text',
+        'blue hair red eyes',
+        '--out',
+        path.join(tmp, 'x.png'),
+      ]),
+      (e: { stderr: string; code: number }) => e.code === 1 && /is corrupt/.test(e.stderr),
+    );
   });
 });
 

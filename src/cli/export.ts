@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import type { Tensor } from '../engine/index.js';
-import { saveSafetensors } from '../io/index.js';
+import { TENSORS_DIGEST_KEY, saveSafetensors, tensorsDigest } from '../io/index.js';
 import { loadCheckpoint, resolveRunCheckpoint } from '../train/checkpoint.js';
 
 import { UsageError } from './usage.js';
@@ -72,7 +72,10 @@ export async function exportCommand(argv: string[]): Promise<void> {
     meta.exportedFrom = path.relative(process.cwd(), ck.path);
     meta.weights = hasEma ? 'ema' : 'last';
     fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
+    // Written twice: the digest of the tensors as stored goes into the file's own metadata, so a
+    // damaged or altered model is refused when it is loaded (checkTensorsDigest).
     saveSafetensors(values.out, keep, meta);
+    saveSafetensors(values.out, keep, { ...meta, [TENSORS_DIGEST_KEY]: tensorsDigest(values.out) });
     console.error(
       `${values.out}: ${keep.size} tensors, ${(fs.statSync(values.out).size / 1e6).toFixed(1)} MB (step ${ck.manifest.step}, ${meta.weights} weights${values.fp16 ? ', fp16' : ''})`,
     );

@@ -3,6 +3,7 @@
 // Files written here are byte-identical to the reference serializer's (safetensors/src/tensor.rs,
 // `prepare` and `serialize`): tensors ordered by descending dtype alignment, then by name (as UTF-8
 // bytes); __metadata__ first in the header; compact JSON; data laid out in header order.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -444,6 +445,47 @@ export function loadSafetensors(file: string, opts: DecodeOptions = {}): Decoded
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** The metadata key under which a file records tensorsDigest() of itself (exported models). */
+export const TENSORS_DIGEST_KEY = 'tensors_sha256';
+
+/**
+ * SHA-256 over a file's tensors as stored: for each tensor in name order, its UTF-8 name, a NUL
+ * byte, then its bytes. It does not depend on the header's layout or metadata, so a file can
+ * record it in its own metadata (TENSORS_DIGEST_KEY) and be checked against it later.
+ */
+export function tensorsDigest(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const n = headerLength(size >= 8 ? readExactly(fd, 8, 0, file) : new Uint8Array(0), size);
+    const dataStart = 8 + n;
+    const { entries } = parseHeader(readExactly(fd, n, 8, file), size - dataStart);
+    const h = createHash('sha256');
+    for (const e of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      h.update(Buffer.from(e.name, 'utf8'));
+      h.update(Buffer.from([0]));
+      // In slices: a large tensor need not be read into memory at once.
+      for (let at = e.begin; at < e.end; at += 1 << 24) {
+        const len = Math.min(1 << 24, e.end - at);
+        h.update(readExactly(fd, len, dataStart + at, file));
+      }
+    }
+    return h.digest('hex');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Whether the tensors of `file` are those its metadata's TENSORS_DIGEST_KEY records: 'ok',
+ * 'mismatch' (a changed or damaged file), or 'absent' (the file records none).
+ */
+export function checkTensorsDigest(file: string): 'ok' | 'mismatch' | 'absent' {
+  const recorded = readSafetensorsHeader(file).metadata[TENSORS_DIGEST_KEY];
+  if (recorded === undefined) return 'absent';
+  return tensorsDigest(file) === recorded ? 'ok' : 'mismatch';
 }
 
 /** What a .safetensors file holds, read from its header alone (no tensor data is read). */

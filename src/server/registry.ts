@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { checkTensorsDigest } from '../io/index.js';
 import type { Device } from '../engine/index.js';
 import { TextToImagePipeline } from '../train/pipeline.js';
 import { notFound } from './errors.js';
@@ -69,7 +70,11 @@ export class ModelRegistry {
         continue;
       }
       try {
-        this.entries.set(name, { card: readModelCard(file), file });
+        const card = readModelCard(file);
+        // A damaged or altered export is skipped at start, not discovered by a user's request.
+        if (checkTensorsDigest(file) === 'mismatch')
+          throw new Error('corrupt: its tensors do not match the SHA-256 recorded when it was exported');
+        this.entries.set(name, { card, file });
       } catch (e) {
         this.problem(`${file}: skipped, ${(e as Error).message}`);
       }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import type { Tensor } from '../engine/index.js';
-import { loadSafetensors, saveSafetensors, writeFileAtomicSync } from '../io/index.js';
+import { checkTensorsDigest, loadSafetensors, saveSafetensors, writeFileAtomicSync } from '../io/index.js';
 
 export const CHECKPOINT_FORMAT = 'creativeai.checkpoint.v1';
 
@@ -192,6 +192,19 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
 }
 
 function loadTensors(data: string, manifest: CheckpointManifest | null): LoadedCheckpoint {
+  // An exported model records the digest of its tensors (cli/export.ts): check it before use.
+  if (manifest === null) {
+    let digest: ReturnType<typeof checkTensorsDigest>;
+    try {
+      digest = checkTensorsDigest(data);
+    } catch (e) {
+      throw new CheckpointError(`model file ${data} is truncated or corrupt: ${(e as Error).message}`);
+    }
+    if (digest === 'mismatch')
+      throw new CheckpointError(
+        `model file ${data} is corrupt: its tensors do not match the SHA-256 recorded when it was exported`,
+      );
+  }
   try {
     const { tensors, metadata } = loadSafetensors(data);
     const m: CheckpointManifest = manifest ?? {
