@@ -195,6 +195,13 @@ Napi::Value Qr(const Napi::CallbackInfo& info) {
   return WrapList(info.Env(), {std::get<0>(r), std::get<1>(r)});
 }
 
+// Eigen-decomposition of a symmetric (Hermitian) matrix, lower triangle read: ascending eigenvalues
+// and orthonormal eigenvectors as columns (LAPACK syevd through libtorch, both 1.13 and 2.x).
+Napi::Value Eigh(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_eigh(A, "L");
+  return WrapList(info.Env(), {std::get<0>(r), std::get<1>(r)});
+}
+
 #undef A
 #undef B
 
@@ -202,6 +209,7 @@ Napi::Value Qr(const Napi::CallbackInfo& info) {
 
 void RegisterOps(Napi::Env, Napi::Object e) {
   CAI_EXPORT(e, "neg", Neg);
+  CAI_EXPORT(e, "eigh", Eigh);
   CAI_EXPORT(e, "exp", Exp);
   CAI_EXPORT(e, "log", Log);
   CAI_EXPORT(e, "log1p", Log1p);

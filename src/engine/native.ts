@@ -159,6 +159,7 @@ interface NativeCore {
   padReplicate(h: H, pads: number[]): H;
   diag(h: H, k: number): H;
   qr(h: H): [H, H];
+  eigh(h: H): [H, H];
   // nn
   conv1d(x: H, w: H, b: Opt<H>, stride: number[], padding: number[], dilation: number[], groups: number): H;
   conv2d(x: H, w: H, b: Opt<H>, stride: number[], padding: number[], dilation: number[], groups: number): H;

@@ -544,6 +544,14 @@ export class Tensor implements Disposable {
     const [q, r] = native.qr(this.handle);
     return { q: new Tensor(q), r: new Tensor(r) };
   }
+  /**
+   * Eigen-decomposition of a symmetric matrix (or a batch), reading its lower triangle: eigenvalues
+   * in ascending order and orthonormal eigenvectors as the columns of `vectors` (LAPACK's syevd).
+   */
+  eigh(): { values: Tensor; vectors: Tensor } {
+    const [values, vectors] = native.eigh(this.handle);
+    return { values: new Tensor(values), vectors: new Tensor(vectors) };
+  }
 }
 
 function dims(dim: number | number[] | undefined): number[] {
