@@ -612,6 +612,18 @@ describe('checkpoints', () => {
     );
   });
 
+  test('a new run that fails before its first checkpoint leaves no folder behind; the same command then works', async () => {
+    const dir = path.join(tmp, 'runs', 'failed-first');
+    const sets = (cache: string): string[] => [`data.cache=${cache}`, `condition.damsm=${damsmRun}`, 'train.steps=1'];
+    await assert.rejects(
+      train({ ...quiet, config: cfg('gan-int-cls'), runDir: dir, sets: sets(path.join(tmp, 'no-such-cache')) }),
+      /no-such-cache/,
+    );
+    assert.equal(fs.existsSync(dir), false, 'the failed run left its folder');
+    const r = await train({ ...quiet, config: cfg('gan-int-cls'), runDir: dir, sets: sets(shapes) });
+    assert.equal(r.step, 1);
+  });
+
   test('Ctrl-C writes a checkpoint, and the run resumes from it', async () => {
     const dir = path.join(tmp, 'runs', 'sigint');
     const child = spawn(

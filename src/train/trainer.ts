@@ -121,6 +121,41 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       config,
       device,
     });
+  try {
+    return await trainIn(run, { o, say, config, existing, checkpoint, device, tr, data, seed });
+  } catch (e) {
+    // A new run that failed before its first checkpoint leaves nothing behind that would make the
+    // rerun of the same command refuse ("exists"); one with checkpoints stays, to be resumed.
+    if (existing === null && new CheckpointStore(run.checkpoints).list().length === 0)
+      fs.rmSync(run.dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function trainIn(
+  run: RunDir,
+  {
+    o,
+    say,
+    config,
+    existing,
+    checkpoint,
+    device,
+    tr,
+    data,
+    seed,
+  }: {
+    o: TrainOptions;
+    say: (m: string) => void;
+    config: ConfigObject;
+    existing: RunDir | null;
+    checkpoint: string | null;
+    device: Device;
+    tr: ConfigObject;
+    data: ConfigObject;
+    seed: number;
+  },
+): Promise<TrainResult> {
   const log = (m: string): void => {
     say(m);
     run.log(m);
