@@ -15,7 +15,7 @@ import { openDataset } from '../src/data/sources/index.js';
 import { liveTensors, randn } from '../src/engine/index.js';
 import { attributeAccuracy, comboKeys, loadAttributeClassifier } from '../src/eval/attribute-accuracy.js';
 import { metricsOf } from './helpers/runs.js';
-import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
+import { TINY_TAG_GAN, prepareTagCache } from './helpers/tag-dataset.js';
 import { AttributeClassifier } from '../src/models/attribute-classifier.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
@@ -31,13 +31,7 @@ const config = path.join(root, 'configs', 'attribute-classifier-anime.yaml');
 let metrics: Record<string, number>[] = [];
 
 before(async () => {
-  const src = path.join(tmp, 'tags-src');
-  await makeTagDataset(src, 8);
-  await prepareCache(await openDataset(`anime-faces:${src}`), {
-    out: tags,
-    resolutions: [64],
-    split: 'random:0.75,0.125',
-  });
+  await prepareTagCache(tags, 8, 'random:0.75,0.125');
   await train({
     ...quiet,
     config,

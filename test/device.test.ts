@@ -9,8 +9,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { prepareCache } from '../src/data/index.js';
-import { openDataset } from '../src/data/sources/index.js';
 import {
   F,
   Generator,
@@ -28,7 +26,7 @@ import { TextToImagePipeline } from '../src/train/pipeline.js';
 import { pickDevice, train } from '../src/train/trainer.js';
 import { ON_GPU, TEST_DEVICE } from './helpers/device.js';
 import { finiteMetrics } from './helpers/runs.js';
-import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
+import { TINY_TAG_GAN, prepareTagCache } from './helpers/tag-dataset.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-device-'));
@@ -136,13 +134,7 @@ describe(`the engine on ${dev}`, () => {
 describe(`a model trains and samples on ${dev}`, () => {
   const tags = path.join(tmp, 'tags');
   before(async () => {
-    const src = path.join(tmp, 'tags-src');
-    await makeTagDataset(src, 4);
-    await prepareCache(await openDataset(`anime-faces:${src}`), {
-      out: tags,
-      resolutions: [64],
-      split: 'random:0.8,0.1',
-    });
+    await prepareTagCache(tags, 4);
   });
 
   test('the projection tag GAN: 3 steps with finite losses, then the pipeline samples it on the device', async () => {

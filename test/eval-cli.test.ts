@@ -18,7 +18,7 @@ import { evaluateGenerator, type EvaluationResult } from '../src/eval/evaluate.j
 import { classifierNetwork } from '../src/eval/feature-network.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
-import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
+import { TINY_TAG_GAN, prepareTagCache } from './helpers/tag-dataset.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,13 +37,7 @@ const creativeai = (...args: string[]): Promise<{ stdout: string; stderr: string
   run(process.execPath, [cli, ...args], { env });
 
 before(async () => {
-  const src = path.join(tmp, 'tags-src');
-  await makeTagDataset(src, 8);
-  await prepareCache(await openDataset(`anime-faces:${src}`), {
-    out: tags,
-    resolutions: [64],
-    split: 'random:0.5,0.2',
-  });
+  await prepareTagCache(tags, 8, 'random:0.5,0.2');
   await train({
     ...quiet,
     config: path.join(root, 'configs', 'attribute-classifier-anime.yaml'),

@@ -10,8 +10,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { prepareCache } from '../src/data/index.js';
-import { openDataset } from '../src/data/sources/index.js';
 import { Generator, liveTensors, manualSeed, noGrad, randn, tensor, tidy, type Tensor } from '../src/engine/index.js';
 import { cutout, diffAugment, translate } from '../src/models/layers/diff-augment.js';
 import {
@@ -26,7 +24,7 @@ import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
 import { metricsOf } from './helpers/runs.js';
-import { makeTagDataset } from './helpers/tag-dataset.js';
+import { prepareTagCache } from './helpers/tag-dataset.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-tagproj-'));
@@ -45,13 +43,7 @@ const TINY = [
 ];
 
 before(async () => {
-  const src = path.join(tmp, 'tags-src');
-  await makeTagDataset(src, 4);
-  await prepareCache(await openDataset(`anime-faces:${src}`), {
-    out: tags,
-    resolutions: [64],
-    split: 'random:0.8,0.1',
-  });
+  await prepareTagCache(tags, 4);
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

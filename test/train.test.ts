@@ -16,7 +16,7 @@ import { openDataset } from '../src/data/sources/index.js';
 import { backendInfo, fastestMode, liveTensors } from '../src/engine/index.js';
 import { checkTensorsDigest, readEvents, readSafetensorsHeader, tensorsDigest } from '../src/io/index.js';
 import { maxAbsDiff, metricsOf } from './helpers/runs.js';
-import { TINY_TAG_GAN, makeTagDataset } from './helpers/tag-dataset.js';
+import { TINY_TAG_GAN, prepareTagCache } from './helpers/tag-dataset.js';
 import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
 import { ConfigError, applyOverrides, readConfigFile, resolveConfig } from '../src/train/config.js';
 import { fullSchema } from '../src/train/schema.js';
@@ -36,13 +36,7 @@ const cfg = (name: string): string => path.join(root, 'configs', 'shapes', `${na
 before(async () => {
   const s = await prepareCache(await openDataset('shapes:400:3'), { out: shapes, resolutions: [32] });
   assert.equal(s.manifest.count, 400);
-  const src = path.join(tmp, 'tags-src');
-  await makeTagDataset(src, 4);
-  await prepareCache(await openDataset(`anime-faces:${src}`), {
-    out: tags,
-    resolutions: [64],
-    split: 'random:0.8,0.1',
-  });
+  await prepareTagCache(tags, 4);
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

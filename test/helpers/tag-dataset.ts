@@ -4,6 +4,9 @@ import path from 'node:path';
 
 import sharp from 'sharp';
 
+import { prepareCache } from '../../src/data/index.js';
+import { openDataset } from '../../src/data/sources/index.js';
+
 /** Faces in the HW3-2 layout: the top is the hair colour, a band lower down the eyes'. */
 export async function makeTagDataset(dir: string, perCombo: number): Promise<void> {
   const hair = { blue: '#2040e0', green: '#20c040', pink: '#f080c0', blonde: '#f0e060' } as const;
@@ -40,3 +43,13 @@ export const TINY_TAG_GAN = [
   'discriminator.width=4',
   'generator.noiseDim=8',
 ];
+
+/**
+ * makeTagDataset in `${out}-src`, prepared as a 64 px cache in `out` with a random split
+ * (`train,val` fractions; the rest is test): the fixture of the tag-model tests.
+ */
+export async function prepareTagCache(out: string, perCombo: number, split = 'random:0.8,0.1'): Promise<void> {
+  const src = `${out}-src`;
+  await makeTagDataset(src, perCombo);
+  await prepareCache(await openDataset(`anime-faces:${src}`), { out, resolutions: [64], split });
+}
