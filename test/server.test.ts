@@ -466,6 +466,29 @@ describe('queue limits, model memory and the game', () => {
     assert.ok(r.problems.some((p) => p.includes('found first in')));
   });
 
+  test('a server failure answers 500 without details and records its cause, logger on or off', async () => {
+    const real = new LocalGenerationService(new ModelRegistry([models]));
+    const failing = Object.assign(Object.create(real) as typeof real, {
+      generate: (): Promise<never> => Promise.reject(new Error('the forward pass blew up')),
+    });
+    const logged: string[] = [];
+    const app = await buildApp({
+      service: failing,
+      game: { statsFile: path.join(tmp, `game-500-${Date.now()}.json`) },
+      logError: (m) => logged.push(m),
+    });
+    try {
+      const r = await post(app, '/api/generate', { model: TAGS, text: 'blue hair red eyes', seed: 1 });
+      assert.equal(r.statusCode, 500);
+      assert.doesNotMatch(r.body, /blew up/, 'no internals in the answer');
+      assert.equal(logged.length, 1);
+      assert.match(logged[0]!, /^500 on POST \/api\/generate: Error: the forward pass blew up/);
+    } finally {
+      await app.close();
+      await real.close();
+    }
+  });
+
   test('a shipped model with one flipped bit is skipped at start, with the reason', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'models-'));
     const file = path.join(dir, `${ACGAN}.safetensors`);

@@ -28,6 +28,11 @@ export interface AppOptions {
   /** Request bodies above this many bytes are refused with 413 (default 64 KiB). */
   bodyLimit?: number;
   logger?: boolean;
+  /**
+   * Where a 500's cause goes when the request logger is off (default: stderr), so that no server
+   * failure goes unrecorded whatever the logging settings.
+   */
+  logError?: (message: string) => void;
   /** Metrics to expose at /metrics (made here when not given; give one to count model loads too). */
   metrics?: ServerMetrics;
   /** Folder of the web page (index.html, …), default web/public; the compiled scripts come from dist/web. */
@@ -88,7 +93,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       void reply.code(code);
       return { statusCode: code, error: statusText(code), message: err.message };
     }
-    req.log.error(err);
+    if (o.logger) req.log.error(err);
+    else
+      (o.logError ?? ((m: string) => console.error(m)))(`500 on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
     void reply.code(500);
     return { statusCode: 500, error: 'Internal Server Error', message: 'the server failed; the error was logged' };
   });
