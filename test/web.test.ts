@@ -139,7 +139,7 @@ describe('web page', { skip: SKIP }, () => {
     assert.ok(!tagExamples.includes(CAPTION));
     assert.match((await page.locator('#hint').textContent()) ?? '', /<colour> hair <colour> eyes/);
     const card = (await page.locator('#card').textContent()) ?? '';
-    for (const fact of ['Tag GAN', 'anime', 'hair colour accuracy', '85.2%', 'CPU, 2 shared cores', '2,000', '65 min'])
+    for (const fact of ['Tag GAN', 'anime', 'hair colour right', '85.2%', 'CPU, 2 shared cores', '2,000', '65 min'])
       assert.ok(card.includes(fact), `the card shows ${fact}`);
     assert.equal(
       await page.getByLabel('Caption', { exact: true }).inputValue(),
