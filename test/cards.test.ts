@@ -56,7 +56,7 @@ describe('model cards written from evaluation files', () => {
     fs.copyFileSync(path.join(root, 'docs', 'results.md'), path.join(tmp, 'docs', 'results.md'));
     for (const f of fs.readdirSync(path.join(root, 'docs', 'results')))
       if (!fs.existsSync(path.join(tmp, 'docs', 'results', f)))
-        fs.copyFileSync(path.join(root, 'docs', 'results', f), path.join(tmp, 'docs', 'results', f));
+        fs.cpSync(path.join(root, 'docs', 'results', f), path.join(tmp, 'docs', 'results', f), { recursive: true });
     const plan = await planResults({
       models,
       readme: path.join(tmp, 'README.md'),
