@@ -16,6 +16,7 @@ import {
   cuda,
   liveTensors,
   noGrad,
+  pickDevice,
   randn,
   tensor,
   tidy,
@@ -23,7 +24,7 @@ import {
 } from '../src/engine/index.js';
 import { Adam } from '../src/optim/index.js';
 import { TextToImagePipeline } from '../src/train/pipeline.js';
-import { pickDevice, train } from '../src/train/trainer.js';
+import { train } from '../src/train/trainer.js';
 import { ON_GPU, TEST_DEVICE } from './helpers/device.js';
 import { finiteMetrics } from './helpers/runs.js';
 import { TINY_TAG_GAN, prepareTagCache } from './helpers/tag-dataset.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import type { SplitName } from '../data/index.js';
-import { retainFreedCpuMemory } from '../engine/index.js';
+import { pickDevice, retainFreedCpuMemory } from '../engine/index.js';
 import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../eval/attribute-accuracy.js';
 import { DEFAULT_COLLAPSE_RATIO } from '../eval/diversity.js';
 import { METRICS, MissingInputError, evaluateGenerator, type EvaluationResult, type Metric } from '../eval/evaluate.js';
@@ -21,7 +21,6 @@ import {
 import { readSafetensorsHeader } from '../io/index.js';
 import { resolveCheckpointWeights } from '../train/checkpoint.js';
 import { TextToImagePipeline } from '../train/pipeline.js';
-import { pickDevice } from '../train/trainer.js';
 import { UsageError, intOption } from './usage.js';
 
 export const evalHelp = `Usage: creativeai eval --model <run|checkpoint|export> --metrics <list> [options]

@@ -3,11 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { retainFreedCpuMemory, type Tensor } from '../engine/index.js';
+import { pickDevice, retainFreedCpuMemory, type Tensor } from '../engine/index.js';
 import { saveAttentionFigure, saveGrid } from '../io/index.js';
 import { stageRows } from '../train/recipes/tree-gan.js';
 import { parseTagsFile } from '../text/index.js';
-import { pickDevice } from '../train/trainer.js';
 import { TextToImagePipeline } from '../train/pipeline.js';
 import { UsageError, intOption } from './usage.js';
 

@@ -14,7 +14,7 @@ import {
   type GenerationService,
   ServerMetrics,
 } from '../server/index.js';
-import { pickDevice } from '../train/trainer.js';
+import { pickDevice } from '../engine/index.js';
 import { serveHelp, workerHelp } from './serve-help.js';
 import { UsageError, intOption } from './usage.js';
 

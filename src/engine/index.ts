@@ -9,6 +9,7 @@ export { cuda, backendInfo, retainFreedCpuMemory, setNumThreads } from './cuda.j
 export * as F from './functional.js';
 export { type DType, DTYPES, isFloating } from './dtype.js';
 export { type Device } from './device.js';
+export { pickDevice } from './pick-device.js';
 export { type MemoryFormat, MEMORY_FORMATS } from './memory-format.js';
 export { cpuFeatures, parseCpuFeatures, type CpuFeatures } from './cpu.js';
 export { fastestMode, machineFacts, type FastMode, type FastPrecision, type MachineFacts } from './fast-mode.js';

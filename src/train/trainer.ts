@@ -5,7 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { DataLoader, CacheReader, type Batch } from '../data/index.js';
-import { Generator, cuda, manualSeed, retainFreedCpuMemory, type Device, type Tensor } from '../engine/index.js';
+import {
+  Generator,
+  cuda,
+  manualSeed,
+  pickDevice,
+  retainFreedCpuMemory,
+  type Device,
+  type Tensor,
+} from '../engine/index.js';
 import { SummaryWriter, makeGrid, tensorToImage, writeFileAtomicSync } from '../io/index.js';
 import { Progress } from '../util/progress.js';
 import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } from './checkpoint.js';
@@ -56,18 +64,6 @@ interface LoopState {
   cpuSeconds: number;
   /** 0, or the step a run resumed from a checkpoint written before CPU time was recorded. */
   cpuFromStep: number;
-}
-
-/** Resolves which device to use: the option, else CUDA when available. */
-export function pickDevice(d?: string): Device {
-  if (d === undefined || d === 'auto') return cuda.isAvailable() ? 'cuda:0' : 'cpu';
-  if (d === 'cuda') d = 'cuda:0';
-  if (d === 'cpu' || /^cuda:\d+$/.test(d)) {
-    if (d.startsWith('cuda') && !cuda.isAvailable())
-      throw new Error('--device cuda was asked for, but libtorch sees no CUDA device (or was built without CUDA)');
-    return d as Device;
-  }
-  throw new Error(`--device must be cpu, cuda or cuda:N; got '${d}'`);
 }
 
 export function loadRunConfig(o: TrainOptions): {
