@@ -2,11 +2,10 @@
 // TensorFlow 2015 graph that FID and IS are defined with), converted to safetensors by
 // scripts/convert-inception.py. Weights cannot be fetched here, so the user supplies the file; it is
 // checked name by name and shape by shape before anything is read, so a wrong file fails at once.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 
 import type { Device } from '../engine/index.js';
-import { loadSafetensors, readSafetensorsHeader } from '../io/index.js';
+import { loadSafetensors, readSafetensorsHeader, tensorsDigest } from '../io/index.js';
 import { InceptionV3, type InceptionV3Options } from '../models/inception-v3.js';
 
 /** The feature network name cached statistics carry (fid.ts): only equal names are compared. */
@@ -65,24 +64,6 @@ export function loadInceptionWeights(model: InceptionV3, file: string): void {
 export const FID_WEIGHTS_SHA256_PREFIX = '6726825d';
 
 /**
- * SHA-256 over a file's tensors as scripts/convert-inception.py computes it: for each tensor in
- * name order, its UTF-8 name, a NUL byte, then its float32 values as little-endian bytes.
- */
-export function tensorsDigest(tensors: ReadonlyMap<string, { dtype: string; toFloat32Array(): Float32Array }>): string {
-  const h = createHash('sha256');
-  for (const name of [...tensors.keys()].sort()) {
-    const t = tensors.get(name)!;
-    if (t.dtype !== 'float32') throw new Error(`${name} is ${t.dtype}, not float32`);
-    const v = t.toFloat32Array();
-    h.update(Buffer.from(name, 'utf8'));
-    h.update(Buffer.from([0]));
-    // Float32Array bytes are the machine's order: little-endian on every platform libtorch ships for.
-    h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-  }
-  return h.digest('hex');
-}
-
-/**
  * Whether `file` holds pytorch-fid's weights as scripts/convert-inception.py converted them: its
  * metadata names a source file whose SHA-256 starts with FID_WEIGHTS_SHA256_PREFIX, and the
  * digest of its tensors that the converter recorded is the digest of the tensors in the file (so
@@ -90,38 +71,32 @@ export function tensorsDigest(tensors: ReadonlyMap<string, { dtype: string; toFl
  * score a standard FID, KID or IS; otherwise it is labelled as coming from unverified weights.
  */
 export function verifyInceptionWeights(file: string): { verified: boolean; reason: string } {
-  const { tensors, metadata } = loadSafetensors(file);
-  try {
-    const source = metadata.sha256 ?? '';
-    if (!source.startsWith(FID_WEIGHTS_SHA256_PREFIX))
-      return {
-        verified: false,
-        reason:
-          source === ''
-            ? 'its metadata names no source file checksum (not written by scripts/convert-inception.py)'
-            : `its source file's SHA-256 starts ${source.slice(0, 8)}, not pytorch-fid's ${FID_WEIGHTS_SHA256_PREFIX}`,
-      };
-    let digest: string;
-    try {
-      digest = tensorsDigest(tensors);
-    } catch (e) {
-      return { verified: false, reason: (e as Error).message };
-    }
-    if (metadata.tensors_sha256 !== digest)
-      return {
-        verified: false,
-        reason:
-          metadata.tensors_sha256 === undefined
-            ? 'its metadata has no tensors_sha256 (convert it again with scripts/convert-inception.py)'
-            : 'its tensors are not the ones the converter wrote (tensors_sha256 differs)',
-      };
+  // The header and a digest of the stored bytes (io's tensorsDigest, the converter's definition for
+  // float32 tensors): no tensor is made, the weights are loaded once, by loadInception.
+  const { metadata, tensors } = readSafetensorsHeader(file);
+  const source = metadata.sha256 ?? '';
+  if (!source.startsWith(FID_WEIGHTS_SHA256_PREFIX))
     return {
-      verified: true,
-      reason: `converted from ${metadata.source ?? 'the .pth'} (SHA-256 ${source.slice(0, 16)}…)`,
+      verified: false,
+      reason:
+        source === ''
+          ? 'its metadata names no source file checksum (not written by scripts/convert-inception.py)'
+          : `its source file's SHA-256 starts ${source.slice(0, 8)}, not pytorch-fid's ${FID_WEIGHTS_SHA256_PREFIX}`,
     };
-  } finally {
-    for (const t of tensors.values()) t.dispose();
-  }
+  const other = tensors.find((t) => t.dtype !== 'float32');
+  if (other !== undefined) return { verified: false, reason: `${other.name} is ${other.dtype}, not float32` };
+  if (metadata.tensors_sha256 !== tensorsDigest(file))
+    return {
+      verified: false,
+      reason:
+        metadata.tensors_sha256 === undefined
+          ? 'its metadata has no tensors_sha256 (convert it again with scripts/convert-inception.py)'
+          : 'its tensors are not the ones the converter wrote (tensors_sha256 differs)',
+    };
+  return {
+    verified: true,
+    reason: `converted from ${metadata.source ?? 'the .pth'} (SHA-256 ${source.slice(0, 16)}…)`,
+  };
 }
 
 /** The FID Inception-v3 with the weights of `file`, in float32 on `device`, in eval mode. */
