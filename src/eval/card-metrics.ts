@@ -23,10 +23,10 @@ export interface CardEvaluation {
 export const CARD_METRIC_KINDS = ['rprec', 'fid', 'hair', 'eyes', 'both', 'unseen-both', 'div'] as const;
 export type CardMetricKind = (typeof CARD_METRIC_KINDS)[number];
 
-const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)}%`;
+export const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)}%`;
 /** Two significant decimals for small values (FID 3.89), one for large ones (FID 165.8). */
-const fixed = (x: number): string => x.toFixed(Math.abs(x) >= 10 ? 1 : 2);
-const count = (n: number): string => n.toLocaleString('en-US');
+export const fixed = (x: number): string => x.toFixed(Math.abs(x) >= 10 ? 1 : 2);
+export const count = (n: number): string => n.toLocaleString('en-US');
 
 function featureName(r: EvaluationResult): string {
   if (r.features === null) return '';

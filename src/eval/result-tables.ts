@@ -7,6 +7,7 @@
 // and is rewritten from those files; test/cards.test.ts fails when a committed table differs.
 import type { EvaluationResult } from './evaluate.js';
 import type { RunSummary } from './run-summary.js';
+import { count as thousands, fixed, pct } from './card-metrics.js';
 
 /** What a marker asks for. `columns` pairs a file (relative to the repository) with its heading. */
 export type TableSpec =
@@ -21,10 +22,6 @@ export type TableSpec =
 
 export type ReadJson = (file: string) => unknown;
 
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const thousands = (n: number): string => n.toLocaleString('en-US');
-/** FID-like values: two decimals under 10 (3.89), one above (165.8). */
-const fixed = (x: number): string => x.toFixed(Math.abs(x) >= 10 ? 1 : 2);
 /** A mean to 3 significant digits and its spread to the same decimals: 9.21 ± 0.87, 0.0279 ± 0.0010. */
 function meanStd(mean: number, std: number): string {
   const a = Math.abs(mean);
