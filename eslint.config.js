@@ -1,6 +1,8 @@
-// ESLint flat config: typescript-eslint's recommended rules on the TypeScript sources.
+// ESLint flat config: typescript-eslint's recommended rules on the TypeScript sources, and the
+// import rules that keep src/'s layers one-way.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layerRules } from './eslint-layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'build/', 'node_modules/', '.gpu/', 'runs/', '.venv/', 'data/'] },
@@ -13,6 +15,8 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // The layers of src/ (eslint-layers.js): each folder imports only the ones below it.
+  ...layerRules(),
   {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {

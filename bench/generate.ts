@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { backendInfo, fastestMode, setNumThreads, type MemoryFormat } from '../src/engine/index.js';
-import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { TextToImagePipeline } from '../src/inference/pipeline.js';
 
 interface Mode {
   name: string;

@@ -13,11 +13,12 @@ import { promisify } from 'node:util';
 import { CacheReader, DataLoader, prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { liveTensors, randn } from '../src/engine/index.js';
-import { attributeAccuracy, comboKeys, loadAttributeClassifier } from '../src/eval/attribute-accuracy.js';
+import { loadAttributeClassifier } from '../src/artifacts/attribute-classifier.js';
+import { attributeAccuracy, comboKeys } from '../src/eval/attribute-accuracy.js';
 import { metricsOf } from './helpers/runs.js';
 import { TINY_TAG_GAN, prepareTagCache } from './helpers/tag-dataset.js';
 import { AttributeClassifier } from '../src/models/attribute-classifier.js';
-import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { TextToImagePipeline } from '../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -23,7 +23,7 @@ import {
   type Tensor,
 } from '../src/engine/index.js';
 import { Adam } from '../src/optim/index.js';
-import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { TextToImagePipeline } from '../src/inference/pipeline.js';
 import { train } from '../src/train/trainer.js';
 import { ON_GPU, TEST_DEVICE } from './helpers/device.js';
 import { finiteMetrics } from './helpers/runs.js';

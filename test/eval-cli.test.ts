@@ -16,7 +16,7 @@ import { openDataset } from '../src/data/sources/index.js';
 import { liveTensors } from '../src/engine/index.js';
 import { evaluateGenerator, type EvaluationResult } from '../src/eval/evaluate.js';
 import { classifierNetwork } from '../src/eval/feature-network.js';
-import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { TextToImagePipeline } from '../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
 import { TINY_TAG_GAN, prepareTagCache } from './helpers/tag-dataset.js';
 

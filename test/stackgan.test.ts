@@ -26,11 +26,11 @@ import {
   StackedGenerator,
 } from '../src/models/stackgan/index.js';
 import { init } from '../src/nn/index.js';
-import { loadCheckpoint, resolveRunCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint, resolveRunCheckpoint } from '../src/artifacts/checkpoint.js';
 import { LocalGenerationService, ModelRegistry, buildApp } from '../src/server/index.js';
-import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { TextToImagePipeline } from '../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
-import { ckptFile, finiteMetrics, maxAbsDiff } from './helpers/runs.js';
+import { assertBestKept, ckptFile, finiteMetrics, maxAbsDiff, metricsOf } from './helpers/runs.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -54,6 +54,7 @@ const TINY = [
   'samples.rows=2',
   'samples.perCondition=2',
   'train.logEvery=1',
+  'eval.samples=0', // the configs score 200 captions per checkpoint; the tests that check it set their own
 ];
 const TINY_STAGE1 = [...TINY, `condition.damsm=${damsmRun}`, 'generator.noiseDim=8'];
 const TINY_STAGE2 = [...TINY, 'generator.residualBlocks=1'];
@@ -240,6 +241,27 @@ describe('training', () => {
     for (const dir of [s1, s2]) {
       const lines = finiteMetrics(dir);
       for (const k of ['loss/D', 'loss/G', 'grad/G']) assert.ok(k in lines[0]!, `${dir}: missing ${k}`);
+    }
+  });
+
+  test('Stage I and Stage II keep the best checkpoint by R-precision (src/eval scoring the recipe’s sampler)', async () => {
+    const s1 = path.join(runs, 's1-rprec');
+    const s2 = path.join(runs, 's2-rprec');
+    const before = liveTensors();
+    const scored = ['train.steps=3', 'train.checkpointEvery=1', 'eval.samples=8'];
+    await train({ ...quiet, config: cfg('stackgan-stage1-cub.yaml'), runDir: s1, sets: [...TINY_STAGE1, ...scored] });
+    await train({
+      ...quiet,
+      config: cfg('stackgan-stage2-cub.yaml'),
+      runDir: s2,
+      sets: [...TINY_STAGE2, `stage1=${s1}`, `eval.damsm=${damsmRun}`, ...scored],
+    });
+    assert.equal(liveTensors(), before, 'the trainer frees the metric and its DAMSM image encoder');
+    for (const dir of [s1, s2]) {
+      const best = assertBestKept(dir, 'rprec', 'max', 3);
+      assert.ok(best.value >= 0 && best.value <= 1);
+      for (const l of metricsOf(dir).filter((x) => x['eval/rprec'] !== undefined))
+        assert.ok(l['eval/rprec_std']! >= 0, 'the spread over the 10 splits is logged beside it');
     }
   });
 

@@ -20,8 +20,9 @@ import {
 } from '../src/models/projection/index.js';
 import { TagEncoder } from '../src/models/tag-encoder.js';
 import { summarizeRun } from '../src/eval/run-summary.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { loadCheckpoint } from '../src/artifacts/checkpoint.js';
+import { TextToImagePipeline } from '../src/inference/pipeline.js';
+import { uniformTagLabels } from '../src/train/recipes/tag-projection-gan.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
 import { metricsOf } from './helpers/runs.js';
 import { prepareTagCache } from './helpers/tag-dataset.js';
@@ -218,6 +219,46 @@ describe('training', () => {
     );
     for (const [k, t] of ck.tensors) if (k.startsWith('G')) assert.equal(t.dtype, 'float32', k);
     for (const t of ck.tensors.values()) t.dispose();
+  });
+
+  test('loss.fakeTags uniform: G is asked for every colour equally often, hair and eyes independently', async () => {
+    const classes = [12, 11];
+    const n = 22_000;
+    const [hair, eyes] = uniformTagLabels(classes, n, new Generator(5), 'cpu');
+    const h = Array.from(hair!.toTypedArray() as BigInt64Array, Number);
+    const e = Array.from(eyes!.toTypedArray() as BigInt64Array, Number);
+    hair!.dispose();
+    eyes!.dispose();
+    classes.forEach((k, a) => {
+      const counts = new Array<number>(k).fill(0);
+      for (const v of a === 0 ? h : e) counts[v]!++;
+      // Each count is binomial(n, 1/k): within 5 standard deviations of n/k.
+      const sd = Math.sqrt((n / k) * (1 - 1 / k));
+      for (const c of counts)
+        assert.ok(Math.abs(c - n / k) < 5 * sd, `${a === 0 ? 'hair' : 'eyes'} ${counts.join(' ')}`);
+    });
+    // Independent: all 132 pairs occur, none far from n/132.
+    const pairs = new Map<string, number>();
+    h.forEach((v, i) => pairs.set(`${v}|${e[i]}`, (pairs.get(`${v}|${e[i]}`) ?? 0) + 1));
+    assert.equal(pairs.size, 132);
+    for (const c of pairs.values()) assert.ok(Math.abs(c - n / 132) < 5 * Math.sqrt(n / 132));
+    // And the option reaches the run: it trains, and draws differently from 'batch'.
+    const uni = path.join(tmp, 'runs', 'uniform');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-projection-anime.yaml'),
+      runDir: uni,
+      sets: [...TINY, 'train.steps=2', 'loss.fakeTags=uniform'],
+    });
+    for (const l of metricsOf(uni)) assert.ok(Number.isFinite(l['loss/G']));
+    const bat = path.join(tmp, 'runs', 'batch-tags');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-projection-anime.yaml'),
+      runDir: bat,
+      sets: [...TINY, 'train.steps=2', 'loss.fakeTags=batch'],
+    });
+    assert.notEqual(metricsOf(uni)[0]!['loss/G'], metricsOf(bat)[0]!['loss/G']);
   });
 
   test('resumes exactly', async () => {

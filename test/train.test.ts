@@ -15,12 +15,12 @@ import { prepareCache } from '../src/data/index.js';
 import { openDataset } from '../src/data/sources/index.js';
 import { backendInfo, fastestMode, liveTensors } from '../src/engine/index.js';
 import { checkTensorsDigest, readEvents, readSafetensorsHeader, tensorsDigest } from '../src/io/index.js';
-import { maxAbsDiff, metricsOf } from './helpers/runs.js';
+import { assertBestKept, maxAbsDiff, metricsOf } from './helpers/runs.js';
 import { TINY_TAG_GAN, prepareTagCache } from './helpers/tag-dataset.js';
-import { CheckpointStore, loadCheckpoint } from '../src/train/checkpoint.js';
+import { CheckpointStore, loadCheckpoint } from '../src/artifacts/checkpoint.js';
 import { ConfigError, applyOverrides, readConfigFile, resolveConfig } from '../src/train/config.js';
 import { fullSchema } from '../src/train/schema.js';
-import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { TextToImagePipeline } from '../src/inference/pipeline.js';
 import { RunDir } from '../src/train/run-dir.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
 
@@ -102,35 +102,6 @@ describe('config', () => {
 });
 
 const damsmRun = path.join(tmp, 'runs', 'damsm');
-
-/**
- * A run kept the best of its scored checkpoints: best.json names the metric, its value is the best
- * of every eval/<metric> the run logged, its step is where that score was logged, and the file of
- * that step is still on disk. Returns best.json.
- */
-function assertBestKept(
-  dir: string,
-  metric: string,
-  mode: 'min' | 'max',
-  atLeast: number,
-): { step: number; metric: string; value: number } {
-  const scored = metricsOf(dir).filter((l) => l[`eval/${metric}`] !== undefined);
-  assert.ok(scored.length >= atLeast, `${scored.length} scored checkpoints, expected at least ${atLeast}`);
-  const best = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', 'best.json'), 'utf8')) as {
-    step: number;
-    metric: string;
-    value: number;
-  };
-  assert.equal(best.metric, metric);
-  const values = scored.map((l) => l[`eval/${metric}`]!);
-  assert.equal(best.value, mode === 'min' ? Math.min(...values) : Math.max(...values));
-  assert.ok(
-    scored.some((l) => l.step === best.step && l[`eval/${metric}`] === best.value),
-    `best.json step ${best.step} is not where ${best.value} was logged`,
-  );
-  assert.ok(fs.existsSync(path.join(dir, 'checkpoints', `step-${String(best.step).padStart(8, '0')}.safetensors`)));
-  return best;
-}
 
 describe('models train on the shapes set', () => {
   test('DAMSM: losses finite, best checkpoint chosen by validation loss', async () => {
@@ -457,6 +428,10 @@ describe('checkpoints', () => {
     assert.deepEqual([info.mode?.precision, info.mode?.memoryFormat], [auto.precision, auto.memoryFormat]);
     assert.match(info.mode!.reason, /^auto: /);
     assert.equal(info.resumedAt[0]?.mode?.precision, auto.precision);
+    // A value changed on resume is recorded with its step, and config.yaml keeps it for later resumes.
+    assert.deepEqual(info.resumedAt[0]?.sets, ['train.steps=6']);
+    assert.ok('gitCommit' in info.resumedAt[0]!, 'the code each resume ran is recorded');
+    assert.match(fs.readFileSync(path.join(b, 'config.yaml'), 'utf8'), /^ {2}steps: 6$/m);
     const fa = fs.readFileSync(path.join(a, 'checkpoints', 'step-00000006.safetensors'));
     const fb = fs.readFileSync(path.join(b, 'checkpoints', 'step-00000006.safetensors'));
     assert.ok(fa.equals(fb), 'checkpoints at step 6 differ');

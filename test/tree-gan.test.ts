@@ -26,11 +26,11 @@ import {
   colorStatistics,
   disposeTreeOutput,
 } from '../src/models/stackganpp/index.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint } from '../src/artifacts/checkpoint.js';
 import { LocalGenerationService, ModelRegistry, buildApp } from '../src/server/index.js';
-import { TextToImagePipeline } from '../src/train/pipeline.js';
+import { TextToImagePipeline } from '../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
-import { ckptFile, finiteMetrics, maxAbsDiff } from './helpers/runs.js';
+import { assertBestKept, ckptFile, finiteMetrics, maxAbsDiff } from './helpers/runs.js';
 import { tinyTreeOverrides } from './helpers/tiny-attngan.js';
 
 const run = promisify(execFile);
@@ -293,6 +293,25 @@ const ppRun = path.join(runs, 'stackgan-pp');
 const attnRun = path.join(runs, 'attngan');
 
 describe('training', () => {
+  test('StackGAN++ and AttnGAN keep the best checkpoint by R-precision of their last stage', async () => {
+    const before = liveTensors();
+    for (const [name, config] of [
+      ['pp-rprec', 'stackgan-pp-cub.yaml'],
+      ['attn-rprec', 'attngan-cub.yaml'],
+    ] as const) {
+      const dir = path.join(runs, name);
+      await train({
+        ...quiet,
+        config: cfg(config),
+        runDir: dir,
+        sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=1', 'eval.samples=8'],
+      });
+      const best = assertBestKept(dir, 'rprec', 'max', 2);
+      assert.ok(best.value >= 0 && best.value <= 1);
+    }
+    assert.equal(liveTensors(), before);
+  });
+
   test('StackGAN++ trains its three stages jointly with finite losses (colour consistency on)', async () => {
     const before = liveTensors();
     const r = await train({

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 
 import type { SplitName } from '../data/index.js';
 import { pickDevice, retainFreedCpuMemory } from '../engine/index.js';
-import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../eval/attribute-accuracy.js';
+import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
 import { DEFAULT_COLLAPSE_RATIO } from '../eval/diversity.js';
 import { METRICS, MissingInputError, evaluateGenerator, type EvaluationResult, type Metric } from '../eval/evaluate.js';
 import {
@@ -19,8 +19,8 @@ import {
   type FeatureNetwork,
 } from '../eval/feature-network.js';
 import { readSafetensorsHeader } from '../io/index.js';
-import { resolveCheckpointWeights } from '../train/checkpoint.js';
-import { TextToImagePipeline } from '../train/pipeline.js';
+import { resolveCheckpointWeights } from '../artifacts/checkpoint.js';
+import { TextToImagePipeline } from '../inference/pipeline.js';
 import { UsageError, intOption } from './usage.js';
 
 export const evalHelp = `Usage: creativeai eval --model <run|checkpoint|export> --metrics <list> [options]

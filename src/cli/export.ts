@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 
 import type { Tensor } from '../engine/index.js';
 import { TENSORS_DIGEST_KEY, saveSafetensors, tensorsDigest } from '../io/index.js';
-import { loadCheckpoint, resolveRunCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint, resolveRunCheckpoint } from '../artifacts/checkpoint.js';
 
 import { UsageError } from './usage.js';
 

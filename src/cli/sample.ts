@@ -5,9 +5,9 @@ import { parseArgs } from 'node:util';
 
 import { pickDevice, retainFreedCpuMemory, type Tensor } from '../engine/index.js';
 import { saveAttentionFigure, saveGrid } from '../io/index.js';
-import { stageRows } from '../train/recipes/tree-gan.js';
+import { stageRows } from '../inference/stage-rows.js';
 import { parseTagsFile } from '../text/index.js';
-import { TextToImagePipeline } from '../train/pipeline.js';
+import { TextToImagePipeline } from '../inference/pipeline.js';
 import { UsageError, intOption } from './usage.js';
 
 export const sampleHelp = `Usage: creativeai sample --model <run|checkpoint> --text "…" [options]

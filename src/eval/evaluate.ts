@@ -6,15 +6,11 @@ import { CacheReader, DataLoader, type Batch, type CacheRecord, type SplitName }
 import { cat, noGrad, tensor, type Device, type Tensor } from '../engine/index.js';
 import type { DamsmConditioner } from '../models/conditioning.js';
 import type { DamsmImageEncoder } from '../models/damsm/index.js';
-import type { TextToImagePipeline } from '../train/pipeline.js';
+import type { TextToImagePipeline } from '../inference/pipeline.js';
 import { Prng } from '../util/prng.js';
 import { Progress } from '../util/progress.js';
-import {
-  attributeAccuracy,
-  comboKeys,
-  type AttributeAccuracyResult,
-  type LoadedAttributeClassifier,
-} from './attribute-accuracy.js';
+import type { LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
+import { attributeAccuracy, comboKeys, type AttributeAccuracyResult } from './attribute-accuracy.js';
 import { DEFAULT_COLLAPSE_RATIO, diversity, type DiversityResult } from './diversity.js';
 import { metricLabel, type FeatureNetwork } from './feature-network.js';
 import { featureStats, frechetDistance } from './fid.js';

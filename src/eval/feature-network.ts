@@ -8,9 +8,9 @@ import path from 'node:path';
 import { noGrad, tidy, type Device, type Tensor } from '../engine/index.js';
 import { readSafetensorsHeader } from '../io/index.js';
 import type { DamsmImageEncoder } from '../models/damsm/index.js';
-import { resolveCheckpointWeights } from '../train/checkpoint.js';
-import { loadDamsm } from '../train/recipes/conditional-gan.js';
-import { loadAttributeClassifier, type LoadedAttributeClassifier } from './attribute-accuracy.js';
+import { resolveCheckpointWeights } from '../artifacts/checkpoint.js';
+import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
+import { loadDamsm } from '../artifacts/damsm.js';
 import { INCEPTION_FEATURES, loadInception, verifyInceptionWeights } from './inception.js';
 
 export interface FeatureNetwork {

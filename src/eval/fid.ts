@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { noGrad, tensor, tidy, zeros, type Tensor } from '../engine/index.js';
-import { writeFileAtomicSync } from '../io/index.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { traceSqrtProduct } from './linalg.js';
 
 export interface FeatureStats {

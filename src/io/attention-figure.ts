@@ -3,7 +3,7 @@
 // maximum), the word written on each tile: which words drew which part of the bird.
 import sharp from 'sharp';
 import { F, cat, full, tidy, type Tensor } from '../engine/internal.js';
-import { writeFileAtomicSync } from './safetensors.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { tensorToImage } from './image.js';
 import { makeGrid } from './grid.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 
 import { Tensor, deviceCode, dtypeCode, isFloating, native, type Device } from '../engine/internal.js';
-import { writeFileAtomicSync } from './safetensors.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 export type ImageFormat = 'png' | 'jpeg';
 

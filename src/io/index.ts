@@ -12,7 +12,6 @@ export {
   loadOptimizerState,
   saveModule,
   loadModule,
-  writeFileAtomicSync,
   tensorsDigest,
   checkTensorsDigest,
   TENSORS_DIGEST_KEY,

@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 
 import { Tensor, deviceCode, dtypeCode, native, type Device, type DType } from '../engine/internal.js';
 import type { LoadResult, Module } from '../nn/module.js';
 import type { OptimizerState } from '../optim/optimizer.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 /** A malformed or unsupported safetensors file, or tensors that cannot be written as one. */
 export class SafetensorsError extends Error {
@@ -358,47 +358,6 @@ export function decodeSafetensors(buf: Uint8Array, opts: DecodeOptions = {}): De
 }
 
 // ---- files -----------------------------------------------------------------------------------
-
-/**
- * Writes a file atomically: the chunks go to a temporary file in the same directory, which is
- * flushed to disk and then renamed over `file`, so readers see the old file or the new one.
- */
-export function writeFileAtomicSync(file: string, chunks: Iterable<Uint8Array>): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  let ok = false;
-  try {
-    for (const chunk of chunks) {
-      let off = 0;
-      while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
-    }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
-    ok = true;
-  } finally {
-    if (!ok) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // already closed
-      }
-      fs.rmSync(tmp, { force: true });
-    }
-  }
-  // Make the rename itself durable (not possible on every platform; best effort).
-  try {
-    const dfd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch {
-    // directories cannot be fsynced here (Windows)
-  }
-}
 
 /**
  * Saves tensors to a .safetensors file atomically (byte-identical to the reference library's

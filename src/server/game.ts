@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import sharp from 'sharp';
 
-import { writeFileAtomicSync } from '../io/index.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { badRequest, notFound } from './errors.js';
 import type { GenerationService } from './service.js';
 

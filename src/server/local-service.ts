@@ -6,7 +6,7 @@
 import { cat, type Tensor } from '../engine/index.js';
 import { attentionOverlays, makeGrid, tensorToImage } from '../io/index.js';
 import { TagError, parseTagsFile } from '../text/index.js';
-import type { TextToImagePipeline } from '../train/pipeline.js';
+import type { TextToImagePipeline } from '../inference/pipeline.js';
 import { QueueFullError, badRequest, noAttention } from './errors.js';
 import type { ModelCard } from './model-card.js';
 import type { ModelRegistry } from './registry.js';

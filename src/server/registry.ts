@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import { checkTensorsDigest } from '../io/index.js';
 import type { Device } from '../engine/index.js';
-import { TextToImagePipeline } from '../train/pipeline.js';
+import { TextToImagePipeline } from '../inference/pipeline.js';
 import { notFound } from './errors.js';
 import { readModelCard, type ModelCard } from './model-card.js';
 

@@ -2,7 +2,7 @@
 // the file and say what is wrong with it.
 import fs from 'node:fs';
 
-import { writeFileAtomicSync } from '../io/safetensors.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 /** Writes JSON atomically: readers see the old file or the new one, never half of one. */
 export function saveJsonFile(file: string, json: unknown): void {

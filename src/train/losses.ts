@@ -191,3 +191,14 @@ export function meanScore(kind: AdversarialLoss, score: Tensor): number {
     return m.item();
   });
 }
+
+/** Σ wₖ·termₖ as a new tensor (the terms stay the caller's). */
+export function weightedSum(terms: Tensor[], weights: number[]): Tensor {
+  let total = terms[0]!.mul(weights[0]!);
+  for (let k = 1; k < terms.length; k++) {
+    const next = total.add(terms[k]!, weights[k]!);
+    total.dispose();
+    total = next;
+  }
+  return total;
+}

@@ -1,7 +1,9 @@
 // What a model brings to the shared training loop: its networks and optimizers (saved in
-// checkpoints), one training iteration, a sample grid from fixed inputs, validation metrics and
-// the metadata that makes a checkpoint self-contained for sampling.
+// checkpoints), one training iteration, a sample grid from fixed inputs, the generator the
+// checkpoint metric measures (or its own validation metrics) and the metadata that makes a
+// checkpoint self-contained for sampling.
 import type { Device, Generator, MemoryFormat, Tensor } from '../engine/index.js';
+import type { Sampler } from '../eval/checkpoint-metric.js';
 import type { Batch, CacheReader } from '../data/index.js';
 import type { Module } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
@@ -39,7 +41,15 @@ export interface Recipe {
   step(batches: Batch[], step: number, opts: { logging: boolean }): StepResult;
   /** Images from fixed noise and fixed conditions, [N, 3, H, W] in [-1, 1], with the row length. */
   samples?(): { images: Tensor; nrow: number };
-  /** Metrics on held-out data; the trainer logs them and keeps the best checkpoint by `best`. */
+  /**
+   * A GAN's generator as src/eval measures it: the trainer scores each checkpoint with the metric
+   * the config's eval section names (train/checkpoint-metric.ts) and keeps the best.
+   */
+  sampler?(): Sampler;
+  /**
+   * Validation metrics of a model that is its own judge (the attribute classifier's accuracy,
+   * DAMSM's loss); the trainer logs them and keeps the best checkpoint by `best`.
+   */
   evaluate?(): Promise<Record<string, number>>;
   readonly best?: { metric: string; mode: 'min' | 'max' };
   /** Strings stored in checkpoints (config, vocabularies) so sampling needs nothing else. */

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { backendInfo } from '../engine/index.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { configToYaml, type ConfigObject } from './config.js';
 
 export interface RunInfo {
@@ -24,8 +25,19 @@ export interface RunInfo {
   device: string;
   /** The arithmetic and layout the run started with (train.precision/memoryFormat resolved). */
   mode?: RunMode;
-  /** Each resume, with the mode it ran in (a resume on another machine may resolve 'auto' otherwise). */
-  resumedAt: { step: number; at: string; mode?: RunMode }[];
+  /**
+   * Each resume: the mode it ran in (a resume on another machine may resolve 'auto' otherwise), the
+   * code it ran, and the config values it changed (`--set`), which config.yaml holds from then on.
+   */
+  resumedAt: {
+    step: number;
+    at: string;
+    mode?: RunMode;
+    command?: string[];
+    gitCommit?: string | null;
+    gitDirty?: boolean | null;
+    sets?: string[];
+  }[];
 }
 
 export interface RunMode {
@@ -96,9 +108,24 @@ export class RunDir {
     return JSON.parse(fs.readFileSync(path.join(this.dir, 'run.json'), 'utf8')) as RunInfo;
   }
 
-  noteResume(step: number, mode?: RunMode): void {
+  /**
+   * Records a resume. With `sets` (config values changed on the command line) the resolved `config`
+   * replaces config.yaml, so later resumes keep the change; run.json says at which step it came.
+   */
+  noteResume(step: number, mode?: RunMode, change?: { sets: string[]; config: ConfigObject }): void {
     const info = this.info();
-    info.resumedAt.push({ step, at: new Date().toISOString(), ...(mode ? { mode: { ...mode } } : {}) });
+    const status = git(['status', '--porcelain', '--untracked-files=no']);
+    info.resumedAt.push({
+      step,
+      at: new Date().toISOString(),
+      ...(mode ? { mode: { ...mode } } : {}),
+      command: process.argv.slice(1),
+      gitCommit: git(['rev-parse', 'HEAD']),
+      gitDirty: status === null ? null : status.length > 0,
+      ...(change && change.sets.length > 0 ? { sets: [...change.sets] } : {}),
+    });
+    if (change && change.sets.length > 0)
+      writeFileAtomicSync(path.join(this.dir, 'config.yaml'), [Buffer.from(configToYaml(change.config))]);
     fs.writeFileSync(path.join(this.dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
   }
 

@@ -14,11 +14,14 @@ import {
   type Device,
   type Tensor,
 } from '../engine/index.js';
-import { SummaryWriter, makeGrid, tensorToImage, writeFileAtomicSync } from '../io/index.js';
+import { SummaryWriter, makeGrid, tensorToImage } from '../io/index.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { Progress } from '../util/progress.js';
-import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } from './checkpoint.js';
+import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
 import { applyOverrides, readConfigFile, resolveConfig, type ConfigObject } from './config.js';
 import type { Recipe } from './recipe.js';
+import { checkpointMetricFromConfig } from './checkpoint-metric.js';
+import type { CheckpointMetric } from '../eval/checkpoint-metric.js';
 import { MixedPrecision, resolveComputeMode, type MemoryFormatSetting, type PrecisionSetting } from './precision.js';
 import type { GradScalerState } from '../optim/index.js';
 import { recipeFor } from './recipes/index.js';
@@ -176,12 +179,25 @@ async function trainIn(
   );
   const precision = new MixedPrecision(mode.precision, device);
   const recipe = factory.create({ config, device, data: reader, rng, log, precision });
+  // The score the best checkpoint is kept by: the recipe's own validation (classifiers, DAMSM), or
+  // for a GAN, src/eval measuring the generator the recipe exposes.
+  let metric: CheckpointMetric | null = null;
+  try {
+    metric = recipe.sampler ? checkpointMetricFromConfig(config, recipe.sampler(), reader.records, device) : null;
+  } catch (e) {
+    disposeRecipe(recipe);
+    throw e;
+  }
+  const best = recipe.best ?? (metric ? { metric: metric.best, mode: 'max' as const } : undefined);
+  const evaluate = async (): Promise<Record<string, number>> =>
+    recipe.evaluate ? await recipe.evaluate() : metric ? metric.measure(recipe.sampler!()) : {};
   // Before any optimizer state exists or a checkpoint is restored: both follow the weights' layout.
   if (mode.memoryFormat !== 'contiguous')
     for (const m of recipe.modules.values()) m.to({ memoryFormat: mode.memoryFormat });
   const resolutions = recipe.resolutions ?? [resolution];
   const missing = resolutions.filter((r) => !reader.manifest.resolutions.includes(r));
   if (missing.length > 0) {
+    metric?.dispose();
     disposeRecipe(recipe);
     throw new Error(
       `${String(config.model)} trains on ${resolutions.join(', ')} px images; the cache ${reader.dir} has ${reader.manifest.resolutions.join(', ')}: prepare it with --sizes ${resolutions.join(',')}`,
@@ -205,6 +221,7 @@ async function trainIn(
     const ck = checkpoint !== null ? loadCheckpoint(checkpoint) : store.loadLatest((m) => log(`warning: ${m}`));
     const had = listed + store.corrupt().length;
     if (ck === null && had > 0 && !o.restart) {
+      metric?.dispose();
       disposeRecipe(recipe);
       throw new Error(
         `every checkpoint of ${run.dir} is corrupt; they were moved aside as *.corrupt. ` +
@@ -221,7 +238,7 @@ async function trainIn(
     } else {
       restore(recipe, ck, state, rng, device, precision);
       run.truncateMetrics(state.step);
-      run.noteResume(state.step, mode);
+      run.noteResume(state.step, mode, { sets: o.sets ?? [], config });
       log(`resumed ${run.dir} at step ${state.step} from ${path.basename(ck.path)}`);
     }
   } else {
@@ -272,15 +289,14 @@ async function trainIn(
   };
 
   const save = async (final: boolean): Promise<void> => {
-    const metrics =
-      recipe.evaluate && (final || state.step % (tr.checkpointEvery as number) === 0) ? await recipe.evaluate() : {};
+    const metrics = final || state.step % (tr.checkpointEvery as number) === 0 ? await evaluate() : {};
     if (Object.keys(metrics).length > 0) {
       log(`eval @${state.step}: ${fmtScalars(metrics)}`);
       run.appendMetrics(state.step, Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`eval/${k}`, v])));
       for (const [k, v] of Object.entries(metrics)) tb.scalar(`eval/${k}`, v, state.step);
     }
     writeCheckpoint(recipe, store, state, rng, device, metrics, config, precision);
-    const b = recipe.best;
+    const b = best;
     if (b && metrics[b.metric] !== undefined) {
       const prev = store.best();
       const v = metrics[b.metric]!;
@@ -366,6 +382,7 @@ async function trainIn(
     await iter.return(undefined);
     tb.close();
     await loader.close();
+    metric?.dispose();
     disposeRecipe(recipe);
   }
 }

@@ -6,7 +6,7 @@ import { Stage1Generator, type Stage1GeneratorOptions } from '../../models/stack
 import type { Module } from '../../nn/index.js';
 import type { ConfigObject } from '../config.js';
 import type { RecipeFactory } from '../recipe.js';
-import { conditionalGanSchema, conditionerFromConfig } from './conditional-gan.js';
+import { conditionalGanSchema, conditionerFromConfig } from './conditional-gan-config.js';
 import { StackGanRecipe, stackganSchema, type StackGanStage } from './stackgan.js';
 
 class Stage1 implements StackGanStage<Stage1Generator> {

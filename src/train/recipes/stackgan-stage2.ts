@@ -12,11 +12,11 @@ import {
   type Stage2GeneratorOptions,
 } from '../../models/stackgan/index.js';
 import type { Module } from '../../nn/index.js';
-import { loadCheckpoint, resolveRunCheckpoint } from '../checkpoint.js';
+import { loadCheckpoint, resolveRunCheckpoint } from '../../artifacts/checkpoint.js';
 import type { ConfigObject } from '../config.js';
 import type { RecipeFactory } from '../recipe.js';
 import { StackGanRecipe, stackganSchema, type StackGanStage } from './stackgan.js';
-import { stage1FromCheckpoint } from './stackgan-checkpoint.js';
+import { stage1FromCheckpoint } from '../../artifacts/generators.js';
 
 class Stage2 implements StackGanStage<Stage2Generator> {
   readonly frozen: Map<string, Module>;
@@ -91,7 +91,7 @@ export const stackganStage2: RecipeFactory = {
     } finally {
       for (const t of ck.tensors.values()) t.dispose();
     }
-    const { stage1, model, conditioner, usedEma } = loaded;
+    const { G: stage1, model, conditioner, usedEma } = loaded;
     const resolution = (ctx.config.data as ConfigObject).resolution as number;
     if (resolution !== stage1.o.resolution * 4) {
       stage1.dispose();

@@ -16,9 +16,11 @@ import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize } from '../losses.js';
+import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize, weightedSum } from '../losses.js';
+import type { Sampler } from '../../eval/checkpoint-metric.js';
 import type { Recipe, RecipeContext, StepResult } from '../recipe.js';
-import { adamFromConfig, adamSchema, conditionalGanSchema, sampleCaptions, weightedSum } from './conditional-gan.js';
+import { adamFromConfig, adamSchema } from '../optim-config.js';
+import { conditionalGanSchema, sampleCaptions } from './conditional-gan-config.js';
 
 /** The losses a StackGAN stage trains with (a Wasserstein critic would need its gradient penalty). */
 const STACKGAN_LOSSES = ['nonsaturating', 'hinge', 'least-squares'] as const;
@@ -89,6 +91,7 @@ export function stackganSchema(generator: Schema, extra: Schema): Schema {
         ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
       },
     },
+    eval: conditionalGanSchema.eval!,
     samples: conditionalGanSchema.samples!,
   };
 }
@@ -253,6 +256,24 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
       images: noGrad(() => this.stage.sampleImages(g, noise, embedding, perCondition)),
       nrow: perCondition,
     }));
+  }
+
+  /** G as src/eval measures it (the moving average when there is one; Stage II on its frozen Stage I). */
+  sampler(): Sampler {
+    const g = this.ema?.shadow ?? this.G;
+    return {
+      noiseDim: this.stage.noiseDim,
+      device: this.device,
+      conditioner: this.conditioner,
+      images: (z, captions) => {
+        using embedding = this.conditioner.encode({ captions }, this.device);
+        const out = this.stage.forward(g, z, embedding);
+        out.mu?.dispose();
+        out.logvar?.dispose();
+        return out.images;
+      },
+      inEvalMode: (fn) => g.inEvalMode(fn),
+    };
   }
 
   metadata(): Record<string, string> {

@@ -1,15 +1,15 @@
 // The tag GAN built for attribute tags: a projection discriminator (Miyato & Koyama 2018) split
 // by attribute, hinge loss, DiffAugment (Zhao et al. 2020) on every discriminator input, and an
 // exponential moving average of G for sampling.
-//   D: L = E[max(0, 1 − D(T(x), y))] + E[max(0, 1 + D(T(G(z, y)), y))] + m·E[max(0, 1 + D(T(x), ỹ))]
-//   G: L = −E[D(T(G(z, y)), y)]
+//   D: L = E[max(0, 1 − D(T(x), y))] + E[max(0, 1 + D(T(G(z, y_G)), y_G))] + m·E[max(0, 1 + D(T(x), ỹ))]
+//   G: L = −E[D(T(G(z, y_G)), y_G)]
 // T draws a new translation and cutout for each call; ỹ is y with one attribute (hair or eyes,
-// at random) changed to another colour: a real face with a wrong tag must score as a fake.
+// at random) changed to another colour: a real face with a wrong tag must score as a fake. y_G is
+// the real batch's y, or (loss.fakeTags: uniform) colours drawn uniformly, as BigGAN draws classes.
 import { Generator, noGrad, rand, randn, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
-import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../../eval/attribute-accuracy.js';
-import { TagConditioner, conditionerFromMetadata } from '../../models/conditioning.js';
-import { withPrefix } from '../checkpoint.js';
+import type { Sampler } from '../../eval/checkpoint-metric.js';
+import { TagConditioner } from '../../models/conditioning.js';
 import { diffAugment } from '../../models/layers/diff-augment.js';
 import { ProjectionDiscriminator, TagGenerator, type TagGeneratorOptions } from '../../models/projection/index.js';
 import { TagEncoder } from '../../models/tag-encoder.js';
@@ -18,9 +18,8 @@ import type { Optimizer } from '../../optim/index.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, minimize } from '../losses.js';
-import { tagAccuracyMetrics } from '../tag-accuracy.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
-import { adamFromConfig, adamSchema } from './conditional-gan.js';
+import { adamFromConfig, adamSchema } from '../optim-config.js';
 
 export const tagProjectionSchema: Schema = {
   generator: {
@@ -44,6 +43,12 @@ export const tagProjectionSchema: Schema = {
         min: 0,
         default: 0.5,
         doc: 'weight of the real-face-with-one-wrong-tag term in the D loss (0: off)',
+      },
+      fakeTags: {
+        kind: 'string',
+        choices: ['batch', 'uniform'],
+        default: 'batch',
+        doc: "the tags G draws faces for: the real batch's ('batch'), or each colour uniformly and independently ('uniform': rare colours and pairs absent from the data as often as any)",
       },
     },
   },
@@ -99,6 +104,23 @@ export const tagProjectionSchema: Schema = {
   },
 };
 
+/** Labels [n] per attribute with every value equally likely, attributes drawn independently. */
+export function uniformTagLabels(
+  classes: readonly number[],
+  n: number,
+  generator: Generator,
+  device: Device,
+): Tensor[] {
+  return classes.map((k) =>
+    noGrad(() => {
+      using u = rand([n], { generator });
+      using scaled = u.mul(k);
+      using idx = scaled.floor().clamp(0, k - 1);
+      return idx.to('int64').to(device);
+    }),
+  );
+}
+
 /** The mean of a score tensor, for logging. */
 function meanOf(t: Tensor): number {
   return noGrad(() => tidy(() => t.mean().item()));
@@ -115,8 +137,6 @@ class TagProjectionRecipe implements Recipe {
   readonly device: Device;
   readonly rng: Generator;
   readonly fixed: { noise: Tensor; condition: Tensor; perCondition: number };
-  readonly attrClassifier: LoadedAttributeClassifier | null = null;
-  readonly best?: { metric: string; mode: 'min' | 'max' };
 
   constructor(readonly ctx: RecipeContext) {
     const { config, device } = ctx;
@@ -142,11 +162,6 @@ class TagProjectionRecipe implements Recipe {
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator as ConfigObject));
     this.optimizers.set('D', adamFromConfig(this.D.parameters(), o.discriminator as ConfigObject));
-    const classifier = (config.eval as ConfigObject).classifier as string | null;
-    if (classifier !== null) {
-      this.attrClassifier = loadAttributeClassifier(classifier, device);
-      this.best = { metric: 'attr_both', mode: 'max' };
-    }
     this.fixed = this.#fixedInputs();
     ctx.log(
       `tag-projection-gan: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; ${classes[0]} hair × ${classes[1]} eye colours`,
@@ -201,9 +216,15 @@ class TagProjectionRecipe implements Recipe {
     const tags = this.conditioner.tags({ captions: batch.captions, attributes: batch.attributes });
     const labels = this.conditioner.encoder.labels(tags, this.device);
     const wrong = this.#mismatched(labels);
+    const l = this.ctx.config.loss as ConfigObject;
+    // y_G: the tags G is asked for (the real batch's, or uniform over colours).
+    const yG =
+      l.fakeTags === 'uniform'
+        ? uniformTagLabels(this.conditioner.encoder.classes, n, this.rng, this.device)
+        : labels.map((t) => t.alias());
     const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
-    const fake = this.G.generate(z, labels);
-    const m = (this.ctx.config.loss as ConfigObject).mismatch as number;
+    const fake = this.G.generate(z, yG);
+    const m = l.mismatch as number;
     try {
       // D step: hinge on (real, right tags), (fake, right tags) and (real, one wrong tag).
       {
@@ -211,7 +232,7 @@ class TagProjectionRecipe implements Recipe {
         using sReal = this.D.forward(xr, labels);
         using fd = fake.detach();
         using xf = this.#augment(fd);
-        using sFake = this.D.forward(xf, labels);
+        using sFake = this.D.forward(xf, yG);
         using lReal = dRealLoss('hinge', sReal);
         using lFake = dFakeLoss('hinge', sFake);
         let loss = lReal.add(lFake);
@@ -233,12 +254,12 @@ class TagProjectionRecipe implements Recipe {
       // G step: through the updated D, on the same fakes.
       {
         using xf = this.#augment(fake);
-        using s = this.D.forward(xf, labels);
+        using s = this.D.forward(xf, yG);
         minimize(this.optimizers.get('G')!, gLoss('hinge', s), 'G', scalars, logging, this.ctx.precision);
       }
       this.ema?.update();
     } finally {
-      for (const t of [z, fake, ...labels, ...wrong]) t.dispose();
+      for (const t of [z, fake, ...labels, ...wrong, ...yG]) t.dispose();
     }
     return { scalars, images: n };
   }
@@ -253,21 +274,22 @@ class TagProjectionRecipe implements Recipe {
     );
   }
 
-  /** Attribute accuracy (eval.classifier) of the EMA generator: train/tag-accuracy.ts. */
-  async evaluate(): Promise<Record<string, number>> {
-    if (this.attrClassifier === null) return {};
-    return tagAccuracyMetrics(
-      this.ema?.shadow ?? this.G,
-      this.G.o.noiseDim,
-      this.conditioner,
-      this.device,
-      this.attrClassifier,
-      {
-        perCombo: (this.ctx.config.eval as ConfigObject).perCombo as number,
-        seed: (this.ctx.config.seed as number) + 3000,
-        records: this.ctx.data.records,
+  /** G as src/eval measures it (the moving average when there is one): the trainer picks the best checkpoint by it. */
+  sampler(): Sampler {
+    const g = this.ema?.shadow ?? this.G;
+    return {
+      noiseDim: this.G.o.noiseDim,
+      device: this.device,
+      conditioner: this.conditioner,
+      images: (z, captions) => {
+        using h = this.conditioner.encode({ captions }, this.device);
+        const out = g.forward(z, h);
+        out.mu?.dispose();
+        out.logvar?.dispose();
+        return out.images;
       },
-    );
+      inEvalMode: (fn) => g.inEvalMode(fn),
+    };
   }
 
   metadata(): Record<string, string> {
@@ -279,7 +301,6 @@ class TagProjectionRecipe implements Recipe {
   }
 
   dispose(): void {
-    this.attrClassifier?.dispose();
     this.fixed.noise.dispose();
     this.fixed.condition.dispose();
   }
@@ -290,22 +311,3 @@ export const tagProjectionGan: RecipeFactory = {
   schema: tagProjectionSchema,
   create: (ctx) => new TagProjectionRecipe(ctx),
 };
-
-/** Rebuilds the (EMA) generator of a tag-projection-gan checkpoint or export for sampling. */
-export function tagProjectionFromCheckpoint(
-  tensors: Map<string, Tensor>,
-  metadata: Record<string, string>,
-  device: Device,
-): { G: TagGenerator; conditioner: TagConditioner; usedEma: boolean } {
-  const opts = JSON.parse(metadata.generator ?? 'null') as TagGeneratorOptions | null;
-  if (opts === null) throw new Error('the checkpoint has no generator description');
-  const conditioner = conditionerFromMetadata(metadata);
-  if (!(conditioner instanceof TagConditioner))
-    throw new Error('a tag-projection-gan checkpoint must hold its tag vocabulary');
-  const G = new TagGenerator(opts);
-  const ema = withPrefix(tensors, 'G_ema.');
-  const usedEma = ema.size > 0;
-  G.loadStateDict(usedEma ? ema : withPrefix(tensors, 'G.'));
-  G.to('float32').to(device).eval().requiresGrad_(false);
-  return { G, conditioner, usedEma };
-}

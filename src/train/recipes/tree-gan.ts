@@ -9,15 +9,13 @@
 // code D reads (StackGAN++: G's conditioning mean μ, detached; AttnGAN: the sentence embedding) and
 // ĉ that of a caption of another class. The weights a, u, g come from the config: each paper's
 // averaging is a choice of them.
-import { F, Generator, cat, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
+import { Generator, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import { DamsmConditioner, type Conditioner } from '../../models/conditioning.js';
 import { damsmLoss, type DamsmImageEncoder } from '../../models/damsm/index.js';
-import { AttnGanGenerator } from '../../models/attngan/index.js';
 import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
 import { StackGanDiscriminator } from '../../models/stackgan/index.js';
 import {
-  StackGanPlusPlusGenerator,
   colorConsistency,
   disposeTreeOutput,
   orthogonalInit,
@@ -27,21 +25,16 @@ import {
 } from '../../models/stackganpp/index.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
+import { buildTreeGenerator, type TreeModel } from '../../artifacts/generators.js';
+import { disposeText, encodeText } from '../../inference/text-features.js';
+import { stageRows } from '../../inference/stage-rows.js';
 import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize } from '../losses.js';
+import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize, weightedSum } from '../losses.js';
+import type { Sampler } from '../../eval/checkpoint-metric.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
-import {
-  adamFromConfig,
-  adamSchema,
-  conditionalGanSchema,
-  conditionerFromConfig,
-  sampleCaptions,
-  weightedSum,
-} from './conditional-gan.js';
-
-export const TREE_MODELS = ['stackgan-pp', 'attngan'] as const;
-export type TreeModel = (typeof TREE_MODELS)[number];
+import { adamFromConfig, adamSchema } from '../optim-config.js';
+import { conditionalGanSchema, conditionerFromConfig, sampleCaptions } from './conditional-gan-config.js';
 
 const TREE_LOSSES = ['nonsaturating', 'hinge', 'least-squares'] as const;
 const weight = (doc: string, dflt: number): Schema[string] => ({ kind: 'number', min: 0, default: dflt, doc });
@@ -110,37 +103,9 @@ function treeSchema(model: TreeModel): Schema {
         ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
       },
     },
+    eval: conditionalGanSchema.eval!,
     samples: conditionalGanSchema.samples!,
   };
-}
-
-/** A fresh tree generator of the kind `model` names. */
-export function buildTreeGenerator(model: string, o: TreeGeneratorOptions & { wordDim?: number }): TreeGenerator {
-  if (model === 'stackgan-pp') return new StackGanPlusPlusGenerator(o);
-  if (model === 'attngan') {
-    if (o.wordDim === undefined) throw new Error('an AttnGAN generator needs wordDim');
-    return new AttnGanGenerator({ ...o, wordDim: o.wordDim });
-  }
-  throw new Error(`${model} is not a tree model (${TREE_MODELS.join(', ')})`);
-}
-
-/** The text as G reads it: the sentence, and the words when G attends to them. */
-export function encodeTreeText(
-  G: TreeGenerator,
-  conditioner: Conditioner,
-  captions: readonly string[],
-  device: Device,
-): TextFeatures & { lengths?: number[] } {
-  if (!G.readsWords) return { sentence: conditioner.encode({ captions }, device) };
-  if (!(conditioner instanceof DamsmConditioner))
-    throw new Error('AttnGAN reads word features: it needs a DAMSM text encoder');
-  return conditioner.encodeText(captions, device);
-}
-
-function disposeText(t: TextFeatures): void {
-  t.sentence.dispose();
-  t.words?.dispose();
-  t.mask?.dispose();
 }
 
 class TreeGanRecipe implements Recipe {
@@ -226,7 +191,7 @@ class TreeGanRecipe implements Recipe {
     const gen = new Generator((this.ctx.config.seed as number) + 1000, this.device);
     const expanded = captions.flatMap((c) => new Array<string>(per).fill(c));
     const noise = randn([expanded.length, this.G.o.noiseDim], { generator: gen, device: this.device });
-    const text = encodeTreeText(this.G, this.conditioner, expanded, this.device);
+    const text = encodeText(this.G, this.conditioner, expanded, this.device);
     return { noise, text, captions, perCondition: per };
   }
 
@@ -245,7 +210,7 @@ class TreeGanRecipe implements Recipe {
       return x;
     });
     const n = reals[0]!.size(0);
-    const text = encodeTreeText(this.G, this.conditioner, batch.captions, this.device);
+    const text = encodeText(this.G, this.conditioner, batch.captions, this.device);
     const wrongText = this.conditioner.encode(
       { captions: batch.wrongCaptions, attributes: batch.wrongAttributes },
       this.device,
@@ -391,6 +356,28 @@ class TreeGanRecipe implements Recipe {
     return { images, nrow: perCondition };
   }
 
+  /** G as src/eval measures it (the moving average when there is one): the last, largest stage. */
+  sampler(): Sampler {
+    const g = this.ema?.shadow ?? this.G;
+    return {
+      noiseDim: this.G.o.noiseDim,
+      device: this.device,
+      conditioner: this.conditioner,
+      images: (z, captions) => {
+        const text = encodeText(g, this.conditioner, captions, this.device);
+        try {
+          const out = g.forward(z, text);
+          const last = out.stages.pop()!;
+          disposeTreeOutput(out);
+          return last;
+        } finally {
+          disposeText(text);
+        }
+      },
+      inEvalMode: (fn) => g.inEvalMode(fn),
+    };
+  }
+
   metadata(): Record<string, string> {
     return {
       model: this.model,
@@ -407,22 +394,6 @@ class TreeGanRecipe implements Recipe {
     disposeText(this.fixed.text);
     this.damsmImage?.dispose();
   }
-}
-
-/**
- * Stage images [N, 3, r_i, r_i] (N = rows·perCondition) → one grid batch at the last side: for each
- * group of perCondition images, a row per stage, smallest first.
- */
-export function stageRows(stages: Tensor[], perCondition: number): Tensor {
-  const side = stages[stages.length - 1]!.size(2);
-  const rows = stages[0]!.size(0) / perCondition;
-  const parts = stages.map((s) => {
-    using up = s.size(2) === side ? s.alias() : F.interpolate(s, { size: [side, side], mode: 'nearest' });
-    return up.reshape(rows, 1, perCondition * 3 * side * side);
-  });
-  using all = cat(parts, 1);
-  parts.forEach((p) => p.dispose());
-  return all.reshape(rows * stages.length * perCondition, 3, side, side);
 }
 
 function factory(model: TreeModel): RecipeFactory {

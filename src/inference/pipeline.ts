@@ -3,10 +3,8 @@
 // seed. Stacked models (StackGAN Stage II, StackGAN++, AttnGAN) give every stage's images, smallest
 // first; AttnGAN also its word-attention maps. The CLI's `sample` and the HTTP server both use it.
 import {
-  F,
   Generator,
   autocast,
-  cat,
   fastestMode,
   noGrad,
   randn,
@@ -15,18 +13,13 @@ import {
   type MemoryFormat,
   type Tensor,
 } from '../engine/index.js';
-import type { ConditionalGenerator } from '../models/dcgan/conditional-generator.js';
+import { loadCheckpoint, resolveRunCheckpoint } from '../artifacts/checkpoint.js';
+import { generatorFromCheckpoint, type AnyGenerator } from '../artifacts/generators.js';
 import { DamsmConditioner, type Conditioner } from '../models/conditioning.js';
-import { StackedGenerator, type Stage1Generator } from '../models/stackgan/index.js';
+import { StackedGenerator } from '../models/stackgan/index.js';
 import type { TextFeatures, TreeGenerator } from '../models/stackganpp/index.js';
 import { tokenize } from '../text/index.js';
-import { loadCheckpoint, resolveRunCheckpoint } from './checkpoint.js';
-import { generatorFromCheckpoint } from './recipes/conditional-gan.js';
-import { stackganFromCheckpoint } from './recipes/stackgan-checkpoint.js';
-import { isTreeModel, treeGanFromCheckpoint } from './recipes/tree-gan-checkpoint.js';
-import { encodeTreeText } from './recipes/tree-gan.js';
-import { tagProjectionFromCheckpoint } from './recipes/tag-projection-gan.js';
-import type { TagGenerator } from '../models/projection/index.js';
+import { disposeText, encodeText, interpolateText } from './text-features.js';
 
 export interface GenerateOptions {
   /** Seed of the noise; the same seed gives the same images. */
@@ -67,8 +60,6 @@ export interface LoadOptions {
   memoryFormat?: MemoryFormat | 'auto';
 }
 
-type AnyGenerator = ConditionalGenerator | Stage1Generator | StackedGenerator | TreeGenerator | TagGenerator;
-
 function isTree(g: AnyGenerator): g is TreeGenerator {
   return 'readsWords' in g;
 }
@@ -106,13 +97,7 @@ export class TextToImagePipeline {
     try {
       const kind = ck.metadata.model;
       if (kind === 'damsm') throw new Error(`${ck.path} is a DAMSM text/image encoder, not an image generator`);
-      const { G, conditioner, usedEma } = isTreeModel(kind)
-        ? treeGanFromCheckpoint(ck.tensors, ck.metadata, device)
-        : String(kind).startsWith('stackgan-')
-          ? stackganFromCheckpoint(ck.tensors, ck.metadata, device)
-          : kind === 'tag-projection-gan'
-            ? tagProjectionFromCheckpoint(ck.tensors, ck.metadata, device)
-            : generatorFromCheckpoint(ck.tensors, ck.metadata, device);
+      const { G, conditioner, usedEma } = generatorFromCheckpoint(ck.tensors, ck.metadata, device);
       // The tree generators ran slower in channels-last (bench:models): auto keeps their layout.
       if (isTree(G) && (o.memoryFormat === undefined || o.memoryFormat === 'auto')) memoryFormat = 'contiguous';
       if (memoryFormat !== 'contiguous')
@@ -228,9 +213,7 @@ export class TextToImagePipeline {
 
   /** Captions as the generator reads them: the sentence embedding, and the words for AttnGAN. */
   private encode(captions: readonly string[]): TextFeatures {
-    return isTree(this.G)
-      ? encodeTreeText(this.G, this.conditioner, captions, this.device)
-      : { sentence: this.conditioner.encode({ captions }, this.device) };
+    return encodeText(this.G, this.conditioner, captions, this.device);
   }
 
   /** The generator on noise and text: one tensor per stage, smallest first (and AttnGAN's attention). */
@@ -292,49 +275,4 @@ export class TextToImagePipeline {
     this.G.dispose();
     this.conditioner.module?.dispose();
   }
-}
-
-function disposeText(t: TextFeatures): void {
-  t.sentence.dispose();
-  t.words?.dispose();
-  t.mask?.dispose();
-}
-
-/** `steps` rows from a to b (one caption each): (1 − t)·a + t·b for t = 0, 1/(steps − 1), …, 1. */
-function lerpRows(a: Tensor, b: Tensor, steps: number): Tensor {
-  const rows: Tensor[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t = i / (steps - 1);
-    using wa = a.mul(1 - t);
-    rows.push(wa.add(b, t));
-  }
-  const out = cat(rows, 0);
-  rows.forEach((r) => r.dispose());
-  return out;
-}
-
-/**
- * Manifold interpolation of the text. The sentence embeddings move linearly; for AttnGAN the word
- * features do too, position by position, the shorter caption padded with zero features (which is
- * what its padded positions hold), and a position counts as a word while either caption has one.
- */
-function interpolateText(a: TextFeatures, b: TextFeatures, steps: number): TextFeatures {
-  const sentence = lerpRows(a.sentence, b.sentence, steps);
-  if (a.words === undefined || b.words === undefined || a.mask === undefined || b.mask === undefined)
-    return { sentence };
-  const len = Math.max(a.words.size(2), b.words.size(2));
-  const padWords = (w: Tensor): Tensor => F.pad(w, [0, len - w.size(2)]);
-  using wa = padWords(a.words);
-  using wb = padWords(b.words);
-  // Padding in both: summed as numbers (bool padding is not portable), 2 = padded twice.
-  using fa = a.mask.to('float32');
-  using fb = b.mask.to('float32');
-  using ma = F.pad(fa, [0, len - fa.size(1)], 'constant', 1);
-  using mb = F.pad(fb, [0, len - fb.size(1)], 'constant', 1);
-  using sum = ma.add(mb);
-  using both = sum.gt(1.5);
-  const words = lerpRows(wa, wb, steps);
-  using wide = both.expand(steps, len);
-  const mask = wide.contiguous();
-  return { sentence, words, mask };
 }

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import type { Tensor } from '../engine/index.js';
-import { checkTensorsDigest, loadSafetensors, saveSafetensors, writeFileAtomicSync } from '../io/index.js';
+import { checkTensorsDigest, loadSafetensors, saveSafetensors } from '../io/index.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 export const CHECKPOINT_FORMAT = 'creativeai.checkpoint.v1';
 
