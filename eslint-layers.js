@@ -1,7 +1,8 @@
 // The layers of src/, lowest first, and what each may import: the rule ESLint enforces
 // (eslint.config.js, no-restricted-imports) and the table in the README (test/layers.test.ts checks
 // the two agree). A folder imports only from the folders listed for it and from itself; test/ and
-// bench/ may import anything; the web page (web/src) imports nothing from src/ (it talks HTTP).
+// bench/ may import anything; the web page (web/src) talks HTTP and takes only the contract's
+// types from the server (type-only imports of its compiled declarations).
 export const LAYERS = [
   { dir: 'util', may: [] },
   { dir: 'engine', may: ['util'] },
@@ -66,7 +67,17 @@ export function layerRules() {
       rules: {
         'no-restricted-imports': [
           'error',
-          { patterns: [{ regex: '^(\\.\\./)+src/', message: 'the web page talks to the server over HTTP only' }] },
+          {
+            patterns: [
+              { regex: '^(\\.\\./)+src/', message: 'the web page talks to the server over HTTP only' },
+              {
+                // The HTTP contract's types, from the server's compiled declarations; never its code.
+                regex: '^(\\.\\./)+dist/',
+                allowTypeImports: true,
+                message: 'the web page imports only types from the server (import type / export type)',
+              },
+            ],
+          },
         ],
       },
     },

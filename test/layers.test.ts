@@ -64,6 +64,17 @@ test("ESLint refuses an import of a folder not on the layer's list, and accepts 
     (await lint('web/src/probe.ts', '../../src/server/schemas.js')).join('\n'),
     /the web page talks to the server over HTTP only/,
   );
+  assert.match(
+    (await lint('web/src/probe.ts', '../../dist/src/server/schemas.js')).join('\n'),
+    /imports only types from the server/,
+  );
+  const [typeOnly] = await eslint.lintText("export type { GenerateReply } from '../../dist/src/server/schemas.js';\n", {
+    filePath: path.join(root, 'web/src/probe.ts'),
+  });
+  assert.deepEqual(
+    typeOnly!.messages.filter((m) => m.ruleId === 'no-restricted-imports'),
+    [],
+  );
 });
 
 test('the sources as they are import only what their layer allows (read without ESLint)', () => {

@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { badRequest, notFound } from './errors.js';
 import type { GenerationService } from './service.js';
+import type { GuessResult, Tally } from './schemas.js';
 
 export interface GameRound {
   id: string;
@@ -18,22 +19,13 @@ export interface GameRound {
   image: Buffer;
 }
 
-export interface GameTally {
-  model: string;
-  /** Generated images shown and guessed, and how many of them were taken for real. */
-  fakes: number;
-  fooled: number;
-  /** Real images shown and guessed, and how many of them were taken for generated. */
-  reals: number;
-  realsCalledFake: number;
-}
-
-export interface GuessResult {
-  correct: boolean;
-  truth: 'real' | 'fake';
-  model: string;
-  tally: GameTally & { foolRate: number | null };
-}
+/**
+ * Per model: generated images shown and guessed (fakes) and how many were taken for real (fooled);
+ * real images shown and guessed (reals) and how many were taken for generated. The API's Tally
+ * (schemas.ts) adds the fool rate.
+ */
+export type GameTally = Omit<Tally, 'foolRate'>;
+export type { GuessResult };
 
 interface Pending {
   truth: 'real' | 'fake';
@@ -161,7 +153,7 @@ export class RealOrFakeGame {
     return { correct: guess === p.truth, truth: p.truth, model: p.model, tally: withRate(t) };
   }
 
-  stats(): (GameTally & { foolRate: number | null })[] {
+  stats(): Tally[] {
     return [...this.tallies.values()].map(withRate);
   }
 
@@ -173,6 +165,6 @@ export class RealOrFakeGame {
   }
 }
 
-function withRate(t: GameTally): GameTally & { foolRate: number | null } {
+function withRate(t: GameTally): Tally {
   return { ...t, foolRate: t.fakes === 0 ? null : t.fooled / t.fakes };
 }

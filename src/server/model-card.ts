@@ -5,31 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { readSafetensorsHeader } from '../io/index.js';
+import type { Metric, ModelInfo } from './schemas.js';
 
-export interface ModelMetric {
-  name: string;
-  value: string;
-  detail?: string;
-}
+export type ModelMetric = Metric;
 
-export interface ModelCard {
-  name: string;
-  title: string;
-  family: string;
-  dataset: string;
-  description: string;
-  /** What the text box holds for this model. */
-  condition: 'caption' | 'tags';
-  /** Image side of every stage, smallest first. */
-  resolutions: number[];
-  examples: string[];
-  metrics: ModelMetric[];
-  training: Record<string, string | number>;
-  /** Whether the model attends to the caption's words and can show where (AttnGAN): POST /api/attention. */
-  attention: boolean;
-  /** Bytes of the weights in memory once loaded (float32), used by the registry's memory limit. */
-  memoryBytes: number;
-}
+/**
+ * A model as GET /api/models describes it (schemas.ts: ModelInfo, less whether it is loaded now),
+ * and the bytes of its weights in memory once loaded (float32), for the registry's memory limit.
+ */
+export type ModelCard = Omit<ModelInfo, 'loaded'> & { memoryBytes: number };
 
 interface CardFile {
   title?: unknown;

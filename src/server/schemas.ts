@@ -1,294 +1,254 @@
-// JSON schemas of the API: Fastify validates every request against them before a handler runs
-// (unknown fields and wrong types are refused, not coerced) and they make the OpenAPI document.
+// The HTTP contract, written once: each TypeBox definition below is a JSON schema that Fastify
+// validates requests against (unknown fields and wrong types are refused, not coerced), serializes
+// responses with and publishes as OpenAPI, and a static type (`Type.Static`) that the routes, the
+// generation service and the web page (type-only, web/src/api.ts) all use.
+import Type from 'typebox';
 
 export const MAX_TEXT = 500;
 export const MAX_COUNT = 16;
 export const MAX_STEPS = 16;
 export const MAX_SEED = 2 ** 32 - 1;
 
-const modelName = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 64,
-  description: 'A name from GET /api/models',
-} as const;
-const text = (description: string) => ({ type: 'string', minLength: 1, maxLength: MAX_TEXT, description }) as const;
-const seed = {
-  type: 'integer',
-  minimum: 0,
-  maximum: MAX_SEED,
-  description: 'Noise seed; random when left out, always returned. Same seed + text + model = same images.',
-} as const;
-const truncation = {
-  type: 'number',
+// ---- pieces -------------------------------------------------------------------------------------
+
+const modelName = (description = 'A name from GET /api/models') =>
+  Type.String({ minLength: 1, maxLength: 64, description });
+const Text = (description: string) => Type.String({ minLength: 1, maxLength: MAX_TEXT, description });
+const seed = (
+  description = 'Noise seed; random when left out, always returned. Same seed + text + model = same images.',
+) => Type.Integer({ minimum: 0, maximum: MAX_SEED, description });
+const Truncation = Type.Number({
   exclusiveMinimum: 0,
   maximum: 4,
   description: 'Truncation trick: draw the noise from N(0,1) cut to [-t, t]; smaller is less varied',
-} as const;
-const error = {
-  type: 'object',
-  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
-} as const;
-const stages = {
-  type: 'array',
-  description: 'Every stage the model has, smallest first; images as PNG data URLs',
-  items: {
-    type: 'object',
-    properties: {
-      resolution: { type: 'integer' },
-      images: { type: 'array', items: { type: 'string' } },
-    },
-  },
-} as const;
-const timings = {
-  type: 'object',
-  properties: { queueMs: { type: 'number' }, generateMs: { type: 'number' } },
-} as const;
-const words = {
-  type: 'array',
-  items: { type: 'string' },
-  description: 'Words of the text the model has never seen (they were ignored)',
-} as const;
-const errors = { 400: error, 404: error, 413: error, 415: error, 503: error } as const;
+});
+const ErrorReply = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
+const errors = { 400: ErrorReply, 404: ErrorReply, 413: ErrorReply, 415: ErrorReply, 503: ErrorReply };
 
-export const modelsSchema = {
-  summary: 'Every model this server can run',
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        models: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              name: { type: 'string' },
-              title: { type: 'string' },
-              family: { type: 'string' },
-              dataset: { type: 'string' },
-              description: { type: 'string' },
-              condition: { type: 'string', enum: ['caption', 'tags'] },
-              resolutions: { type: 'array', items: { type: 'integer' } },
-              examples: { type: 'array', items: { type: 'string' } },
-              metrics: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: { name: { type: 'string' }, value: { type: 'string' }, detail: { type: 'string' } },
-                },
-              },
-              training: { type: 'object', additionalProperties: { type: ['string', 'number'] } },
-              attention: {
-                type: 'boolean',
-                description: 'Whether the model attends to words (AttnGAN): POST /api/attention shows where',
-              },
-              loaded: { type: 'boolean' },
-            },
-          },
-        },
-      },
-    },
+export const Stage = Type.Object({
+  resolution: Type.Integer(),
+  /** PNG data URLs. */
+  images: Type.Array(Type.String()),
+});
+export type Stage = Type.Static<typeof Stage>;
+const Stages = Type.Array(Stage, { description: 'Every stage the model has, smallest first; images as PNG data URLs' });
+
+export const Timings = Type.Object({ queueMs: Type.Number(), generateMs: Type.Number() });
+export type Timings = Type.Static<typeof Timings>;
+
+const Words = Type.Array(Type.String(), {
+  description: 'Words of the text the model has never seen (they were ignored)',
+});
+
+// ---- models -------------------------------------------------------------------------------------
+
+export const Metric = Type.Object({ name: Type.String(), value: Type.String(), detail: Type.Optional(Type.String()) });
+export type Metric = Type.Static<typeof Metric>;
+
+export const ModelInfo = Type.Object({
+  name: Type.String(),
+  title: Type.String(),
+  family: Type.String(),
+  dataset: Type.String(),
+  description: Type.String(),
+  condition: Type.Union([Type.Literal('caption'), Type.Literal('tags')], {
+    description: 'What the text box holds for this model',
+  }),
+  resolutions: Type.Array(Type.Integer(), { description: 'Image side of every stage, smallest first' }),
+  examples: Type.Array(Type.String()),
+  metrics: Type.Array(Metric),
+  training: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])),
+  attention: Type.Boolean({
+    description: 'Whether the model attends to words (AttnGAN): POST /api/attention shows where',
+  }),
+  loaded: Type.Boolean({ description: 'Whether the model is in memory now (the first request loads it)' }),
+});
+export type ModelInfo = Type.Static<typeof ModelInfo>;
+
+export const ModelsReply = Type.Object({ models: Type.Array(ModelInfo) });
+export type ModelsReply = Type.Static<typeof ModelsReply>;
+
+export const modelsSchema = { summary: 'Every model this server can run', response: { 200: ModelsReply } };
+
+// ---- generate -----------------------------------------------------------------------------------
+
+export const GenerateBody = Type.Object(
+  {
+    model: modelName(),
+    text: Text('The caption ("this bird is red with white…") or tags ("blue hair red eyes")'),
+    seed: Type.Optional(seed()),
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_COUNT, default: 1, description: 'Images to draw' })),
+    truncation: Type.Optional(Truncation),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type GenerateBody = Type.Static<typeof GenerateBody>;
+
+export const GenerateReply = Type.Object({
+  model: Type.String(),
+  text: Type.String(),
+  seed: Type.Integer(),
+  count: Type.Integer(),
+  truncation: Type.Union([Type.Number(), Type.Null()]),
+  stages: Stages,
+  unknownWords: Words,
+  timings: Timings,
+  batchImages: Type.Integer({ description: 'Images made in the same forward pass' }),
+});
+export type GenerateReply = Type.Static<typeof GenerateReply>;
 
 export const generateSchema = {
   summary: 'Images for a caption (or tag text) from one model',
-  body: {
-    type: 'object',
-    required: ['model', 'text'],
-    additionalProperties: false,
-    properties: {
-      model: modelName,
-      text: text('The caption ("this bird is red with white…") or tags ("blue hair red eyes")'),
-      seed,
-      count: { type: 'integer', minimum: 1, maximum: MAX_COUNT, default: 1, description: 'Images to draw' },
-      truncation,
-    },
+  body: GenerateBody,
+  response: { 200: GenerateReply, ...errors },
+};
+
+// ---- interpolate --------------------------------------------------------------------------------
+
+export const InterpolateBody = Type.Object(
+  {
+    model: modelName(),
+    from: Text('The first caption'),
+    to: Text('The last caption'),
+    steps: Type.Optional(Type.Integer({ minimum: 2, maximum: MAX_STEPS, default: 8 })),
+    seed: Type.Optional(seed()),
+    truncation: Type.Optional(Truncation),
   },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        model: { type: 'string' },
-        text: { type: 'string' },
-        seed: { type: 'integer' },
-        count: { type: 'integer' },
-        truncation: { type: ['number', 'null'] },
-        stages,
-        unknownWords: words,
-        timings,
-        batchImages: { type: 'integer', description: 'Images made in the same forward pass' },
-      },
-    },
-    ...errors,
-  },
-} as const;
+  { additionalProperties: false },
+);
+export type InterpolateBody = Type.Static<typeof InterpolateBody>;
+
+export const InterpolateReply = Type.Object({
+  model: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  steps: Type.Integer(),
+  seed: Type.Integer(),
+  truncation: Type.Union([Type.Number(), Type.Null()]),
+  stages: Stages,
+  unknownWords: Type.Object({ from: Words, to: Words }),
+  timings: Timings,
+});
+export type InterpolateReply = Type.Static<typeof InterpolateReply>;
 
 export const interpolateSchema = {
   summary: 'Manifold interpolation between two captions (GAN-INT), the same noise throughout',
-  body: {
-    type: 'object',
-    required: ['model', 'from', 'to'],
-    additionalProperties: false,
-    properties: {
-      model: modelName,
-      from: text('The first caption'),
-      to: text('The last caption'),
-      steps: { type: 'integer', minimum: 2, maximum: MAX_STEPS, default: 8 },
-      seed,
-      truncation,
-    },
+  body: InterpolateBody,
+  response: { 200: InterpolateReply, ...errors },
+};
+
+// ---- attention ----------------------------------------------------------------------------------
+
+export const AttentionBody = Type.Object(
+  {
+    model: modelName('A model from GET /api/models with attention: true'),
+    text: Text('The caption; its words, as the model reads them, get one map each'),
+    seed: Type.Optional(seed()),
+    truncation: Type.Optional(Truncation),
   },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        model: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        steps: { type: 'integer' },
-        seed: { type: 'integer' },
-        stages,
-        unknownWords: {
-          type: 'object',
-          properties: { from: words, to: words },
-        },
-        timings,
-      },
-    },
-    ...errors,
-  },
-} as const;
+  { additionalProperties: false },
+);
+export type AttentionBody = Type.Static<typeof AttentionBody>;
+
+export const AttentionReply = Type.Object({
+  model: Type.String(),
+  text: Type.String(),
+  seed: Type.Integer(),
+  truncation: Type.Union([Type.Number(), Type.Null()]),
+  words: Type.Array(Type.String(), {
+    description: 'The words the maps are for, in order (words the model does not know as written)',
+  }),
+  stages: Type.Array(Type.Object({ resolution: Type.Integer(), image: Type.String() }), {
+    description: 'The image at every stage, smallest first, as PNG data URLs',
+  }),
+  attention: Type.Array(Type.Object({ resolution: Type.Integer(), maps: Type.Array(Type.String()) }), {
+    description:
+      'Per attentional stage, smallest first: the image of that resolution lit where each word looks ' +
+      '(one PNG data URL per word, in the order of words)',
+  }),
+  unknownWords: Words,
+  timings: Timings,
+});
+export type AttentionReply = Type.Static<typeof AttentionReply>;
 
 export const attentionSchema = {
   summary: "AttnGAN's word attention: one image, and per attentional stage the image lit by each word's map",
-  body: {
-    type: 'object',
-    required: ['model', 'text'],
-    additionalProperties: false,
-    properties: {
-      model: { ...modelName, description: 'A model from GET /api/models with attention: true' },
-      text: text('The caption; its words, as the model reads them, get one map each'),
-      seed,
-      truncation,
-    },
+  body: AttentionBody,
+  response: { 200: AttentionReply, ...errors },
+};
+
+// ---- the HW3-2 grid -----------------------------------------------------------------------------
+
+export const GridBody = Type.Object(
+  {
+    model: modelName(),
+    tags: Type.String({ minLength: 1, maxLength: 16_384, description: 'id,<colour> hair <colour> eyes per line' }),
+    seed: Type.Optional(seed('Noise seed (default 42)')),
   },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        model: { type: 'string' },
-        text: { type: 'string' },
-        seed: { type: 'integer' },
-        truncation: { type: ['number', 'null'] },
-        words: {
-          type: 'array',
-          items: { type: 'string' },
-          description: 'The words the maps are for, in order (words the model does not know as written)',
-        },
-        stages: {
-          type: 'array',
-          description: 'The image at every stage, smallest first, as PNG data URLs',
-          items: {
-            type: 'object',
-            properties: { resolution: { type: 'integer' }, image: { type: 'string' } },
-          },
-        },
-        attention: {
-          type: 'array',
-          description:
-            'Per attentional stage, smallest first: the image of that resolution lit where each word looks ' +
-            '(one PNG data URL per word, in the order of words)',
-          items: {
-            type: 'object',
-            properties: {
-              resolution: { type: 'integer' },
-              maps: { type: 'array', items: { type: 'string' } },
-            },
-          },
-        },
-        unknownWords: words,
-        timings,
-      },
-    },
-    ...errors,
-  },
-} as const;
+  { additionalProperties: false },
+);
+export type GridBody = Type.Static<typeof GridBody>;
 
 export const gridSchema = {
   summary: 'The HW3-2 grid: one image per line of a testing_tags.txt, as one PNG',
-  body: {
-    type: 'object',
-    required: ['model', 'tags'],
-    additionalProperties: false,
-    properties: {
-      model: modelName,
-      tags: { type: 'string', minLength: 1, maxLength: 16_384, description: 'id,<colour> hair <colour> eyes per line' },
-      seed: { ...seed, description: 'Noise seed (default 42)' },
-    },
-  },
-  response: { 200: { type: 'string', format: 'binary', description: 'image/png' }, ...errors },
-} as const;
+  body: GridBody,
+  response: { 200: Type.String({ format: 'binary', description: 'image/png' }), ...errors },
+};
+
+// ---- Real or Fake? ------------------------------------------------------------------------------
+
+export const RoundQuery = Type.Object(
+  { model: Type.Optional(modelName('Play one model (default: any playable model)')) },
+  { additionalProperties: false },
+);
+export type RoundQuery = Type.Static<typeof RoundQuery>;
+
+export const Round = Type.Object({ id: Type.String(), dataset: Type.String(), image: Type.String() });
+export type Round = Type.Static<typeof Round>;
 
 export const roundSchema = {
   summary: 'Real or Fake? One image, real or generated; the answer comes with the guess',
-  querystring: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { model: { ...modelName, description: 'Play one model (default: any playable model)' } },
-  },
-  response: {
-    200: {
-      type: 'object',
-      properties: { id: { type: 'string' }, dataset: { type: 'string' }, image: { type: 'string' } },
-    },
-    ...errors,
-  },
-} as const;
+  querystring: RoundQuery,
+  response: { 200: Round, ...errors },
+};
 
-const tally = {
-  type: 'object',
-  properties: {
-    model: { type: 'string' },
-    fakes: { type: 'integer' },
-    fooled: { type: 'integer' },
-    reals: { type: 'integer' },
-    realsCalledFake: { type: 'integer' },
-    foolRate: { type: ['number', 'null'] },
+export const Tally = Type.Object({
+  model: Type.String(),
+  fakes: Type.Integer(),
+  fooled: Type.Integer(),
+  reals: Type.Integer(),
+  realsCalledFake: Type.Integer(),
+  foolRate: Type.Union([Type.Number(), Type.Null()]),
+});
+export type Tally = Type.Static<typeof Tally>;
+
+export const GuessBody = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    guess: Type.Union([Type.Literal('real'), Type.Literal('fake')]),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type GuessBody = Type.Static<typeof GuessBody>;
+
+export const GuessResult = Type.Object({
+  correct: Type.Boolean(),
+  truth: Type.Union([Type.Literal('real'), Type.Literal('fake')]),
+  model: Type.String(),
+  tally: Tally,
+});
+export type GuessResult = Type.Static<typeof GuessResult>;
 
 export const guessSchema = {
   summary: 'Answer a Real or Fake round',
-  body: {
-    type: 'object',
-    required: ['id', 'guess'],
-    additionalProperties: false,
-    properties: {
-      id: { type: 'string', minLength: 1, maxLength: 64 },
-      guess: { type: 'string', enum: ['real', 'fake'] },
-    },
-  },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        correct: { type: 'boolean' },
-        truth: { type: 'string' },
-        model: { type: 'string' },
-        tally,
-      },
-    },
-    ...errors,
-  },
-} as const;
+  body: GuessBody,
+  response: { 200: GuessResult, ...errors },
+};
+
+export const GameStats = Type.Object({ playable: Type.Array(Type.String()), tallies: Type.Array(Tally) });
+export type GameStats = Type.Static<typeof GameStats>;
 
 export const gameStatsSchema = {
   summary: 'Fool rate per model: generated images taken for real',
-  response: {
-    200: {
-      type: 'object',
-      properties: { playable: { type: 'array', items: { type: 'string' } }, tallies: { type: 'array', items: tally } },
-    },
-  },
-} as const;
+  response: { 200: GameStats },
+};

@@ -1,38 +1,16 @@
 // The contract between the HTTP layer and whatever makes the images: the in-process batcher
 // (LocalGenerationService) or a Redis queue feeding workers on other machines (QueueGenerationService).
 import type { ModelCard } from './model-card.js';
+import type { AttentionBody, GenerateBody, GridBody, InterpolateBody } from './schemas.js';
 
-export interface GenerateRequest {
-  model: string;
-  text: string;
-  /** Noise seed; the same seed, text and model give the same images. */
-  seed: number;
-  count: number;
-  truncation?: number;
-}
+/** A request body (schemas.ts) with the defaults the route fills in (a drawn seed, count 1, 8 steps). */
+type Filled<B, K extends keyof B> = Omit<B, K> & Required<Pick<B, K>>;
 
-export interface InterpolateRequest {
-  model: string;
-  from: string;
-  to: string;
-  steps: number;
-  seed: number;
-  truncation?: number;
-}
-
-export interface GridRequest {
-  model: string;
-  /** An HW3-2 testing_tags.txt: `id,<colour> hair <colour> eyes` per line. */
-  tags: string;
-  seed: number;
-}
-
-export interface AttentionRequest {
-  model: string;
-  text: string;
-  seed: number;
-  truncation?: number;
-}
+export type GenerateRequest = Filled<GenerateBody, 'seed' | 'count'>;
+export type InterpolateRequest = Filled<InterpolateBody, 'seed' | 'steps'>;
+/** tags: an HW3-2 testing_tags.txt, `id,<colour> hair <colour> eyes` per line. */
+export type GridRequest = Filled<GridBody, 'seed'>;
+export type AttentionRequest = Filled<AttentionBody, 'seed'>;
 
 /** One stage's images (a single stage for the 64×64 models), PNG-encoded. */
 export interface StageImages {

@@ -1,100 +1,21 @@
 // The HTTP API as the page sees it: response types and one fetch wrapper that turns every failure
 // (an error answer, a network failure) into an ApiError whose message can be shown as it is.
 
-export interface Metric {
-  name: string;
-  value: string;
-  detail?: string;
-}
-
-export interface ModelInfo {
-  name: string;
-  title: string;
-  family: string;
-  dataset: string;
-  description: string;
-  condition: 'caption' | 'tags';
-  resolutions: number[];
-  examples: string[];
-  metrics: Metric[];
-  training: Record<string, string | number>;
-  /** AttnGAN: POST /api/attention shows where each word drew. */
-  attention: boolean;
-  loaded: boolean;
-}
-
-export interface Stage {
-  resolution: number;
-  /** PNG data URLs. */
-  images: string[];
-}
-
-export interface Timings {
-  queueMs: number;
-  generateMs: number;
-}
-
-export interface GenerateResponse {
-  model: string;
-  text: string;
-  seed: number;
-  count: number;
-  stages: Stage[];
-  unknownWords: string[];
-  timings: Timings;
-}
-
-export interface InterpolateResponse {
-  model: string;
-  from: string;
-  to: string;
-  steps: number;
-  seed: number;
-  stages: Stage[];
-  unknownWords: { from: string[]; to: string[] };
-  timings: Timings;
-}
-
-export interface AttentionResponse {
-  model: string;
-  text: string;
-  seed: number;
-  /** The words the maps are for, in order. */
-  words: string[];
-  /** The image at every stage, smallest first (PNG data URLs). */
-  stages: { resolution: number; image: string }[];
-  /** Per attentional stage, smallest first: the image lit by each word's map (PNG data URLs, one per word). */
-  attention: { resolution: number; maps: string[] }[];
-  unknownWords: string[];
-  timings: Timings;
-}
-
-export interface Round {
-  id: string;
-  dataset: string;
-  image: string;
-}
-
-export interface Tally {
-  model: string;
-  fakes: number;
-  fooled: number;
-  reals: number;
-  realsCalledFake: number;
-  foolRate: number | null;
-}
-
-export interface GuessResult {
-  correct: boolean;
-  truth: 'real' | 'fake';
-  model: string;
-  tally: Tally;
-}
-
-export interface GameStats {
-  playable: string[];
-  tallies: Tally[];
-}
+// The response types are the server's contract (src/server/schemas.ts), imported as types only
+// from its compiled declarations: the page ships no server code and cannot drift from the API.
+export type {
+  AttentionReply as AttentionResponse,
+  GameStats,
+  GenerateReply as GenerateResponse,
+  GuessResult,
+  InterpolateReply as InterpolateResponse,
+  Metric,
+  ModelInfo,
+  Round,
+  Stage,
+  Tally,
+  Timings,
+} from '../../dist/src/server/schemas.js';
 
 /** Seeds are unsigned 32-bit integers. */
 export const MAX_SEED = 2 ** 32 - 1;

@@ -4,7 +4,21 @@ import crypto from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 
 import type { GenerationService, StageImages } from '../service.js';
-import { attentionSchema, generateSchema, gridSchema, interpolateSchema, modelsSchema } from '../schemas.js';
+import {
+  attentionSchema,
+  generateSchema,
+  gridSchema,
+  interpolateSchema,
+  modelsSchema,
+  type AttentionBody,
+  type AttentionReply,
+  type GenerateBody,
+  type GenerateReply,
+  type GridBody,
+  type InterpolateBody,
+  type InterpolateReply,
+  type ModelsReply,
+} from '../schemas.js';
 import { cleanText } from '../text-input.js';
 
 const dataUrl = (png: Buffer): string => `data:image/png;base64,${png.toString('base64')}`;
@@ -14,69 +28,68 @@ const newSeed = (): number => crypto.randomInt(2 ** 32);
 const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 
 export const apiRoutes: FastifyPluginAsync<{ service: GenerationService }> = async (app, { service }) => {
-  app.get('/api/models', { schema: modelsSchema }, async () => {
+  app.get<{ Reply: ModelsReply }>('/api/models', { schema: modelsSchema }, async () => {
     const loaded = new Set(service.loadedModels());
     return { models: service.models().map((c) => ({ ...c, loaded: loaded.has(c.name) })) };
   });
 
-  app.post<{ Body: { model: string; text: string; seed?: number; count?: number; truncation?: number } }>(
-    '/api/generate',
-    { schema: generateSchema },
-    async (req) => {
-      const b = req.body;
-      const text = cleanText('text', b.text);
-      const seed = b.seed ?? newSeed();
-      const count = b.count ?? 1;
-      const r = await service.generate({
-        model: b.model,
-        text,
-        seed,
-        count,
-        ...(b.truncation !== undefined ? { truncation: b.truncation } : {}),
-      });
-      return {
-        model: b.model,
-        text,
-        seed,
-        count,
-        truncation: b.truncation ?? null,
-        stages: stagesJson(r.stages),
-        unknownWords: r.unknownWords,
-        timings: { queueMs: round1(r.queueMs), generateMs: round1(r.generateMs) },
-        batchImages: r.batchImages,
-      };
-    },
-  );
-
-  app.post<{
-    Body: { model: string; from: string; to: string; steps?: number; seed?: number; truncation?: number };
-  }>('/api/interpolate', { schema: interpolateSchema }, async (req) => {
+  app.post<{ Body: GenerateBody; Reply: GenerateReply }>('/api/generate', { schema: generateSchema }, async (req) => {
     const b = req.body;
-    const from = cleanText('from', b.from);
-    const to = cleanText('to', b.to);
+    const text = cleanText('text', b.text);
     const seed = b.seed ?? newSeed();
-    const steps = b.steps ?? 8;
-    const r = await service.interpolate({
+    const count = b.count ?? 1;
+    const r = await service.generate({
       model: b.model,
-      from,
-      to,
-      steps,
+      text,
       seed,
+      count,
       ...(b.truncation !== undefined ? { truncation: b.truncation } : {}),
     });
     return {
       model: b.model,
-      from,
-      to,
-      steps,
+      text,
       seed,
+      count,
+      truncation: b.truncation ?? null,
       stages: stagesJson(r.stages),
       unknownWords: r.unknownWords,
       timings: { queueMs: round1(r.queueMs), generateMs: round1(r.generateMs) },
+      batchImages: r.batchImages,
     };
   });
 
-  app.post<{ Body: { model: string; text: string; seed?: number; truncation?: number } }>(
+  app.post<{ Body: InterpolateBody; Reply: InterpolateReply }>(
+    '/api/interpolate',
+    { schema: interpolateSchema },
+    async (req) => {
+      const b = req.body;
+      const from = cleanText('from', b.from);
+      const to = cleanText('to', b.to);
+      const seed = b.seed ?? newSeed();
+      const steps = b.steps ?? 8;
+      const r = await service.interpolate({
+        model: b.model,
+        from,
+        to,
+        steps,
+        seed,
+        ...(b.truncation !== undefined ? { truncation: b.truncation } : {}),
+      });
+      return {
+        model: b.model,
+        from,
+        to,
+        steps,
+        seed,
+        truncation: b.truncation ?? null,
+        stages: stagesJson(r.stages),
+        unknownWords: r.unknownWords,
+        timings: { queueMs: round1(r.queueMs), generateMs: round1(r.generateMs) },
+      };
+    },
+  );
+
+  app.post<{ Body: AttentionBody; Reply: AttentionReply }>(
     '/api/attention',
     { schema: attentionSchema },
     async (req) => {
@@ -103,13 +116,9 @@ export const apiRoutes: FastifyPluginAsync<{ service: GenerationService }> = asy
     },
   );
 
-  app.post<{ Body: { model: string; tags: string; seed?: number } }>(
-    '/api/grid',
-    { schema: gridSchema },
-    async (req, reply) => {
-      const b = req.body;
-      const png = await service.grid({ model: b.model, tags: b.tags, seed: b.seed ?? 42 });
-      return reply.type('image/png').send(png);
-    },
-  );
+  app.post<{ Body: GridBody }>('/api/grid', { schema: gridSchema }, async (req, reply) => {
+    const b = req.body;
+    const png = await service.grid({ model: b.model, tags: b.tags, seed: b.seed ?? 42 });
+    return reply.type('image/png').send(png);
+  });
 };
