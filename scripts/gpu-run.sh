@@ -34,7 +34,7 @@ status=0
 echo "== the device tier on $device (log: tests.log)"
 # The tests that take their device from CREATIVEAI_DEVICE (test/helpers/device.ts): they fail, not
 # skip, when the device cannot be used.
-mapfile -t tier < <(grep -l 'helpers/device.js' dist/test/*.test.js)
+mapfile -t tier < <(grep -l 'helpers/device.js' dist/test/*/*.test.js)
 if [ "${#tier[@]}" -eq 0 ]; then
   echo "no test imports test/helpers/device.ts: the build is incomplete" | tee "$OUT/tests.log"
   status=1

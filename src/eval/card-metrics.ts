@@ -1,7 +1,7 @@
 // A model card's measured numbers, written from the evaluation files `creativeai eval --out` saved
 // under docs/results/, never typed by hand: `creativeai results` rewrites each card's `metrics` from
 // the files its `evaluations` list names (and the README's model table from the cards), and
-// test/cards.test.ts fails when a committed card or the README disagrees with its files.
+// test/integration/cards.test.ts fails when a committed card or the README disagrees with its files.
 import type { EvaluationResult } from './evaluate.js';
 
 export interface CardMetric {

@@ -4,7 +4,7 @@
 //   <!-- table {"kind": "eval", "columns": [["docs/results/a.json", "baseline"]], "reference": true} -->
 //   …the table…
 //   <!-- end table -->
-// and is rewritten from those files; test/cards.test.ts fails when a committed table differs.
+// and is rewritten from those files; test/integration/cards.test.ts fails when a committed table differs.
 import type { EvaluationResult } from './evaluate.js';
 import type { RunSummary } from './run-summary.js';
 import { count as thousands, fixed, pct } from './card-metrics.js';

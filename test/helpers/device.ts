@@ -1,4 +1,4 @@
-// The device that the device-dependent tests (test/device.test.ts) run on: CREATIVEAI_DEVICE, cpu by
+// The device that the device-dependent tests (test/integration/device.test.ts) run on: CREATIVEAI_DEVICE, cpu by
 // default; the GPU routine (scripts/gpu-run.sh) sets cuda. Asking for a CUDA device that libtorch
 // cannot see fails the run: the CUDA tier must not pass by skipping.
 import { cuda, type Device } from '../../src/engine/index.js';

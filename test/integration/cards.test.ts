@@ -1,0 +1,149 @@
+// The model cards' numbers, the README's model table and the tables of docs/results.md come from the
+// evaluation and benchmark files under docs/results/ (`creativeai results`): the committed ones must
+// agree with their files, and a changed file must change them.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { planResults } from '../../src/cli/results.js';
+import { cardMetrics } from '../../src/eval/card-metrics.js';
+import { renderTable } from '../../src/eval/result-tables.js';
+import { summarizeRun } from '../../src/eval/run-summary.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-cards-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('model cards written from evaluation files', () => {
+  test('every committed card and the README table agree with their evaluation files', async () => {
+    const plan = await planResults({
+      models: path.join(root, 'models'),
+      readme: path.join(root, 'README.md'),
+      doc: path.join(root, 'docs', 'results.md'),
+      root,
+    });
+    assert.deepEqual(
+      plan.changed.map((c) => path.relative(root, c.file)),
+      [],
+      'run `node dist/src/cli/index.js results` after an evaluation or a benchmark, and commit what it writes',
+    );
+    // Every shipped model has a card with evaluations.
+    for (const f of fs.readdirSync(path.join(root, 'models')).filter((x) => x.endsWith('.safetensors'))) {
+      const card = path.join(root, 'models', f.replace(/\.safetensors$/, '.card.json'));
+      assert.ok(fs.existsSync(card), `${f} has no card`);
+      const c = JSON.parse(fs.readFileSync(card, 'utf8')) as { evaluations?: unknown[] };
+      assert.ok((c.evaluations ?? []).length > 0, `${card} names no evaluation file`);
+    }
+  });
+
+  test('a changed evaluation file changes the card and the README; a missing result is an error', async () => {
+    // A copy of the repository's cards, README and one evaluation file, with R-precision changed.
+    const models = path.join(tmp, 'models');
+    fs.mkdirSync(path.join(tmp, 'docs', 'results'), { recursive: true });
+    fs.mkdirSync(models);
+    fs.copyFileSync(
+      path.join(root, 'models', 'gan-int-cls-cub.card.json'),
+      path.join(models, 'gan-int-cls-cub.card.json'),
+    );
+    fs.copyFileSync(path.join(root, 'README.md'), path.join(tmp, 'README.md'));
+    const evalFile = 'docs/results/gan-int-cls-cub-eval.json';
+    const r = JSON.parse(fs.readFileSync(path.join(root, evalFile), 'utf8')) as { rprec: { mean: number } };
+    r.rprec.mean = 0.0731;
+    fs.writeFileSync(path.join(tmp, evalFile), JSON.stringify(r));
+    fs.copyFileSync(path.join(root, 'docs', 'results.md'), path.join(tmp, 'docs', 'results.md'));
+    for (const f of fs.readdirSync(path.join(root, 'docs', 'results')))
+      if (!fs.existsSync(path.join(tmp, 'docs', 'results', f)))
+        fs.cpSync(path.join(root, 'docs', 'results', f), path.join(tmp, 'docs', 'results', f), { recursive: true });
+    const plan = await planResults({
+      models,
+      readme: path.join(tmp, 'README.md'),
+      doc: path.join(tmp, 'docs', 'results.md'),
+      root: tmp,
+    });
+    const card = plan.changed.find((c) => c.file.endsWith('gan-int-cls-cub.card.json'));
+    assert.ok(card, 'the card is rewritten');
+    assert.match(card.text, /"value": "7\.3% ± 0\.6"/);
+    const readme = plan.changed.find((c) => c.file.endsWith('README.md'));
+    assert.ok(readme && /R-precision 7\.3% ± 0\.6/.test(readme.text), 'the README row is rewritten');
+    const doc = plan.changed.find((c) => c.file.endsWith('results.md'));
+    assert.ok(doc && /\| 7\.3% ± 0\.6 \(chance 1%\) /.test(doc.text), 'the results.md table is rewritten');
+    assert.equal(plan.changed.length, 3, 'nothing else changes');
+
+    assert.throws(
+      () => cardMetrics([{ file: 'x.json', metrics: ['hair'] }], () => ({ rprec: r.rprec })),
+      /x\.json has no hair result/,
+    );
+    assert.throws(
+      () => cardMetrics([{ file: 'x.json', metrics: ['nope' as 'fid'] }], () => ({})),
+      /unknown card metric 'nope'/,
+    );
+  });
+});
+
+describe('training runs summarised for the results tables', () => {
+  test('steps, images, wall-clock, CPU time and mode from the run; every evaluation against images seen', () => {
+    const dir = path.join(tmp, 'run');
+    fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
+    const mode = { precision: 'bf16', memoryFormat: 'channelsLast' };
+    fs.writeFileSync(
+      path.join(dir, 'run.json'),
+      JSON.stringify({
+        name: 'r',
+        model: 'tag-projection-gan',
+        seed: 3,
+        gitCommit: 'abc',
+        mode,
+        resumedAt: [{ step: 20, mode }],
+      }),
+    );
+    // Checkpoints at 10 and 30 (batch 8); the run resumed at 20 from a checkpoint without CPU time.
+    for (const [step, extra] of [
+      [10, {}],
+      [30, { cpuSeconds: 50, cpuFromStep: 20 }],
+    ] as const)
+      fs.writeFileSync(
+        path.join(dir, 'checkpoints', `step-${String(step).padStart(8, '0')}.json`),
+        JSON.stringify({ step, state: { imagesSeen: step * 8, seconds: step * 1.5, ...extra } }),
+      );
+    const lines = [
+      { step: 1, time: 0, 'loss/D': 1 },
+      { step: 10, time: 1, 'eval/attr_hair': 0.25, 'eval/attr_both': 0.05 },
+      { step: 30, time: 2, 'eval/attr_hair': 0.5, 'eval/attr_both': 0.125 },
+    ];
+    fs.writeFileSync(
+      path.join(dir, 'metrics.jsonl'),
+      lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"step": 31, "ti',
+    );
+    const r = summarizeRun(dir, 2);
+    assert.deepEqual(
+      { steps: r.steps, images: r.imagesSeen, wall: r.wallSeconds, cpu: r.cpuSeconds, from: r.cpuFromStep },
+      { steps: 30, images: 240, wall: 45, cpu: 50, from: 20 },
+    );
+    assert.deepEqual(r.resumedAt, [20]);
+    assert.deepEqual(
+      r.evals.map((e) => [e.step, e.images, e['eval/attr_hair']]),
+      [
+        [10, 80, 0.25],
+        [30, 240, 0.5],
+      ],
+    );
+    const file = path.join(tmp, 'docs', 'results', 'run-r.json');
+    fs.writeFileSync(file, JSON.stringify(r));
+    const read = (f: string): unknown => JSON.parse(fs.readFileSync(path.join(tmp, f), 'utf8'));
+    const runs = renderTable({ kind: 'runs', files: ['docs/results/run-r.json'] }, read);
+    assert.match(
+      runs,
+      /\| `r` \(tag-projection-gan\) \| 30 \| 240 \| 0\.01 h \| 0\.01 since step 20 \| bf16 \+ channels-last \| 20 \|/,
+    );
+    const curve = renderTable(
+      { kind: 'run-curve', file: 'docs/results/run-r.json', metrics: [['eval/attr_both', 'both right']] },
+      read,
+    );
+    assert.deepEqual(curve.split('\n').slice(2), ['| 10 | 80 | 5.0% |', '| 30 | 240 | 12.5% |']);
+    fs.rmSync(path.join(dir, 'checkpoints'), { recursive: true });
+    assert.throws(() => summarizeRun(dir, 2), /no checkpoint with its training state/);
+  });
+});

@@ -1,0 +1,215 @@
+// `creativeai eval` end to end on tiny runs: a tag GAN measured with the attribute classifier as
+// its feature network (fid, kid, div, is, attr), a caption GAN on the shapes set measured with the
+// DAMSM its config names (fid, kid, div, rprec); the JSON, the labels that keep project-feature
+// numbers apart from standard FID, reproducibility, and the usage errors for missing inputs.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { prepareCache } from '../../src/data/index.js';
+import { openDataset } from '../../src/data/sources/index.js';
+import { liveTensors } from '../../src/engine/index.js';
+import { evaluateGenerator, type EvaluationResult } from '../../src/eval/evaluate.js';
+import { classifierNetwork } from '../../src/eval/feature-network.js';
+import { TextToImagePipeline } from '../../src/inference/pipeline.js';
+import { train, type TrainOptions } from '../../src/train/trainer.js';
+import { TINY_TAG_GAN, prepareTagCache } from '../helpers/tag-dataset.js';
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const cli = path.join(root, 'dist', 'src', 'cli', 'index.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-eval-cli-'));
+const tags = path.join(tmp, 'tags');
+const shapes = path.join(tmp, 'shapes');
+const clsRun = path.join(tmp, 'runs', 'classifier');
+const tagRun = path.join(tmp, 'runs', 'tag-gan');
+const damsmRun = path.join(tmp, 'runs', 'damsm');
+const gicRun = path.join(tmp, 'runs', 'gic');
+const quiet = { progress: false, log: () => undefined } satisfies Partial<TrainOptions>;
+const env = { ...process.env, CREATIVEAI_THREADS: process.env.CREATIVEAI_THREADS ?? '1' };
+
+const creativeai = (...args: string[]): Promise<{ stdout: string; stderr: string }> =>
+  run(process.execPath, [cli, ...args], { env });
+
+before(async () => {
+  await prepareTagCache(tags, 8, 'random:0.5,0.2');
+  await train({
+    ...quiet,
+    config: path.join(root, 'configs', 'attribute-classifier-anime.yaml'),
+    runDir: clsRun,
+    sets: [`data.cache=${tags}`, 'data.batchSize=16', 'data.workers=0', 'classifier.width=8', 'train.steps=10'],
+  });
+  await train({
+    ...quiet,
+    config: path.join(root, 'configs', 'tag-gan-anime.yaml'),
+    runDir: tagRun,
+    sets: [`data.cache=${tags}`, ...TINY_TAG_GAN, 'train.steps=2'],
+  });
+  await prepareCache(await openDataset('shapes:400:3'), { out: shapes, resolutions: [32] });
+  const cfg = (name: string): string => path.join(root, 'configs', 'shapes', `${name}.yaml`);
+  await train({ ...quiet, config: cfg('damsm'), runDir: damsmRun, sets: [`data.cache=${shapes}`, 'train.steps=4'] });
+  await train({
+    ...quiet,
+    config: cfg('gan-int-cls'),
+    runDir: gicRun,
+    sets: [`data.cache=${shapes}`, `condition.damsm=${damsmRun}`, 'train.steps=2', 'eval.samples=0'],
+  });
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const finite = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+
+describe('creativeai eval', () => {
+  test('a tag model: fid, kid, div, is and attr on the classifier, as a table and as JSON', async () => {
+    const json = path.join(tmp, 'out', 'tag.json');
+    const { stdout } = await creativeai(
+      'eval',
+      ...['--model', tagRun, '--dataset', tags, '--metrics', 'fid,kid,div,is,attr', '--classifier', clsRun],
+      ...['--n', '24', '--batch-size', '10', '--per-combo', '1', '--div-captions', '3', '--div-samples', '4'],
+      ...['--json', json],
+    );
+    const r = JSON.parse(fs.readFileSync(json, 'utf8')) as EvaluationResult;
+    const name = r.features!.name;
+    assert.match(name, /^attribute-classifier-anime@10\/pool64$/, 'run name, step, pooled channels (8 × width 8)');
+    assert.equal(r.features!.standard, false);
+    assert.equal(r.fid!.label, `FID (project features: ${name})`);
+    assert.equal(r.kid!.label, `KID (project features: ${name})`);
+    assert.equal(r.div!.label, `Diversity (project features: ${name})`);
+    assert.equal(r.is!.label, `IS (project classifier: ${name})`);
+    assert.equal(r.n, 24);
+    assert.equal(r.fid!.generated, 24);
+    assert.equal(r.fid!.real, r.realImages);
+    assert.ok(r.realImages >= 10, `${r.realImages} held-out test faces`);
+    assert.ok(finite(r.fid!.value) && r.fid!.value > 0, `FID ${r.fid!.value}`);
+    assert.ok(finite(r.kid!.mean) && finite(r.kid!.std) && r.kid!.values.length === 100);
+    assert.equal(r.kid!.subsetSize, Math.min(24, r.realImages));
+    assert.ok(r.is!.mean >= 1 - 1e-9 && r.is!.mean <= 132, `IS ${r.is!.mean} over 12 × 11 classes`);
+    assert.equal(r.is!.classes, 132);
+    assert.equal(r.div!.captions, 3);
+    assert.equal(r.div!.perCaption, 4);
+    assert.ok(r.div!.generated >= 0 && r.div!.real > 0);
+    assert.equal(r.div!.modeCollapse, r.div!.ratio < 0.5);
+    assert.equal(r.attr!.n, 132, 'one face per combination');
+    assert.ok(r.attr!.both <= Math.min(r.attr!.hair, r.attr!.eyes));
+    // The table names every metric the way the JSON does.
+    for (const label of [r.fid!.label, r.kid!.label, r.is!.label, r.div!.label])
+      assert.ok(stdout.includes(`| ${label} |`), label);
+    assert.match(stdout, /\| all 132 \| [\d.]+% \| [\d.]+% \| [\d.]+% \|/);
+  });
+
+  test('a caption model: the DAMSM of its config gives the features and R-precision', async () => {
+    const json = path.join(tmp, 'out', 'gic.json');
+    await creativeai(
+      'eval',
+      ...['--model', gicRun, '--dataset', shapes, '--metrics', 'fid,kid,div,rprec', '--n', '30', '--split', 'val,test'],
+      ...['--div-captions', '2', '--div-samples', '3', '--json', json],
+    );
+    const r = JSON.parse(fs.readFileSync(json, 'utf8')) as EvaluationResult;
+    assert.match(r.features!.name, /^damsm@4\/global32$/);
+    assert.match(r.fid!.label, /^FID \(project features: damsm@4\/global32\)$/);
+    assert.deepEqual(r.splits, ['val', 'test']);
+    assert.equal(r.realImages, 52 + 36, 'both held-out splits of the shapes set');
+    assert.ok(finite(r.fid!.value) && finite(r.kid!.mean));
+    assert.equal(r.rprec!.samples, 30);
+    assert.ok(r.rprec!.mean >= 0 && r.rprec!.mean <= 1 && r.rprec!.splits.length === 10);
+    assert.match(r.rprec!.label, /^R-precision \(DAMSM: damsm@4\/global32\)$/);
+  });
+
+  test('missing inputs and unknown metrics are usage errors that say what to pass', async () => {
+    const fails = async (args: string[], re: RegExp): Promise<void> =>
+      assert.rejects(
+        creativeai('eval', ...args),
+        (e: { stderr: string; code: number }) => e.code === 2 && re.test(e.stderr),
+      );
+    await fails(['--model', tagRun, '--metrics', 'fid,fidd'], /unknown metric\(s\) fidd: choose from fid,kid,is/);
+    await fails(['--model', tagRun, '--metrics', 'fid'], /--metrics fid need\(s\) --dataset <cache>/);
+    await fails(['--model', tagRun], /--metrics is required/);
+    await fails(
+      ['--model', tagRun, '--dataset', tags, '--metrics', 'kid'],
+      /kid and div need a feature network: --inception <weights\.safetensors> .* or --features <run> \/ --classifier <run>/,
+    );
+    await fails(['--model', gicRun, '--dataset', shapes, '--metrics', 'is'], /--metrics is needs --inception/);
+    await fails(['--model', tagRun, '--dataset', tags, '--metrics', 'rprec'], /rprec needs a caption \(DAMSM\) model/);
+    await fails(['--model', gicRun, '--metrics', 'attr', '--classifier', clsRun], /is not a tag model/);
+  });
+
+  test('--reference: real images of another split in place of generated ones, whatever the model', async () => {
+    // A second generator: the real-vs-real figures must not depend on which model is evaluated.
+    const other = path.join(tmp, 'runs', 'tag-gan-2');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-gan-anime.yaml'),
+      runDir: other,
+      sets: [`data.cache=${tags}`, ...TINY_TAG_GAN, 'train.steps=1', 'seed=11'],
+    });
+    const net = classifierNetwork(clsRun);
+    const results: EvaluationResult[] = [];
+    try {
+      for (const model of [tagRun, other]) {
+        const pipe = TextToImagePipeline.load(model);
+        try {
+          results.push(
+            await evaluateGenerator(pipe, {
+              metrics: ['fid', 'kid'],
+              dataset: tags,
+              n: 24,
+              seed: 5,
+              batchSize: 8,
+              features: net,
+              reference: 'val',
+            }),
+          );
+        } finally {
+          pipe.dispose();
+        }
+      }
+    } finally {
+      net.dispose();
+    }
+    const [a, b] = results as [EvaluationResult, EvaluationResult];
+    const ref = a.reference!;
+    assert.equal(ref.split, 'val');
+    // Up to n validation faces (the split has fewer), compared with the same test faces as the model's.
+    assert.ok(ref.images >= 2 && ref.images <= 24, `${ref.images} reference images`);
+    assert.equal(ref.fid!.generated, ref.images);
+    assert.equal(ref.fid!.real, a.realImages);
+    assert.equal(ref.fid!.label, a.fid!.label, "labelled like the model's figure");
+    assert.ok(finite(ref.fid!.value) && finite(ref.kid!.mean));
+    // Real against real depends on the data only; the generators' figures differ.
+    assert.deepEqual(b.reference, a.reference);
+    assert.notEqual(b.fid!.value, a.fid!.value);
+    // Faces of the same distribution are closer than an untrained generator's blobs.
+    assert.ok(ref.fid!.value < a.fid!.value, `real-vs-real ${ref.fid!.value} vs the model's ${a.fid!.value}`);
+  });
+
+  test('the same seed gives the same numbers, and nothing is left allocated', async () => {
+    const live = liveTensors();
+    const pipe = TextToImagePipeline.load(tagRun);
+    const net = classifierNetwork(clsRun);
+    try {
+      const o = {
+        metrics: ['fid', 'kid', 'div'] as const,
+        dataset: tags,
+        n: 12,
+        seed: 5,
+        batchSize: 5,
+        features: net,
+        diversity: { captions: 2, perCaption: 3 },
+      };
+      const a = await evaluateGenerator(pipe, o);
+      const b = await evaluateGenerator(pipe, o);
+      assert.deepEqual({ ...a, seconds: 0 }, { ...b, seconds: 0 });
+      const c = await evaluateGenerator(pipe, { ...o, seed: 6 });
+      assert.notEqual(c.fid!.value, a.fid!.value, 'another seed, other images');
+    } finally {
+      net.dispose();
+      pipe.dispose();
+    }
+    assert.equal(liveTensors(), live);
+  });
+});

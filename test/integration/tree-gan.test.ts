@@ -1,0 +1,651 @@
+// StackGAN++ and AttnGAN: the tree generators' sizes at every stage, GLU and colour consistency
+// against hand-computed values, AttnGAN's word attention (a distribution over the real words,
+// blind to padding), joint training of three stages with finite losses and exact resume, the
+// pipeline's stages and attention maps, export, the sample CLI's figures and the API. Tiny widths
+// on the shapes set prepared at 32 (DAMSM), 64, 128 and 256 px.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import sharp from 'sharp';
+
+import { prepareCache } from '../../src/data/index.js';
+import { openDataset } from '../../src/data/sources/index.js';
+import { liveTensors, noGrad, randn, tensor } from '../../src/engine/index.js';
+import { AttnGanGenerator, WordContextAttention } from '../../src/models/attngan/index.js';
+import { glu } from '../../src/models/layers/glu.js';
+import { StackGanDiscriminator } from '../../src/models/stackgan/index.js';
+import {
+  StackGanPlusPlusGenerator,
+  colorConsistency,
+  colorStatistics,
+  disposeTreeOutput,
+} from '../../src/models/stackganpp/index.js';
+import { loadCheckpoint } from '../../src/artifacts/checkpoint.js';
+import { LocalGenerationService, ModelRegistry, buildApp } from '../../src/server/index.js';
+import { TextToImagePipeline } from '../../src/inference/pipeline.js';
+import { train, type TrainOptions } from '../../src/train/trainer.js';
+import { assertBestKept, ckptFile, finiteMetrics, maxAbsDiff } from '../helpers/runs.js';
+import { tinyTreeOverrides } from '../helpers/tiny-attngan.js';
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const cli = path.join(root, 'dist', 'src', 'cli', 'index.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-tree-'));
+const data = path.join(tmp, 'shapes');
+const runs = path.join(tmp, 'runs');
+const damsmRun = path.join(runs, 'damsm');
+const quiet = { progress: false, log: () => undefined } satisfies Partial<TrainOptions>;
+const cfg = (name: string): string => path.join(root, 'configs', name);
+
+/** Overrides that shrink the CUB configs to seconds on a CPU. */
+const TINY = tinyTreeOverrides(data, damsmRun);
+
+before(async () => {
+  await prepareCache(await openDataset('shapes:64:5'), { out: data, resolutions: [32, 64, 128, 256] });
+  await train({
+    ...quiet,
+    config: cfg('shapes/damsm.yaml'),
+    runDir: damsmRun,
+    sets: [`data.cache=${data}`, 'train.steps=2', 'train.checkpointEvery=2', 'eval.batches=1'],
+  });
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const treeOpts = {
+  noiseDim: 8,
+  embeddingDim: 6,
+  conditionDim: 4,
+  width: 8,
+  residualBlocks: 2,
+  branches: 3,
+  resolution: 256,
+};
+
+describe('networks', () => {
+  test('GLU: the first half of the channels gated by the sigmoid of the second', () => {
+    using x = tensor([[1, -2, 0, Math.log(3)]]);
+    using y = glu(x);
+    const [a, b] = (y.toArray() as number[][])[0]!;
+    assert.ok(Math.abs(a! - 0.5) < 1e-6 && Math.abs(b! - -2 * 0.75) < 1e-6, `${a}, ${b}`);
+    using odd = tensor([[1, 2, 3]]);
+    assert.throws(() => glu(odd), /even number of channels/);
+  });
+
+  test('StackGAN++: a tree of 64, 128 and 256 px images with the official widths; its discriminators', () => {
+    const before = liveTensors();
+    const G = new StackGanPlusPlusGenerator(treeOpts);
+    const Ds = [64, 128, 256].map(
+      (resolution) =>
+        new StackGanDiscriminator({ embeddingDim: 4, projectionDim: 0, width: 2, resolution, unconditional: true }),
+    );
+    try {
+      assert.deepEqual(G.stages, [64, 128, 256]);
+      // 16·N_gf channels at 4×4 (doubled for the GLU), N_gf at 64 px, then halved by each stage.
+      assert.equal(G.initial.fc.outFeatures, 16 * 8 * 16 * 2);
+      assert.deepEqual(
+        G.heads.map((h) => h.conv.weight.size(1)),
+        [8, 4, 2],
+      );
+      assert.equal(G.ca.fc.outFeatures, 4 * 4, 'CA with GLU: 4·N_c outputs');
+      assert.equal(G.refinements[0]!.residual.length, 2);
+      noGrad(() => {
+        using z = randn([2, 8]);
+        using s = randn([2, 6]);
+        const out = G.forward(z, { sentence: s });
+        try {
+          assert.deepEqual(
+            out.stages.map((t) => t.shape),
+            [
+              [2, 3, 64, 64],
+              [2, 3, 128, 128],
+              [2, 3, 256, 256],
+            ],
+          );
+          assert.deepEqual(out.mu.shape, [2, 4]);
+          out.stages.forEach((img, i) => {
+            using f = Ds[i]!.features(img);
+            assert.deepEqual(f.shape, [2, 16, 4, 4]);
+            using c = Ds[i]!.score(f, out.mu);
+            using u = Ds[i]!.unconditionalScore(f);
+            assert.deepEqual([c.shape, u.shape], [[2], [2]]);
+          });
+          assert.equal(Ds[0]!.projection, null, 'StackGAN++ D joins the code as it is');
+        } finally {
+          disposeTreeOutput(out);
+        }
+        G.eval();
+        using mean = G.conditionMean(s);
+        const e = G.forward(z, { sentence: s });
+        try {
+          assert.equal(maxAbsDiff(mean, e.mu), 0);
+        } finally {
+          disposeTreeOutput(e);
+        }
+      });
+      assert.throws(() => new StackGanPlusPlusGenerator({ ...treeOpts, resolution: 48 }), /first stage of 12 px/);
+      assert.throws(() => new StackGanPlusPlusGenerator({ ...treeOpts, width: 2 }), /cannot be halved/);
+    } finally {
+      G.dispose();
+      Ds.forEach((d) => d.dispose());
+    }
+    assert.equal(liveTensors(), before);
+  });
+
+  test('AttnGAN: stages, attention β per word over each stage input; padding has no effect', () => {
+    const before = liveTensors();
+    const G = new AttnGanGenerator({ ...treeOpts, wordDim: 5 });
+    try {
+      assert.deepEqual(
+        G.heads.map((h) => h.conv.weight.size(1)),
+        [8, 8, 8],
+        'N_gf channels at every stage',
+      );
+      G.eval();
+      noGrad(() => {
+        using z = randn([2, 8]);
+        using s = randn([2, 6]);
+        using w = randn([2, 5, 4]);
+        // Caption 0 has 4 words, caption 1 has 2.
+        using mask = tensor([
+          [false, false, false, false],
+          [false, false, true, true],
+        ]);
+        const out = G.forward(z, { sentence: s, words: w, mask });
+        try {
+          assert.deepEqual(
+            out.stages.map((t) => t.shape[2]),
+            [64, 128, 256],
+          );
+          assert.deepEqual(
+            out.attention!.map((t) => t.shape),
+            [
+              [2, 4, 64, 64],
+              [2, 4, 128, 128],
+            ],
+          );
+          for (const a of out.attention!) {
+            using total = a.sum(1);
+            using one = total.sub(1);
+            using dev = one.abs();
+            using m = dev.max();
+            assert.ok(m.item() < 1e-5, 'β sums to 1 over the words at every sub-region');
+            using second = a.narrow(0, 1, 1);
+            using padded = second.narrow(1, 2, 2);
+            using pm = padded.abs();
+            using pmax = pm.max();
+            assert.equal(pmax.item(), 0, 'no attention on padding');
+          }
+          // Other values at the padded positions change nothing.
+          using noise = randn([2, 5, 4]);
+          using m3 = mask.unsqueeze(1);
+          using keep = m3.logicalNot();
+          using w2 = keep.where(w, noise);
+          const again = G.forward(z, { sentence: s, words: w2, mask });
+          try {
+            using a1 = out.stages[2]!.narrow(0, 1, 1);
+            using b1 = again.stages[2]!.narrow(0, 1, 1);
+            assert.equal(maxAbsDiff(a1, b1), 0);
+          } finally {
+            disposeTreeOutput(again);
+          }
+          // Other real words do change the image.
+          const other = G.forward(z, { sentence: s, words: noise, mask });
+          try {
+            using a0 = out.stages[2]!.narrow(0, 0, 1);
+            using b0 = other.stages[2]!.narrow(0, 0, 1);
+            assert.ok(maxAbsDiff(a0, b0) > 1e-4, 'other words, another image');
+          } finally {
+            disposeTreeOutput(other);
+          }
+        } finally {
+          disposeTreeOutput(out);
+        }
+        assert.throws(() => G.forward(z, { sentence: s }), /needs word features/);
+      });
+    } finally {
+      G.dispose();
+    }
+    assert.equal(liveTensors(), before);
+  });
+
+  test('word-context attention: c_j = Σ_i β_ji U e_i with β the softmax of h_jᵀ U e_i', () => {
+    const att = new WordContextAttention(2, 2);
+    try {
+      noGrad(() => {
+        using eye = tensor([
+          [[1], [0]],
+          [[0], [1]],
+        ]);
+        att.project.weight.copy_(eye); // U = I
+        // One sub-region h = (1, 0); words e₁ = (2, 0), e₂ = (0, 5): scores 2 and 0.
+        using h = tensor([[[[1]], [[0]]]]);
+        using e = tensor([
+          [
+            [2, 0],
+            [0, 5],
+          ],
+        ]);
+        const { context, attention } = att.forward(h, e);
+        using c = context;
+        using a = attention;
+        const b1 = Math.exp(2) / (Math.exp(2) + 1);
+        const [p1, p2] = (a.toArray() as number[][][][])[0]!.map((m) => m[0]![0]!);
+        assert.ok(Math.abs(p1! - b1) < 1e-6 && Math.abs(p2! - (1 - b1)) < 1e-6);
+        const [c1, c2] = (c.toArray() as number[][][][])[0]!.map((m) => m[0]![0]!);
+        assert.ok(Math.abs(c1! - 2 * b1) < 1e-5 && Math.abs(c2! - 5 * (1 - b1)) < 1e-5, `${c1}, ${c2}`);
+      });
+    } finally {
+      att.dispose();
+    }
+  });
+
+  test('colour consistency: per-image colour mean and covariance, and their squared differences', () => {
+    // One image of two pixels: R = (0, 1), G = (1, 1), B = (−1, 1). Means (0.5, 1, 0);
+    // covariance over the 2 pixels: var R = 0.25, var B = 1, cov(R, B) = 0.5, G constant.
+    using img = tensor([[[[0, 1]], [[1, 1]], [[-1, 1]]]]);
+    const { mean, covariance } = colorStatistics(img);
+    using m = mean;
+    using c = covariance;
+    assert.deepEqual(m.toArray(), [[0.5, 1, 0]]);
+    assert.deepEqual(c.toArray(), [
+      [
+        [0.25, 0, 0.5],
+        [0, 0, 0],
+        [0.5, 0, 1],
+      ],
+    ]);
+    // Against a flat grey image of another size: means 0, covariance 0.
+    using flat = tensor([
+      [
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+      ],
+    ]);
+    const d = colorConsistency(img, flat);
+    using dm = d.mean;
+    using dc = d.covariance;
+    assert.ok(Math.abs(dm.item() - (0.25 + 1) / 3) < 1e-6);
+    assert.ok(Math.abs(dc.item() - (0.0625 + 0.25 * 2 + 1) / 9) < 1e-6);
+    const same = colorConsistency(img, img);
+    using sm = same.mean;
+    using sc = same.covariance;
+    assert.equal(sm.item() + sc.item(), 0);
+  });
+});
+
+const ppRun = path.join(runs, 'stackgan-pp');
+const attnRun = path.join(runs, 'attngan');
+
+describe('training', () => {
+  test('StackGAN++ and AttnGAN keep the best checkpoint by R-precision of their last stage', async () => {
+    const before = liveTensors();
+    for (const [name, config] of [
+      ['pp-rprec', 'stackgan-pp-cub.yaml'],
+      ['attn-rprec', 'attngan-cub.yaml'],
+    ] as const) {
+      const dir = path.join(runs, name);
+      await train({
+        ...quiet,
+        config: cfg(config),
+        runDir: dir,
+        sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=1', 'eval.samples=8'],
+      });
+      const best = assertBestKept(dir, 'rprec', 'max', 2);
+      assert.ok(best.value >= 0 && best.value <= 1);
+    }
+    assert.equal(liveTensors(), before);
+  });
+
+  test('StackGAN++ trains its three stages jointly with finite losses (colour consistency on)', async () => {
+    const before = liveTensors();
+    const r = await train({
+      ...quiet,
+      config: cfg('stackgan-pp-cub.yaml'),
+      runDir: ppRun,
+      sets: [...TINY, 'train.steps=2', 'loss.colorConsistency=1'],
+    });
+    assert.equal(r.step, 2);
+    assert.equal(liveTensors(), before, 'the trainer frees everything it made');
+    const lines = finiteMetrics(ppRun);
+    for (const k of ['loss/D0', 'loss/D1', 'loss/D2', 'loss/G', 'loss/kl', 'D2/wrong', 'loss/color_cov2', 'grad/G'])
+      assert.ok(k in lines[0]!, `missing ${k}`);
+    // Per caption, a row per stage (each enlarged to 256) of perCondition images.
+    const grid = await sharp(path.join(ppRun, 'samples', 'step-00000002.png')).metadata();
+    assert.ok(grid.width! > 2 * 256 && grid.height! > 6 * 256, `${grid.width}×${grid.height}`);
+  });
+
+  test('AttnGAN trains with the DAMSM loss and attention; it refuses tag conditions', async () => {
+    const before = liveTensors();
+    const r = await train({
+      ...quiet,
+      config: cfg('attngan-cub.yaml'),
+      runDir: attnRun,
+      sets: [...TINY, 'train.steps=2'],
+    });
+    assert.equal(r.step, 2);
+    assert.equal(liveTensors(), before);
+    const lines = finiteMetrics(attnRun);
+    for (const k of ['loss/D0', 'loss/D2', 'loss/damsm', 'loss/kl']) assert.ok(k in lines[0]!, `missing ${k}`);
+    assert.ok(lines[0]!['loss/damsm']! > 0);
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('attngan-cub.yaml'),
+        runDir: path.join(runs, 'bad-tags'),
+        sets: [...TINY, 'condition.source=tags'],
+      }),
+      /needs condition.source damsm/,
+    );
+  });
+
+  test('AttnGAN trains in bf16 mixed precision (attention, GLU, DAMSM loss under autocast); weights stay float32', async () => {
+    const dir = path.join(runs, 'attngan-bf16');
+    const before = liveTensors();
+    const r = await train({
+      ...quiet,
+      config: cfg('attngan-cub.yaml'),
+      runDir: dir,
+      sets: [...TINY, 'train.steps=2', 'train.precision=bf16'],
+    });
+    assert.equal(r.step, 2);
+    assert.equal(liveTensors(), before);
+    const lines = finiteMetrics(dir);
+    for (const k of ['loss/D0', 'loss/D2', 'loss/damsm', 'grad/G']) assert.ok(k in lines[0]!, `missing ${k}`);
+    const ck = loadCheckpoint(ckptFile(dir, 2));
+    try {
+      for (const [k, t] of ck.tensors) if (k.startsWith('G.')) assert.ok(t.dtype !== 'bfloat16', `${k} is ${t.dtype}`);
+    } finally {
+      for (const t of ck.tensors.values()) t.dispose();
+    }
+  });
+
+  test('a cache without every stage size is refused with the sizes to prepare', async () => {
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('stackgan-pp-cub.yaml'),
+        runDir: path.join(runs, 'bad-sizes'),
+        sets: [...TINY, 'data.resolution=512'],
+      }),
+      /the config asks for 512|--sizes 128,256,512/,
+    );
+  });
+
+  for (const [name, config, extra] of [
+    ['StackGAN++', 'stackgan-pp-cub.yaml', ['loss.colorConsistency=0.5']],
+    ['AttnGAN', 'attngan-cub.yaml', []],
+  ] as const)
+    test(`${name} resumes exactly (generator, three discriminators, moving average)`, async () => {
+      const a = path.join(runs, `${name}-straight`);
+      const b = path.join(runs, `${name}-resumed`);
+      const s = (dir: string, steps: number): TrainOptions => ({
+        ...quiet,
+        config: cfg(config),
+        runDir: dir,
+        sets: [...TINY, ...extra, `train.steps=${steps}`, 'train.checkpointEvery=1', 'optim.ema=0.9'],
+      });
+      await train(s(a, 3));
+      await train(s(b, 2));
+      await train({ ...quiet, resume: b, sets: ['train.steps=3'] });
+      assert.ok(
+        fs.readFileSync(ckptFile(a, 3)).equals(fs.readFileSync(ckptFile(b, 3))),
+        'checkpoints at step 3 differ',
+      );
+    });
+});
+
+describe('sampling', () => {
+  test('the pipeline: stages 64/128/256, AttnGAN attention maps with their words, interpolation', () => {
+    const before = liveTensors();
+    const pp = TextToImagePipeline.load(ppRun);
+    const attn = TextToImagePipeline.load(attnRun);
+    try {
+      for (const p of [pp, attn]) {
+        assert.deepEqual(p.stages, [64, 128, 256]);
+        assert.equal(p.noiseDim, 8);
+      }
+      assert.equal(pp.hasAttention, false);
+      assert.equal(attn.hasAttention, true);
+      const caps = ['a small red circle', 'a large blue square above a small green triangle'];
+      using z = attn.noise(2, 3);
+      const r = attn.generateWithAttention(z, caps);
+      try {
+        assert.deepEqual(r.words, [
+          ['a', 'small', 'red', 'circle'],
+          ['a', 'large', 'blue', 'square', 'above', 'a', 'small', 'green', 'triangle'],
+        ]);
+        assert.deepEqual(
+          r.maps.map((m) => m.shape),
+          [
+            [2, 9, 64, 64],
+            [2, 9, 128, 128],
+          ],
+        );
+        using last = attn.generate(caps, { seed: 3 });
+        assert.equal(maxAbsDiff(last, r.stages[2]!), 0, 'generate() is the last stage of the same draw');
+      } finally {
+        [...r.stages, ...r.maps].forEach((t) => t.dispose());
+      }
+      assert.throws(() => pp.generateWithAttention(z, caps), /no word attention/);
+      for (const p of [pp, attn]) {
+        const inter = p.interpolateStages(caps[0]!, caps[1]!, 3, { seed: 2 });
+        try {
+          assert.deepEqual(
+            inter.map((t) => t.shape),
+            [
+              [3, 3, 64, 64],
+              [3, 3, 128, 128],
+              [3, 3, 256, 256],
+            ],
+          );
+          // The ends of the interpolation are the two captions themselves.
+          using z1 = p.noise(1, 2);
+          const ends = p.generateStagesFrom(z1, [caps[1]!]);
+          using lastRow = inter[2]!.narrow(0, 2, 1);
+          const d = maxAbsDiff(ends[2]!, lastRow);
+          ends.forEach((t) => t.dispose());
+          assert.ok(d < 1e-4, `${p.model}: t = 1 is caption b (${d})`);
+        } finally {
+          inter.forEach((t) => t.dispose());
+        }
+      }
+    } finally {
+      pp.dispose();
+      attn.dispose();
+    }
+    assert.equal(liveTensors(), before);
+  });
+
+  test('export; the sample CLI writes every stage, the stages side by side and the attention figures; the API serves it', async () => {
+    const file = path.join(tmp, 'attngan.safetensors');
+    await run(process.execPath, [cli, 'export', '--model', attnRun, '--out', file, '--fp16']);
+    const exp = loadCheckpoint(file);
+    const keys = [...exp.tensors.keys()];
+    exp.tensors.forEach((t) => t.dispose());
+    assert.ok(keys.some((k) => k.startsWith('text.')) && keys.some((k) => k.startsWith('G.stage2.attention')));
+    assert.ok(!keys.some((k) => k.startsWith('D')), 'no discriminators in an export');
+    const out = path.join(tmp, 'samples', 'birds.png');
+    await run(process.execPath, [
+      cli,
+      'sample',
+      '--model',
+      file,
+      '--text',
+      'a small red circle',
+      '--n',
+      '2',
+      '--out',
+      out,
+    ]);
+    for (const side of [64, 128, 256]) {
+      const m = await sharp(out.replace(/\.png$/, `-${side}.png`)).metadata();
+      assert.deepEqual([m.width, m.height], [2 * side + 6, side + 4]);
+    }
+    const stages = await sharp(out.replace(/\.png$/, '-stages.png')).metadata();
+    assert.deepEqual([stages.width, stages.height], [3 * 258 + 2, 2 * 258 + 2], 'per image, its three stages');
+    for (const side of [128, 256]) {
+      // Per image: the image and one tile per word (4 words).
+      const m = await sharp(out.replace(/\.png$/, `-attention-${side}.png`)).metadata();
+      assert.deepEqual([m.width, m.height], [5 * (side + 2) + 2, 2 * (side + 2) + 2]);
+    }
+
+    const dir = path.join(tmp, 'served');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(file, path.join(dir, 'attngan-tiny.safetensors'));
+    const app = await buildApp({ service: new LocalGenerationService(new ModelRegistry([dir])) });
+    try {
+      const models = (await app.inject('/api/models')).json<{ models: { resolutions: number[]; title: string }[] }>();
+      assert.deepEqual(models.models[0]!.resolutions, [64, 128, 256]);
+      assert.match(models.models[0]!.title, /^AttnGAN/);
+      const r = await app.inject({
+        method: 'POST',
+        url: '/api/generate',
+        payload: { model: 'attngan-tiny', text: 'a small red circle', seed: 9, count: 2 },
+      });
+      assert.equal(r.statusCode, 200, r.body);
+      const got = r.json<{ stages: { resolution: number; images: string[] }[] }>().stages;
+      assert.deepEqual(
+        got.map((st) => [st.resolution, st.images.length]),
+        [
+          [64, 2],
+          [128, 2],
+          [256, 2],
+        ],
+      );
+      const inter = await app.inject({
+        method: 'POST',
+        url: '/api/interpolate',
+        payload: { model: 'attngan-tiny', from: 'a small red circle', to: 'a large blue square', steps: 3, seed: 1 },
+      });
+      assert.equal(inter.statusCode, 200, inter.body);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("the API's word attention: every stage's image and, per word, the image lit by its map (AttnGAN only)", async () => {
+    // The served folder of the test above, with the StackGAN++ run (no attention) exported next to it.
+    const dir = path.join(tmp, 'served');
+    await run(process.execPath, [
+      cli,
+      'export',
+      '--model',
+      ppRun,
+      '--out',
+      path.join(dir, 'stackgan-pp-tiny.safetensors'),
+    ]);
+    const service = new LocalGenerationService(new ModelRegistry([dir]));
+    const app = await buildApp({ service });
+    interface Attention {
+      model: string;
+      text: string;
+      seed: number;
+      words: string[];
+      stages: { resolution: number; image: string }[];
+      attention: { resolution: number; maps: string[] }[];
+      unknownWords: string[];
+      timings: { queueMs: number; generateMs: number };
+    }
+    const ask = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/attention', payload });
+    const png = (dataUrl: string): Buffer => {
+      assert.match(dataUrl, /^data:image\/png;base64,/);
+      return Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
+    };
+    const side = async (dataUrl: string): Promise<number[]> => {
+      const m = await sharp(png(dataUrl)).metadata();
+      return [m.format === 'png' ? m.width! : -1, m.height!];
+    };
+    try {
+      const models = (await app.inject('/api/models')).json<{ models: { name: string; attention: boolean }[] }>();
+      assert.deepEqual(
+        models.models.map((m) => [m.name, m.attention]),
+        [
+          ['attngan-tiny', true],
+          ['stackgan-pp-tiny', false],
+        ],
+      );
+      const body = { model: 'attngan-tiny', text: 'a  small red circle', seed: 11 };
+      const r = await ask(body);
+      assert.equal(r.statusCode, 200, r.body);
+      const a = r.json<Attention>();
+      assert.deepEqual([a.model, a.text, a.seed], ['attngan-tiny', 'a small red circle', 11]);
+      assert.deepEqual(a.words, ['a', 'small', 'red', 'circle']);
+      assert.deepEqual(a.unknownWords, []);
+      assert.ok(a.timings.generateMs > 0);
+      assert.deepEqual(
+        a.stages.map((s) => s.resolution),
+        [64, 128, 256],
+      );
+      for (const s of a.stages) assert.deepEqual(await side(s.image), [s.resolution, s.resolution]);
+      assert.deepEqual(
+        a.attention.map((s) => [s.resolution, s.maps.length]),
+        [
+          [128, 4],
+          [256, 4],
+        ],
+      );
+      for (const s of a.attention) {
+        for (const m of s.maps) assert.deepEqual(await side(m), [s.resolution, s.resolution]);
+        assert.ok(new Set(s.maps).size > 1, `${s.resolution}: the words look at different places`);
+        assert.ok(!s.maps.includes(a.stages.find((st) => st.resolution === s.resolution)!.image), 'lit, not the image');
+      }
+      // The images are the ones /api/generate draws from the same seed; the same request, the same bytes.
+      const g = await app.inject({ method: 'POST', url: '/api/generate', payload: { ...body, count: 1 } });
+      assert.deepEqual(
+        g.json<{ stages: { images: string[] }[] }>().stages.map((s) => s.images[0]),
+        a.stages.map((s) => s.image),
+      );
+      const before = liveTensors();
+      const again = (await ask(body)).json<Attention>();
+      assert.deepEqual({ ...again, timings: null }, { ...a, timings: null });
+      const other = (await ask({ ...body, seed: 12, text: 'a small zorglub circle' })).json<Attention>();
+      assert.deepEqual(other.words, ['a', 'small', 'zorglub', 'circle'], 'unknown words keep their place');
+      assert.deepEqual(other.unknownWords, ['zorglub']);
+      assert.notEqual(other.stages[2]!.image, a.stages[2]!.image);
+      assert.equal(liveTensors(), before, 'no tensors are left behind');
+      const truncated = await ask({ ...body, truncation: 0.5 });
+      assert.equal(truncated.statusCode, 200, truncated.body);
+      assert.notEqual(truncated.json<Attention>().stages[2]!.image, a.stages[2]!.image);
+
+      for (const bad of [
+        { model: 'attngan-tiny' },
+        { ...body, count: 2 },
+        { ...body, seed: '11' },
+        { ...body, seed: -1 },
+        { ...body, text: '' },
+        { ...body, truncation: 0 },
+      ]) {
+        const b = await ask(bad);
+        assert.equal(b.statusCode, 400, JSON.stringify(bad));
+      }
+      const none = await ask({ ...body, model: 'stackgan-pp-tiny' });
+      assert.equal(none.statusCode, 400);
+      assert.equal(
+        none.json<{ message: string }>().message,
+        'stackgan-pp-tiny has no word attention (only AttnGAN models do)',
+      );
+      assert.equal((await ask({ ...body, model: 'nope' })).statusCode, 404);
+      const spec = (await app.inject('/docs/json')).json<{ paths: Record<string, unknown> }>();
+      assert.ok('/api/attention' in spec.paths);
+    } finally {
+      await app.close();
+      await service.close();
+    }
+  });
+});
