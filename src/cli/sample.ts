@@ -58,8 +58,18 @@ export async function sampleCommand(argv: string[]): Promise<void> {
 
   const started = Date.now();
   retainFreedCpuMemory(); // a batch job: reuse large buffers rather than page them in afresh
+  if (texts.some((t) => t.trim() === '')) throw new UsageError('--text is empty: give a caption or tags', sampleHelp);
   const pipe = TextToImagePipeline.load(values.model, pickDevice(values.device));
   try {
+    // What the model makes of each text: a text it cannot read is an error, unknown words a warning.
+    for (const t of new Set(texts)) {
+      const check = pipe.check(t);
+      if (check.error !== undefined) throw new Error(`--text "${t}": ${check.error}`);
+      if (check.unknownWords.length > 0)
+        process.stderr.write(
+          `warning: the model does not know ${check.unknownWords.join(', ')} (in "${t}"): ignored\n`,
+        );
+    }
     let captions: string[];
     let nrow: number;
     if (tagsFile !== undefined) {

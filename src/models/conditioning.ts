@@ -3,7 +3,7 @@
 // Both are saved inside the GAN's checkpoints so that sampling needs nothing else.
 import { noGrad, type Device, type Tensor } from '../engine/index.js';
 import type { Module } from '../nn/index.js';
-import { PAD_ID, TagVocabulary, Vocabulary, type TagInput } from '../text/index.js';
+import { PAD_ID, TagVocabulary, UNK_ID, Vocabulary, type TagInput } from '../text/index.js';
 import type { TextFeatures } from './stackganpp/tree.js';
 import { DamsmTextEncoder, type DamsmTextEncoderOptions } from './damsm/index.js';
 import { TagEncoder } from './tag-encoder.js';
@@ -73,8 +73,18 @@ export class DamsmConditioner implements Conditioner {
   get dim(): number {
     return this.module.hiddenSize;
   }
+  /** A caption with no word the model knows (only unknown words, or emoji and punctuation) is an error. */
   check(caption: string): { unknownWords: string[]; error?: string } {
-    return { unknownWords: this.vocabulary.encode(caption).unknown };
+    const e = this.vocabulary.encode(caption);
+    const known = e.ids.some((id) => id !== UNK_ID);
+    if (known) return { unknownWords: e.unknown };
+    return {
+      unknownWords: e.unknown,
+      error:
+        e.unknown.length > 0
+          ? `the model knows none of the words of this caption (${e.unknown.join(', ')}): describe the bird in English`
+          : 'the caption has no words, only symbols or punctuation: describe the bird in English',
+    };
   }
   encode(input: ConditionInput, device: Device): Tensor {
     return noGrad(() => {

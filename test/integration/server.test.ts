@@ -123,6 +123,17 @@ describe('HTTP API', () => {
     assert.match(colour.json<{ message: string }>().message, /unknown hair colour "plaid"/);
   });
 
+  test('a caption with no word the model knows is a 400 naming them, emoji-only included', async () => {
+    const none = await post(app, '/api/generate', { model: CUB, text: 'zorglub quux', seed: 1 });
+    assert.equal(none.statusCode, 400);
+    assert.match(none.json<{ message: string }>().message, /knows none of the words of this caption \(zorglub, quux\)/);
+    const emoji = await post(app, '/api/generate', { model: CUB, text: '🐦🐦 !!', seed: 1 });
+    assert.equal(emoji.statusCode, 400);
+    assert.match(emoji.json<{ message: string }>().message, /no words, only symbols or punctuation/);
+    const interp = await post(app, '/api/interpolate', { model: CUB, from: '🐦', to: 'a red bird', steps: 2 });
+    assert.equal(interp.statusCode, 400);
+  });
+
   test('concurrent requests are batched and give the same images as alone', async () => {
     const texts = ['blue hair red eyes', 'pink hair green eyes', 'white hair aqua eyes', 'black hair yellow eyes'];
     const alone: Generated[] = [];

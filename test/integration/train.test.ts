@@ -358,6 +358,24 @@ describe('tag-conditioned GAN (HW3-2) and the sample CLI', () => {
       run(process.execPath, [cli, 'sample', '--model', path.join(tmp, 'nope'), '--text', 'blue hair red eyes']),
       (e: { stderr: string }) => /does not exist/.test(e.stderr),
     );
+    await assert.rejects(
+      run(process.execPath, [cli, 'sample', '--model', tagRun, '--text', '  ', '--out', path.join(tmp, 'x.png')]),
+      (e: { stderr: string; code: number }) => e.code === 2 && /--text is empty/.test(e.stderr), // a usage error
+    );
+    // A caption model (the GAN-INT-CLS run above) told only emoji: an error, not an image.
+    await assert.rejects(
+      run(process.execPath, [
+        cli,
+        'sample',
+        '--model',
+        path.join(tmp, 'runs', 'gic'),
+        '--text',
+        '🐦',
+        '--out',
+        path.join(tmp, 'x.png'),
+      ]),
+      (e: { stderr: string; code: number }) => e.code === 1 && /no words, only symbols/.test(e.stderr),
+    );
   });
   test('export --fp16 halves the generator and samples like the checkpoint', async () => {
     const file = path.join(tmp, 'tag.safetensors');

@@ -122,6 +122,86 @@ describe('web page', { skip: SKIP }, () => {
     await close(page);
   });
 
+  test("a first visit shows the first example's image; an address with an empty text does not", async () => {
+    const page = await open('/');
+    const text = await page.getByLabel('Caption', { exact: true }).inputValue();
+    assert.notEqual(text, '');
+    assert.equal((await imageSources(page)).length, 1, 'an image on first load');
+    assert.match((await page.locator('.result-meta').textContent()) ?? '', new RegExp(text));
+    await close(page);
+    const empty = await open('/?text=');
+    assert.equal((await imageSources(empty)).length, 0);
+    await close(empty);
+  });
+
+  test('small images are shown at 256 px as pixels, the caption giving their true size', async () => {
+    const page = await open(`/?model=${FACES}&text=blue+hair+red+eyes&seed=3&count=3`);
+    const widths = await page
+      .locator('#results img')
+      .evaluateAll((imgs) => imgs.map((i) => [i.getBoundingClientRect().width, getComputedStyle(i).imageRendering]));
+    assert.equal(widths.length, 3);
+    for (const [w, rendering] of widths) {
+      assert.ok((w as number) >= 256, `drawn ${w} px wide`);
+      assert.equal(rendering, 'pixelated');
+    }
+    assert.match((await page.locator('#results figcaption').first().textContent()) ?? '', /64×64 \(shown ×4\)/);
+    await close(page);
+  });
+
+  test('an error replaces the images of the request before it', async () => {
+    const page = await open(`/?model=${FACES}&text=blue+hair+red+eyes&seed=3`);
+    assert.equal((await imageSources(page)).length, 1);
+    await page.getByLabel('Caption', { exact: true }).fill('blue hair');
+    await generate(page);
+    assert.match((await page.locator('#error').textContent()) ?? '', /no eye colour/);
+    assert.equal((await imageSources(page)).length, 0, 'the old images are gone');
+    await close(page);
+  });
+
+  test('the truncation slider reaches the API, the result and the shared link', async () => {
+    const page = await open(`/?model=${FACES}&text=blue+hair+red+eyes&seed=9`);
+    await page.getByLabel(/^Truncation/).fill('0.5');
+    assert.equal(await page.locator('#truncation-value').textContent(), '0.5');
+    await generate(page, '#generate');
+    const [src] = await imageSources(page);
+    const api = await app.inject({
+      method: 'POST',
+      url: '/api/generate',
+      payload: { model: FACES, text: 'blue hair red eyes', seed: 9, truncation: 0.5 },
+    });
+    assert.equal(src, api.json<{ stages: { images: string[] }[] }>().stages[0]!.images[0]);
+    assert.match((await page.locator('.result-meta').textContent()) ?? '', /truncation 0\.5/);
+    assert.equal(new URL(page.url()).searchParams.get('truncation'), '0.5');
+    // Opening that link sets the slider and makes the same image.
+    const again = await open(new URL(page.url()).pathname + new URL(page.url()).search);
+    assert.equal(await again.locator('#truncation').inputValue(), '0.5');
+    assert.deepEqual(await imageSources(again), [src]);
+    await close(again);
+    await close(page);
+  });
+
+  test("this session's results: a thumbnail per result, every image in one ZIP", async () => {
+    const page = await open(`/?model=${FACES}&text=blue+hair+red+eyes&seed=1&count=2`);
+    await page.getByLabel('Caption', { exact: true }).fill('green hair blue eyes');
+    await generate(page);
+    assert.equal(await page.locator('#gallery-list li').count(), 2);
+    assert.match((await page.locator('#gallery-count').textContent()) ?? '', /^4 images/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-all')]);
+    const file = path.join(tmp, 'session.zip');
+    await download.saveAs(file);
+    // unzip -t checks every stored file against its CRC-32.
+    const { execFileSync } = await import('node:child_process');
+    const tested = execFileSync('unzip', ['-t', file], { encoding: 'utf8' });
+    assert.match(tested, /No errors detected/);
+    const names = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).trim().split('\n');
+    assert.equal(names.length, 4);
+    for (const n of names) assert.match(n, /^0[12]-creativeai-tag-gan-anime-1-\d-64px\.png$/);
+    // The newest thumbnail links to its result.
+    const href = (await page.locator('#gallery-list a').first().getAttribute('href')) ?? '';
+    assert.match(decodeURIComponent(href.replace(/\+/g, ' ')), /text=green hair blue eyes/);
+    await close(page);
+  });
+
   test('choosing another model changes the examples, the hint and the model card', async () => {
     const page = await open('/');
     const examples = () => page.locator('#examples button').allTextContents();
@@ -395,7 +475,8 @@ describe('word attention on the web page', { skip: SKIP }, () => {
   test('after Generate the words are buttons, and clicking one lights the image where that word drew', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
-      const { page, problems } = await open(context, '/');
+      // An empty text in the address: no first-visit image, so nothing is generated before Enter.
+      const { page, problems } = await open(context, '/?text=');
       assert.equal(await page.locator('#attention').isVisible(), false, 'hidden before generating');
       await page.getByRole('radio', { name: /AttnGAN/ }).check();
       await page.getByLabel('Caption', { exact: true }).fill(TEXT);

@@ -15,6 +15,7 @@ import {
   type Stage,
 } from './api.js';
 import { byId, h, say } from './dom.js';
+import { dataUrlBytes, zipStore } from './zip.js';
 
 const INTERPOLATION_STEPS = 9;
 
@@ -26,11 +27,17 @@ const examplesList = byId('examples', HTMLUListElement);
 const seedInput = byId('seed', HTMLInputElement);
 const newSeedButton = byId('new-seed', HTMLButtonElement);
 const countInput = byId('count', HTMLInputElement);
+const truncationInput = byId('truncation', HTMLInputElement);
+const truncationValue = byId('truncation-value', HTMLOutputElement);
 const generateButton = byId('generate', HTMLButtonElement);
 const statusBox = byId('status', HTMLElement);
 const noticeBox = byId('notice', HTMLElement);
 const errorBox = byId('error', HTMLElement);
 const results = byId('results', HTMLDivElement);
+const gallerySection = byId('gallery', HTMLElement);
+const galleryList = byId('gallery-list', HTMLOListElement);
+const galleryCount = byId('gallery-count', HTMLElement);
+const downloadAllButton = byId('download-all', HTMLButtonElement);
 
 const attentionSection = byId('attention', HTMLElement);
 const attentionStatus = byId('attention-status', HTMLElement);
@@ -66,6 +73,8 @@ let generation = 0;
 let interpolation = 0;
 let attentionRequest = 0;
 let frames: { images: string[]; model: string; seed: number } | undefined;
+/** Every image generated on this page so far (every stage), for "Download all". */
+const sessionFiles: { name: string; url: string }[] = [];
 let overlays:
   { maps: string[]; words: string[]; resolution: number; text: string; model: string; seed: number } | undefined;
 
@@ -206,6 +215,17 @@ function readCount(): number | string {
   return n;
 }
 
+/** The truncation slider: undefined when off (0), else t in (0, 2]. */
+function readTruncation(): number | undefined {
+  const t = Number(truncationInput.value);
+  return t > 0 ? t : undefined;
+}
+
+function showTruncation(): void {
+  const t = readTruncation();
+  truncationValue.textContent = t === undefined ? 'off' : t.toFixed(1);
+}
+
 function unknownWordsNotice(words: string[]): string {
   if (words.length === 0) return '';
   return `The model does not know: ${words.join(', ')} — ${words.length === 1 ? 'that word was' : 'those words were'} ignored.`;
@@ -224,8 +244,7 @@ async function generate(): Promise<void> {
   const text = textInput.value.trim();
   say(noticeBox, '');
   if (text === '') {
-    say(
-      errorBox,
+    showGenerateError(
       model.condition === 'tags' ? 'Write the tags first, e.g. "blue hair red eyes".' : 'Write a caption first.',
     );
     textInput.focus();
@@ -234,31 +253,37 @@ async function generate(): Promise<void> {
   const seed = readSeed();
   const count = readCount();
   if (typeof seed === 'string' || typeof count === 'string') {
-    say(errorBox, typeof seed === 'string' ? seed : (count as string));
+    showGenerateError(typeof seed === 'string' ? seed : (count as string));
     (typeof seed === 'string' ? seedInput : countInput).focus();
     return;
   }
   say(errorBox, '');
+  const truncation = readTruncation();
   const mine = ++generation;
   if (!model.attention) hideAttention();
   generateButton.disabled = true;
   results.setAttribute('aria-busy', 'true');
   statusBox.textContent = count === 1 ? 'Generating…' : `Generating ${count} images…`;
   try {
-    const r = await call<GenerateResponse>('/api/generate', { model: model.name, text, seed, count });
+    const r = await call<GenerateResponse>('/api/generate', {
+      model: model.name,
+      text,
+      seed,
+      count,
+      ...(truncation !== undefined ? { truncation } : {}),
+    });
     if (mine !== generation) return;
     renderResults(r, model);
+    addToGallery(r, model);
     if (model.attention) void showAttention(model, r.text, r.seed);
     else hideAttention();
     say(noticeBox, unknownWordsNotice(r.unknownWords));
     statusBox.textContent = `${r.count === 1 ? 'Image' : `${r.count} images`} made in ${Math.round(r.timings.generateMs)} ms.`;
-    const q = new URLSearchParams({ model: r.model, text: r.text, seed: String(r.seed), count: String(r.count) });
-    history.replaceState(null, '', `${location.pathname}?${q.toString()}`);
+    history.replaceState(null, '', `${location.pathname}?${shareQuery(r)}`);
   } catch (e) {
     if (mine !== generation) return;
     statusBox.textContent = '';
-    say(errorBox, plainError('Could not generate images', e));
-    hideAttention();
+    showGenerateError(plainError('Could not generate images', e));
   } finally {
     if (mine === generation) {
       generateButton.disabled = false;
@@ -267,9 +292,18 @@ async function generate(): Promise<void> {
   }
 }
 
+/** An error in place of the results: the images on screen were for another request. */
+function showGenerateError(message: string): void {
+  results.replaceChildren();
+  hideAttention();
+  say(errorBox, message);
+}
+
 /** One card per sample, its stages side by side (smallest first), each with a PNG download link. */
 function renderResults(r: GenerateResponse, model: ModelInfo): void {
-  const size = r.count === 1 ? 256 : r.count <= 4 ? 192 : 128;
+  // At least 256 px on a desktop, whatever the model's size: small stages are scaled up as pixels
+  // (img { image-rendering: pixelated }), and the caption says how large the image really is.
+  const size = 256;
   const samples = h('ol', { class: 'samples', style: `--size: ${size}px` });
   for (let i = 0; i < r.count; i++) {
     const sample = h('li', { class: 'sample' });
@@ -291,7 +325,9 @@ function renderResults(r: GenerateResponse, model: ModelInfo): void {
           h(
             'figcaption',
             {},
-            r.stages.length > 1 ? `Stage ${s + 1} · ${label} · ` : `${label} · `,
+            r.stages.length > 1 ? `Stage ${s + 1} · ${label}` : label,
+            stage.resolution < size ? ` (shown ×${size / stage.resolution})` : '',
+            ' · ',
             h('a', { href: src, download: pngName(r.model, r.seed, what) }, 'PNG'),
           ),
         ),
@@ -305,7 +341,8 @@ function renderResults(r: GenerateResponse, model: ModelInfo): void {
       'p',
       { class: 'result-meta' },
       h('q', {}, r.text),
-      ` — ${model.title}, seed ${r.seed}, ${r.count} ${r.count === 1 ? 'sample' : 'samples'}. `,
+      ` — ${model.title}, seed ${r.seed}, ${r.count} ${r.count === 1 ? 'sample' : 'samples'}` +
+        (r.truncation !== null ? `, truncation ${r.truncation}. ` : '. '),
       share,
     ),
     samples,
@@ -313,7 +350,57 @@ function renderResults(r: GenerateResponse, model: ModelInfo): void {
 }
 
 function shareQuery(r: GenerateResponse): string {
-  return new URLSearchParams({ model: r.model, text: r.text, seed: String(r.seed), count: String(r.count) }).toString();
+  return new URLSearchParams({
+    model: r.model,
+    text: r.text,
+    seed: String(r.seed),
+    count: String(r.count),
+    ...(r.truncation !== null ? { truncation: String(r.truncation) } : {}),
+  }).toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// This session: a thumbnail per result (a link that makes it again) and every image in one ZIP
+
+let galleryResults = 0;
+
+function addToGallery(r: GenerateResponse, model: ModelInfo): void {
+  // Numbered by result, so two results with the same model and seed keep both sets of files.
+  const prefix = String(++galleryResults).padStart(2, '0');
+  r.stages.forEach((stage) =>
+    stage.images.forEach((url, i) => {
+      const what = r.count === 1 ? `${stage.resolution}px` : `${i + 1}-${stage.resolution}px`;
+      sessionFiles.push({ name: `${prefix}-${pngName(r.model, r.seed, what)}`, url });
+    }),
+  );
+  const last = r.stages[r.stages.length - 1]!;
+  const href = `${location.pathname}?${shareQuery(r)}`;
+  galleryList.prepend(
+    h(
+      'li',
+      {},
+      h(
+        'a',
+        { href, title: `${r.text} — ${model.title}, seed ${r.seed}` },
+        h('img', { src: last.images[0]!, alt: `${r.text} (${model.title}, seed ${r.seed})`, width: 96, height: 96 }),
+        r.text,
+      ),
+    ),
+  );
+  gallerySection.hidden = false;
+  const n = sessionFiles.length;
+  galleryCount.textContent = `${n} ${n === 1 ? 'image' : 'images'} as one ZIP`;
+}
+
+function downloadAll(): void {
+  if (sessionFiles.length === 0) return;
+  const zip = zipStore(sessionFiles.map((f) => ({ name: f.name, bytes: dataUrlBytes(f.url) })));
+  const url = URL.createObjectURL(new Blob([zip], { type: 'application/zip' }));
+  const a = h('a', { href: url, download: 'creativeai-session.zip' });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,6 +494,13 @@ function showWord(i: number): void {
 // ---------------------------------------------------------------------------------------------
 // Interpolate
 
+/** An error in place of the frames of an earlier interpolation. */
+function showInterpError(message: string): void {
+  frames = undefined;
+  interpResult.hidden = true;
+  say(interpError, message);
+}
+
 async function interpolate(): Promise<void> {
   if (current === undefined) return;
   const model = current;
@@ -414,13 +508,13 @@ async function interpolate(): Promise<void> {
   const to = toInput.value.trim();
   say(interpNotice, '');
   if (from === '' || to === '') {
-    say(interpError, 'Write both captions first.');
+    showInterpError('Write both captions first.');
     (from === '' ? fromInput : toInput).focus();
     return;
   }
   const seed = readSeed();
   if (typeof seed === 'string') {
-    say(interpError, seed);
+    showInterpError(seed);
     seedInput.focus();
     return;
   }
@@ -435,6 +529,7 @@ async function interpolate(): Promise<void> {
       to,
       seed,
       steps: INTERPOLATION_STEPS,
+      ...(readTruncation() !== undefined ? { truncation: readTruncation() } : {}),
     });
     if (mine !== interpolation) return;
     const last = r.stages[r.stages.length - 1];
@@ -447,7 +542,7 @@ async function interpolate(): Promise<void> {
   } catch (e) {
     if (mine !== interpolation) return;
     interpStatus.textContent = '';
-    say(interpError, plainError('Could not interpolate', e));
+    showInterpError(plainError('Could not interpolate', e));
   } finally {
     if (mine === interpolation) interpButton.disabled = false;
   }
@@ -512,6 +607,8 @@ interpForm.addEventListener('submit', (ev) => {
   void interpolate();
 });
 interpSlider.addEventListener('input', () => showFrame(Number(interpSlider.value)));
+truncationInput.addEventListener('input', showTruncation);
+downloadAllButton.addEventListener('click', downloadAll);
 
 async function start(): Promise<void> {
   const params = new URLSearchParams(location.search);
@@ -536,12 +633,16 @@ async function start(): Promise<void> {
   seedInput.value = seed !== null && /^\d+$/.test(seed) && Number(seed) <= MAX_SEED ? seed : String(randomSeed());
   const count = Number(params.get('count'));
   if (Number.isInteger(count) && count >= 1 && count <= MAX_COUNT) countInput.value = String(count);
+  const truncation = Number(params.get('truncation'));
+  if (truncation > 0 && truncation <= 2) truncationInput.value = String(truncation);
+  showTruncation();
 
   if (wanted !== null && chosen.name !== wanted) {
     say(errorBox, `There is no model called “${wanted}” here; showing ${chosen.title} instead.`);
     return;
   }
-  if (text !== null && text.trim() !== '') await generate();
+  // A shared address makes its images again; a first visit shows the first example's.
+  if (text === null || text.trim() !== '') await generate();
 }
 
 // data-ready tells tests (and anyone scripting the page) that the first render is done.
