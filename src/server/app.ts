@@ -114,8 +114,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   await app.register(apiRoutes, { service: o.service });
   await app.register(opsRoutes, { service: o.service, metrics, mode: o.mode ?? 'local' });
   const game = new RealOrFakeGame(o.service, {
+    ...o.game,
     realDir: o.game?.realDir ?? path.join(PACKAGE_ROOT, 'assets/real'),
-    ...(o.game?.statsFile !== undefined ? { statsFile: o.game.statsFile } : {}),
   });
   await app.register(gameRoutes, { game });
 

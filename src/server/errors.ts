@@ -17,6 +17,10 @@ export const badRequest = (message: string): HttpError => new HttpError(400, mes
 export const noAttention = (model: string): HttpError =>
   badRequest(`${model} has no word attention (only AttnGAN models do)`);
 export const notFound = (message: string): HttpError => new HttpError(404, message);
+export const forbidden = (message: string): HttpError => new HttpError(403, message);
+/** Too many requests from one client: it may try again in `retryAfter` seconds. */
+export const tooManyRequests = (message: string, retryAfter: number): HttpError =>
+  new HttpError(429, `${message}; try again in ${retryAfter} s`, { 'retry-after': String(retryAfter) });
 
 /** The generation queue is full: the client should try again in `retryAfter` seconds. */
 export class QueueFullError extends HttpError {

@@ -209,7 +209,7 @@ export type Round = Type.Static<typeof Round>;
 export const roundSchema = {
   summary: 'Real or Fake? One image, real or generated; the answer comes with the guess',
   querystring: RoundQuery,
-  response: { 200: Round, ...errors },
+  response: { 200: Round, ...errors, 429: ErrorReply },
 };
 
 export const Tally = Type.Object({
@@ -218,6 +218,7 @@ export const Tally = Type.Object({
   fooled: Type.Integer(),
   reals: Type.Integer(),
   realsCalledFake: Type.Integer(),
+  guesses: Type.Integer({ description: 'The guesses the tally rests on (fakes + reals)' }),
   foolRate: Type.Union([Type.Number(), Type.Null()]),
 });
 export type Tally = Type.Static<typeof Tally>;
@@ -240,9 +241,9 @@ export const GuessResult = Type.Object({
 export type GuessResult = Type.Static<typeof GuessResult>;
 
 export const guessSchema = {
-  summary: 'Answer a Real or Fake round',
+  summary: 'Answer a Real or Fake round (from the player it was dealt to: the cai_player cookie)',
   body: GuessBody,
-  response: { 200: GuessResult, ...errors },
+  response: { 200: GuessResult, ...errors, 403: ErrorReply },
 };
 
 export const GameStats = Type.Object({ playable: Type.Array(Type.String()), tallies: Type.Array(Tally) });

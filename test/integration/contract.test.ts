@@ -62,9 +62,19 @@ test('every JSON reply satisfies its schema, the fields the page reads included'
   });
   satisfies(contract.InterpolateReply, interp, 'POST /api/interpolate');
   assert.equal((interp as contract.InterpolateReply).truncation, 0.7);
-  const round = await call('GET', '/api/game/round');
+  const dealt = await app.inject('/api/game/round');
+  assert.equal(dealt.statusCode, 200);
+  const round = dealt.json<contract.Round>();
   satisfies(contract.Round, round, 'GET /api/game/round');
-  const guess = await call('POST', '/api/game/guess', { id: (round as contract.Round).id, guess: 'real' });
+  const cookie = String(dealt.headers['set-cookie']).split(';')[0]!;
+  const answered = await app.inject({
+    method: 'POST',
+    url: '/api/game/guess',
+    payload: { id: round.id, guess: 'real' },
+    headers: { cookie },
+  });
+  assert.equal(answered.statusCode, 200, answered.body);
+  const guess = answered.json();
   satisfies(contract.GuessResult, guess, 'POST /api/game/guess');
   satisfies(contract.GameStats, await call('GET', '/api/game/stats'), 'GET /api/game/stats');
 });

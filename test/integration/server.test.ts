@@ -51,6 +51,16 @@ async function makeApp(o: { maxQueueImages?: number; memoryLimitBytes?: number }
   return { app, service, registry };
 }
 
+/** A guess sent with a player's cookie ('' for none). */
+function guessAs(app: FastifyInstance, cookie: string, id: string, guess: 'real' | 'fake') {
+  return app.inject({
+    method: 'POST',
+    url: '/api/game/guess',
+    payload: { id, guess },
+    headers: cookie ? { cookie } : {},
+  });
+}
+
 function post(app: FastifyInstance, url: string, body: unknown) {
   return app.inject({ method: 'POST', url, payload: body as Record<string, unknown> });
 }
@@ -403,13 +413,17 @@ describe('queue limits, model memory and the game', () => {
     let app = await buildApp({ service, game: { statsFile } });
     let fakes = 0;
     let fooled = 0;
+    let cookie = '';
     for (let i = 0; i < 12; i++) {
-      const r = await app.inject(`/api/game/round?model=${TAGS}`);
+      const r = await app.inject({ url: `/api/game/round?model=${TAGS}`, headers: cookie ? { cookie } : {} });
       assert.equal(r.statusCode, 200, r.body);
+      // The first round makes this client a player: the cookie it sets is sent from then on.
+      if (cookie === '') cookie = String(r.headers['set-cookie']).split(';')[0]!;
+      else assert.equal(r.headers['set-cookie'], undefined, 'a known player keeps its id');
       const round = r.json<{ id: string; dataset: string; image: string }>();
       assert.equal(round.dataset, 'anime');
       assert.deepEqual(Object.keys(round).sort(), ['dataset', 'id', 'image']);
-      const g = await post(app, '/api/game/guess', { id: round.id, guess: 'real' });
+      const g = await guessAs(app, cookie, round.id, 'real');
       assert.equal(g.statusCode, 200);
       const res = g.json<{ truth: string; correct: boolean; model: string }>();
       assert.equal(res.model, TAGS);
@@ -418,16 +432,24 @@ describe('queue limits, model memory and the game', () => {
         fakes++;
         fooled++;
       }
-      assert.equal((await post(app, '/api/game/guess', { id: round.id, guess: 'real' })).statusCode, 404);
+      assert.equal((await guessAs(app, cookie, round.id, 'real')).statusCode, 404, 'a round counts once');
     }
     const stats = (await app.inject('/api/game/stats')).json<{
       playable: string[];
-      tallies: { model: string; fakes: number; fooled: number; foolRate: number | null }[];
+      tallies: {
+        model: string;
+        fakes: number;
+        fooled: number;
+        reals: number;
+        guesses: number;
+        foolRate: number | null;
+      }[];
     }>();
     assert.deepEqual(stats.playable.sort(), [CUB, STACK, ACGAN, TAGS]);
     const t = stats.tallies.find((x) => x.model === TAGS)!;
     assert.equal(t.fakes, fakes);
     assert.equal(t.fooled, fooled);
+    assert.equal(t.guesses, 12, 'the tally says how many guesses it rests on');
     await app.close();
     app = await buildApp({ service: new LocalGenerationService(new ModelRegistry([models])), game: { statsFile } });
     const again = (await app.inject('/api/game/stats')).json<{ tallies: { model: string; fakes: number }[] }>();
@@ -435,18 +457,55 @@ describe('queue limits, model memory and the game', () => {
     await app.close();
   });
 
+  test('Real or Fake: only the player a round was dealt to can answer it; rounds per address are limited', async () => {
+    const service = new LocalGenerationService(new ModelRegistry([models]));
+    const app = await buildApp({
+      service,
+      game: { statsFile: path.join(tmp, 'game-players.json'), roundsPerMinute: 3 },
+    });
+    try {
+      const r = await app.inject(`/api/game/round?model=${TAGS}`);
+      const mine = String(r.headers['set-cookie']).split(';')[0]!;
+      assert.match(String(r.headers['set-cookie']), /HttpOnly; SameSite=Strict/);
+      const { id } = r.json<{ id: string }>();
+      const other = String((await app.inject(`/api/game/round?model=${TAGS}`)).headers['set-cookie']).split(';')[0]!;
+      assert.notEqual(other, mine);
+      const stolen = await guessAs(app, other, id, 'real');
+      assert.equal(stolen.statusCode, 403);
+      assert.match(stolen.json<{ message: string }>().message, /dealt to another player/);
+      assert.equal((await guessAs(app, '', id, 'real')).statusCode, 403, 'no cookie, no guess');
+      assert.equal((await guessAs(app, mine, id, 'real')).statusCode, 200, 'its player still can');
+      // Three rounds a minute from this address (two above and this one), then 429 with Retry-After.
+      assert.equal((await app.inject({ url: '/api/game/round', headers: { cookie: mine } })).statusCode, 200);
+      const flood = await app.inject({ url: '/api/game/round', headers: { cookie: mine } });
+      assert.equal(flood.statusCode, 429);
+      assert.ok(Number(flood.headers['retry-after']) >= 1 && Number(flood.headers['retry-after']) <= 60);
+      assert.match(flood.json<{ message: string }>().message, /at most 3 rounds a minute/);
+      const fresh = await app.inject({ url: '/api/game/round', headers: {} });
+      assert.equal(fresh.statusCode, 429, 'a new cookie does not reset the address');
+    } finally {
+      await app.close();
+    }
+  });
+
   test("Real or Fake with a stacked model: its 256 px birds are shown at the real birds' 64 px", async () => {
     const service = new LocalGenerationService(new ModelRegistry([models]));
-    const app = await buildApp({ service, game: { statsFile: path.join(tmp, 'game-stacked.json') } });
+    // 40 rounds in a minute from one address: past the default limit, so this test raises it.
+    const app = await buildApp({
+      service,
+      game: { statsFile: path.join(tmp, 'game-stacked.json'), roundsPerMinute: 100 },
+    });
     try {
       const seen = { real: 0, fake: 0 };
+      let cookie = '';
       // Until both kinds came up twice (each round is a coin toss; 40 rounds make a miss ~1e-10).
       for (let i = 0; i < 40 && (seen.real < 2 || seen.fake < 2); i++) {
-        const r = await app.inject(`/api/game/round?model=${STACK}`);
+        const r = await app.inject({ url: `/api/game/round?model=${STACK}`, headers: cookie ? { cookie } : {} });
         assert.equal(r.statusCode, 200, r.body);
+        if (cookie === '') cookie = String(r.headers['set-cookie']).split(';')[0]!;
         const round = r.json<{ id: string; image: string }>();
         const meta = await sharp(Buffer.from(round.image.replace(/^data:image\/\w+;base64,/, ''), 'base64')).metadata();
-        const g = (await post(app, '/api/game/guess', { id: round.id, guess: 'fake' })).json<{
+        const g = (await guessAs(app, cookie, round.id, 'fake')).json<{
           truth: 'real' | 'fake';
         }>();
         seen[g.truth]++;

@@ -88,6 +88,7 @@ function row(t: Tally): HTMLTableRowElement {
     h('td', { class: 'num', 'data-col': 'fooled' }, String(t.fooled)),
     h('td', { class: 'num', 'data-col': 'fool-rate' }, rate),
     h('td', { class: 'num', 'data-col': 'reals-called-fake' }, `${t.realsCalledFake} of ${t.reals}`),
+    h('td', { class: 'num', 'data-col': 'guesses' }, String(t.guesses)),
   );
 }
 
@@ -101,6 +102,7 @@ async function refreshStats(): Promise<void> {
     fooled: 0,
     reals: 0,
     realsCalledFake: 0,
+    guesses: 0,
     foolRate: null,
   });
   statsBody.replaceChildren(...names.map((n) => row(tallies.get(n) ?? empty(n))));
