@@ -9,11 +9,33 @@ export type Field =
   | { kind: 'number'; default?: number; min?: number; max?: number; int?: boolean; doc: string }
   | { kind: 'string'; default?: string; choices?: readonly string[]; doc: string; nullable?: boolean }
   | { kind: 'boolean'; default?: boolean; doc: string }
-  | { kind: 'numbers'; default?: number[]; doc: string }
-  | { kind: 'strings'; default?: string[]; doc: string }
+  | { kind: 'numbers'; default?: readonly number[]; doc: string }
+  | { kind: 'strings'; default?: readonly string[]; doc: string }
   | { kind: 'object'; fields: Schema; doc?: string };
 
-export type Schema = Record<string, Field>;
+export type Schema = Readonly<Record<string, Field>>;
+
+/**
+ * The static type of a config a schema accepts, read from the schema itself (declare it
+ * `{ … } as const satisfies Schema`): numbers, strings (the union of `choices` when given, `| null`
+ * when nullable), booleans, lists and nested sections. resolveConfig checks the same at run time,
+ * so a recipe casts its resolved config once, to ConfigOf<its schema>, instead of every value.
+ */
+export type ConfigOf<S> = { readonly [K in keyof S]: FieldValue<S[K]> };
+
+type FieldValue<F> = F extends { kind: 'number' }
+  ? number
+  : F extends { kind: 'boolean' }
+    ? boolean
+    : F extends { kind: 'numbers' }
+      ? readonly number[]
+      : F extends { kind: 'strings' }
+        ? readonly string[]
+        : F extends { kind: 'string' }
+          ? (F extends { choices: readonly (infer C)[] } ? C : string) | (F extends { nullable: true } ? null : never)
+          : F extends { kind: 'object'; fields: infer S }
+            ? ConfigOf<S>
+            : never;
 
 export class ConfigError extends Error {
   constructor(
@@ -114,7 +136,7 @@ function resolveObject(raw: unknown, schema: Schema, at: string, errors: string[
 function resolveField(v: unknown, f: Field, at: string, errors: string[]): ConfigValue | undefined {
   if (f.kind === 'object') return resolveObject(v, f.fields, `${at}.`, errors);
   if (v === undefined) {
-    if (f.default !== undefined) return structuredClone(f.default);
+    if (f.default !== undefined) return structuredClone(f.default) as ConfigValue;
     if (f.kind === 'string' && f.nullable) return null;
     errors.push(`${at}: required (${f.doc})`);
     return undefined;

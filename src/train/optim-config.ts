@@ -1,15 +1,15 @@
 // The optimizer settings every recipe's config shares: Adam's learning rate and betas, per network.
 import type { Tensor } from '../engine/index.js';
 import { Adam } from '../optim/index.js';
-import type { ConfigObject, Schema } from './config.js';
+import type { ConfigObject, ConfigOf, Schema } from './config.js';
 
-export const adamSchema: Schema = {
+export const adamSchema = {
   lr: { kind: 'number', min: 0, doc: 'learning rate' },
   beta1: { kind: 'number', min: 0, max: 1, doc: 'Adam β1' },
   beta2: { kind: 'number', min: 0, max: 1, doc: 'Adam β2' },
-};
+} as const satisfies Schema;
 
 /** Adam over `params` with the settings of an adamSchema config object. */
-export function adamFromConfig(params: Tensor[], o: ConfigObject): Adam {
+export function adamFromConfig(params: Tensor[], o: ConfigOf<typeof adamSchema> | ConfigObject): Adam {
   return new Adam(params, { lr: o.lr as number, betas: [o.beta1 as number, o.beta2 as number] });
 }

@@ -1,10 +1,10 @@
 // The config sections every run has (data, train); each model adds its own (recipes/*).
-import type { Schema } from './config.js';
+import type { ConfigOf, Schema } from './config.js';
 import { MODELS, recipeFor } from './recipes/index.js';
 import { MEMORY_FORMATS } from '../engine/index.js';
 import { PRECISIONS } from './precision.js';
 
-export const commonSchema: Schema = {
+export const commonSchema = {
   name: { kind: 'string', nullable: true, doc: 'run name (default: the config file name)' },
   model: { kind: 'string', choices: MODELS, doc: 'which model to train' },
   seed: { kind: 'number', int: true, min: 0, default: 0, doc: 'seeds weights, noise and data order' },
@@ -40,7 +40,10 @@ export const commonSchema: Schema = {
       },
     },
   },
-};
+} as const satisfies Schema;
+
+/** The config sections every run has, as the recipes read them. */
+export type CommonConfig = ConfigOf<typeof commonSchema>;
 
 export function fullSchema(model: string): Schema {
   return { ...commonSchema, ...recipeFor(model).schema };

@@ -21,6 +21,7 @@ import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } fr
 import { applyOverrides, readConfigFile, resolveConfig, type ConfigObject } from './config.js';
 import type { Recipe } from './recipe.js';
 import { checkpointMetricFromConfig } from './checkpoint-metric.js';
+import type { CommonConfig } from './schema.js';
 import type { CheckpointMetric } from '../eval/checkpoint-metric.js';
 import { MixedPrecision, resolveComputeMode, type MemoryFormatSetting, type PrecisionSetting } from './precision.js';
 import type { GradScalerState } from '../optim/index.js';
@@ -107,9 +108,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const { config, run: existing, checkpoint } = loadRunConfig(o);
   const device = pickDevice(o.device);
   retainFreedCpuMemory(); // the same large buffers every step: reuse them (engine/cuda.ts)
-  const tr = config.train as ConfigObject;
-  const data = config.data as ConfigObject;
-  const seed = config.seed as number;
+  // Checked against the schema by loadRunConfig: typed from it once here.
+  const common = config as unknown as CommonConfig;
+  const tr = common.train;
+  const data = common.data;
+  const seed = common.seed;
 
   const run =
     existing ??
@@ -150,8 +153,8 @@ async function trainIn(
     existing: RunDir | null;
     checkpoint: string | null;
     device: Device;
-    tr: ConfigObject;
-    data: ConfigObject;
+    tr: CommonConfig['train'];
+    data: CommonConfig['data'];
     seed: number;
   },
 ): Promise<TrainResult> {
@@ -164,7 +167,7 @@ async function trainIn(
   manualSeed(seed);
   const rng = new Generator(seed + 1, device);
   const reader = CacheReader.open(String(data.cache));
-  const resolution = data.resolution as number;
+  const resolution = data.resolution;
   if (!reader.manifest.resolutions.includes(resolution))
     throw new Error(
       `the cache ${reader.dir} has resolutions ${reader.manifest.resolutions.join(', ')}, the config asks for ${resolution}: prepare it with --sizes ${resolution}`,
@@ -204,15 +207,15 @@ async function trainIn(
     );
   }
   const loader = new DataLoader(reader, {
-    batchSize: data.batchSize as number,
+    batchSize: data.batchSize,
     resolutions,
     seed,
     device,
     memoryFormat: mode.memoryFormat,
-    workers: data.workers as number,
-    prefetch: data.prefetch as number,
+    workers: data.workers,
+    prefetch: data.prefetch,
   });
-  const store = new CheckpointStore(run.checkpoints, tr.keep as number);
+  const store = new CheckpointStore(run.checkpoints, tr.keep);
   const state: LoopState = { step: 0, batchesConsumed: 0, imagesSeen: 0, seconds: 0, cpuSeconds: 0, cpuFromStep: 0 };
 
   if (existing) {
@@ -253,7 +256,7 @@ async function trainIn(
     cuda.setCudnnBenchmark(true);
   }
   const tb = new SummaryWriter(run.dir);
-  const totalSteps = tr.steps as number;
+  const totalSteps = tr.steps;
   const progress =
     o.progress === false ? null : new Progress({ total: totalSteps - state.step, label: 'train', unit: 'steps' });
   let stop = null as 'signal' | 'time' | null;
@@ -289,7 +292,7 @@ async function trainIn(
   };
 
   const save = async (final: boolean): Promise<void> => {
-    const metrics = final || state.step % (tr.checkpointEvery as number) === 0 ? await evaluate() : {};
+    const metrics = final || state.step % tr.checkpointEvery === 0 ? await evaluate() : {};
     if (Object.keys(metrics).length > 0) {
       log(`eval @${state.step}: ${fmtScalars(metrics)}`);
       run.appendMetrics(state.step, Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`eval/${k}`, v])));
@@ -329,7 +332,7 @@ async function trainIn(
       await new Promise<void>((resolve) => setImmediate(resolve));
       const batches: Batch[] = [];
       for (let k = 0; k < recipe.batchesPerStep; k++) batches.push(await nextBatch());
-      const logging = (state.step + 1) % (tr.logEvery as number) === 0 || state.step === 0;
+      const logging = (state.step + 1) % tr.logEvery === 0 || state.step === 0;
       let result;
       try {
         result = precision.run(() => recipe.step(batches, state.step, { logging }));
@@ -359,14 +362,13 @@ async function trainIn(
         else say(`step ${state.step}/${totalSteps} ${imgPerSec.toFixed(1)} img/s ${fmtScalars(result.scalars)}`);
       }
       progress?.tick(1);
-      if (state.step % (tr.sampleEvery as number) === 0) await writeSamples();
+      if (state.step % tr.sampleEvery === 0) await writeSamples();
       if (Date.now() > deadline) stop = 'time';
       clock();
-      if (state.step % (tr.checkpointEvery as number) === 0 && state.step < totalSteps && stop === null)
-        await save(false);
+      if (state.step % tr.checkpointEvery === 0 && state.step < totalSteps && stop === null) await save(false);
     }
     clock();
-    if (state.step % (tr.sampleEvery as number) !== 0) await writeSamples();
+    if (state.step % tr.sampleEvery !== 0) await writeSamples();
     await save(state.step >= totalSteps);
     progress?.finish();
     const finished = state.step >= totalSteps;

@@ -15,13 +15,14 @@ import { ProjectionDiscriminator, TagGenerator, type TagGeneratorOptions } from 
 import { TagEncoder } from '../../models/tag-encoder.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
-import type { ConfigObject, Schema } from '../config.js';
+import type { ConfigOf, Schema } from '../config.js';
+import type { CommonConfig } from '../schema.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, minimize } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 
-export const tagProjectionSchema: Schema = {
+export const tagProjectionSchema = {
   generator: {
     kind: 'object',
     fields: {
@@ -102,7 +103,10 @@ export const tagProjectionSchema: Schema = {
       rows: { kind: 'number', int: true, min: 1, default: 8, doc: 'rows when tags is empty' },
     },
   },
-};
+} as const satisfies Schema;
+
+/** A resolved tag-projection config, typed from the schemas (checked by resolveConfig). */
+type TagProjectionConfig = CommonConfig & ConfigOf<typeof tagProjectionSchema>;
 
 /** Labels [n] per attribute with every value equally likely, attributes drawn independently. */
 export function uniformTagLabels(
@@ -128,6 +132,7 @@ function meanOf(t: Tensor): number {
 
 class TagProjectionRecipe implements Recipe {
   readonly modules = new Map<string, Module>();
+  readonly c: TagProjectionConfig;
   readonly optimizers = new Map<string, Optimizer>();
   readonly batchesPerStep = 1;
   readonly G: TagGenerator;
@@ -139,29 +144,30 @@ class TagProjectionRecipe implements Recipe {
   readonly fixed: { noise: Tensor; condition: Tensor; perCondition: number };
 
   constructor(readonly ctx: RecipeContext) {
-    const { config, device } = ctx;
+    const { device } = ctx;
+    const config = (this.c = ctx.config as unknown as TagProjectionConfig);
     this.device = device;
     this.rng = ctx.rng;
     this.conditioner = new TagConditioner(new TagEncoder(TagEncoder.vocabularyFor(ctx.data.records)));
     const classes = this.conditioner.encoder.classes;
-    const resolution = (config.data as ConfigObject).resolution as number;
-    const g = config.generator as ConfigObject;
+    const resolution = config.data.resolution;
+    const g = config.generator;
     const gOpts: TagGeneratorOptions = {
-      noiseDim: g.noiseDim as number,
-      width: g.width as number,
+      noiseDim: g.noiseDim,
+      width: g.width,
       classes,
       resolution,
     };
     this.G = new TagGenerator(gOpts).to(device);
-    const d = config.discriminator as ConfigObject;
-    this.D = new ProjectionDiscriminator({ width: d.width as number, classes, resolution }).to(device);
+    const d = config.discriminator;
+    this.D = new ProjectionDiscriminator({ width: d.width, classes, resolution }).to(device);
     this.modules.set('G', this.G).set('D', this.D);
-    const o = config.optim as ConfigObject;
-    const decay = o.ema as number;
+    const o = config.optim;
+    const decay = o.ema;
     this.ema = decay > 0 ? new ExponentialMovingAverage(this.G, () => new TagGenerator(gOpts).to(device), decay) : null;
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
-    this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator as ConfigObject));
-    this.optimizers.set('D', adamFromConfig(this.D.parameters(), o.discriminator as ConfigObject));
+    this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator));
+    this.optimizers.set('D', adamFromConfig(this.D.parameters(), o.discriminator));
     this.fixed = this.#fixedInputs();
     ctx.log(
       `tag-projection-gan: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; ${classes[0]} hair × ${classes[1]} eye colours`,
@@ -169,19 +175,19 @@ class TagProjectionRecipe implements Recipe {
   }
 
   #fixedInputs(): TagProjectionRecipe['fixed'] {
-    const s = this.ctx.config.samples as ConfigObject;
-    const per = s.perCondition as number;
-    let tags = s.tags as string[];
+    const s = this.c.samples;
+    const per = s.perCondition;
+    let tags = [...s.tags];
     if (tags.length === 0) {
       const seen: string[] = [];
       for (const r of this.ctx.data.records) {
         const key = r.attributes ? `${r.attributes.hair} hair ${r.attributes.eyes} eyes` : null;
         if (key !== null && !seen.includes(key)) seen.push(key);
-        if (seen.length >= (s.rows as number)) break;
+        if (seen.length >= s.rows) break;
       }
       tags = seen;
     }
-    const gen = new Generator((this.ctx.config.seed as number) + 1000, this.device);
+    const gen = new Generator(this.c.seed + 1000, this.device);
     const expanded = tags.flatMap((t) => new Array<string>(per).fill(t));
     const noise = randn([expanded.length, this.G.o.noiseDim], { generator: gen, device: this.device });
     const condition = this.conditioner.encode({ captions: expanded }, this.device);
@@ -189,8 +195,8 @@ class TagProjectionRecipe implements Recipe {
   }
 
   #augment(x: Tensor): Tensor {
-    const a = this.ctx.config.augment as ConfigObject;
-    return diffAugment(x, { translation: a.translation as number, cutout: a.cutout as number, generator: this.rng });
+    const a = this.c.augment;
+    return diffAugment(x, { translation: a.translation, cutout: a.cutout, generator: this.rng });
   }
 
   /** The batch's labels with one attribute per face (hair or eyes, at random) changed to another value. */
@@ -216,7 +222,7 @@ class TagProjectionRecipe implements Recipe {
     const tags = this.conditioner.tags({ captions: batch.captions, attributes: batch.attributes });
     const labels = this.conditioner.encoder.labels(tags, this.device);
     const wrong = this.#mismatched(labels);
-    const l = this.ctx.config.loss as ConfigObject;
+    const l = this.c.loss;
     // y_G: the tags G is asked for (the real batch's, or uniform over colours).
     const yG =
       l.fakeTags === 'uniform'
@@ -224,7 +230,7 @@ class TagProjectionRecipe implements Recipe {
         : labels.map((t) => t.alias());
     const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
     const fake = this.G.generate(z, yG);
-    const m = l.mismatch as number;
+    const m = l.mismatch;
     try {
       // D step: hinge on (real, right tags), (fake, right tags) and (real, one wrong tag).
       {
