@@ -7,14 +7,15 @@ import { TagConditioner, type Conditioner } from '../../models/conditioning.js';
 import type { DamsmImageEncoder } from '../../models/damsm/index.js';
 import { NORMS } from '../../models/layers/norm.js';
 import { TagEncoder } from '../../models/tag-encoder.js';
-import type { ConfigObject, Schema } from '../config.js';
+import type { ConfigObject, ConfigOf, Schema } from '../config.js';
+import type { CommonConfig } from '../schema.js';
 import { ADVERSARIAL_LOSSES } from '../losses.js';
 import { adamSchema } from '../optim-config.js';
 import type { RecipeContext } from '../recipe.js';
 
 const activation = ['leaky_relu', 'relu'] as const;
 
-export const conditionalGanSchema: Schema = {
+export const conditionalGanSchema = {
   condition: {
     kind: 'object',
     fields: {
@@ -122,7 +123,10 @@ export const conditionalGanSchema: Schema = {
       perCondition: { kind: 'number', int: true, min: 1, default: 8, doc: 'noise vectors per condition' },
     },
   },
-};
+} as const satisfies Schema;
+
+/** A resolved GAN-INT-CLS / WGAN-CLS / tag-GAN config, typed from the schemas (checked by resolveConfig). */
+export type ConditionalGanConfig = CommonConfig & ConfigOf<typeof conditionalGanSchema>;
 
 /**
  * Builds the conditioner a config asks for (loading a frozen DAMSM text encoder from its run) and,
@@ -133,7 +137,8 @@ export function conditionerFromConfig(
   data: { records: { attributes?: { [k: string]: string } }[] },
   withImage = false,
 ): { conditioner: Conditioner; image: DamsmImageEncoder | null } {
-  const c = config.condition as ConfigObject;
+  // Every recipe that reads captions or tags has this section (schemas spread conditionalGanSchema's).
+  const c = (config as unknown as ConditionalGanConfig).condition;
   if (c.source === 'tags') {
     if (withImage) throw new Error('eval.samples (R-precision) needs condition.source damsm');
     return { conditioner: new TagConditioner(new TagEncoder(TagEncoder.vocabularyFor(data.records))), image: null };
@@ -143,19 +148,19 @@ export function conditionerFromConfig(
   return loadDamsm(c.damsm, withImage);
 }
 
-export function generatorOptions(config: ConfigObject, conditionDim: number): ConditionalGeneratorOptions {
-  const g = config.generator as ConfigObject;
+export function generatorOptions(config: ConditionalGanConfig, conditionDim: number): ConditionalGeneratorOptions {
+  const g = config.generator;
   return {
-    noiseDim: g.noiseDim as number,
+    noiseDim: g.noiseDim,
     conditionDim,
-    projectionDim: g.projectionDim as number,
-    projectionActivation: g.projectionActivation as 'relu' | 'leaky_relu',
-    conditioningAugmentation: g.conditioningAugmentation as boolean,
-    width: g.width as number,
-    resolution: (config.data as ConfigObject).resolution as number,
-    kernel: g.kernel as 4 | 5,
-    norm: g.norm as ConditionalGeneratorOptions['norm'],
-    spectralNorm: g.spectralNorm as boolean,
+    projectionDim: g.projectionDim,
+    projectionActivation: g.projectionActivation,
+    conditioningAugmentation: g.conditioningAugmentation,
+    width: g.width,
+    resolution: config.data.resolution,
+    kernel: g.kernel as 4 | 5, // the schema says a number; the networks take 4 or 5 (checked there)
+    norm: g.norm,
+    spectralNorm: g.spectralNorm,
   };
 }
 
@@ -164,9 +169,9 @@ export function generatorOptions(config: ConfigObject, conditionDim: number): Co
  * first captions of distinct classes from held-out data (what the model has not seen).
  */
 export function sampleCaptions(ctx: RecipeContext): string[] {
-  const s = ctx.config.samples as ConfigObject;
-  const rows = s.rows as number;
-  let captions = s.captions as string[];
+  const s = (ctx.config as unknown as ConditionalGanConfig).samples;
+  const rows = s.rows;
+  let captions = [...s.captions];
   if (captions.length === 0) {
     const recs = ctx.data.records;
     const split = recs.some((r) => r.split === 'val') ? 'val' : 'train';

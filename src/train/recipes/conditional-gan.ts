@@ -16,7 +16,6 @@ import { TagConditioner, type Conditioner } from '../../models/conditioning.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
-import type { ConfigObject } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { gLoss, gradientPenalty, matchingAwareDLoss, type AdversarialLoss, minimize, weightedSum } from '../losses.js';
 import { adamFromConfig } from '../optim-config.js';
@@ -25,6 +24,7 @@ import {
   conditionerFromConfig,
   generatorOptions,
   sampleCaptions,
+  type ConditionalGanConfig,
 } from './conditional-gan-config.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 
@@ -37,7 +37,8 @@ class ConditionalGanRecipe implements Recipe {
   readonly ema: ExponentialMovingAverage<ConditionalGenerator> | null;
   readonly conditioner: Conditioner;
   readonly loss: AdversarialLoss;
-  readonly l: ConfigObject;
+  readonly l: ConditionalGanConfig['loss'];
+  readonly c: ConditionalGanConfig;
   readonly device: Device;
   readonly rng: Generator;
   readonly tagAux: TagConditioner | null;
@@ -47,27 +48,28 @@ class ConditionalGanRecipe implements Recipe {
     readonly model: string,
     readonly ctx: RecipeContext,
   ) {
-    const { config, device } = ctx;
+    const { device } = ctx;
+    const config = (this.c = ctx.config as unknown as ConditionalGanConfig);
     this.device = device;
     this.rng = ctx.rng;
-    this.l = config.loss as ConfigObject;
-    this.loss = this.l.adversarial as AdversarialLoss;
-    if (this.loss === 'wasserstein' && (this.l.gradientPenalty as number) === 0)
+    this.l = config.loss;
+    this.loss = this.l.adversarial;
+    if (this.loss === 'wasserstein' && this.l.gradientPenalty === 0)
       ctx.log(
         'warning: a Wasserstein critic without gradient penalty is not Lipschitz-constrained (set loss.gradientPenalty, e.g. 10)',
       );
-    if ((this.l.realLabel as number) !== 1 && (this.loss === 'hinge' || this.loss === 'wasserstein'))
+    if (this.l.realLabel !== 1 && (this.loss === 'hinge' || this.loss === 'wasserstein'))
       throw new Error(
-        `loss.realLabel ${this.l.realLabel as number} (one-sided label smoothing) needs a loss with a target label: ` +
+        `loss.realLabel ${this.l.realLabel} (one-sided label smoothing) needs a loss with a target label: ` +
           `nonsaturating or least-squares, not ${this.loss}`,
       );
-    const d = config.discriminator as ConfigObject;
-    if ((this.l.gradientPenalty as number) > 0 && d.norm === 'batch')
+    const d = config.discriminator;
+    if (this.l.gradientPenalty > 0 && d.norm === 'batch')
       throw new Error(
         'discriminator.norm batch is incompatible with a gradient penalty (it is per sample): use layer, instance or none',
       );
-    this.conditioner = conditionerFromConfig(config, ctx.data).conditioner;
-    const useAux = (this.l.auxiliary as number) > 0;
+    this.conditioner = conditionerFromConfig(ctx.config, ctx.data).conditioner;
+    const useAux = this.l.auxiliary > 0;
     if (useAux && this.conditioner.kind !== 'tags')
       throw new Error('loss.auxiliary (ACGAN) needs condition.source tags');
     this.tagAux = useAux ? (this.conditioner as TagConditioner) : null;
@@ -76,32 +78,32 @@ class ConditionalGanRecipe implements Recipe {
     this.G = new ConditionalGenerator(generatorOptions(config, this.conditioner.dim)).to(device);
     const dOpts: MatchingAwareDiscriminatorOptions = {
       conditionDim: this.conditioner.dim,
-      projectionDim: d.projectionDim as number,
-      projectionActivation: d.projectionActivation as 'relu' | 'leaky_relu',
-      width: d.width as number,
-      resolution: (config.data as ConfigObject).resolution as number,
-      kernel: d.kernel as 4 | 5,
-      norm: d.norm as MatchingAwareDiscriminatorOptions['norm'],
-      spectralNorm: d.spectralNorm as boolean,
-      minibatchKernels: d.minibatchKernels as number,
-      minibatchKernelDim: d.minibatchKernelDim as number,
+      projectionDim: d.projectionDim,
+      projectionActivation: d.projectionActivation,
+      width: d.width,
+      resolution: config.data.resolution,
+      kernel: d.kernel as 4 | 5, // a number in the schema; the networks take 4 or 5
+      norm: d.norm,
+      spectralNorm: d.spectralNorm,
+      minibatchKernels: d.minibatchKernels,
+      minibatchKernelDim: d.minibatchKernelDim,
       auxClasses: useAux ? (this.conditioner as TagConditioner).encoder.classes : [],
     };
     this.D = new MatchingAwareDiscriminator(dOpts).to(device);
     this.modules.set('G', this.G).set('D', this.D);
-    const o = config.optim as ConfigObject;
-    const decay = o.ema as number;
+    const o = config.optim;
+    const decay = o.ema;
     this.ema =
       decay > 0
         ? new ExponentialMovingAverage(this.G, () => new ConditionalGenerator(this.G.o).to(device), decay)
         : null;
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     if (this.conditioner.module) this.modules.set('text', this.conditioner.module);
-    const og = o.generator as ConfigObject;
-    const od = o.discriminator as ConfigObject;
+    const og = o.generator;
+    const od = o.discriminator;
     this.optimizers.set('G', adamFromConfig(this.G.parameters(), og));
     this.optimizers.set('D', adamFromConfig(this.D.parameters(), od));
-    this.batchesPerStep = o.criticSteps as number;
+    this.batchesPerStep = o.criticSteps;
     this.fixed = this.#fixedInputs();
     ctx.log(
       `${this.model}: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; condition ${this.conditioner.kind} (${this.conditioner.dim})`,
@@ -109,9 +111,9 @@ class ConditionalGanRecipe implements Recipe {
   }
 
   #fixedInputs(): ConditionalGanRecipe['fixed'] {
-    const per = (this.ctx.config.samples as ConfigObject).perCondition as number;
+    const per = this.c.samples.perCondition;
     const captions = sampleCaptions(this.ctx);
-    const seed = (this.ctx.config.seed as number) + 1000;
+    const seed = this.c.seed + 1000;
     const gen = new Generator(seed, this.device);
     const expanded = captions.flatMap((c) => new Array<string>(per).fill(c));
     const noise = randn([expanded.length, this.G.o.noiseDim], { generator: gen, device: this.device });
@@ -171,8 +173,8 @@ class ConditionalGanRecipe implements Recipe {
     scalars: Record<string, number>,
     logging: boolean,
   ): void {
-    const gp = this.l.gradientPenalty as number;
-    const aux = this.l.auxiliary as number;
+    const gp = this.l.gradientPenalty;
+    const aux = this.l.auxiliary;
     using fake = noGrad(() => {
       using z = this.#noise(x.size(0));
       const out = this.G.forward(z, h, this.rng);
@@ -186,7 +188,7 @@ class ConditionalGanRecipe implements Recipe {
       const terms: Tensor[] = [];
       const weights: number[] = [];
       let gpIndex = -1;
-      const wrongW = this.l.matchingAware ? (this.l.wrongWeight as number) : 0;
+      const wrongW = this.l.matchingAware ? this.l.wrongWeight : 0;
       const wrong = wrongW > 0 ? this.D.score(fx, hWrong) : null;
       const fk = this.D.forward(fake, h);
       terms.push(
@@ -194,7 +196,7 @@ class ConditionalGanRecipe implements Recipe {
           this.loss,
           { real: real.score, wrong: wrong?.score ?? null, fake: fk.score },
           wrongW,
-          this.l.realLabel as number,
+          this.l.realLabel,
         ),
       );
       weights.push(1);
@@ -254,7 +256,7 @@ class ConditionalGanRecipe implements Recipe {
    * D's parameters get gradients from it too; they are cleared at D's next zeroGrad.
    */
   #stepG(h: Tensor, labels: [Tensor, Tensor] | null, scalars: Record<string, number>, logging: boolean): void {
-    const aux = this.l.auxiliary as number;
+    const aux = this.l.auxiliary;
     const n = h.size(0);
     const gl = (() => {
       using z = this.#noise(n);
@@ -263,11 +265,11 @@ class ConditionalGanRecipe implements Recipe {
       const s = this.D.forward(fake, h);
       const terms: Tensor[] = [gLoss(this.loss, s.score)];
       const weights = [1];
-      const interp = this.l.interpolation as number;
+      const interp = this.l.interpolation;
       if (interp > 0) {
         // GAN-INT: conditions between pairs of captions need not be real sentences, so the
         // discriminator's "matching" judgement is the only teacher for them.
-        const beta = this.l.interpolationBeta as number;
+        const beta = this.l.interpolationBeta;
         using head = h.narrow(0, n - 1, 1);
         using tail = h.narrow(0, 0, n - 1);
         using hr = cat([head, tail], 0); // pair each caption with its neighbour
@@ -283,14 +285,14 @@ class ConditionalGanRecipe implements Recipe {
         si.aux.forEach((t) => t.dispose());
         if (oi.mu) {
           terms.push(ConditioningAugmentation.klLoss(oi.mu, oi.logvar!));
-          weights.push((this.l.kl as number) * interp);
+          weights.push(this.l.kl * interp);
           oi.mu.dispose();
           oi.logvar!.dispose();
         }
       }
       if (out.mu) {
         terms.push(ConditioningAugmentation.klLoss(out.mu, out.logvar!));
-        weights.push(this.l.kl as number);
+        weights.push(this.l.kl);
         if (logging) scalars['loss/kl'] = terms[terms.length - 1]!.item();
         out.mu.dispose();
         out.logvar!.dispose();
