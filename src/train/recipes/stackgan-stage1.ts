@@ -4,10 +4,10 @@
 import type { Generator, Tensor } from '../../engine/index.js';
 import { Stage1Generator, type Stage1GeneratorOptions } from '../../models/stackgan/index.js';
 import type { Module } from '../../nn/index.js';
-import type { ConfigObject } from '../config.js';
+import type { Schema } from '../config.js';
 import type { RecipeFactory } from '../recipe.js';
 import { conditionalGanSchema, conditionerFromConfig } from './conditional-gan-config.js';
-import { StackGanRecipe, stackganSchema, type StackGanStage } from './stackgan.js';
+import { StackGanRecipe, stackganSchema, type StageConfig, type StackGanStage } from './stackgan.js';
 
 class Stage1 implements StackGanStage<Stage1Generator> {
   readonly frozen = new Map<string, Module>();
@@ -42,26 +42,27 @@ class Stage1 implements StackGanStage<Stage1Generator> {
   }
 }
 
+const generatorFields = {
+  noiseDim: { kind: 'number', int: true, min: 1, doc: 'N_z: size of z' },
+  conditionDim: { kind: 'number', int: true, min: 1, doc: 'N_g: size of the conditioning-augmentation vector ĉ₀' },
+  width: { kind: 'number', int: true, min: 1, doc: 'N_gf: the 4×4 features have 8·N_gf channels' },
+} as const satisfies Schema;
+const ownFields = { condition: conditionalGanSchema.condition } as const satisfies Schema;
+
 export const stackganStage1: RecipeFactory = {
   model: 'stackgan-stage1',
-  schema: stackganSchema(
-    {
-      noiseDim: { kind: 'number', int: true, min: 1, doc: 'N_z: size of z' },
-      conditionDim: { kind: 'number', int: true, min: 1, doc: 'N_g: size of the conditioning-augmentation vector ĉ₀' },
-      width: { kind: 'number', int: true, min: 1, doc: 'N_gf: the 4×4 features have 8·N_gf channels' },
-    },
-    { condition: conditionalGanSchema.condition! },
-  ),
+  schema: stackganSchema(generatorFields, ownFields),
   create(ctx) {
     const { conditioner } = conditionerFromConfig(ctx.config, ctx.data);
     conditioner.module?.to(ctx.device);
-    const g = ctx.config.generator as ConfigObject;
+    const config = ctx.config as unknown as StageConfig<typeof generatorFields, typeof ownFields>;
+    const g = config.generator;
     const opts: Stage1GeneratorOptions = {
-      noiseDim: g.noiseDim as number,
+      noiseDim: g.noiseDim,
       embeddingDim: conditioner.dim,
-      conditionDim: g.conditionDim as number,
-      width: g.width as number,
-      resolution: (ctx.config.data as ConfigObject).resolution as number,
+      conditionDim: g.conditionDim,
+      width: g.width,
+      resolution: config.data.resolution,
     };
     const G = new Stage1Generator(opts).to(ctx.device);
     return new StackGanRecipe('stackgan-stage1', ctx, conditioner, new Stage1(G));

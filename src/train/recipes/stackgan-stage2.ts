@@ -13,9 +13,9 @@ import {
 } from '../../models/stackgan/index.js';
 import type { Module } from '../../nn/index.js';
 import { loadCheckpoint, resolveRunCheckpoint } from '../../artifacts/checkpoint.js';
-import type { ConfigObject } from '../config.js';
+import type { Schema } from '../config.js';
 import type { RecipeFactory } from '../recipe.js';
-import { StackGanRecipe, stackganSchema, type StackGanStage } from './stackgan.js';
+import { StackGanRecipe, stackganSchema, type StackGanStage, type StageConfig } from './stackgan.js';
 import { stage1FromCheckpoint } from '../../artifacts/generators.js';
 
 class Stage2 implements StackGanStage<Stage2Generator> {
@@ -68,23 +68,24 @@ class Stage2 implements StackGanStage<Stage2Generator> {
   }
 }
 
+const generatorFields = {
+  conditionDim: { kind: 'number', int: true, min: 1, doc: 'N_g: size of the conditioning-augmentation vector ĉ' },
+  width: { kind: 'number', int: true, min: 4, doc: 'N_gf: 4·N_gf channels at 16×16 (a multiple of 4)' },
+  residualBlocks: { kind: 'number', int: true, min: 0, doc: 'residual blocks at 16×16' },
+} as const satisfies Schema;
+const ownFields = {
+  stage1: {
+    kind: 'string',
+    doc: 'the Stage I to refine: a stackgan-stage1, gan-int-cls or wgan-cls run directory (its best checkpoint, else the newest) or checkpoint',
+  },
+} as const satisfies Schema;
+
 export const stackganStage2: RecipeFactory = {
   model: 'stackgan-stage2',
-  schema: stackganSchema(
-    {
-      conditionDim: { kind: 'number', int: true, min: 1, doc: 'N_g: size of the conditioning-augmentation vector ĉ' },
-      width: { kind: 'number', int: true, min: 4, doc: 'N_gf: 4·N_gf channels at 16×16 (a multiple of 4)' },
-      residualBlocks: { kind: 'number', int: true, min: 0, doc: 'residual blocks at 16×16' },
-    },
-    {
-      stage1: {
-        kind: 'string',
-        doc: 'the Stage I to refine: a stackgan-stage1, gan-int-cls or wgan-cls run directory (its best checkpoint, else the newest) or checkpoint',
-      },
-    },
-  ),
+  schema: stackganSchema(generatorFields, ownFields),
   create(ctx) {
-    const ck = loadCheckpoint(resolveRunCheckpoint(ctx.config.stage1 as string, true));
+    const config = ctx.config as unknown as StageConfig<typeof generatorFields, typeof ownFields>;
+    const ck = loadCheckpoint(resolveRunCheckpoint(config.stage1, true));
     let loaded: ReturnType<typeof stage1FromCheckpoint>;
     try {
       loaded = stage1FromCheckpoint(ck.tensors, ck.metadata, ctx.device);
@@ -92,7 +93,7 @@ export const stackganStage2: RecipeFactory = {
       for (const t of ck.tensors.values()) t.dispose();
     }
     const { G: stage1, model, conditioner, usedEma } = loaded;
-    const resolution = (ctx.config.data as ConfigObject).resolution as number;
+    const resolution = config.data.resolution;
     if (resolution !== stage1.o.resolution * 4) {
       stage1.dispose();
       conditioner.module?.dispose();
@@ -101,12 +102,12 @@ export const stackganStage2: RecipeFactory = {
       );
     }
     ctx.log(`stage 1: ${model} from ${ck.path}${usedEma ? ' (EMA weights)' : ''}, frozen`);
-    const g = ctx.config.generator as ConfigObject;
+    const g = config.generator;
     const opts: Stage2GeneratorOptions = {
       embeddingDim: conditioner.dim,
-      conditionDim: g.conditionDim as number,
-      width: g.width as number,
-      residualBlocks: g.residualBlocks as number,
+      conditionDim: g.conditionDim,
+      width: g.width,
+      residualBlocks: g.residualBlocks,
       inputResolution: stage1.o.resolution,
       resolution,
     };

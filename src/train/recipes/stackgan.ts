@@ -14,7 +14,8 @@ import { ConditioningAugmentation } from '../../models/layers/conditioning-augme
 import { StackGanDiscriminator } from '../../models/stackgan/index.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
-import type { ConfigObject, Schema } from '../config.js';
+import type { ConfigOf, Schema } from '../config.js';
+import type { CommonConfig } from '../schema.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize, weightedSum } from '../losses.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
@@ -49,51 +50,58 @@ export interface StackGanStage<G extends StageGenerator> {
   metadata(): Record<string, string>;
 }
 
+/** The config sections both stages share (`generator` and the stage's own keys differ). */
+const stackganSections = {
+  discriminator: {
+    kind: 'object',
+    fields: {
+      projectionDim: { kind: 'number', int: true, min: 1, doc: 'N_d: width of the compressed text embedding in D' },
+      width: { kind: 'number', int: true, min: 1, doc: 'N_df: channels of the first down-sampling block' },
+    },
+  },
+  loss: {
+    kind: 'object',
+    fields: {
+      adversarial: { kind: 'string', choices: STACKGAN_LOSSES, doc: 'adversarial objective' },
+      wrongWeight: { kind: 'number', min: 0, max: 1, default: 0.5, doc: 'weight w of the (real, wrong text) term' },
+      kl: { kind: 'number', min: 0, doc: 'λ: weight of the conditioning-augmentation KL term (per dimension)' },
+      unconditional: {
+        kind: 'number',
+        min: 0,
+        default: 0,
+        doc: 'weight of the unconditional (image-only) logit in D and G (0: off)',
+      },
+    },
+  },
+  optim: {
+    kind: 'object',
+    fields: {
+      generator: { kind: 'object', fields: adamSchema },
+      discriminator: { kind: 'object', fields: adamSchema },
+      lrDecayEpochs: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: 'multiply both learning rates by lrDecay every this many epochs (0: constant)',
+      },
+      lrDecay: { kind: 'number', min: 0, max: 1, default: 0.5, doc: 'the factor of each decay' },
+      ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
+    },
+  },
+  eval: conditionalGanSchema.eval,
+  samples: conditionalGanSchema.samples,
+} as const satisfies Schema;
+
+/** What the shared StackGAN recipe reads of a stage's config (typed from the schemas). */
+export type StackGanConfig = CommonConfig & ConfigOf<typeof stackganSections>;
+
+/** A stage's config: the shared sections, its generator's fields and its own keys. */
+export type StageConfig<G extends Schema, E extends Schema> = StackGanConfig & ConfigOf<E> & { generator: ConfigOf<G> };
+
 /** The config sections of a stage: `generator` differs between Stage I and Stage II. */
-export function stackganSchema(generator: Schema, extra: Schema): Schema {
-  return {
-    ...extra,
-    generator: { kind: 'object', fields: generator },
-    discriminator: {
-      kind: 'object',
-      fields: {
-        projectionDim: { kind: 'number', int: true, min: 1, doc: 'N_d: width of the compressed text embedding in D' },
-        width: { kind: 'number', int: true, min: 1, doc: 'N_df: channels of the first down-sampling block' },
-      },
-    },
-    loss: {
-      kind: 'object',
-      fields: {
-        adversarial: { kind: 'string', choices: STACKGAN_LOSSES, doc: 'adversarial objective' },
-        wrongWeight: { kind: 'number', min: 0, max: 1, default: 0.5, doc: 'weight w of the (real, wrong text) term' },
-        kl: { kind: 'number', min: 0, doc: 'λ: weight of the conditioning-augmentation KL term (per dimension)' },
-        unconditional: {
-          kind: 'number',
-          min: 0,
-          default: 0,
-          doc: 'weight of the unconditional (image-only) logit in D and G (0: off)',
-        },
-      },
-    },
-    optim: {
-      kind: 'object',
-      fields: {
-        generator: { kind: 'object', fields: adamSchema },
-        discriminator: { kind: 'object', fields: adamSchema },
-        lrDecayEpochs: {
-          kind: 'number',
-          int: true,
-          min: 0,
-          default: 0,
-          doc: 'multiply both learning rates by lrDecay every this many epochs (0: constant)',
-        },
-        lrDecay: { kind: 'number', min: 0, max: 1, default: 0.5, doc: 'the factor of each decay' },
-        ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
-      },
-    },
-    eval: conditionalGanSchema.eval!,
-    samples: conditionalGanSchema.samples!,
-  };
+export function stackganSchema<G extends Schema, E extends Schema>(generator: G, extra: E) {
+  return { ...extra, generator: { kind: 'object', fields: generator } as const, ...stackganSections } satisfies Schema;
 }
 
 export class StackGanRecipe<G extends StageGenerator> implements Recipe {
@@ -104,7 +112,8 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
   readonly D: StackGanDiscriminator;
   readonly ema: ExponentialMovingAverage<G> | null;
   readonly loss: AdversarialLoss;
-  readonly l: ConfigObject;
+  readonly l: StackGanConfig['loss'];
+  readonly c: StackGanConfig;
   readonly device: Device;
   readonly fixed: { noise: Tensor; embedding: Tensor; captions: string[]; perCondition: number };
   readonly #lr: { G: number; D: number; decayEpochs: number; decay: number; batchesPerEpoch: number };
@@ -115,36 +124,37 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     readonly conditioner: Conditioner,
     readonly stage: StackGanStage<G>,
   ) {
-    const { config, device } = ctx;
+    const { device } = ctx;
+    const config = (this.c = ctx.config as unknown as StackGanConfig);
     this.device = device;
-    this.l = config.loss as ConfigObject;
-    this.loss = this.l.adversarial as AdversarialLoss;
+    this.l = config.loss;
+    this.loss = this.l.adversarial;
     this.G = stage.G;
-    const d = config.discriminator as ConfigObject;
+    const d = config.discriminator;
     this.D = new StackGanDiscriminator({
       embeddingDim: conditioner.dim,
-      projectionDim: d.projectionDim as number,
-      width: d.width as number,
+      projectionDim: d.projectionDim,
+      width: d.width,
       resolution: this.G.o.resolution,
-      unconditional: (this.l.unconditional as number) > 0,
+      unconditional: this.l.unconditional > 0,
     }).to(device);
     this.modules.set('G', this.G).set('D', this.D);
-    const o = config.optim as ConfigObject;
-    const decay = o.ema as number;
+    const o = config.optim;
+    const decay = o.ema;
     this.ema = decay > 0 ? new ExponentialMovingAverage(this.G, () => stage.build().to(device), decay) : null;
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     for (const [name, m] of stage.frozen) this.modules.set(name, m);
     if (conditioner.module) this.modules.set('text', conditioner.module);
-    const og = o.generator as ConfigObject;
-    const od = o.discriminator as ConfigObject;
+    const og = o.generator;
+    const od = o.discriminator;
     this.optimizers.set('G', adamFromConfig(this.G.parameters(), og));
     this.optimizers.set('D', adamFromConfig(this.D.parameters(), od));
-    const batchSize = (config.data as ConfigObject).batchSize as number;
+    const batchSize = config.data.batchSize;
     this.#lr = {
-      G: og.lr as number,
-      D: od.lr as number,
-      decayEpochs: o.lrDecayEpochs as number,
-      decay: o.lrDecay as number,
+      G: og.lr,
+      D: od.lr,
+      decayEpochs: o.lrDecayEpochs,
+      decay: o.lrDecay,
       // The loader's epoch: full batches of the training split.
       batchesPerEpoch: Math.max(1, Math.floor(ctx.data.indices('train').length / batchSize)),
     };
@@ -155,9 +165,9 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
   }
 
   #fixedInputs(): StackGanRecipe<G>['fixed'] {
-    const per = (this.ctx.config.samples as ConfigObject).perCondition as number;
+    const per = this.c.samples.perCondition;
     const captions = sampleCaptions(this.ctx);
-    const gen = new Generator((this.ctx.config.seed as number) + 1000, this.device);
+    const gen = new Generator(this.c.seed + 1000, this.device);
     const expanded = captions.flatMap((c) => new Array<string>(per).fill(c));
     const noise = randn([expanded.length, this.stage.noiseDim], { generator: gen, device: this.device });
     const embedding = this.conditioner.encode({ captions: expanded }, this.device);
@@ -182,8 +192,8 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     const x = batch.images.get(this.G.o.resolution);
     if (x === undefined) throw new Error(`the batch has no ${this.G.o.resolution} px images`);
     const n = x.size(0);
-    const wrongW = this.l.wrongWeight as number;
-    const u = this.l.unconditional as number;
+    const wrongW = this.l.wrongWeight;
+    const u = this.l.unconditional;
     using h = this.conditioner.encode({ captions: batch.captions, attributes: batch.attributes }, this.device);
     using hWrong = this.conditioner.encode(
       { captions: batch.wrongCaptions, attributes: batch.wrongAttributes },
@@ -232,7 +242,7 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
         weights.push(u);
       }
       terms.push(ConditioningAugmentation.klLossPerDimension(mu, logvar));
-      weights.push(this.l.kl as number);
+      weights.push(this.l.kl);
       if (logging) scalars['loss/kl'] = terms[terms.length - 1]!.item();
       const total = weightedSum(terms, weights);
       terms.forEach((t) => t.dispose());
