@@ -28,85 +28,13 @@ import type { Optimizer } from '../../optim/index.js';
 import { buildTreeGenerator, type TreeModel } from '../../artifacts/generators.js';
 import { disposeText, encodeText } from '../../inference/text-features.js';
 import { stageRows } from '../../inference/stage-rows.js';
-import type { ConfigObject, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize, weightedSum } from '../losses.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
-import { adamFromConfig, adamSchema } from '../optim-config.js';
-import { conditionalGanSchema, conditionerFromConfig, sampleCaptions } from './conditional-gan-config.js';
-
-const TREE_LOSSES = ['nonsaturating', 'hinge', 'least-squares'] as const;
-const weight = (doc: string, dflt: number): Schema[string] => ({ kind: 'number', min: 0, default: dflt, doc });
-
-function treeSchema(model: TreeModel): Schema {
-  return {
-    condition: conditionalGanSchema.condition!,
-    generator: {
-      kind: 'object',
-      fields: {
-        noiseDim: { kind: 'number', int: true, min: 1, doc: 'N_z: size of z' },
-        conditionDim: { kind: 'number', int: true, min: 1, doc: 'size of the conditioning-augmentation code ĉ' },
-        width: { kind: 'number', int: true, min: 1, doc: "N_gf: channels of the first stage's features" },
-        residualBlocks: { kind: 'number', int: true, min: 0, doc: 'residual blocks per refinement stage' },
-        branches: { kind: 'number', int: true, min: 1, doc: 'stages of the tree (3: 64, 128, 256 px)' },
-      },
-    },
-    discriminator: {
-      kind: 'object',
-      fields: {
-        width: { kind: 'number', int: true, min: 1, doc: 'N_df: channels of the first down-sampling block' },
-        condition: {
-          kind: 'string',
-          choices: ['mu', 'sentence'],
-          doc: "the text code D reads: G's conditioning mean μ (StackGAN++) or the sentence embedding (AttnGAN)",
-        },
-      },
-    },
-    loss: {
-      kind: 'object',
-      fields: {
-        adversarial: { kind: 'string', choices: TREE_LOSSES, doc: 'adversarial objective' },
-        discriminator: {
-          kind: 'object',
-          fields: {
-            real: weight('a_r: (real, right text) scored real', 1),
-            wrong: weight('a_w: (real, wrong text) scored fake', 1),
-            fake: weight('a_f: (fake, right text) scored fake', 1),
-            unconditionalReal: weight('u_r: real images, image-only logit', 1),
-            unconditionalFake: weight('u_f: fake images, image-only logit', 1),
-          },
-        },
-        generator: {
-          kind: 'object',
-          fields: {
-            conditional: weight('g_c: the conditional logit', 1),
-            unconditional: weight('g_u: the image-only logit', 1),
-          },
-        },
-        kl: { kind: 'number', min: 0, doc: 'λ_KL: conditioning-augmentation KL (averaged over dimensions)' },
-        ...(model === 'stackgan-pp'
-          ? { colorConsistency: weight('λ_C: colour-consistency between neighbouring scales (0: off)', 0) }
-          : {
-              damsm: weight("λ: DAMSM loss of the last stage's images (AttnGAN's LAMBDA)", 5),
-              gamma1: weight('DAMSM γ₁: attention sharpness over regions', 4),
-              gamma2: weight('DAMSM γ₂: weight of the best-matching words', 5),
-              gamma3: weight('DAMSM γ₃: retrieval temperature', 10),
-            }),
-      },
-    },
-    optim: {
-      kind: 'object',
-      fields: {
-        generator: { kind: 'object', fields: adamSchema },
-        discriminator: { kind: 'object', fields: adamSchema },
-        ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
-      },
-    },
-    eval: conditionalGanSchema.eval!,
-    samples: conditionalGanSchema.samples!,
-  };
-}
+import { adamFromConfig } from '../optim-config.js';
+import { conditionerFromConfig, sampleCaptions } from './conditional-gan-config.js';
+import { treeSchema, type TreeConfig } from './tree-gan-config.js';
 
 class TreeGanRecipe implements Recipe {
   readonly modules = new Map<string, Module>();
@@ -118,7 +46,8 @@ class TreeGanRecipe implements Recipe {
   readonly conditioner: Conditioner;
   readonly damsmImage: DamsmImageEncoder | null;
   readonly loss: AdversarialLoss;
-  readonly l: ConfigObject;
+  readonly l: TreeConfig['loss'];
+  readonly c: TreeConfig;
   readonly dCondition: 'mu' | 'sentence';
   readonly device: Device;
   readonly resolutions: number[];
@@ -128,38 +57,39 @@ class TreeGanRecipe implements Recipe {
     readonly model: TreeModel,
     readonly ctx: RecipeContext,
   ) {
-    const { config, device } = ctx;
+    const { device } = ctx;
+    const config = (this.c = ctx.config as unknown as TreeConfig);
     this.device = device;
-    this.l = config.loss as ConfigObject;
-    this.loss = this.l.adversarial as AdversarialLoss;
-    const withDamsm = model === 'attngan' && (this.l.damsm as number) > 0;
-    const { conditioner, image } = conditionerFromConfig(config, ctx.data, withDamsm);
+    this.l = config.loss;
+    this.loss = this.l.adversarial;
+    const withDamsm = model === 'attngan' && (this.l.damsm ?? 0) > 0;
+    const { conditioner, image } = conditionerFromConfig(ctx.config, ctx.data, withDamsm);
     if (model === 'attngan' && !(conditioner instanceof DamsmConditioner))
       throw new Error('attngan needs condition.source damsm: it attends to the DAMSM word features');
     this.conditioner = conditioner;
     conditioner.module?.to(device);
     this.damsmImage = image?.to(device) ?? null;
-    const g = config.generator as ConfigObject;
+    const g = config.generator;
     const opts: TreeGeneratorOptions & { wordDim?: number } = {
-      noiseDim: g.noiseDim as number,
+      noiseDim: g.noiseDim,
       embeddingDim: conditioner.dim,
-      conditionDim: g.conditionDim as number,
-      width: g.width as number,
-      residualBlocks: g.residualBlocks as number,
-      branches: g.branches as number,
-      resolution: (config.data as ConfigObject).resolution as number,
+      conditionDim: g.conditionDim,
+      width: g.width,
+      residualBlocks: g.residualBlocks,
+      branches: g.branches,
+      resolution: config.data.resolution,
       ...(conditioner instanceof DamsmConditioner ? { wordDim: conditioner.dim } : {}),
     };
     this.G = buildTreeGenerator(model, opts).to(device);
     this.resolutions = this.G.stages;
-    const d = config.discriminator as ConfigObject;
-    this.dCondition = d.condition as 'mu' | 'sentence';
+    const d = config.discriminator;
+    this.dCondition = d.condition;
     const textDim = this.dCondition === 'mu' ? opts.conditionDim : conditioner.dim;
     this.Ds = this.G.stages.map((resolution) => {
       const D = new StackGanDiscriminator({
         embeddingDim: textDim,
         projectionDim: 0,
-        width: d.width as number,
+        width: d.width,
         resolution,
         unconditional: true,
       });
@@ -168,16 +98,14 @@ class TreeGanRecipe implements Recipe {
     });
     this.modules.set('G', this.G);
     this.Ds.forEach((D, i) => this.modules.set(`D${i}`, D));
-    const o = config.optim as ConfigObject;
-    const decay = o.ema as number;
+    const o = config.optim;
+    const decay = o.ema;
     this.ema =
       decay > 0 ? new ExponentialMovingAverage(this.G, () => buildTreeGenerator(model, opts).to(device), decay) : null;
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     if (conditioner.module) this.modules.set('text', conditioner.module);
-    this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator as ConfigObject));
-    this.Ds.forEach((D, i) =>
-      this.optimizers.set(`D${i}`, adamFromConfig(D.parameters(), o.discriminator as ConfigObject)),
-    );
+    this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator));
+    this.Ds.forEach((D, i) => this.optimizers.set(`D${i}`, adamFromConfig(D.parameters(), o.discriminator)));
     this.fixed = this.#fixedInputs();
     const dParams = this.Ds.reduce((s, D) => s + D.numParameters(), 0);
     ctx.log(
@@ -186,9 +114,9 @@ class TreeGanRecipe implements Recipe {
   }
 
   #fixedInputs(): TreeGanRecipe['fixed'] {
-    const per = (this.ctx.config.samples as ConfigObject).perCondition as number;
+    const per = this.c.samples.perCondition;
     const captions = sampleCaptions(this.ctx);
-    const gen = new Generator((this.ctx.config.seed as number) + 1000, this.device);
+    const gen = new Generator(this.c.seed + 1000, this.device);
     const expanded = captions.flatMap((c) => new Array<string>(per).fill(c));
     const noise = randn([expanded.length, this.G.o.noiseDim], { generator: gen, device: this.device });
     const text = encodeText(this.G, this.conditioner, expanded, this.device);
@@ -241,7 +169,7 @@ class TreeGanRecipe implements Recipe {
     scalars: Record<string, number>,
     logging: boolean,
   ): void {
-    const w = this.l.discriminator as ConfigObject;
+    const w = this.l.discriminator;
     const opt = this.optimizers.get(`D${i}`)!;
     const dl = (() => {
       using fakeD = fake.detach();
@@ -264,13 +192,7 @@ class TreeGanRecipe implements Recipe {
         scalars[`D${i}/wrong`] = meanScore(this.loss, sWrong);
         scalars[`D${i}/fake`] = meanScore(this.loss, sFake);
       }
-      const total = weightedSum(terms, [
-        w.real as number,
-        w.wrong as number,
-        w.fake as number,
-        w.unconditionalReal as number,
-        w.unconditionalFake as number,
-      ]);
+      const total = weightedSum(terms, [w.real, w.wrong, w.fake, w.unconditionalReal, w.unconditionalFake]);
       terms.forEach((t) => t.dispose());
       return total;
     })();
@@ -285,7 +207,7 @@ class TreeGanRecipe implements Recipe {
     scalars: Record<string, number>,
     logging: boolean,
   ): void {
-    const w = this.l.generator as ConfigObject;
+    const w = this.l.generator;
     const opt = this.optimizers.get('G')!;
     const terms: Tensor[] = [];
     const weights: number[] = [];
@@ -300,11 +222,11 @@ class TreeGanRecipe implements Recipe {
         using ff = D.features(out.stages[i]!);
         using s = D.score(ff, c);
         using u = D.unconditionalScore(ff);
-        add(gLoss(this.loss, s), w.conditional as number);
-        add(gLoss(this.loss, u), w.unconditional as number);
+        add(gLoss(this.loss, s), w.conditional);
+        add(gLoss(this.loss, u), w.unconditional);
       });
-      add(ConditioningAugmentation.klLossPerDimension(out.mu, out.logvar), this.l.kl as number, 'loss/kl');
-      const colour = (this.l.colorConsistency as number | undefined) ?? 0;
+      add(ConditioningAugmentation.klLossPerDimension(out.mu, out.logvar), this.l.kl, 'loss/kl');
+      const colour = this.l.colorConsistency ?? 0;
       if (colour > 0)
         for (let i = 1; i < out.stages.length; i++) {
           const { mean, covariance } = colorConsistency(out.stages[i]!, out.stages[i - 1]!);
@@ -316,15 +238,15 @@ class TreeGanRecipe implements Recipe {
         const image = this.damsmImage.forward(last);
         try {
           const r = damsmLoss(image, { words: text.words!, sentence: text.sentence }, text.lengths!, batch.classIds, {
-            gamma1: this.l.gamma1 as number,
-            gamma2: this.l.gamma2 as number,
-            gamma3: this.l.gamma3 as number,
+            gamma1: this.l.gamma1!,
+            gamma2: this.l.gamma2!,
+            gamma3: this.l.gamma3!,
           });
           r.attention.forEach((t) => t.dispose());
           [r.word.imageToText, r.word.textToImage, r.sentence.imageToText, r.sentence.textToImage].forEach((t) =>
             t.dispose(),
           );
-          add(r.loss, this.l.damsm as number, 'loss/damsm');
+          add(r.loss, this.l.damsm!, 'loss/damsm');
         } finally {
           image.regions.dispose();
           image.global.dispose();

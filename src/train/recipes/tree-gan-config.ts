@@ -1,0 +1,101 @@
+// The config of the tree GANs (StackGAN++ and AttnGAN): one schema, the loss weights of each
+// paper's terms, and the static type the recipe reads (typed from the schema, checked by resolveConfig).
+import type { TreeModel } from '../../artifacts/generators.js';
+import type { ConfigOf, Schema } from '../config.js';
+import { adamSchema } from '../optim-config.js';
+import type { CommonConfig } from '../schema.js';
+import { conditionalGanSchema } from './conditional-gan-config.js';
+
+const TREE_LOSSES = ['nonsaturating', 'hinge', 'least-squares'] as const;
+const weight = (doc: string, dflt: number) => ({ kind: 'number', min: 0, default: dflt, doc }) as const;
+
+/** StackGAN++'s own loss term. */
+const stackganPpLoss = {
+  colorConsistency: weight('λ_C: colour-consistency between neighbouring scales (0: off)', 0),
+} as const satisfies Schema;
+
+/** AttnGAN's own loss term: the DAMSM loss and its three constants. */
+const attnganLoss = {
+  damsm: weight("λ: DAMSM loss of the last stage's images (AttnGAN's LAMBDA)", 5),
+  gamma1: weight('DAMSM γ₁: attention sharpness over regions', 4),
+  gamma2: weight('DAMSM γ₂: weight of the best-matching words', 5),
+  gamma3: weight('DAMSM γ₃: retrieval temperature', 10),
+} as const satisfies Schema;
+
+const lossFields = {
+  adversarial: { kind: 'string', choices: TREE_LOSSES, doc: 'adversarial objective' },
+  discriminator: {
+    kind: 'object',
+    fields: {
+      real: weight('a_r: (real, right text) scored real', 1),
+      wrong: weight('a_w: (real, wrong text) scored fake', 1),
+      fake: weight('a_f: (fake, right text) scored fake', 1),
+      unconditionalReal: weight('u_r: real images, image-only logit', 1),
+      unconditionalFake: weight('u_f: fake images, image-only logit', 1),
+    },
+  },
+  generator: {
+    kind: 'object',
+    fields: {
+      conditional: weight('g_c: the conditional logit', 1),
+      unconditional: weight('g_u: the image-only logit', 1),
+    },
+  },
+  kl: { kind: 'number', min: 0, doc: 'λ_KL: conditioning-augmentation KL (averaged over dimensions)' },
+} as const satisfies Schema;
+
+const sections = {
+  condition: conditionalGanSchema.condition,
+  generator: {
+    kind: 'object',
+    fields: {
+      noiseDim: { kind: 'number', int: true, min: 1, doc: 'N_z: size of z' },
+      conditionDim: { kind: 'number', int: true, min: 1, doc: 'size of the conditioning-augmentation code ĉ' },
+      width: { kind: 'number', int: true, min: 1, doc: "N_gf: channels of the first stage's features" },
+      residualBlocks: { kind: 'number', int: true, min: 0, doc: 'residual blocks per refinement stage' },
+      branches: { kind: 'number', int: true, min: 1, doc: 'stages of the tree (3: 64, 128, 256 px)' },
+    },
+  },
+  discriminator: {
+    kind: 'object',
+    fields: {
+      width: { kind: 'number', int: true, min: 1, doc: 'N_df: channels of the first down-sampling block' },
+      condition: {
+        kind: 'string',
+        choices: ['mu', 'sentence'],
+        doc: "the text code D reads: G's conditioning mean μ (StackGAN++) or the sentence embedding (AttnGAN)",
+      },
+    },
+  },
+  optim: {
+    kind: 'object',
+    fields: {
+      generator: { kind: 'object', fields: adamSchema },
+      discriminator: { kind: 'object', fields: adamSchema },
+      ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
+    },
+  },
+  eval: conditionalGanSchema.eval,
+  samples: conditionalGanSchema.samples,
+} as const satisfies Schema;
+
+/** The schema of one tree model: the shared sections, the loss with that paper's own terms. */
+export function treeSchema(model: TreeModel): Schema {
+  const { condition, generator, discriminator, optim, eval: evaluation, samples } = sections;
+  const loss = { ...lossFields, ...(model === 'stackgan-pp' ? stackganPpLoss : attnganLoss) };
+  return {
+    condition,
+    generator,
+    discriminator,
+    loss: { kind: 'object', fields: loss },
+    optim,
+    eval: evaluation,
+    samples,
+  };
+}
+
+/** A resolved StackGAN++ or AttnGAN config; each model's own loss terms are present only for it. */
+export type TreeConfig = CommonConfig &
+  ConfigOf<typeof sections> & {
+    loss: ConfigOf<typeof lossFields> & Partial<ConfigOf<typeof stackganPpLoss> & ConfigOf<typeof attnganLoss>>;
+  };
