@@ -15,6 +15,14 @@ import {
 } from '../eval/checkpoint-metric.js';
 import { TagConditioner } from '../models/conditioning.js';
 import type { ConfigObject } from './config.js';
+import type { ConditionalGanConfig } from './recipes/conditional-gan-config.js';
+import type { CommonConfig } from './schema.js';
+
+/** The sections read here; a model's schema has the eval keys that apply to it (checked by resolveConfig). */
+type MetricConfig = CommonConfig & {
+  eval?: Partial<ConditionalGanConfig['eval']>;
+  condition?: Partial<ConditionalGanConfig['condition']>;
+};
 
 export function checkpointMetricFromConfig(
   config: ConfigObject,
@@ -22,11 +30,12 @@ export function checkpointMetricFromConfig(
   records: readonly MetricRecord[],
   device: Device,
 ): CheckpointMetric | null {
-  const e = config.eval as ConfigObject | undefined;
+  const c = config as unknown as MetricConfig;
+  const e = c.eval;
   if (e === undefined) return null;
-  const seed = config.seed as number;
-  const classifier = (e.classifier ?? null) as string | null;
-  const samples = (e.samples ?? 0) as number;
+  const seed = c.seed;
+  const classifier = e.classifier ?? null;
+  const samples = e.samples ?? 0;
   if (classifier !== null && samples > 0)
     throw new Error('eval.classifier (tag models) and eval.samples (caption models) exclude each other: set one');
   if (classifier !== null) {
@@ -34,7 +43,7 @@ export function checkpointMetricFromConfig(
       throw new Error('eval.classifier (attribute accuracy) needs condition.source tags');
     const vocab = sampler.conditioner.encoder.vocabulary;
     return attributeAccuracyMetric(loadAttributeClassifier(classifier, device), {
-      perCombo: e.perCombo as number,
+      perCombo: e.perCombo ?? 4,
       seed: seed + 3000,
       records,
       hair: vocab.hair,
@@ -42,9 +51,9 @@ export function checkpointMetricFromConfig(
     });
   }
   if (samples > 0) {
-    const c = config.condition as ConfigObject | undefined;
-    if (c?.source === 'tags') throw new Error('eval.samples (R-precision) needs caption conditions, not tags');
-    const damsm = (e.damsm ?? (c?.source === 'damsm' ? c.damsm : null) ?? null) as string | null;
+    const condition = c.condition;
+    if (condition?.source === 'tags') throw new Error('eval.samples (R-precision) needs caption conditions, not tags');
+    const damsm = e.damsm ?? (condition?.source === 'damsm' ? condition.damsm : null) ?? null;
     if (damsm === null)
       throw new Error('eval.samples (R-precision) needs a DAMSM to rank captions: eval.damsm or condition.damsm');
     const { conditioner, image } = loadDamsm(damsm, true);

@@ -1,7 +1,7 @@
 // The optimizer settings every recipe's config shares: Adam's learning rate and betas, per network.
 import type { Tensor } from '../engine/index.js';
 import { Adam } from '../optim/index.js';
-import type { ConfigObject, ConfigOf, Schema } from './config.js';
+import type { ConfigOf, Schema } from './config.js';
 
 export const adamSchema = {
   lr: { kind: 'number', min: 0, doc: 'learning rate' },
@@ -10,6 +10,6 @@ export const adamSchema = {
 } as const satisfies Schema;
 
 /** Adam over `params` with the settings of an adamSchema config object. */
-export function adamFromConfig(params: Tensor[], o: ConfigOf<typeof adamSchema> | ConfigObject): Adam {
-  return new Adam(params, { lr: o.lr as number, betas: [o.beta1 as number, o.beta2 as number] });
+export function adamFromConfig(params: Tensor[], o: ConfigOf<typeof adamSchema>): Adam {
+  return new Adam(params, { lr: o.lr, betas: [o.beta1, o.beta2] });
 }

@@ -9,12 +9,13 @@ import { TagEncoder } from '../../models/tag-encoder.js';
 import type { Module } from '../../nn/index.js';
 import { Adam, type Optimizer } from '../../optim/index.js';
 import { TagVocabulary } from '../../text/index.js';
-import type { ConfigObject, Schema } from '../config.js';
+import type { ConfigOf, Schema } from '../config.js';
+import type { CommonConfig } from '../schema.js';
 import { gradNorm } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { validationLoader } from '../validation.js';
 
-export const attributeClassifierSchema: Schema = {
+export const attributeClassifierSchema = {
   classifier: {
     kind: 'object',
     fields: {
@@ -37,7 +38,10 @@ export const attributeClassifierSchema: Schema = {
       batches: { kind: 'number', int: true, min: 1, default: 8, doc: 'validation batches per evaluation' },
     },
   },
-};
+} as const satisfies Schema;
+
+/** A resolved attribute-classifier config, typed from the schemas (checked by resolveConfig). */
+type ClassifierConfig = CommonConfig & ConfigOf<typeof attributeClassifierSchema>;
 
 type Records = readonly { id?: string; attributes?: { [k: string]: string } }[];
 
@@ -87,24 +91,25 @@ class AttributeClassifierRecipe implements Recipe {
   readonly options: AttributeClassifierOptions;
 
   constructor(readonly ctx: RecipeContext) {
-    const { config, device, data } = ctx;
+    const { device, data } = ctx;
+    const config = ctx.config as unknown as ClassifierConfig;
     this.vocabulary = classifierVocabulary(data.records, `the cache ${data.dir} (${data.manifest.dataset})`);
-    const c = config.classifier as ConfigObject;
+    const c = config.classifier;
     this.options = {
       heads: [this.vocabulary.nHair, this.vocabulary.nEyes],
-      width: c.width as number,
-      resolution: (config.data as ConfigObject).resolution as number,
-      dropout: c.dropout as number,
+      width: c.width,
+      resolution: config.data.resolution,
+      dropout: c.dropout,
     };
     this.net = new AttributeClassifier(this.options).to(device);
     this.modules.set('classifier', this.net);
-    const o = config.optim as ConfigObject;
+    const o = config.optim;
     this.optimizers.set(
       'classifier',
       new Adam(this.net.parameters(), {
-        lr: o.lr as number,
-        betas: [o.beta1 as number, o.beta2 as number],
-        weightDecay: o.weightDecay as number,
+        lr: o.lr,
+        betas: [o.beta1, o.beta2],
+        weightDecay: o.weightDecay,
       }),
     );
     if (!data.records.some((r) => r.split === 'val'))
@@ -152,7 +157,8 @@ class AttributeClassifierRecipe implements Recipe {
 
   /** Accuracy per attribute and for both, and the loss, over (up to eval.batches of) the val split. */
   async evaluate(): Promise<Record<string, number>> {
-    const { config, device } = this.ctx;
+    const { device } = this.ctx;
+    const config = this.ctx.config as unknown as ClassifierConfig;
     // Every image counts: a validation split smaller than a batch still gives one.
     const loader = validationLoader(this.ctx, { dropLast: false });
     if (loader === null) return {};
@@ -181,7 +187,7 @@ class AttributeClassifierRecipe implements Recipe {
         });
         target.forEach((t) => t.dispose());
         batch.dispose();
-        if (++batches >= ((config.eval as ConfigObject).batches as number)) break;
+        if (++batches >= config.eval.batches) break;
       }
     } finally {
       this.net.train();

@@ -16,12 +16,13 @@ import {
 import type { Module } from '../../nn/index.js';
 import { Adam, type Optimizer } from '../../optim/index.js';
 import { Vocabulary } from '../../text/index.js';
-import type { ConfigObject, Schema } from '../config.js';
+import type { ConfigOf, Schema } from '../config.js';
+import type { CommonConfig } from '../schema.js';
 import { gradNorm } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { validationLoader } from '../validation.js';
 
-export const damsmSchema: Schema = {
+export const damsmSchema = {
   damsm: {
     kind: 'object',
     fields: {
@@ -51,7 +52,10 @@ export const damsmSchema: Schema = {
       batches: { kind: 'number', int: true, min: 1, default: 8, doc: 'validation batches per evaluation' },
     },
   },
-};
+} as const satisfies Schema;
+
+/** A resolved DAMSM config, typed from the schemas (checked by resolveConfig). */
+type DamsmConfig = CommonConfig & ConfigOf<typeof damsmSchema>;
 
 class DamsmRecipe implements Recipe {
   readonly modules = new Map<string, Module>();
@@ -63,41 +67,42 @@ class DamsmRecipe implements Recipe {
   readonly image: DamsmImageEncoder;
   readonly textOptions: DamsmTextEncoderOptions;
   readonly imageOptions: DamsmImageEncoderOptions;
-  readonly d: ConfigObject;
+  readonly d: DamsmConfig['damsm'];
   readonly clip: number;
 
   constructor(readonly ctx: RecipeContext) {
-    const { config, device, data } = ctx;
-    this.d = config.damsm as ConfigObject;
+    const { device, data } = ctx;
+    const config = ctx.config as unknown as DamsmConfig;
+    this.d = config.damsm;
     const trainCaptions = data.records.filter((r) => r.split === 'train').flatMap((r) => r.captions);
     if (trainCaptions.length === 0) throw new Error(`${data.dir} has no training captions`);
-    this.vocabulary = Vocabulary.build(trainCaptions, { minCount: this.d.minWordCount as number });
+    this.vocabulary = Vocabulary.build(trainCaptions, { minCount: this.d.minWordCount });
     this.textOptions = {
       vocabSize: this.vocabulary.size,
-      embeddingDim: this.d.wordEmbedding as number,
-      hiddenSize: this.d.embeddingDim as number,
-      dropout: this.d.dropout as number,
+      embeddingDim: this.d.wordEmbedding,
+      hiddenSize: this.d.embeddingDim,
+      dropout: this.d.dropout,
     };
     this.imageOptions = {
-      embeddingDim: this.d.embeddingDim as number,
-      width: this.d.imageWidth as number,
-      inputSize: this.d.imageSize as number,
+      embeddingDim: this.d.embeddingDim,
+      width: this.d.imageWidth,
+      inputSize: this.d.imageSize,
     };
     this.text = new DamsmTextEncoder(this.textOptions).to(device);
     this.image = new DamsmImageEncoder(this.imageOptions).to(device);
     this.modules.set('text', this.text).set('image', this.image);
-    const o = config.optim as ConfigObject;
-    const betas: [number, number] = [o.beta1 as number, o.beta2 as number];
-    this.optimizers.set('text', new Adam(this.text.parameters(), { lr: o.lr as number, betas }));
-    this.optimizers.set('image', new Adam(this.image.parameters(), { lr: o.lr as number, betas }));
-    this.clip = o.gradClip as number;
+    const o = config.optim;
+    const betas: [number, number] = [o.beta1, o.beta2];
+    this.optimizers.set('text', new Adam(this.text.parameters(), { lr: o.lr, betas }));
+    this.optimizers.set('image', new Adam(this.image.parameters(), { lr: o.lr, betas }));
+    this.clip = o.gradClip;
     ctx.log(
       `damsm: vocabulary ${this.vocabulary.size} words; text ${(this.text.numParameters() / 1e6).toFixed(2)}M, image ${(this.image.numParameters() / 1e6).toFixed(2)}M parameters`,
     );
   }
 
   #gammas(): { gamma1: number; gamma2: number; gamma3: number } {
-    return { gamma1: this.d.gamma1 as number, gamma2: this.d.gamma2 as number, gamma3: this.d.gamma3 as number };
+    return { gamma1: this.d.gamma1, gamma2: this.d.gamma2, gamma3: this.d.gamma3 };
   }
 
   #loss(batch: Batch) {
@@ -151,7 +156,7 @@ class DamsmRecipe implements Recipe {
 
   /** Mean loss on the validation split and in-batch image→text top-1 retrieval accuracy. */
   async evaluate(): Promise<Record<string, number>> {
-    const { config } = this.ctx;
+    const config = this.ctx.config as unknown as DamsmConfig;
     const loader = validationLoader(this.ctx);
     if (loader === null) return {};
     this.text.eval();
@@ -168,7 +173,7 @@ class DamsmRecipe implements Recipe {
           disposeAll(out, text, image);
         });
         batch.dispose();
-        if (++n >= ((config.eval as ConfigObject).batches as number)) break;
+        if (++n >= config.eval.batches) break;
       }
     } finally {
       this.text.train();
