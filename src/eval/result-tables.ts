@@ -292,9 +292,15 @@ function runsTable(spec: Extract<TableSpec, { kind: 'runs' }>, read: ReadJson): 
         : `${hours(r.cpuSeconds)}${r.cpuFromStep > 0 ? ` since step ${thousands(r.cpuFromStep)}` : ''}`,
       mode,
       r.resumedAt.length > 0 ? r.resumedAt.map(thousands).join(', ') : '',
+      (r.changes ?? [])
+        .map((c) => `from step ${thousands(c.step)}: ${c.sets.map((s) => `\`${s}\``).join(', ')}`)
+        .join('; '),
     ];
   });
-  return table(['run', 'steps', 'images seen', 'wall-clock', 'CPU-hours', 'mode', 'resumed at step'], rows);
+  return table(
+    ['run', 'steps', 'images seen', 'wall-clock', 'CPU-hours', 'mode', 'resumed at step', 'config changed'],
+    rows,
+  );
 }
 
 /** A run's in-training metrics against images seen, a row per evaluation. Fractions print as %. */

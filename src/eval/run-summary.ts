@@ -14,6 +14,8 @@ export interface RunSummary {
   mode: { precision: string; memoryFormat: string; reason?: string } | null;
   /** Steps at which the run was resumed. */
   resumedAt: number[];
+  /** Config values a resume changed (`--set`), with the step they apply from. */
+  changes?: { step: number; sets: string[] }[];
   steps: number;
   imagesSeen: number;
   /** Training wall-clock seconds (the trainer's own count, summed over resumes). */
@@ -45,7 +47,7 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
     seed?: number;
     gitCommit?: string;
     mode?: RunSummary['mode'];
-    resumedAt?: { step: number; mode?: RunSummary['mode'] }[];
+    resumedAt?: { step: number; mode?: RunSummary['mode']; sets?: string[] }[];
   };
   const ckDir = path.join(dir, 'checkpoints');
   const manifests: Manifest[] = fs.existsSync(ckDir)
@@ -86,6 +88,7 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
     gitCommit: run.gitCommit ?? null,
     mode: resumes[resumes.length - 1]?.mode ?? run.mode ?? null,
     resumedAt: resumes.map((r) => r.step),
+    changes: resumes.filter((r) => (r.sets ?? []).length > 0).map((r) => ({ step: r.step, sets: r.sets! })),
     steps: last.step,
     imagesSeen: last.state.imagesSeen,
     wallSeconds: last.state.seconds,

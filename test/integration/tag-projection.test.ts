@@ -288,6 +288,7 @@ describe('training', () => {
     // The run's record for the results tables: images (batch 8), CPU time summed over the resume.
     const r = summarizeRun(b, 2);
     assert.deepEqual([r.steps, r.imagesSeen, r.resumedAt, r.cpuFromStep], [4, 32, [2], 0]);
+    assert.deepEqual(r.changes, [{ step: 2, sets: ['train.steps=4'] }], 'the values a resume changed');
     const firstHalf = summarizeRun(a, 2);
     assert.ok(r.cpuSeconds! > 0 && firstHalf.cpuSeconds! > 0, `CPU seconds ${r.cpuSeconds}, ${firstHalf.cpuSeconds}`);
     assert.ok(r.wallSeconds > 0);
