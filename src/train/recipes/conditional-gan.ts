@@ -14,6 +14,7 @@ import {
 import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
 import { TagConditioner, type Conditioner } from '../../models/conditioning.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
+import { conditionVectorSampler } from '../sampler.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import { ExponentialMovingAverage } from '../ema.js';
@@ -335,20 +336,8 @@ class ConditionalGanRecipe implements Recipe {
 
   /** G as src/eval measures it (the moving average when there is one): the trainer picks the best checkpoint by it. */
   sampler(): Sampler {
-    const g = this.ema?.shadow ?? this.G;
-    return {
-      noiseDim: this.G.o.noiseDim,
-      device: this.device,
-      conditioner: this.conditioner,
-      images: (z, captions) => {
-        using h = this.conditioner.encode({ captions }, this.device);
-        const out = g.forward(z, h);
-        out.mu?.dispose();
-        out.logvar?.dispose();
-        return out.images;
-      },
-      inEvalMode: (fn) => g.inEvalMode(fn),
-    };
+    const o = { noiseDim: this.G.o.noiseDim, device: this.device, conditioner: this.conditioner };
+    return conditionVectorSampler(this.ema?.shadow ?? this.G, o);
   }
 
   dispose(): void {

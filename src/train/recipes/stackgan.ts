@@ -19,6 +19,7 @@ import type { CommonConfig } from '../schema.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize, weightedSum } from '../losses.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
+import { samplerOf } from '../sampler.js';
 import type { Recipe, RecipeContext, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 import { conditionalGanSchema, sampleCaptions } from './conditional-gan-config.js';
@@ -271,19 +272,14 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
   /** G as src/eval measures it (the moving average when there is one; Stage II on its frozen Stage I). */
   sampler(): Sampler {
     const g = this.ema?.shadow ?? this.G;
-    return {
-      noiseDim: this.stage.noiseDim,
-      device: this.device,
-      conditioner: this.conditioner,
-      images: (z, captions) => {
-        using embedding = this.conditioner.encode({ captions }, this.device);
-        const out = this.stage.forward(g, z, embedding);
-        out.mu?.dispose();
-        out.logvar?.dispose();
-        return out.images;
-      },
-      inEvalMode: (fn) => g.inEvalMode(fn),
-    };
+    const o = { noiseDim: this.stage.noiseDim, device: this.device, conditioner: this.conditioner };
+    return samplerOf(g, o, (z, captions) => {
+      using embedding = this.conditioner.encode({ captions }, this.device);
+      const out = this.stage.forward(g, z, embedding);
+      out.mu?.dispose();
+      out.logvar?.dispose();
+      return out.images;
+    });
   }
 
   metadata(): Record<string, string> {

@@ -9,6 +9,7 @@
 import { Generator, noGrad, rand, randn, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
+import { conditionVectorSampler } from '../sampler.js';
 import { TagConditioner } from '../../models/conditioning.js';
 import { diffAugment } from '../../models/layers/diff-augment.js';
 import { ProjectionDiscriminator, TagGenerator, type TagGeneratorOptions } from '../../models/projection/index.js';
@@ -282,20 +283,8 @@ class TagProjectionRecipe implements Recipe {
 
   /** G as src/eval measures it (the moving average when there is one): the trainer picks the best checkpoint by it. */
   sampler(): Sampler {
-    const g = this.ema?.shadow ?? this.G;
-    return {
-      noiseDim: this.G.o.noiseDim,
-      device: this.device,
-      conditioner: this.conditioner,
-      images: (z, captions) => {
-        using h = this.conditioner.encode({ captions }, this.device);
-        const out = g.forward(z, h);
-        out.mu?.dispose();
-        out.logvar?.dispose();
-        return out.images;
-      },
-      inEvalMode: (fn) => g.inEvalMode(fn),
-    };
+    const o = { noiseDim: this.G.o.noiseDim, device: this.device, conditioner: this.conditioner };
+    return conditionVectorSampler(this.ema?.shadow ?? this.G, o);
   }
 
   metadata(): Record<string, string> {

@@ -31,6 +31,7 @@ import { stageRows } from '../../inference/stage-rows.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize, weightedSum } from '../losses.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
+import { samplerOf } from '../sampler.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { adamFromConfig } from '../optim-config.js';
 import { conditionerFromConfig, sampleCaptions } from './conditional-gan-config.js';
@@ -281,23 +282,18 @@ class TreeGanRecipe implements Recipe {
   /** G as src/eval measures it (the moving average when there is one): the last, largest stage. */
   sampler(): Sampler {
     const g = this.ema?.shadow ?? this.G;
-    return {
-      noiseDim: this.G.o.noiseDim,
-      device: this.device,
-      conditioner: this.conditioner,
-      images: (z, captions) => {
-        const text = encodeText(g, this.conditioner, captions, this.device);
-        try {
-          const out = g.forward(z, text);
-          const last = out.stages.pop()!;
-          disposeTreeOutput(out);
-          return last;
-        } finally {
-          disposeText(text);
-        }
-      },
-      inEvalMode: (fn) => g.inEvalMode(fn),
-    };
+    const o = { noiseDim: this.G.o.noiseDim, device: this.device, conditioner: this.conditioner };
+    return samplerOf(g, o, (z, captions) => {
+      const text = encodeText(g, this.conditioner, captions, this.device);
+      try {
+        const out = g.forward(z, text);
+        const last = out.stages.pop()!;
+        disposeTreeOutput(out);
+        return last;
+      } finally {
+        disposeText(text);
+      }
+    });
   }
 
   metadata(): Record<string, string> {
