@@ -56,6 +56,12 @@ function git(args: string[]): string | null {
   }
 }
 
+/** The commit the code runs from, and whether tracked files differ from it (null: not a git checkout). */
+function gitState(): { gitCommit: string | null; gitDirty: boolean | null } {
+  const status = git(['status', '--porcelain', '--untracked-files=no']);
+  return { gitCommit: git(['rev-parse', 'HEAD']), gitDirty: status === null ? null : status.length > 0 };
+}
+
 export class RunDir {
   private constructor(readonly dir: string) {}
 
@@ -77,15 +83,13 @@ export class RunDir {
       throw new Error(`${dir} already holds a run: resume it with --resume ${dir}, or pick another --run-dir`);
     fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
     fs.mkdirSync(path.join(dir, 'samples'), { recursive: true });
-    const status = git(['status', '--porcelain', '--untracked-files=no']);
     const info: RunInfo = {
       name: o.name,
       model: String(o.config.model),
       seed: Number(o.config.seed),
       createdAt: new Date().toISOString(),
       command: process.argv.slice(1),
-      gitCommit: git(['rev-parse', 'HEAD']),
-      gitDirty: status === null ? null : status.length > 0,
+      ...gitState(),
       host: os.hostname(),
       node: process.version,
       libtorch: backendInfo().torch,
@@ -114,14 +118,12 @@ export class RunDir {
    */
   noteResume(step: number, mode?: RunMode, change?: { sets: string[]; config: ConfigObject }): void {
     const info = this.info();
-    const status = git(['status', '--porcelain', '--untracked-files=no']);
     info.resumedAt.push({
       step,
       at: new Date().toISOString(),
       ...(mode ? { mode: { ...mode } } : {}),
       command: process.argv.slice(1),
-      gitCommit: git(['rev-parse', 'HEAD']),
-      gitDirty: status === null ? null : status.length > 0,
+      ...gitState(),
       ...(change && change.sets.length > 0 ? { sets: [...change.sets] } : {}),
     });
     if (change && change.sets.length > 0)

@@ -6,7 +6,7 @@
 // T draws a new translation and cutout for each call; ỹ is y with one attribute (hair or eyes,
 // at random) changed to another colour: a real face with a wrong tag must score as a fake. y_G is
 // the real batch's y, or (loss.fakeTags: uniform) colours drawn uniformly, as BigGAN draws classes.
-import { Generator, noGrad, rand, randn, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
+import { Generator, noGrad, rand, randint, randn, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
 import { conditionVectorSampler } from '../sampler.js';
@@ -116,14 +116,7 @@ export function uniformTagLabels(
   generator: Generator,
   device: Device,
 ): Tensor[] {
-  return classes.map((k) =>
-    noGrad(() => {
-      using u = rand([n], { generator });
-      using scaled = u.mul(k);
-      using idx = scaled.floor().clamp(0, k - 1);
-      return idx.to('int64').to(device);
-    }),
-  );
+  return classes.map((k) => noGrad(() => randint(0, k, [n], { generator, device })));
 }
 
 /** The mean of a score tensor, for logging. */
