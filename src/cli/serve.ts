@@ -11,6 +11,7 @@ import {
   QueueGenerationService,
   buildApp,
   startWorker,
+  ThreadGenerationService,
   type GenerationService,
   ServerMetrics,
 } from '../server/index.js';
@@ -23,7 +24,6 @@ const commonOptions = {
   device: { type: 'string' },
   'memory-limit': { type: 'string', default: '2048' },
   'max-batch': { type: 'string', default: '64' },
-  'max-queue': { type: 'string', default: '512' },
 } as const;
 
 interface Common {
@@ -31,7 +31,6 @@ interface Common {
   device?: string | undefined;
   'memory-limit'?: string | undefined;
   'max-batch'?: string | undefined;
-  'max-queue'?: string | undefined;
 }
 
 function positive(name: string, v: string, help: string): number {
@@ -47,7 +46,7 @@ function modelDirs(values: Common): string[] {
   return [path.join(PACKAGE_ROOT, 'models')];
 }
 
-function localService(values: Common, help: string, metrics?: ServerMetrics): LocalGenerationService {
+function registryOf(values: Common, help: string, metrics?: ServerMetrics): ModelRegistry {
   const registry = new ModelRegistry(modelDirs(values), {
     device: pickDevice(values.device),
     memoryLimitBytes: positive('--memory-limit', values['memory-limit']!, help) * 2 ** 20,
@@ -56,21 +55,37 @@ function localService(values: Common, help: string, metrics?: ServerMetrics): Lo
   });
   if (registry.list().length === 0)
     throw new Error(`no models found in ${registry.dirs.join(', ')} (${registry.problems.join('; ') || 'empty'})`);
-  return new LocalGenerationService(registry, {
-    maxBatchImages: positive('--max-batch', values['max-batch']!, help),
-    maxQueueImages: positive('--max-queue', values['max-queue']!, help),
-    onBatch: (model, images, s) => metrics?.onBatch(model, images, s),
-  });
+  return registry;
 }
 
-/** Resolves on SIGINT/SIGTERM, after `close`. */
+/** Generation on a thread of this process: the HTTP thread never waits on a forward pass. */
+async function threadService(values: Common, metrics: ServerMetrics): Promise<ThreadGenerationService> {
+  const registry = registryOf(values, serveHelp);
+  const service = new ThreadGenerationService(registry, {
+    memoryLimitBytes: positive('--memory-limit', values['memory-limit']!, serveHelp) * 2 ** 20,
+    maxBatchImages: positive('--max-batch', values['max-batch']!, serveHelp),
+    onLoad: (name, s) => metrics.modelLoadSeconds.observe({ model: name }, s),
+    onBatch: (model, images, s) => metrics.onBatch(model, images, s),
+    log: (m) => console.error(m),
+  });
+  await service.ready();
+  return service;
+}
+
+/**
+ * Resolves on SIGINT/SIGTERM, after `close`. The process then exits even if a client library still
+ * holds a handle (ioredis retrying an unreachable Redis), so one signal always stops it.
+ */
 function untilSignal(close: () => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
     const stop = (sig: string): void => {
       console.error(`${sig}: shutting down`);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void close().then(resolve);
+      void close().then(() => {
+        setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();
+        resolve();
+      });
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -87,8 +102,19 @@ export async function serveCommand(argv: string[]): Promise<void> {
       redis: { type: 'string', default: process.env.REDIS_URL },
       'game-stats': { type: 'string', default: 'runs/game-stats.json' },
       log: { type: 'boolean', default: false },
+      'max-queue': { type: 'string', default: '4096' },
+      'max-client': { type: 'string', default: '1024' },
+      slice: { type: 'string', default: '48' },
+      'trust-proxy': { type: 'string' },
     },
   });
+  const scheduling = {
+    maxQueueCost: positive('--max-queue', values['max-queue']!, serveHelp),
+    maxClientCost: positive('--max-client', values['max-client']!, serveHelp),
+    sliceCost: positive('--slice', values.slice!, serveHelp),
+  };
+  const proxy = values['trust-proxy'];
+  const trustProxy = proxy === undefined || proxy === 'false' ? undefined : proxy === 'true' ? true : proxy;
   const port = intOption('--port', values.port!);
   if (port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, got ${port}`, serveHelp);
   // The metrics read the service and the service reports to the metrics.
@@ -100,16 +126,18 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const redis = values.redis === '' ? undefined : values.redis;
   if (redis !== undefined) {
     const registry = new ModelRegistry(modelDirs(values), { log: (m) => console.error(m) });
-    service = await QueueGenerationService.connect(registry, redis, {
-      maxQueueImages: positive('--max-queue', values['max-queue']!, serveHelp),
-    });
-  } else service = localService(values, serveHelp, metrics);
+    // Admission and fair shares are decided here; Redis holds only what is dispatched.
+    service = await QueueGenerationService.connect(registry, redis, { maxQueueImages: Number.MAX_SAFE_INTEGER });
+  } else service = await threadService(values, metrics);
   const app = await buildApp({
     service,
     metrics,
     mode: redis !== undefined ? 'queue' : 'local',
     game: { statsFile: values['game-stats']! },
     logger: values.log!,
+    // Several Redis workers take several slices at once; one generation thread takes one.
+    scheduling: { ...scheduling, concurrency: redis !== undefined ? 8 : 1 },
+    ...(trustProxy !== undefined ? { trustProxy } : {}),
   });
   await app.listen({ port, host: values.host! });
   const address = app.server.address();
@@ -136,11 +164,15 @@ export async function workerCommand(argv: string[]): Promise<void> {
       redis: { type: 'string', default: process.env.REDIS_URL },
       concurrency: { type: 'string', default: '16' },
       heartbeat: { type: 'string' },
+      'max-queue': { type: 'string', default: '512' },
     },
   });
   if (values.redis === undefined || values.redis === '')
     throw new UsageError('--redis <url> (or $REDIS_URL) is required', workerHelp);
-  const service = localService(values, workerHelp);
+  const service = new LocalGenerationService(registryOf(values, workerHelp), {
+    maxBatchImages: positive('--max-batch', values['max-batch']!, workerHelp),
+    maxQueueImages: positive('--max-queue', values['max-queue']!, workerHelp),
+  });
   const w = await startWorker(service, values.redis, {
     concurrency: positive('--concurrency', values.concurrency!, workerHelp),
   });

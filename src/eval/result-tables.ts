@@ -17,6 +17,7 @@ export type TableSpec =
   | { kind: 'bench-models'; before: string; after: string }
   | { kind: 'bench-generate'; before: string; after: string }
   | { kind: 'load'; columns: [string, string][] }
+  | { kind: 'load-mixed'; file: string }
   | { kind: 'runs'; files: string[] }
   | { kind: 'run-curve'; file: string; metrics: [string, string][] };
 
@@ -275,6 +276,49 @@ function loadTable(spec: Extract<TableSpec, { kind: 'load' }>, read: ReadJson): 
   );
 }
 
+interface LatencySummary {
+  requests: number;
+  statusCodes: Record<string, number>;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+interface MixedLoad {
+  mixed: {
+    lightClients: number;
+    heavyClients: number;
+    heavyRequest: string;
+    seconds: number;
+    lightAlone: LatencySummary;
+    light: LatencySummary;
+    heavy: LatencySummary & { imagesPerSecond: number };
+    healthz: LatencySummary;
+  };
+}
+/** scripts/load.mjs's mixed workload: light clients alone, then beside heavy ones, and /healthz. */
+function loadMixedTable(spec: Extract<TableSpec, { kind: 'load-mixed' }>, read: ReadJson): string {
+  const m = (read(spec.file) as MixedLoad).mixed;
+  const ms = (x: number): string => `${x.toFixed(0)} ms`;
+  const line = (name: string, x: LatencySummary): string[] => [
+    name,
+    Object.entries(x.statusCodes)
+      .map(([code, n]) => `${thousands(n)} × ${code}`)
+      .join(', '),
+    ms(x.p50Ms),
+    ms(x.p99Ms),
+    ms(x.maxMs),
+  ];
+  return table(
+    ['clients', 'answers', 'p50', 'p99', 'max'],
+    [
+      line(`${m.lightClients} light, alone (10 s)`, m.lightAlone),
+      line(`${m.lightClients} light, beside the heavy ones (${m.seconds - 2} s)`, m.light),
+      line(`${m.heavyClients} heavy (${m.heavyRequest}; ${m.heavy.imagesPerSecond.toFixed(1)} images/s)`, m.heavy),
+      line('GET /healthz every 50 ms, beside both', m.healthz),
+    ],
+  );
+}
+
 const hours = (s: number): string => (s / 3600).toFixed(2);
 
 /** Training runs from their summaries (`creativeai results --summarize`), a row each. */
@@ -329,6 +373,8 @@ export function renderTable(spec: TableSpec, read: ReadJson): string {
       return benchGenerateTable(spec, read);
     case 'load':
       return loadTable(spec, read);
+    case 'load-mixed':
+      return loadMixedTable(spec, read);
     case 'runs':
       return runsTable(spec, read);
     case 'run-curve':

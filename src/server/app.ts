@@ -15,6 +15,7 @@ import { ServerMetrics } from './metrics.js';
 import { apiRoutes } from './routes/api.js';
 import { gameRoutes } from './routes/game.js';
 import { opsRoutes } from './routes/ops.js';
+import { FairScheduler, type SchedulerOptions } from './scheduler.js';
 import type { GenerationService } from './service.js';
 
 /** The repository (or installed package) root: dist/src/server/app.js → ../../.. */
@@ -35,6 +36,14 @@ export interface AppOptions {
   logError?: (message: string) => void;
   /** Metrics to expose at /metrics (made here when not given; give one to count model loads too). */
   metrics?: ServerMetrics;
+  /** Fair shares, slices and limits of the generation queue (scheduler.ts). */
+  scheduling?: SchedulerOptions;
+  /**
+   * Behind a reverse proxy: take the client's address from X-Forwarded-For (Fastify's trustProxy:
+   * true, or the proxies' addresses), so fair shares and rate limits are per client and
+   * not all charged to the proxy. Leave off when clients connect directly: they could forge it.
+   */
+  trustProxy?: boolean | string;
   /** Folder of the web page (index.html, …), default web/public; the compiled scripts come from dist/web. */
   webRoot?: string;
 }
@@ -48,13 +57,19 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     // Wrong types and unknown fields are the client's mistake to hear about, not to have fixed silently.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
   });
+  const logError = o.logError ?? ((m: string) => console.error(m));
+  const scheduler = new FairScheduler(o.service, { log: logError, ...o.scheduling });
+  // Queued work is refused when the server closes; what is running finishes (the caller closes the service).
+  app.addHook('onClose', async () => scheduler.drain());
   const metrics =
     o.metrics ??
     new ServerMetrics(
-      () => o.service.queueDepth(),
+      () => scheduler.queueDepth(),
       () => o.service.loadedModels().length,
     );
+  metrics.queueDepthOf = () => scheduler.queueDepth();
 
   // JSON bodies must be valid UTF-8: the default parser would silently turn bad bytes into U+FFFD.
   app.removeContentTypeParser('application/json');
@@ -94,8 +109,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       return { statusCode: code, error: statusText(code), message: err.message };
     }
     if (o.logger) req.log.error(err);
-    else
-      (o.logError ?? ((m: string) => console.error(m)))(`500 on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
+    else logError(`500 on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
     void reply.code(500);
     return { statusCode: 500, error: 'Internal Server Error', message: 'the server failed; the error was logged' };
   });
@@ -111,9 +125,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  await app.register(apiRoutes, { service: o.service });
-  await app.register(opsRoutes, { service: o.service, metrics, mode: o.mode ?? 'local' });
-  const game = new RealOrFakeGame(o.service, {
+  await app.register(apiRoutes, { scheduler });
+  await app.register(opsRoutes, { scheduler, metrics, mode: o.mode ?? 'local' });
+  const game = new RealOrFakeGame(scheduler, {
     ...o.game,
     realDir: o.game?.realDir ?? path.join(PACKAGE_ROOT, 'assets/real'),
   });

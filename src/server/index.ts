@@ -6,5 +6,7 @@ export { LocalGenerationService, type LocalServiceOptions } from './local-servic
 export { ServerMetrics } from './metrics.js';
 export { readModelCard, type ModelCard, type ModelMetric } from './model-card.js';
 export { QueueGenerationService, startWorker, QUEUE_NAME } from './queue.js';
+export { FairScheduler, type JobStatus, type SchedulerOptions } from './scheduler.js';
+export { ThreadGenerationService, type ThreadServiceOptions } from './thread-service.js';
 export { ModelRegistry, MODEL_NAME, type RegistryOptions } from './registry.js';
 export type * from './service.js';

@@ -5,9 +5,9 @@
 // `maxQueueImages` new work is refused (503 + Retry-After) instead of growing memory without bound.
 import { cat, type Tensor } from '../engine/index.js';
 import { attentionOverlays, makeGrid, tensorToImage } from '../io/index.js';
-import { TagError, parseTagsFile } from '../text/index.js';
 import type { TextToImagePipeline } from '../inference/pipeline.js';
 import { QueueFullError, badRequest, noAttention } from './errors.js';
+import { gridCaptions } from './grid.js';
 import type { ModelCard } from './model-card.js';
 import type { ModelRegistry } from './registry.js';
 import type {
@@ -21,6 +21,7 @@ import type {
   InterpolateResult,
   StageImages,
 } from './service.js';
+import { imagesOf } from './service.js';
 
 export interface LocalServiceOptions {
   maxBatchImages?: number;
@@ -41,8 +42,6 @@ interface Settle<T> {
   images: number;
   enqueued: number;
 }
-
-const MAX_GRID_LINES = 100;
 
 /** Encodes [N, 3, R, R] as N PNGs; pixels are copied synchronously, so `images` may be freed at once. */
 function encodeAll(images: Tensor): Promise<Buffer>[] {
@@ -91,7 +90,19 @@ export class LocalGenerationService implements GenerationService {
   }
 
   generate(req: GenerateRequest): Promise<GenerateResult> {
-    return this.submit((done) => ({ kind: 'generate', req, done }), req.model, req.count);
+    const rows = req.rows;
+    if (
+      rows !== undefined &&
+      !(
+        Number.isInteger(rows[0]) &&
+        Number.isInteger(rows[1]) &&
+        0 <= rows[0] &&
+        rows[0] < rows[1] &&
+        rows[1] <= req.count
+      )
+    )
+      return Promise.reject(new Error(`rows [${rows.join(', ')}) is not a slice of ${req.count} images`));
+    return this.submit((done) => ({ kind: 'generate', req, done }), req.model, imagesOf(req));
   }
   interpolate(req: InterpolateRequest): Promise<InterpolateResult> {
     return this.submit((done) => ({ kind: 'interpolate', req, done }), req.model, req.steps);
@@ -100,15 +111,10 @@ export class LocalGenerationService implements GenerationService {
     // Parse before queueing: a bad file is the client's error and costs no queue slot.
     let captions: string[];
     try {
-      captions = parseTagsFile(req.tags).map((l) => `${l.hair} hair ${l.eyes} eyes`);
+      captions = gridCaptions(req.tags);
     } catch (e) {
-      return Promise.reject(e instanceof TagError ? badRequest(e.message) : (e as Error));
+      return Promise.reject(e as Error);
     }
-    if (captions.length === 0) return Promise.reject(badRequest('the tags file has no tag lines'));
-    if (captions.length > MAX_GRID_LINES)
-      return Promise.reject(
-        badRequest(`the tags file has ${captions.length} lines; at most ${MAX_GRID_LINES} are drawn`),
-      );
     return this.submit((done) => ({ kind: 'grid', req, captions, done }), req.model, captions.length);
   }
 
@@ -156,12 +162,12 @@ export class LocalGenerationService implements GenerationService {
     const first = this.queue.shift()!;
     if (first.kind !== 'generate') return [first];
     const batch: Work[] = [first];
-    let images = first.req.count;
+    let images = imagesOf(first.req);
     for (let i = 0; i < this.queue.length;) {
       const w = this.queue[i]!;
-      if (w.kind === 'generate' && w.req.model === first.req.model && images + w.req.count <= this.maxBatchImages) {
+      if (w.kind === 'generate' && w.req.model === first.req.model && images + imagesOf(w.req) <= this.maxBatchImages) {
         batch.push(w);
-        images += w.req.count;
+        images += imagesOf(w.req);
         this.queue.splice(i, 1);
       } else i++;
     }
@@ -190,8 +196,13 @@ export class LocalGenerationService implements GenerationService {
       else ok.push({ w, unknownWords: check.unknownWords });
     }
     if (ok.length === 0) return;
-    const noises = ok.map(({ w }) => pipe.noise(w.req.count, w.req.seed, w.req.truncation));
-    const captions = ok.flatMap(({ w }) => new Array<string>(w.req.count).fill(w.req.text));
+    const noises = ok.map(({ w }) => {
+      const z = pipe.noise(w.req.count, w.req.seed, w.req.truncation);
+      if (w.req.rows === undefined) return z;
+      using all = z;
+      return all.narrow(0, w.req.rows[0], imagesOf(w.req));
+    });
+    const captions = ok.flatMap(({ w }) => new Array<string>(imagesOf(w.req)).fill(w.req.text));
     let encoded: { resolution: number; pngs: Promise<Buffer>[] }[];
     {
       using z = cat(noises, 0);
@@ -204,8 +215,9 @@ export class LocalGenerationService implements GenerationService {
     const generateMs = performance.now() - started;
     let at = 0;
     for (const { w, unknownWords } of ok) {
-      const stages = all.map((s) => ({ resolution: s.resolution, images: s.images.slice(at, at + w.req.count) }));
-      at += w.req.count;
+      const n = imagesOf(w.req);
+      const stages = all.map((s) => ({ resolution: s.resolution, images: s.images.slice(at, at + n) }));
+      at += n;
       w.done.resolve({
         stages,
         unknownWords,

@@ -12,8 +12,13 @@ export class ServerMetrics {
   readonly imagesGenerated: Counter<'model'>;
   readonly modelsLoaded: Gauge;
 
-  constructor(queueDepth: () => number, modelsLoaded: () => number) {
+  constructor(
+    /** Read at each scrape; the app points it at its scheduler (queued and running images). */
+    public queueDepthOf: () => number,
+    modelsLoaded: () => number,
+  ) {
     const registers = [this.registry];
+    const queue = (): number => this.queueDepthOf();
     collectDefaultMetrics({ register: this.registry, prefix: 'creativeai_' });
     this.requests = new Counter({
       name: 'creativeai_http_requests_total',
@@ -33,7 +38,7 @@ export class ServerMetrics {
       help: 'Images waiting for or in generation',
       registers,
       collect() {
-        this.set(queueDepth());
+        this.set(queue());
       },
     });
     this.modelsLoaded = new Gauge({

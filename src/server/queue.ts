@@ -73,11 +73,40 @@ export function redisConnection(url: string, log: (m: string) => void = console.
   return r;
 }
 
+/**
+ * BullMQ's queues and workers report each failed reconnect as an 'error' event (a stack trace per
+ * retry when nobody listens); say each distinct message once instead.
+ */
+function reportOnce(
+  emitters: { on(event: 'error', f: (e: Error) => void): unknown }[],
+  log: (m: string) => void = console.error,
+): void {
+  let last = '';
+  for (const e of emitters)
+    e.on('error', (err: Error) => {
+      if (err.message !== last) log(`redis: ${err.message}`);
+      last = err.message;
+    });
+}
+
 export interface QueueServiceOptions {
   /** Images this API process lets wait for workers before answering 503 (default 512). */
   maxQueueImages?: number;
   /** A job not finished after this long is answered 503 (default 60 s). */
   timeoutMs?: number;
+  /** How often the connected workers are counted, for /healthz and failing fast (default 1 s). */
+  workerPollMs?: number;
+}
+
+/** Resolves with `p`, or with undefined after `ms` (a close that waits on an unreachable Redis). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  try {
+    return await Promise.race([p.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The API side: models are listed from the same directories the workers load them from. */
@@ -86,6 +115,10 @@ export class QueueGenerationService implements GenerationService {
   private readonly events: QueueEvents;
   private readonly connections: Redis[];
   private pending = 0;
+  /** Workers connected at the last count (-1 before the first). */
+  private workers = -1;
+  private counting = false;
+  private poll?: NodeJS.Timeout;
 
   private constructor(
     private readonly registry: ModelRegistry,
@@ -98,6 +131,7 @@ export class QueueGenerationService implements GenerationService {
     // Every waiting request listens for its job's end: as many listeners as requests in flight.
     this.queue.setMaxListeners(0);
     this.events.setMaxListeners(0);
+    reportOnce([this.queue, this.events]);
   }
 
   static async connect(
@@ -108,7 +142,28 @@ export class QueueGenerationService implements GenerationService {
     const s = new QueueGenerationService(registry, url, o);
     await s.queue.waitUntilReady();
     await s.events.waitUntilReady();
+    await s.countWorkers();
+    s.poll = setInterval(() => void s.countWorkers(), o.workerPollMs ?? 1000).unref();
     return s;
+  }
+
+  private async countWorkers(): Promise<void> {
+    if (this.counting) return; // the last count is still waiting on Redis
+    this.counting = true;
+    try {
+      this.workers = (await this.queue.getWorkers()).length;
+    } catch {
+      this.workers = 0;
+    } finally {
+      this.counting = false;
+    }
+  }
+
+  /** Degraded while Redis is unreachable or no worker is connected: requests then fail fast (503). */
+  health(): { ok: boolean; reason?: string } {
+    if (this.connections.some((c) => c.status !== 'ready')) return { ok: false, reason: 'Redis is unreachable' };
+    if (this.workers === 0) return { ok: false, reason: 'no generation worker is connected to Redis' };
+    return { ok: true };
   }
 
   models(): ModelCard[] {
@@ -179,9 +234,11 @@ export class QueueGenerationService implements GenerationService {
     return attentionFromJson((await this.run({ kind: 'attention', req }, 1)) as AttentionJson);
   }
 
+  /** Closes the queue; with Redis unreachable it gives up waiting after a few seconds. */
   async close(): Promise<void> {
-    await this.queue.close();
-    await this.events.close();
+    clearInterval(this.poll);
+    if (this.connections.some((c) => c.status !== 'ready')) for (const c of this.connections) c.disconnect();
+    await within(Promise.all([this.queue.close(), this.events.close()]), 3000);
     for (const c of this.connections) c.disconnect();
   }
 }
@@ -189,6 +246,14 @@ export class QueueGenerationService implements GenerationService {
 export interface WorkerOptions {
   /** Jobs taken at once; the local service batches those for the same model (default 16). */
   concurrency?: number;
+  /**
+   * A worker holds a lock on each job it runs and renews it; a job whose lock lapses (its worker was
+   * killed) is put back for another worker by the next stall check. So a killed worker's jobs run
+   * again within lockMs + stalledCheckMs (defaults 6 s and 2 s). lockMs must exceed the longest
+   * forward pass, which blocks renewal.
+   */
+  lockMs?: number;
+  stalledCheckMs?: number;
 }
 
 /** The worker side: takes jobs from Redis and runs them on this machine's LocalGenerationService. */
@@ -220,14 +285,24 @@ export async function startWorker(
         throw e;
       }
     },
-    { connection, concurrency: o.concurrency ?? 16 },
+    {
+      connection,
+      concurrency: o.concurrency ?? 16,
+      lockDuration: o.lockMs ?? 6000,
+      stalledInterval: o.stalledCheckMs ?? 2000,
+      // A job that stalls twice (killed two workers) fails, rather than killing every worker in turn.
+      maxStalledCount: 2,
+    },
   );
+  reportOnce([worker]);
   await worker.waitUntilReady();
   return {
     worker,
     connected: () => connection.status === 'ready',
     close: async () => {
-      await worker.close();
+      // Finishes the jobs in hand; with Redis unreachable there is nobody to hand them to, so it stops.
+      const down = connection.status !== 'ready';
+      await within(worker.close(down), down ? 3000 : 60_000);
       connection.disconnect();
       await service.close();
     },

@@ -23,7 +23,14 @@ const Truncation = Type.Number({
   description: 'Truncation trick: draw the noise from N(0,1) cut to [-t, t]; smaller is less varied',
 });
 const ErrorReply = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
-const errors = { 400: ErrorReply, 404: ErrorReply, 413: ErrorReply, 415: ErrorReply, 503: ErrorReply };
+const errors = {
+  400: ErrorReply,
+  404: ErrorReply,
+  413: ErrorReply,
+  415: ErrorReply,
+  429: ErrorReply,
+  503: ErrorReply,
+};
 
 export const Stage = Type.Object({
   resolution: Type.Integer(),
@@ -193,6 +200,76 @@ export const gridSchema = {
   summary: 'The HW3-2 grid: one image per line of a testing_tags.txt, as one PNG',
   body: GridBody,
   response: { 200: Type.String({ format: 'binary', description: 'image/png' }), ...errors },
+};
+
+// ---- jobs: queue now, poll for position, progress and the result, or cancel ----------------------
+
+export const JobParams = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'From POST /api/jobs/…' }),
+  },
+  { additionalProperties: false },
+);
+export type JobParams = Type.Static<typeof JobParams>;
+
+export const JobStatus = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([
+    Type.Literal('generate'),
+    Type.Literal('interpolate'),
+    Type.Literal('attention'),
+    Type.Literal('grid'),
+  ]),
+  model: Type.String(),
+  state: Type.Union(
+    [
+      Type.Literal('queued'),
+      Type.Literal('running'),
+      Type.Literal('done'),
+      Type.Literal('failed'),
+      Type.Literal('cancelled'),
+    ],
+    { description: 'queued → running → done, or failed / cancelled' },
+  ),
+  position: Type.Integer({ description: "Other clients' jobs that run before this one's next part (0 once running)" }),
+  done: Type.Integer({ description: 'Images finished' }),
+  total: Type.Integer({ description: 'Images in all' }),
+  etaMs: Type.Number({ description: 'Estimated milliseconds until done, from the measured speed of each model' }),
+  error: Type.Optional(
+    Type.Object({ statusCode: Type.Integer(), message: Type.String() }, { description: 'Why it failed' }),
+  ),
+  result: Type.Optional(
+    Type.Union([GenerateReply, InterpolateReply, AttentionReply], {
+      description: 'Once done: what the synchronous route for this kind answers',
+    }),
+  ),
+});
+export type JobStatus = Type.Static<typeof JobStatus>;
+
+export const generateJobSchema = {
+  summary: 'Queue images for a caption; answers at once with a job to poll (GET /api/jobs/{id}) or cancel',
+  body: GenerateBody,
+  response: { 202: JobStatus, ...errors },
+};
+export const interpolateJobSchema = {
+  summary: 'Queue an interpolation; answers at once with a job to poll or cancel',
+  body: InterpolateBody,
+  response: { 202: JobStatus, ...errors },
+};
+export const attentionJobSchema = {
+  summary: "Queue AttnGAN's word attention; answers at once with a job to poll or cancel",
+  body: AttentionBody,
+  response: { 202: JobStatus, ...errors },
+};
+export const jobSchema = {
+  summary: "A job's state, queue position, progress and ETA; its result once done (kept 5 minutes)",
+  params: JobParams,
+  response: { 200: JobStatus, 400: ErrorReply, 404: ErrorReply },
+};
+export const cancelJobSchema = {
+  summary: 'Cancel a queued or running job (what it has made is thrown away)',
+  params: JobParams,
+  response: { 200: JobStatus, 400: ErrorReply, 404: ErrorReply },
 };
 
 // ---- Real or Fake? ------------------------------------------------------------------------------

@@ -6,7 +6,17 @@ import type { AttentionBody, GenerateBody, GridBody, InterpolateBody } from './s
 /** A request body (schemas.ts) with the defaults the route fills in (a drawn seed, count 1, 8 steps). */
 type Filled<B, K extends keyof B> = Omit<B, K> & Required<Pick<B, K>>;
 
-export type GenerateRequest = Filled<GenerateBody, 'seed' | 'count'>;
+export type GenerateRequest = Filled<GenerateBody, 'seed' | 'count'> & {
+  /**
+   * Draw only rows [from, to) of the request's `count` noise vectors: the scheduler's slices of a
+   * large request, each the same images the whole request would give there. All rows when absent.
+   */
+  rows?: readonly [from: number, to: number];
+};
+
+/** Images a generate request draws: its slice of rows, or all `count`. */
+export const imagesOf = (req: GenerateRequest): number =>
+  req.rows === undefined ? req.count : req.rows[1] - req.rows[0];
 export type InterpolateRequest = Filled<InterpolateBody, 'seed' | 'steps'>;
 /** tags: an HW3-2 testing_tags.txt, `id,<colour> hair <colour> eyes` per line. */
 export type GridRequest = Filled<GridBody, 'seed'>;
@@ -68,5 +78,7 @@ export interface GenerationService {
   queueDepth(): number;
   /** Names of models currently loaded in memory (this process). */
   loadedModels(): string[];
+  /** Whether requests can be served now (a generation thread or a Redis worker is there); ok when absent. */
+  health?(): { ok: boolean; reason?: string };
   close(): Promise<void>;
 }

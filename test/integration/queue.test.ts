@@ -75,12 +75,13 @@ describe('generation through a Redis queue and workers', { skip }, () => {
     dirs = [models, path.join(tmp, 'models')];
     await exportTinyAttnGan(path.join(tmp, 'work'), dirs[1]!);
     redis = await startRedis();
-    service = await QueueGenerationService.connect(new ModelRegistry(dirs), redis.url, { timeoutMs: 30_000 });
-    app = await buildApp({ service, mode: 'queue' });
+    // Workers first: the API counts them when it connects, and refuses work (503) while there are none.
     for (let i = 0; i < 2; i++)
       workers.push(
         await startWorker(new LocalGenerationService(new ModelRegistry(dirs)), redis.url, { concurrency: 8 }),
       );
+    service = await QueueGenerationService.connect(new ModelRegistry(dirs), redis.url, { timeoutMs: 30_000 });
+    app = await buildApp({ service, mode: 'queue' });
     local = await buildApp({ service: new LocalGenerationService(new ModelRegistry(dirs)) });
   });
 
@@ -296,6 +297,98 @@ describe('docker-compose topology as processes', { skip }, () => {
       const code = new Promise((resolve) => p.on('exit', (c) => resolve(c)));
       p.kill('SIGTERM');
       assert.equal(await code, 0);
+    }
+  });
+
+  const exited = (p: ChildProcess): Promise<number | null> =>
+    p.exitCode !== null || p.signalCode !== null
+      ? Promise.resolve(p.exitCode)
+      : new Promise((resolve) => p.once('exit', (c) => resolve(c)));
+  const stopAll = async (): Promise<void> => {
+    for (const p of procs.splice(0)) {
+      p.kill('SIGKILL');
+      await exited(p);
+    }
+  };
+  const generate = (base: string, seed: number, count = 16) =>
+    fetch(`${base}/api/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'stackgan-cub', text: 'this bird is red with white', seed, count }),
+    });
+
+  test('a worker killed by SIGKILL mid-job: its jobs run again on the other worker and every client gets its images', async () => {
+    await stopAll();
+    const web = compose.services.web!;
+    const worker = compose.services.worker!;
+    const doomed = await start(worker, [], /worker ready/);
+    const { match } = await start(web, ['--port', '0', '--host', '127.0.0.1'], /on (http:\/\/[^/\s]+)\//);
+    const base = match[1]!;
+    const started = performance.now();
+    const answers = Array.from({ length: 4 }, (_, i) => generate(base, 100 + i));
+    // The only worker has taken jobs (loading StackGAN and a 256 px forward pass take longer than
+    // this); a second one comes up, and the first dies without a word.
+    await new Promise((r) => setTimeout(r, 1500));
+    await start(worker, [], /worker ready/);
+    doomed.proc.kill('SIGKILL');
+    const rs = await Promise.all(answers);
+    assert.deepEqual(
+      rs.map((r) => r.status),
+      [200, 200, 200, 200],
+    );
+    for (const r of rs) assert.equal(((await r.json()) as Generated).stages[1]!.images.length, 16);
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(seconds < 30, `answered in ${seconds.toFixed(1)} s (lock 6 s + stall check 2 s + the work)`);
+  });
+
+  test('no worker: /healthz says degraded (503) and requests fail fast with 503 + Retry-After', async () => {
+    await stopAll();
+    const { match } = await start(
+      compose.services.web!,
+      ['--port', '0', '--host', '127.0.0.1'],
+      /on (http:\/\/[^/\s]+)\//,
+    );
+    const base = match[1]!;
+    const h = await fetch(`${base}/healthz`);
+    assert.equal(h.status, 503);
+    const health = (await h.json()) as { status: string; reason: string };
+    assert.equal(health.status, 'degraded');
+    assert.match(health.reason, /no generation worker/);
+    const t = performance.now();
+    const r = await generate(base, 1, 1);
+    assert.equal(r.status, 503);
+    assert.ok(r.headers.get('retry-after') !== null);
+    assert.ok(performance.now() - t < 1000, 'fails at once instead of waiting for the 60 s timeout');
+    // A worker arrives: healthy again within the next count of workers (every second).
+    await start(compose.services.worker!, [], /worker ready/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await generate(base, 1, 1)).status, 200);
+  });
+
+  test('Redis down: web and worker each stop on one SIGTERM', async () => {
+    await stopAll();
+    const own = await startRedis();
+    const was = redis;
+    redis = own; // start() hands this URL to the processes
+    try {
+      const w = await start(compose.services.worker!, [], /worker ready/);
+      const { proc: webProc } = await start(
+        compose.services.web!,
+        ['--port', '0', '--host', '127.0.0.1'],
+        /on (http:\/\/[^/\s]+)\//,
+      );
+      own.proc.kill('SIGKILL');
+      await exited(own.proc);
+      await new Promise((r) => setTimeout(r, 500));
+      for (const p of [webProc, w.proc]) {
+        const t = performance.now();
+        p.kill('SIGTERM');
+        assert.equal(await exited(p), 0);
+        assert.ok(performance.now() - t < 10_000, 'stops within seconds');
+      }
+    } finally {
+      redis = was;
     }
   });
 });

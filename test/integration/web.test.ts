@@ -339,6 +339,31 @@ describe('web page', { skip: SKIP }, () => {
     await close(page);
   });
 
+  test('a long request shows its progress and can be cancelled; the images on screen stay', async () => {
+    const page = await open('/');
+    await page.getByRole('radio', { name: /StackGAN/ }).check();
+    await page.getByLabel('Caption', { exact: true }).fill(CAPTION);
+    await page.getByLabel('Seed', { exact: true }).fill('7');
+    await generate(page);
+    const before = await imageSources(page);
+    assert.ok(before.length > 0);
+    assert.equal(await page.locator('#cancel').isVisible(), false, 'Cancel only while a request runs');
+
+    await page.getByLabel('Samples', { exact: true }).fill('16');
+    await page.click('#generate');
+    await page.waitForSelector('#cancel:visible');
+    // The job runs in slices of two StackGAN images: progress is shown between them.
+    await page.waitForFunction(() => /Generating \d+\/16/.test(document.querySelector('#status')?.textContent ?? ''));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-progress.png') });
+    await page.click('#cancel');
+    await page.waitForSelector('#generate:enabled');
+    assert.equal(await page.locator('#status').textContent(), 'Cancelled.');
+    assert.equal(await page.locator('#cancel').isVisible(), false);
+    assert.deepEqual(await imageSources(page), before, 'the last finished images are still shown');
+    assert.equal(await page.locator('#error').isVisible(), false);
+    await close(page);
+  });
+
   test('Real or Fake?: rounds, the answer with its model, the score and the fool-rate table', async () => {
     const page = await open('/');
     await page.getByRole('link', { name: 'Real or Fake?' }).click();

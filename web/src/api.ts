@@ -9,6 +9,7 @@ export type {
   GenerateReply as GenerateResponse,
   GuessResult,
   InterpolateReply as InterpolateResponse,
+  JobStatus,
   Metric,
   ModelInfo,
   Round,
@@ -16,6 +17,8 @@ export type {
   Tally,
   Timings,
 } from '../../dist/src/server/schemas.js';
+
+import type { JobStatus } from '../../dist/src/server/schemas.js';
 
 /** Seeds are unsigned 32-bit integers. */
 export const MAX_SEED = 2 ** 32 - 1;
@@ -33,19 +36,21 @@ export class ApiError extends Error {
   }
 }
 
-/** GET (no body) or POST (JSON body) `path`; resolves to the parsed JSON answer. */
-export async function call<T>(path: string, body?: unknown): Promise<T> {
+/** GET (no body), POST (JSON body) or DELETE `path`; resolves to the parsed JSON answer. */
+export async function call<T>(path: string, body?: unknown, method?: 'DELETE'): Promise<T> {
   let res: Response;
   try {
     res = await fetch(
       path,
-      body === undefined
-        ? { headers: { accept: 'application/json' } }
-        : {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', accept: 'application/json' },
-            body: JSON.stringify(body),
-          },
+      method !== undefined
+        ? { method, headers: { accept: 'application/json' } }
+        : body === undefined
+          ? { headers: { accept: 'application/json' } }
+          : {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', accept: 'application/json' },
+              body: JSON.stringify(body),
+            },
     );
   } catch {
     throw new ApiError('the server cannot be reached; check your connection and that it is running', 0);
@@ -63,6 +68,57 @@ export async function call<T>(path: string, body?: unknown): Promise<T> {
     throw new ApiError(message, res.status);
   }
   return (await res.json()) as T;
+}
+
+/** Thrown by runJob when its signal cancels it. */
+export class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'Cancelled';
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Queues `body` as a job (POST /api/jobs/<kind>) and polls it, telling `progress` its queue position
+ * and progress, until its result arrives; aborting `signal` cancels the job on the server.
+ */
+export async function runJob<T>(
+  kind: 'generate' | 'interpolate' | 'attention',
+  body: unknown,
+  progress: (s: JobStatus) => void,
+  signal: AbortSignal,
+): Promise<T> {
+  let s = await call<JobStatus>(`/api/jobs/${kind}`, body);
+  const cancel = (): void => void call(`/api/jobs/${s.id}`, undefined, 'DELETE').catch(() => undefined);
+  signal.addEventListener('abort', cancel, { once: true });
+  try {
+    for (let wait = 60; ; wait = Math.min(500, wait * 1.5)) {
+      if (signal.aborted) throw new Cancelled();
+      if (s.state === 'done') return s.result as T;
+      if (s.state === 'failed' || s.state === 'cancelled')
+        throw new ApiError(s.error?.message ?? `the job was ${s.state}`, s.error?.statusCode ?? 500);
+      progress(s);
+      await sleep(wait);
+      if (signal.aborted) throw new Cancelled();
+      s = await call<JobStatus>(`/api/jobs/${s.id}`);
+    }
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
+}
+
+/** "Waiting: 2 requests ahead, about 3 s" or "Generating 4/16 images, about 1 s left". */
+export function describeJob(s: JobStatus, doing: string): string {
+  const eta = s.etaMs >= 1000 ? `, about ${Math.round(s.etaMs / 1000)} s` : '';
+  if (s.state === 'queued')
+    return s.position > 0
+      ? `Waiting: ${s.position} ${s.position === 1 ? 'request' : 'requests'} ahead${eta}…`
+      : `${doing}…`;
+  return s.total > 1
+    ? `${doing} ${s.done}/${s.total}${eta ? `${eta} left` : ''}…`
+    : `${doing}${eta ? `${eta} left` : ''}…`;
 }
 
 /** "Could not generate images: no eye colour in "blue hair"." from a prefix and any thrown value. */

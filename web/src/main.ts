@@ -5,8 +5,11 @@
 import {
   MAX_COUNT,
   MAX_SEED,
+  Cancelled,
   call,
+  describeJob,
   plainError,
+  runJob,
   randomSeed,
   type AttentionResponse,
   type GenerateResponse,
@@ -30,6 +33,7 @@ const countInput = byId('count', HTMLInputElement);
 const truncationInput = byId('truncation', HTMLInputElement);
 const truncationValue = byId('truncation-value', HTMLOutputElement);
 const generateButton = byId('generate', HTMLButtonElement);
+const cancelButton = byId('cancel', HTMLButtonElement);
 const statusBox = byId('status', HTMLElement);
 const noticeBox = byId('notice', HTMLElement);
 const errorBox = byId('error', HTMLElement);
@@ -264,14 +268,18 @@ async function generate(): Promise<void> {
   generateButton.disabled = true;
   results.setAttribute('aria-busy', 'true');
   statusBox.textContent = count === 1 ? 'Generating…' : `Generating ${count} images…`;
+  const abort = new AbortController();
+  cancelButton.onclick = () => abort.abort();
+  cancelButton.hidden = false;
   try {
-    const r = await call<GenerateResponse>('/api/generate', {
-      model: model.name,
-      text,
-      seed,
-      count,
-      ...(truncation !== undefined ? { truncation } : {}),
-    });
+    const r = await runJob<GenerateResponse>(
+      'generate',
+      { model: model.name, text, seed, count, ...(truncation !== undefined ? { truncation } : {}) },
+      (s) => {
+        if (mine === generation) statusBox.textContent = describeJob(s, 'Generating');
+      },
+      abort.signal,
+    );
     if (mine !== generation) return;
     renderResults(r, model);
     addToGallery(r, model);
@@ -282,11 +290,17 @@ async function generate(): Promise<void> {
     history.replaceState(null, '', `${location.pathname}?${shareQuery(r)}`);
   } catch (e) {
     if (mine !== generation) return;
+    if (e instanceof Cancelled) {
+      // What is on screen stays: it is still the last request that finished.
+      statusBox.textContent = 'Cancelled.';
+      return;
+    }
     statusBox.textContent = '';
     showGenerateError(plainError('Could not generate images', e));
   } finally {
     if (mine === generation) {
       generateButton.disabled = false;
+      cancelButton.hidden = true;
       results.removeAttribute('aria-busy');
     }
   }
@@ -523,14 +537,21 @@ async function interpolate(): Promise<void> {
   interpButton.disabled = true;
   interpStatus.textContent = 'Interpolating…';
   try {
-    const r = await call<InterpolateResponse>('/api/interpolate', {
-      model: model.name,
-      from,
-      to,
-      seed,
-      steps: INTERPOLATION_STEPS,
-      ...(readTruncation() !== undefined ? { truncation: readTruncation() } : {}),
-    });
+    const r = await runJob<InterpolateResponse>(
+      'interpolate',
+      {
+        model: model.name,
+        from,
+        to,
+        seed,
+        steps: INTERPOLATION_STEPS,
+        ...(readTruncation() !== undefined ? { truncation: readTruncation() } : {}),
+      },
+      (s) => {
+        if (mine === interpolation) interpStatus.textContent = describeJob(s, 'Interpolating');
+      },
+      new AbortController().signal,
+    );
     if (mine !== interpolation) return;
     const last = r.stages[r.stages.length - 1];
     if (last === undefined || last.images.length === 0) throw new Error('the server sent no frames');
