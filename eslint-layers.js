@@ -13,7 +13,7 @@ export const LAYERS = [
   { dir: 'text', may: ['engine', 'util'] },
   { dir: 'models', may: ['engine', 'nn', 'text', 'util'] },
   { dir: 'artifacts', may: ['engine', 'nn', 'io', 'text', 'models', 'util'] },
-  { dir: 'inference', may: ['engine', 'nn', 'io', 'text', 'models', 'artifacts', 'util'] },
+  { dir: 'inference', may: ['engine', 'nn', 'optim', 'io', 'text', 'models', 'artifacts', 'util'] },
   { dir: 'eval', may: ['engine', 'nn', 'io', 'data', 'text', 'models', 'artifacts', 'inference', 'util'] },
   {
     dir: 'train',

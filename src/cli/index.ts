@@ -2,6 +2,7 @@
 // The `creativeai` command: one entry point, one file per subcommand.
 import { evalCommand, evalHelp } from './eval.js';
 import { exportCommand, exportHelp } from './export.js';
+import { invertCommand, invertHelp } from './invert.js';
 import { plotCommand, plotHelp } from './plot.js';
 import { prepareCommand, prepareHelp } from './prepare.js';
 import { resultsCommand, resultsHelp } from './results.js';
@@ -14,6 +15,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   prepare: { run: prepareCommand, help: prepareHelp },
   train: { run: trainCommand, help: trainHelp },
   sample: { run: sampleCommand, help: sampleHelp },
+  invert: { run: invertCommand, help: invertHelp },
   export: { run: exportCommand, help: exportHelp },
   plot: { run: plotCommand, help: plotHelp },
   eval: { run: evalCommand, help: evalHelp },

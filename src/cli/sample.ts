@@ -7,6 +7,7 @@ import { pickDevice, retainFreedCpuMemory, type Tensor } from '../engine/index.j
 import { saveAttentionFigure, saveGrid } from '../io/index.js';
 import { stageRows } from '../inference/stage-rows.js';
 import { parseTagsFile } from '../text/index.js';
+import { latentTensor, readLatentFile, type LatentFile } from '../inference/latent-file.js';
 import { TextToImagePipeline } from '../inference/pipeline.js';
 import { UsageError, intOption } from './usage.js';
 
@@ -23,6 +24,8 @@ shows, per image (the first 8), where each word's attention fell in the stage th
   --text "<caption>"   caption or tag text ("blue hair red eyes"); repeat for several (one row each)
   --tags-file <file>   HW3-2 testing tags (id,<colour> hair <colour> eyes per line): one image per line
   --interpolate        with two --text: manifold interpolation from the first to the second
+  --latent <file.json> the noise of \`creativeai invert\` instead of a seed: one image per --text, the
+                       same face (or bird) with each caption or tags ("this face, but with blue hair")
   --n <count>          images per caption (default 16; --interpolate: steps, default 8)
   --seed <n>           noise seed (default 42)
   --nrow <n>           images per grid row (default: n per caption; 5 for a 25-line tags file)
@@ -37,6 +40,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
       text: { type: 'string', multiple: true, default: [] },
       'tags-file': { type: 'string' },
       interpolate: { type: 'boolean', default: false },
+      latent: { type: 'string' },
       n: { type: 'string' },
       seed: { type: 'string', default: '42' },
       nrow: { type: 'string' },
@@ -51,6 +55,12 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     throw new UsageError('give --text or --tags-file (not both)', sampleHelp);
   if (values.interpolate && texts.length !== 2)
     throw new UsageError('--interpolate needs exactly two --text captions', sampleHelp);
+  if (values.latent !== undefined && (texts.length === 0 || values.interpolate))
+    throw new UsageError(
+      '--latent needs --text (one image per text), without --tags-file or --interpolate',
+      sampleHelp,
+    );
+  const latent = values.latent === undefined ? undefined : readLatentFile(values.latent);
   const seed = intOption('--seed', values.seed!);
   if (seed < 0) throw new UsageError('--seed must be ≥ 0', sampleHelp);
   const n = values.n === undefined ? (values.interpolate ? 8 : 16) : intOption('--n', values.n);
@@ -77,6 +87,9 @@ export async function sampleCommand(argv: string[]): Promise<void> {
       if (lines.length === 0) throw new UsageError(`${tagsFile} has no tag lines`, sampleHelp);
       captions = lines.map((l) => `${l.hair} hair ${l.eyes} eyes`);
       nrow = values.nrow === undefined ? Math.ceil(Math.sqrt(captions.length)) : intOption('--nrow', values.nrow);
+    } else if (latent !== undefined) {
+      captions = texts;
+      nrow = values.nrow === undefined ? texts.length : intOption('--nrow', values.nrow);
     } else {
       captions = texts.flatMap((t) => new Array<string>(n).fill(t));
       nrow = values.nrow === undefined ? n : intOption('--nrow', values.nrow);
@@ -85,7 +98,10 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     let stages: Tensor[];
     if (values.interpolate) stages = pipe.interpolateStages(texts[0]!, texts[1]!, n, { seed });
     else {
-      using z = pipe.noise(captions.length, seed);
+      using z =
+        latent === undefined
+          ? pipe.noise(captions.length, seed)
+          : latentRows(latent, captions.length, pipe, values.latent!);
       if (pipe.hasAttention) {
         const r = pipe.generateWithAttention(z, captions);
         stages = r.stages;
@@ -136,6 +152,14 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   } finally {
     pipe.dispose();
   }
+}
+
+/** The latent's noise, once per caption, on the pipeline's device. */
+function latentRows(l: LatentFile, n: number, pipe: TextToImagePipeline, file: string): Tensor {
+  using one = latentTensor(l, pipe.noiseDim, file);
+  using rows = one.expand(n, pipe.noiseDim);
+  using c = rows.contiguous();
+  return c.to(pipe.device);
 }
 
 /** x.png → x-256.png: where one stage of a stacked model (or a figure of it) goes. */

@@ -169,6 +169,23 @@ export class TextToImagePipeline {
     return oneStage(this.generateStagesFrom(z, captions));
   }
 
+  /**
+   * The final stage's images for noise z, with autograd on: gradients reach z (and any tensor it was
+   * made from), not the frozen generator. For projection (projection.ts) and latent edits.
+   */
+  render(z: Tensor, captions: readonly string[]): Tensor {
+    if (z.size(0) !== captions.length)
+      throw new Error(`render() got ${z.size(0)} noise rows for ${captions.length} captions`);
+    const text = noGrad(() => this.encode(captions));
+    try {
+      const { stages, attention } = this.forward(z, text);
+      attention?.forEach((t) => t.dispose());
+      return oneStage(stages);
+    } finally {
+      disposeText(text);
+    }
+  }
+
   /** Every stage's images for given noise and captions, smallest first (see `stages`). */
   generateStagesFrom(z: Tensor, captions: readonly string[]): Tensor[] {
     if (z.size(0) !== captions.length)
