@@ -7,6 +7,10 @@ import type { LoadedAttributeClassifier } from '../artifacts/attribute-classifie
 import type { Conditioner } from '../models/conditioning.js';
 import type { DamsmImageEncoder } from '../models/damsm/index.js';
 import { attributeAccuracy, comboKeys } from './attribute-accuracy.js';
+import { readReal } from './evaluate.js';
+import type { FeatureNetwork } from './feature-network.js';
+import { featureStats, frechetDistance, type FeatureStats } from './fid.js';
+import { Prng } from '../util/prng.js';
 import { rPrecision } from './r-precision.js';
 
 /** A generator as evaluation sees it: images for captions or tag texts from given noise. */
@@ -32,7 +36,7 @@ export interface MetricRecord {
 export interface CheckpointMetric {
   /** The key of measure()'s result the best checkpoint is chosen by (higher is better). */
   readonly best: string;
-  measure(sampler: Sampler): Record<string, number>;
+  measure(sampler: Sampler): Record<string, number> | Promise<Record<string, number>>;
   dispose(): void;
 }
 
@@ -139,6 +143,72 @@ export function rPrecisionMetric(
     dispose: () => {
       damsm.image.dispose();
       damsm.text.module?.dispose();
+    },
+  };
+}
+
+/**
+ * `inner`, and beside it `fid`: the Fréchet distance between `samples` generated images and as many
+ * real training images on a feature network (for tag models the attribute classifier's pool
+ * features, so "FID (project features: …)", not a standard FID). The conditions are the records'
+ * own captions or tags in a seeded order, so the generated set follows the data's distribution; the
+ * real images' statistics are read once, at the first checkpoint. The best checkpoint is still
+ * chosen by `inner.best`.
+ */
+export function withFid(
+  inner: CheckpointMetric,
+  net: FeatureNetwork,
+  o: { dataset: string; side: number; samples: number; seed: number; records: readonly MetricRecord[] },
+): CheckpointMetric {
+  if (!(Number.isInteger(o.samples) && o.samples >= 2)) throw new RangeError(`eval.fid must be ≥ 2, got ${o.samples}`);
+  const pool = o.records.filter((r) => (r.split ?? 'train') === 'train' && r.captions.length > 0);
+  if (pool.length === 0) throw new Error('FID at checkpoints needs training records with captions or tags');
+  const order = Prng.derive(o.seed, 0xf1d).permutation(pool.length);
+  let real: FeatureStats | null = null;
+  return {
+    best: inner.best,
+    async measure(s: Sampler): Promise<Record<string, number>> {
+      const out = await inner.measure(s);
+      if (real === null) {
+        const parts: Tensor[] = [];
+        await readReal(o.dataset, 'train', 'cpu', o.side, 64, { limit: o.samples, seed: o.seed }, (_b, images) => {
+          const f = net.extract(images);
+          f.probs?.dispose();
+          parts.push(f.features);
+        });
+        using all = cat(parts, 0);
+        parts.forEach((t) => t.dispose());
+        using first = all.narrow(0, 0, Math.min(o.samples, all.size(0)));
+        real = featureStats(first, { features: net.name });
+      }
+      const feats: Tensor[] = [];
+      try {
+        s.inEvalMode(() =>
+          noGrad(() => {
+            for (let start = 0, k = 0; start < o.samples; start += 64, k++) {
+              const caps = Array.from(
+                { length: Math.min(64, o.samples - start) },
+                (_, i) => pool[order[(start + i) % pool.length]!]!.captions[0]!,
+              );
+              using z0 = randn([caps.length, s.noiseDim], { generator: new Generator(o.seed + k) });
+              using z = z0.to(s.device);
+              using images = s.images(z, caps);
+              const f = net.extract(images);
+              f.probs?.dispose();
+              feats.push(f.features);
+            }
+          }),
+        );
+        using gen = cat(feats, 0);
+        out.fid = frechetDistance(real, featureStats(gen, { features: net.name }));
+      } finally {
+        feats.forEach((t) => t.dispose());
+      }
+      return out;
+    },
+    dispose: () => {
+      inner.dispose();
+      net.dispose();
     },
   };
 }

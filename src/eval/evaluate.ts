@@ -430,7 +430,7 @@ function distances(
  * the cache has it, centred and unaugmented: all of them in cache order, or with `seed` the first
  * `limit` of a seeded shuffle.
  */
-async function readReal(
+export async function readReal(
   dataset: string,
   split: SplitName,
   device: Device,

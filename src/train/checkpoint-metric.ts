@@ -6,8 +6,10 @@
 import { loadAttributeClassifier } from '../artifacts/attribute-classifier.js';
 import { loadDamsm } from '../artifacts/damsm.js';
 import type { Device } from '../engine/index.js';
+import { classifierNetwork } from '../eval/feature-network.js';
 import {
   attributeAccuracyMetric,
+  withFid,
   rPrecisionMetric,
   type CheckpointMetric,
   type MetricRecord,
@@ -20,7 +22,8 @@ import type { CommonConfig } from './schema.js';
 
 /** The sections read here; a model's schema has the eval keys that apply to it (checked by resolveConfig). */
 type MetricConfig = CommonConfig & {
-  eval?: Partial<ConditionalGanConfig['eval']>;
+  // fid: the tag projection GAN's schema has it (FID beside attribute accuracy).
+  eval?: Partial<ConditionalGanConfig['eval']> & { fid?: number };
   condition?: Partial<ConditionalGanConfig['condition']>;
 };
 
@@ -42,12 +45,22 @@ export function checkpointMetricFromConfig(
     if (!(sampler.conditioner instanceof TagConditioner))
       throw new Error('eval.classifier (attribute accuracy) needs condition.source tags');
     const vocab = sampler.conditioner.encoder.vocabulary;
-    return attributeAccuracyMetric(loadAttributeClassifier(classifier, device), {
+    const attr = attributeAccuracyMetric(loadAttributeClassifier(classifier, device), {
       perCombo: e.perCombo ?? 4,
       seed: seed + 3000,
       records,
       hair: vocab.hair,
       eyes: vocab.eyes,
+    });
+    const fid = e.fid ?? 0;
+    if (fid === 0) return attr;
+    // The classifier's pool features stand in for Inception (feature-network.ts says why).
+    return withFid(attr, classifierNetwork(classifier, 'cpu'), {
+      dataset: c.data.cache,
+      side: c.data.resolution,
+      samples: fid,
+      seed: seed + 4000,
+      records,
     });
   }
   if (samples > 0) {

@@ -294,7 +294,7 @@ describe('training', () => {
     assert.ok(r.wallSeconds > 0);
   });
 
-  test('with eval.classifier, each checkpoint is scored by attribute accuracy and the best is kept', async () => {
+  test('with eval.classifier, each checkpoint is scored by attribute accuracy (and FID on its features) and the best is kept', async () => {
     const cls = path.join(tmp, 'runs', 'classifier');
     await train({
       ...quiet,
@@ -307,10 +307,19 @@ describe('training', () => {
       ...quiet,
       config: path.join(root, 'configs', 'tag-projection-anime.yaml'),
       runDir: dir,
-      sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=1', `eval.classifier=${cls}`, 'eval.perCombo=1'],
+      sets: [
+        ...TINY,
+        'train.steps=2',
+        'train.checkpointEvery=1',
+        `eval.classifier=${cls}`,
+        'eval.perCombo=1',
+        'eval.fid=12',
+      ],
     });
     const scored = metricsOf(dir).filter((l) => l['eval/attr_both'] !== undefined);
     assert.equal(scored.length, 2, 'one score per checkpoint');
+    for (const l of scored) assert.ok(Number.isFinite(l['eval/fid']) && l['eval/fid']! > 0, `fid = ${l['eval/fid']}`);
+    assert.notEqual(scored[0]!['eval/fid'], scored[1]!['eval/fid'], 'each checkpoint its own FID');
     for (const l of scored)
       for (const k of ['eval/attr_hair', 'eval/attr_eyes', 'eval/attr_both'])
         assert.ok(l[k]! >= 0 && l[k]! <= 1, `${k} = ${l[k]}`);

@@ -90,6 +90,13 @@ export const tagProjectionSchema = {
         doc: 'an attribute-classifier run: each checkpoint is scored by attribute accuracy and the best kept',
       },
       perCombo: { kind: 'number', int: true, min: 1, default: 4, doc: 'faces per hair/eye combination scored' },
+      fid: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: 'with a classifier: also FID on its features, this many generated against as many real faces (0: off)',
+      },
     },
   },
   samples: {
