@@ -3,7 +3,7 @@
 //   non-saturating (Goodfellow et al. 2014), hinge (Lim & Ye 2017; Miyato et al. 2018),
 //   Wasserstein (Arjovsky et al. 2017) with gradient penalty (Gulrajani et al. 2017), and
 //   least squares (Mao et al. 2017).
-import { F, fullLike, grad, noGrad, rand, type Generator, type Tensor } from '../engine/index.js';
+import { F, cat, fullLike, grad, noGrad, rand, type Generator, type Tensor } from '../engine/index.js';
 import type { Optimizer } from '../optim/index.js';
 import type { MixedPrecision } from './precision.js';
 
@@ -143,6 +143,35 @@ export function gradientPenalty(
   using dev = norms.sub(1);
   using sq = dev.square();
   return sq.mean();
+}
+
+/**
+ * DF-GAN's matching-aware gradient penalty (Tao et al. 2022, Eq. 4): k · E[(‖∇ₓD(x, e)‖₂ +
+ * ‖∇ₑD(x, e)‖₂)^p] on real images x with their own sentence embeddings e, as the official code
+ * computes it: one L2 norm over the gradients with respect to the image and the sentence joined, then
+ * raised to p (k = 2, p = 6). It smooths D around the real, matching pairs so that G's images are
+ * pulled towards them. `critic` maps (images, sentences) to per-sample scores. Differentiable.
+ */
+export function matchingAwareGradientPenalty(
+  critic: (x: Tensor, e: Tensor) => Tensor,
+  real: Tensor,
+  sentence: Tensor,
+  o: { k?: number; p?: number } = {},
+): Tensor {
+  using x = real.detach().requiresGrad_(true);
+  using e = sentence.detach().requiresGrad_(true);
+  using s = critic(x, e);
+  using sum = s.sum();
+  const [gx, ge] = grad(sum, [x, e], { createGraph: true });
+  using a = gx!;
+  using b = ge!;
+  using fa = a.flatten(1);
+  using fb = b.flatten(1);
+  using joined = cat([fa, fb], 1);
+  using norms = joined.norm(2, 1);
+  using pow = norms.pow(o.p ?? 6);
+  using m = pow.mean();
+  return m.mul(o.k ?? 2);
 }
 
 /** Global L2 norm of the gradients of some parameters (0 when none has a gradient). */

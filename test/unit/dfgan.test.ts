@@ -1,0 +1,126 @@
+// DF-GAN's parts (issue 18) against what the paper and its official code say: the fusion's affine
+// transforms start as the identity, the channel layouts, shapes and ranges of G and D, the residual
+// down-blocks' zero-initialised branch, and the matching-aware gradient penalty against a critic whose
+// gradients are known in closed form.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import {
+  Generator,
+  liveTensors,
+  manualSeed,
+  noGrad,
+  randn,
+  tensor,
+  tidy,
+  type Tensor,
+} from '../../src/engine/index.js';
+import {
+  Affine,
+  DFBlock,
+  DfDiscriminator,
+  DfGenerator,
+  discriminatorChannels,
+  generatorChannels,
+} from '../../src/models/dfgan/index.js';
+import { init } from '../../src/nn/index.js';
+import { matchingAwareGradientPenalty } from '../../src/train/losses.js';
+
+const START = liveTensors();
+const maxAbs = (a: Tensor, b: Tensor): number => tidy(() => a.sub(b).abs().max().item());
+
+describe('DF-GAN', () => {
+  test('fusion: every affine transform is the identity at the start; DFBlock is then two LeakyReLUs', () => {
+    manualSeed(1);
+    const a = new Affine(8, 5);
+    const f = new DFBlock(8, 5);
+    tidy(() => {
+      const x = randn([3, 5, 4, 4]);
+      const c = randn([3, 8]);
+      assert.equal(maxAbs(a.forward(x, c), x), 0);
+      assert.ok(maxAbs(f.forward(x, c), x.leakyRelu(0.2).leakyRelu(0.2)) < 1e-6);
+      // Once γ's last layer is trained away from zero, the condition acts, per sample and channel.
+      noGrad(() => init.normal_(a.gamma.linear2.weight, 0, 1));
+      const y = a.forward(x, c);
+      const c2 = c.flip(0);
+      assert.ok(maxAbs(y, a.forward(x, c2)) > 1e-3, 'another condition, another output');
+    });
+    a.dispose();
+    f.dispose();
+  });
+
+  test("channel layouts follow the official code's get_G/D_in_out_chs", () => {
+    assert.deepEqual(generatorChannels(32, 64), [256, 256, 128, 64, 32]);
+    assert.deepEqual(generatorChannels(32, 256), [256, 256, 256, 256, 128, 64, 32]);
+    assert.deepEqual(discriminatorChannels(32, 64), [32, 64, 128, 256, 256]);
+    assert.deepEqual(discriminatorChannels(32, 256), [32, 64, 128, 256, 256, 256, 256]);
+    assert.throws(() => generatorChannels(32, 48), /2\^k/);
+  });
+
+  test('G: noise and sentence in, [B, 3, R, R] in [-1, 1] out, at 64 and 128 px; text has no effect until trained', () => {
+    manualSeed(2);
+    for (const resolution of [64, 128]) {
+      const G = new DfGenerator({ noiseDim: 16, condDim: 12, width: 4, resolution });
+      assert.equal(G.blocks.length, Math.log2(resolution) - 2);
+      tidy(() => {
+        const z = randn([2, 16]);
+        const { images } = G.forward(z, randn([2, 12]));
+        assert.deepEqual(images.shape, [2, 3, resolution, resolution]);
+        assert.ok(images.abs().max().item() <= 1);
+        assert.equal(maxAbs(images, G.forward(z, randn([2, 12])).images), 0, 'identity fusion: the text is ignored');
+      });
+      G.dispose();
+    }
+  });
+
+  test('D: a score per image; each down-block starts as its pooled shortcut (γ = 0); the sentence reaches the score', () => {
+    manualSeed(3);
+    const D = new DfDiscriminator({ width: 4, resolution: 64, condDim: 12 });
+    assert.deepEqual(D.encoder.channels, [4, 8, 16, 32, 32]);
+    tidy(() => {
+      const x = randn([2, 3, 64, 64]);
+      const s = randn([2, 12]);
+      const score = D.forward(x, s);
+      assert.deepEqual(score.shape, [2]);
+      assert.ok(maxAbs(score, D.forward(x, randn([2, 12]))) > 1e-6, 'another sentence, another score');
+      assert.deepEqual(D.encoder.forward(x).shape, [2, 32, 4, 4]);
+      const b = D.encoder.blocks[3]!; // 32 → 32: no shortcut convolution
+      const h = randn([2, 32, 8, 8]);
+      assert.ok(maxAbs(b.forward(h), h.reshape(2, 32, 4, 2, 4, 2).mean([3, 5])) < 1e-6);
+    });
+    D.dispose();
+  });
+
+  test('matching-aware gradient penalty: k·‖(∇ₓD, ∇ₑD)‖₂^p for a linear critic, and its gradient reaches D', () => {
+    // D(x, e) = Σ wₓ·x + Σ wₑ·e: the gradients are wₓ and wₑ whatever the input, so the penalty is
+    // k (‖wₓ‖² + ‖wₑ‖²)^(p/2) and its derivative with respect to wₓ is k·p·(‖wₓ‖² + ‖wₑ‖²)^(p/2 − 1)·wₓ.
+    const wx = tensor([0.1, -0.2, 0.3, 0.05], { shape: [1, 1, 2, 2] }).requiresGrad_(true);
+    const we = tensor([0.2, 0.1, -0.1], { shape: [1, 3] }).requiresGrad_(true);
+    const critic = (x: Tensor, e: Tensor): Tensor =>
+      tidy(() =>
+        x
+          .mul(wx)
+          .sum([1, 2, 3])
+          .add(e.mul(we).sum([1])),
+      );
+    const sq = [0.1, -0.2, 0.3, 0.05, 0.2, 0.1, -0.1].reduce((a, v) => a + v * v, 0);
+    const g = new Generator(4);
+    tidy(() => {
+      const real = randn([5, 1, 2, 2], { generator: g });
+      const sent = randn([5, 3], { generator: g });
+      const penalty = matchingAwareGradientPenalty(critic, real, sent);
+      const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
+      assert.ok(rel(penalty.item(), 2 * sq ** 3) < 1e-5, `${penalty.item()} vs ${2 * sq ** 3}`);
+      const p4 = matchingAwareGradientPenalty(critic, real, sent, { k: 1, p: 4 });
+      assert.ok(rel(p4.item(), sq ** 2) < 1e-5, `${p4.item()} vs ${sq ** 2}`);
+      penalty.backward();
+      const want = [0.1, -0.2, 0.3, 0.05].map((w) => 2 * 6 * sq ** 2 * w);
+      const got = Array.from(wx.grad!.flatten().toArray() as number[]);
+      got.forEach((v, i) => assert.ok(rel(v, want[i]!) < 1e-4, `∂/∂wₓ[${i}]: ${v} vs ${want[i]}`));
+    });
+    wx.dispose();
+    we.dispose();
+  });
+
+  test('no tensor is left behind', () => assert.equal(liveTensors(), START));
+});
