@@ -7,6 +7,7 @@ import type { Device, Tensor } from '../engine/index.js';
 import { AttnGanGenerator } from '../models/attngan/index.js';
 import { TagConditioner, conditionerFromMetadata, type Conditioner } from '../models/conditioning.js';
 import { ConditionalGenerator, type ConditionalGeneratorOptions } from '../models/dcgan/conditional-generator.js';
+import { DfGenerator, type DfGeneratorOptions } from '../models/dfgan/index.js';
 import { TagGenerator, type TagGeneratorOptions } from '../models/projection/index.js';
 import {
   Stage1Generator,
@@ -31,7 +32,8 @@ export const STAGE1_MODELS = ['stackgan-stage1', ...CONDITIONAL_MODELS] as const
 export const TREE_MODELS = ['stackgan-pp', 'attngan'] as const;
 export type TreeModel = (typeof TREE_MODELS)[number];
 
-export type AnyGenerator = ConditionalGenerator | Stage1Generator | StackedGenerator | TreeGenerator | TagGenerator;
+export type AnyGenerator =
+  ConditionalGenerator | Stage1Generator | StackedGenerator | TreeGenerator | TagGenerator | DfGenerator;
 
 /** A generator ready to sample, the conditioner it was trained with, and whether its weights are the EMA. */
 export interface LoadedGenerator<G extends AnyGenerator = AnyGenerator> {
@@ -149,6 +151,12 @@ function tagProjection(
   return { G: freeze(G, device), conditioner, usedEma };
 }
 
+function dfgan(tensors: Map<string, Tensor>, metadata: Record<string, string>, device: Device): LoadedGenerator {
+  const G = new DfGenerator(parseOptions<DfGeneratorOptions>(metadata.generator, 'generator'));
+  const usedEma = loadWeights(G, tensors);
+  return { G: freeze(G, device), conditioner: conditionerFrom(tensors, metadata, device), usedEma };
+}
+
 /** Model kind (the `model` metadata key) → how to rebuild its generator. */
 const BUILDERS: Readonly<Record<string, Builder>> = {
   'gan-int-cls': conditional,
@@ -159,6 +167,7 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   'stackgan-pp': tree,
   attngan: tree,
   'tag-projection-gan': tagProjection,
+  dfgan,
 };
 
 /** The model kinds this module can rebuild a generator for. */

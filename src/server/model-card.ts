@@ -28,6 +28,7 @@ const FAMILY_TITLES: Record<string, string> = {
   'gan-int-cls': 'GAN-INT-CLS',
   'wgan-cls': 'WGAN-CLS',
   'tag-gan': 'Tag-conditioned GAN',
+  dfgan: 'DF-GAN',
   'stackgan-stage1': 'StackGAN Stage I',
   'stackgan-stage2': 'StackGAN',
   'stackgan-pp': 'StackGAN++',

@@ -68,7 +68,7 @@ export class DfGenerator extends Module {
   }
 
   /** z [B, noiseDim], sentence [B, condDim] → { images [B, 3, R, R] in [-1, 1] }. */
-  forward(z: Tensor, sentence: Tensor): { images: Tensor } {
+  forward(z: Tensor, sentence: Tensor): { images: Tensor; mu?: Tensor; logvar?: Tensor } {
     return {
       images: tidy(() => {
         const c = cat([z, sentence], 1);

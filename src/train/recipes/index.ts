@@ -3,6 +3,7 @@ import type { RecipeFactory } from '../recipe.js';
 import { attributeClassifier } from './attribute-classifier.js';
 import { conditionalGan } from './conditional-gan.js';
 import { damsm } from './damsm.js';
+import { dfgan } from './dfgan.js';
 import { stackganStage1 } from './stackgan-stage1.js';
 import { stackganStage2 } from './stackgan-stage2.js';
 import { tagProjectionGan } from './tag-projection-gan.js';
@@ -13,6 +14,7 @@ const factories: RecipeFactory[] = [
   conditionalGan('wgan-cls'),
   conditionalGan('tag-gan'),
   tagProjectionGan,
+  dfgan,
   stackganStage1,
   stackganStage2,
   stackganPlusPlus,

@@ -1,0 +1,243 @@
+// DF-GAN (Tao et al., CVPR 2022): one generator straight to the full-size image, the sentence fused
+// into every block; a one-way discriminator with the matching-aware gradient penalty; hinge loss.
+//   D: L = E[max(0, 1 − D(x, e))] + ½(E[max(0, 1 + D(G(z, e), e))] + E[max(0, 1 + D(x, ẽ))])
+//          + k·E[‖(∇ₓD(x, e), ∇ₑD(x, e))‖₂^p]
+//   G: L = −E[D(G(z, e), e)]
+// e is the caption's DAMSM sentence embedding (frozen); ẽ another image's (the batch shifted by
+// one, as the official code pairs them). With augment ratios above 0, every image D sees goes
+// through DiffAugment (translation and cutout, never colour: colour is in the captions).
+import { Generator, noGrad, randn, tidy, type Device, type Tensor } from '../../engine/index.js';
+import type { Batch } from '../../data/index.js';
+import type { Sampler } from '../../eval/checkpoint-metric.js';
+import type { Conditioner } from '../../models/conditioning.js';
+import { DfDiscriminator, DfGenerator, type DfGeneratorOptions } from '../../models/dfgan/index.js';
+import { diffAugment } from '../../models/layers/diff-augment.js';
+import type { Module } from '../../nn/index.js';
+import type { Optimizer } from '../../optim/index.js';
+import type { ConfigOf, Schema } from '../config.js';
+import { ExponentialMovingAverage } from '../ema.js';
+import { dFakeLoss, dRealLoss, gLoss, matchingAwareGradientPenalty, minimize, weightedSum } from '../losses.js';
+import { adamFromConfig, adamSchema } from '../optim-config.js';
+import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
+import { conditionVectorSampler } from '../sampler.js';
+import type { CommonConfig } from '../schema.js';
+import { conditionerFromConfig } from './conditional-gan-config.js';
+
+export const dfganSchema = {
+  condition: {
+    kind: 'object',
+    fields: {
+      source: { kind: 'string', choices: ['damsm'], default: 'damsm', doc: 'the sentence embedding of a DAMSM' },
+      damsm: { kind: 'string', nullable: true, doc: 'a DAMSM run directory or checkpoint' },
+    },
+  },
+  generator: {
+    kind: 'object',
+    fields: {
+      noiseDim: { kind: 'number', int: true, min: 1, default: 100, doc: 'length of z' },
+      width: { kind: 'number', int: true, min: 1, doc: 'nf: channels of the last block (the first has 8nf)' },
+    },
+  },
+  discriminator: {
+    kind: 'object',
+    fields: {
+      width: { kind: 'number', int: true, min: 1, doc: 'nf: channels after the first convolution (8nf at 4×4)' },
+    },
+  },
+  loss: {
+    kind: 'object',
+    fields: {
+      gpWeight: { kind: 'number', min: 0, default: 2, doc: 'k of the matching-aware gradient penalty' },
+      gpPower: { kind: 'number', min: 1, default: 6, doc: 'p of the matching-aware gradient penalty' },
+    },
+  },
+  augment: {
+    kind: 'object',
+    fields: {
+      translation: { kind: 'number', min: 0, max: 0.5, default: 0.125, doc: 'DiffAugment shift, fraction of the side' },
+      cutout: { kind: 'number', min: 0, max: 1, default: 0, doc: 'DiffAugment cutout square, fraction of the side' },
+    },
+  },
+  optim: {
+    kind: 'object',
+    fields: {
+      generator: { kind: 'object', fields: adamSchema },
+      discriminator: { kind: 'object', fields: adamSchema },
+      ema: { kind: 'number', min: 0, max: 0.99999, default: 0.999, doc: 'EMA decay of G for sampling (0: off)' },
+    },
+  },
+  eval: {
+    kind: 'object',
+    fields: {
+      samples: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: 'validation captions for R-precision at each checkpoint (0: off); picks the best checkpoint',
+      },
+      damsm: { kind: 'string', nullable: true, doc: 'the DAMSM that ranks them (default: condition.damsm)' },
+    },
+  },
+  samples: {
+    kind: 'object',
+    fields: {
+      rows: {
+        kind: 'number',
+        int: true,
+        min: 1,
+        default: 8,
+        doc: 'captions of the sample grid (the first validation ones)',
+      },
+      perCondition: { kind: 'number', int: true, min: 1, default: 8, doc: 'images per caption' },
+    },
+  },
+} as const satisfies Schema;
+
+type DfganConfig = CommonConfig & ConfigOf<typeof dfganSchema>;
+
+const meanOf = (t: Tensor): number => noGrad(() => tidy(() => t.mean().item()));
+
+class DfganRecipe implements Recipe {
+  readonly modules = new Map<string, Module>();
+  readonly optimizers = new Map<string, Optimizer>();
+  readonly batchesPerStep = 1;
+  readonly c: DfganConfig;
+  readonly G: DfGenerator;
+  readonly D: DfDiscriminator;
+  readonly ema: ExponentialMovingAverage<DfGenerator> | null;
+  readonly conditioner: Conditioner;
+  readonly device: Device;
+  readonly rng: Generator;
+  readonly fixed: { noise: Tensor; condition: Tensor; perCondition: number };
+
+  constructor(readonly ctx: RecipeContext) {
+    const { device } = ctx;
+    const config = (this.c = ctx.config as unknown as DfganConfig);
+    this.device = device;
+    this.rng = ctx.rng;
+    this.conditioner = conditionerFromConfig(ctx.config, ctx.data).conditioner;
+    this.conditioner.module?.to(device);
+    const gOpts: DfGeneratorOptions = {
+      noiseDim: config.generator.noiseDim,
+      condDim: this.conditioner.dim,
+      width: config.generator.width,
+      resolution: config.data.resolution,
+    };
+    this.G = new DfGenerator(gOpts).to(device);
+    this.D = new DfDiscriminator({
+      width: config.discriminator.width,
+      resolution: config.data.resolution,
+      condDim: this.conditioner.dim,
+    }).to(device);
+    this.modules.set('G', this.G).set('D', this.D);
+    // The text encoder is frozen; it is kept in the checkpoint so that the model samples on its own.
+    if (this.conditioner.module) this.modules.set('text', this.conditioner.module);
+    const o = config.optim;
+    this.ema = o.ema > 0 ? new ExponentialMovingAverage(this.G, () => new DfGenerator(gOpts).to(device), o.ema) : null;
+    if (this.ema) this.modules.set('G_ema', this.ema.shadow);
+    this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator));
+    this.optimizers.set('D', adamFromConfig(this.D.parameters(), o.discriminator));
+    this.fixed = this.#fixedInputs();
+    ctx.log(
+      `dfgan: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; ${config.data.resolution} px; sentence ${this.conditioner.dim}`,
+    );
+  }
+
+  #fixedInputs(): DfganRecipe['fixed'] {
+    const s = this.c.samples;
+    const records = this.ctx.data.records;
+    const held = records.filter((r) => r.split === 'val' || r.split === 'test');
+    const captions = (held.length > 0 ? held : records).slice(0, s.rows).map((r) => r.captions[0]!);
+    const expanded = captions.flatMap((t) => new Array<string>(s.perCondition).fill(t));
+    const gen = new Generator(this.c.seed + 1000, this.device);
+    const noise = randn([expanded.length, this.G.o.noiseDim], { generator: gen, device: this.device });
+    const condition = noGrad(() => this.conditioner.encode({ captions: expanded }, this.device));
+    return { noise, condition, perCondition: s.perCondition };
+  }
+
+  #augment(x: Tensor): Tensor {
+    const a = this.c.augment;
+    return diffAugment(x, { translation: a.translation, cutout: a.cutout, generator: this.rng });
+  }
+
+  step(batches: Batch[], _step: number, { logging }: { logging: boolean }): StepResult {
+    const batch = batches[0]!;
+    const real = batch.images.get(this.G.o.resolution)!;
+    const n = real.size(0);
+    if (n < 2) throw new Error('DF-GAN needs batches of at least 2 (the mismatched pairs shift the batch by one)');
+    const scalars: Record<string, number> = {};
+    const e = noGrad(() => this.conditioner.encode({ captions: batch.captions }, this.device));
+    const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
+    const fake = this.G.forward(z, e).images;
+    const l = this.c.loss;
+    // Every D call sees a freshly augmented image; gradients pass through the augmentation.
+    const critic = (x: Tensor, s: Tensor): Tensor => {
+      using a = this.#augment(x);
+      return this.D.forward(a, s);
+    };
+    try {
+      // D step: real and matching, fake, real with another image's sentence, and the penalty.
+      {
+        using sReal = critic(real, e);
+        using fd = fake.detach();
+        using sFake = critic(fd, e);
+        using realRest = real.narrow(0, 1, n - 1);
+        using eRest = e.narrow(0, 0, n - 1);
+        using sWrong = critic(realRest, eRest);
+        using lReal = dRealLoss('hinge', sReal);
+        using lFake = dFakeLoss('hinge', sFake);
+        using lWrong = dFakeLoss('hinge', sWrong);
+        using gp = matchingAwareGradientPenalty(critic, real, e, { k: l.gpWeight, p: l.gpPower });
+        const loss = weightedSum([lReal, lFake, lWrong, gp], [1, 0.5, 0.5, 1]);
+        if (logging) {
+          scalars['D/real'] = meanOf(sReal);
+          scalars['D/fake'] = meanOf(sFake);
+          scalars['D/wrong'] = meanOf(sWrong);
+          scalars['D/ma_gp'] = meanOf(gp);
+        }
+        minimize(this.optimizers.get('D')!, loss, 'D', scalars, logging, this.ctx.precision);
+      }
+      // G step: through the updated D, on the same images.
+      {
+        using s = critic(fake, e);
+        minimize(this.optimizers.get('G')!, gLoss('hinge', s), 'G', scalars, logging, this.ctx.precision);
+      }
+      this.ema?.update();
+    } finally {
+      for (const t of [e, z, fake]) t.dispose();
+    }
+    return { scalars, images: n };
+  }
+
+  samples(): { images: Tensor; nrow: number } {
+    const g = this.ema?.shadow ?? this.G;
+    return g.inEvalMode(() =>
+      noGrad(() => ({
+        images: g.forward(this.fixed.noise, this.fixed.condition).images,
+        nrow: this.fixed.perCondition,
+      })),
+    );
+  }
+
+  /** G as src/eval measures it (the moving average when there is one): R-precision picks the best checkpoint. */
+  sampler(): Sampler {
+    const o = { noiseDim: this.G.o.noiseDim, device: this.device, conditioner: this.conditioner };
+    return conditionVectorSampler(this.ema?.shadow ?? this.G, o);
+  }
+
+  metadata(): Record<string, string> {
+    return { model: 'dfgan', generator: JSON.stringify(this.G.o), ...this.conditioner.metadata() };
+  }
+
+  dispose(): void {
+    this.fixed.noise.dispose();
+    this.fixed.condition.dispose();
+  }
+}
+
+export const dfgan: RecipeFactory = {
+  model: 'dfgan',
+  schema: dfganSchema,
+  create: (ctx) => new DfganRecipe(ctx),
+};
