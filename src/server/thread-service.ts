@@ -59,8 +59,11 @@ export class ThreadGenerationService implements GenerationService {
   private nextId = 1;
   private loaded: string[] = [];
   private up = false;
+  private everUp = false;
   private closing = false;
+  /** Settles when the current thread is up: calls wait on it, also while a dead thread is replaced. */
   private starting!: Promise<void>;
+  private started!: { resolve: () => void; reject: (e: Error) => void };
   /** Threads started after the first one died. */
   restarts = 0;
 
@@ -68,7 +71,13 @@ export class ThreadGenerationService implements GenerationService {
     readonly registry: ModelRegistry,
     private readonly o: ThreadServiceOptions = {},
   ) {
+    this.expectStart();
     this.start();
+  }
+
+  private expectStart(): void {
+    this.starting = new Promise<void>((resolve, reject) => (this.started = { resolve, reject }));
+    this.starting.catch(() => undefined);
   }
 
   private start(): void {
@@ -80,19 +89,17 @@ export class ThreadGenerationService implements GenerationService {
     };
     const worker = new Worker(new URL('./generation-thread.js', import.meta.url), { workerData: options });
     this.worker = worker;
-    this.starting = new Promise<void>((resolve, reject) => {
-      worker.on('message', (m: ThreadMessage) => {
-        if ('event' in m && m.event === 'ready') {
-          this.up = true;
-          resolve();
-        } else this.onMessage(m);
-      });
-      worker.on('error', (e) => {
-        this.o.log?.(`generation thread failed: ${e.stack ?? e.message}`);
-        reject(e);
-      });
+    let failure: Error | undefined;
+    worker.on('message', (m: ThreadMessage) => {
+      if ('event' in m && m.event === 'ready') {
+        this.up = this.everUp = true;
+        this.started.resolve();
+      } else this.onMessage(m);
     });
-    this.starting.catch(() => undefined);
+    worker.on('error', (e) => {
+      failure = e;
+      this.o.log?.(`generation thread failed: ${e.stack ?? e.message}`);
+    });
     worker.once('exit', (code) => {
       this.up = false;
       this.loaded = [];
@@ -100,13 +107,19 @@ export class ThreadGenerationService implements GenerationService {
         this.calls.delete(id);
         c.reject(new Error(`the generation thread stopped (exit code ${code}) before answering`));
       }
-      if (!this.closing) {
-        this.restarts++;
-        this.o.log?.(`generation thread exited with code ${code}; starting a new one`);
-        setTimeout(() => {
-          if (!this.closing) this.start();
-        }, 200).unref();
+      if (this.closing) return;
+      // A thread that never came up will not come up on a retry (bad model folder, no libtorch): say so.
+      if (!this.everUp) {
+        this.started.reject(failure ?? new Error(`the generation thread exited with code ${code} before it was ready`));
+        return;
       }
+      this.restarts++;
+      this.o.log?.(`generation thread exited with code ${code}; starting a new one`);
+      this.expectStart();
+      // Not unref'd: callers may be waiting for the new thread with nothing else keeping the loop alive.
+      setTimeout(() => {
+        if (!this.closing) this.start();
+      }, 200);
     });
   }
 
