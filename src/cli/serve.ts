@@ -148,7 +148,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       .map((m) => m.name)
       .join(
         ', ',
-      )}), ${redis !== undefined ? `jobs queued on ${redis}` : 'generating in this process'}; API docs at /docs`,
+      )}), ${redis !== undefined ? `jobs queued on ${redis}` : 'generating on a thread of this process'}; API docs at /docs`,
   );
   await untilSignal(async () => {
     await app.close();
