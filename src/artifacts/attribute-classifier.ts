@@ -12,6 +12,8 @@ export interface LoadedAttributeClassifier {
   readonly source: string;
   /** The most likely colours of each image ([B, 3, H, W] in [-1, 1], any size). */
   classify(images: Tensor): { hair: string[]; eyes: string[] };
+  /** Per image, the probability of every hair colour and every eye colour (vocabulary order). */
+  probabilities(images: Tensor): { hair: Float32Array[]; eyes: Float32Array[] };
   dispose(): void;
 }
 
@@ -43,6 +45,21 @@ export function loadAttributeClassifier(p: string, device: Device = 'cpu'): Load
           }) as [number[], number[]];
           logits.forEach((l) => l.dispose());
           return { hair: hair.map((i) => vocabulary.hair[i]!), eyes: eyes.map((i) => vocabulary.eyes[i]!) };
+        });
+      },
+      probabilities(images: Tensor) {
+        return noGrad(() => {
+          using x = images.to(device);
+          const logits = model.forward(x);
+          const [hair, eyes] = logits.map((l) => {
+            using p = l.softmax(1);
+            using flat = p.to('float32');
+            const all = flat.toTypedArray() as Float32Array;
+            const k = l.size(1);
+            return Array.from({ length: l.size(0) }, (_, i) => all.slice(i * k, (i + 1) * k));
+          }) as [Float32Array[], Float32Array[]];
+          logits.forEach((l) => l.dispose());
+          return { hair, eyes };
         });
       },
       dispose: () => model.dispose(),

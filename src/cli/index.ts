@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `creativeai` command: one entry point, one file per subcommand.
+import { directionsCommand, directionsHelp } from './directions.js';
 import { evalCommand, evalHelp } from './eval.js';
 import { exportCommand, exportHelp } from './export.js';
 import { invertCommand, invertHelp } from './invert.js';
@@ -16,6 +17,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   train: { run: trainCommand, help: trainHelp },
   sample: { run: sampleCommand, help: sampleHelp },
   invert: { run: invertCommand, help: invertHelp },
+  directions: { run: directionsCommand, help: directionsHelp },
   export: { run: exportCommand, help: exportHelp },
   plot: { run: plotCommand, help: plotHelp },
   eval: { run: evalCommand, help: evalHelp },

@@ -61,7 +61,7 @@ export async function invertCommand(argv: string[]): Promise<void> {
     }
     using x = target;
     let shown = 0;
-    const r = project(pipe, x, values.text!.trim(), {
+    const r = await project(pipe, x, values.text!.trim(), {
       steps,
       starts,
       seed,

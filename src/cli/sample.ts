@@ -26,6 +26,9 @@ shows, per image (the first 8), where each word's attention fell in the stage th
   --interpolate        with two --text: manifold interpolation from the first to the second
   --latent <file.json> the noise of \`creativeai invert\` instead of a seed: one image per --text, the
                        same face (or bird) with each caption or tags ("this face, but with blue hair")
+  --direction <d=s>    an attribute direction and its strength, e.g. hair:blue=0.5 (tag blend, 0–1) or
+                       noise:hair:blue=2 (models/<name>.directions.json); repeat for several
+  --psi <ψ>            truncation of the noise, z·ψ with ψ in (0, 1]
   --n <count>          images per caption (default 16; --interpolate: steps, default 8)
   --seed <n>           noise seed (default 42)
   --nrow <n>           images per grid row (default: n per caption; 5 for a 25-line tags file)
@@ -41,6 +44,8 @@ export async function sampleCommand(argv: string[]): Promise<void> {
       'tags-file': { type: 'string' },
       interpolate: { type: 'boolean', default: false },
       latent: { type: 'string' },
+      direction: { type: 'string', multiple: true, default: [] },
+      psi: { type: 'string' },
       n: { type: 'string' },
       seed: { type: 'string', default: '42' },
       nrow: { type: 'string' },
@@ -61,6 +66,22 @@ export async function sampleCommand(argv: string[]): Promise<void> {
       sampleHelp,
     );
   const latent = values.latent === undefined ? undefined : readLatentFile(values.latent);
+  const directions: Record<string, number> = {};
+  for (const d of values.direction!) {
+    const m = /^(.+)=(-?[0-9.]+)$/.exec(d);
+    if (m === null || !Number.isFinite(Number(m[2])))
+      throw new UsageError(`--direction ${d}: write it as name=strength, e.g. hair:blue=0.5`, sampleHelp);
+    directions[m[1]!] = Number(m[2]);
+  }
+  const psi = values.psi === undefined ? undefined : Number(values.psi);
+  if (psi !== undefined && !(psi > 0 && psi <= 1))
+    throw new UsageError(`--psi must be in (0, 1], got ${values.psi}`, sampleHelp);
+  const edit =
+    Object.keys(directions).length > 0 || psi !== undefined
+      ? { directions, ...(psi !== undefined ? { psi } : {}) }
+      : undefined;
+  if (edit !== undefined && values.interpolate)
+    throw new UsageError('--direction and --psi apply to sampled or given noise, not to --interpolate', sampleHelp);
   const seed = intOption('--seed', values.seed!);
   if (seed < 0) throw new UsageError('--seed must be ≥ 0', sampleHelp);
   const n = values.n === undefined ? (values.interpolate ? 8 : 16) : intOption('--n', values.n);
@@ -71,6 +92,10 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   if (texts.some((t) => t.trim() === '')) throw new UsageError('--text is empty: give a caption or tags', sampleHelp);
   const pipe = TextToImagePipeline.load(values.model, pickDevice(values.device));
   try {
+    if (edit !== undefined) {
+      const problem = pipe.checkEdit(edit);
+      if (problem !== undefined) throw new UsageError(problem, sampleHelp);
+    }
     // What the model makes of each text: a text it cannot read is an error, unknown words a warning.
     for (const t of new Set(texts)) {
       const check = pipe.check(t);
@@ -102,11 +127,11 @@ export async function sampleCommand(argv: string[]): Promise<void> {
         latent === undefined
           ? pipe.noise(captions.length, seed)
           : latentRows(latent, captions.length, pipe, values.latent!);
-      if (pipe.hasAttention) {
+      if (pipe.hasAttention && edit === undefined) {
         const r = pipe.generateWithAttention(z, captions);
         stages = r.stages;
         attention = { maps: r.maps, words: r.words };
-      } else stages = pipe.generateStagesFrom(z, captions);
+      } else stages = pipe.generateStagesFrom(z, captions, edit);
     }
     try {
       fs.mkdirSync(path.dirname(path.resolve(values.out!)), { recursive: true });

@@ -2,6 +2,8 @@
 // encodes captions or tags the way the model was trained, and draws images reproducibly from a
 // seed. Stacked models (StackGAN Stage II, StackGAN++, AttnGAN) give every stage's images, smallest
 // first; AttnGAN also its word-attention maps. The CLI's `sample` and the HTTP server both use it.
+import fs from 'node:fs';
+
 import {
   Generator,
   autocast,
@@ -15,11 +17,23 @@ import {
 } from '../engine/index.js';
 import { loadCheckpoint, resolveRunCheckpoint } from '../artifacts/checkpoint.js';
 import { generatorFromCheckpoint, type AnyGenerator } from '../artifacts/generators.js';
-import { DamsmConditioner, type Conditioner } from '../models/conditioning.js';
+import { DamsmConditioner, TagConditioner, type Conditioner } from '../models/conditioning.js';
 import { StackedGenerator } from '../models/stackgan/index.js';
 import type { TextFeatures, TreeGenerator } from '../models/stackganpp/index.js';
 import { tokenize } from '../text/index.js';
+import {
+  blendTags,
+  checkEdit,
+  directionsFileOf,
+  editLatent,
+  readDirections,
+  type LatentDirections,
+  type LatentEdit,
+  type TagLayout,
+} from './latent-edit.js';
 import { disposeText, encodeText, interpolateText } from './text-features.js';
+
+export { directionsFileOf };
 
 export interface GenerateOptions {
   /** Seed of the noise; the same seed gives the same images. */
@@ -58,6 +72,11 @@ export type InferencePrecision = 'auto' | 'fp32' | 'bf16';
 export interface LoadOptions {
   precision?: InferencePrecision;
   memoryFormat?: MemoryFormat | 'auto';
+  /**
+   * Attribute directions of this model (`creativeai directions`); by default an export's
+   * `<name>.directions.json` beside it, when there is one.
+   */
+  directions?: string;
 }
 
 function isTree(g: AnyGenerator): g is TreeGenerator {
@@ -71,6 +90,9 @@ function oneStage(stages: Tensor[], i = stages.length - 1): Tensor {
 }
 
 export class TextToImagePipeline {
+  /** Attribute directions in the noise space, when the model has them (latent-edit.ts). */
+  directions: LatentDirections | undefined;
+
   private constructor(
     /** One network (GAN-INT-CLS, WGAN-CLS, tag GAN, StackGAN Stage I), StackGAN's two stages, or a tree. */
     readonly G: AnyGenerator,
@@ -105,7 +127,27 @@ export class TextToImagePipeline {
       // AttnGAN's word attention is a softmax over small differences of bf16 products: auto keeps
       // its maps (and so its images) in fp32.
       if (auto && isTree(G) && G.readsWords) precision = 'fp32';
-      return new TextToImagePipeline(G, conditioner, device, ck.path, String(kind), usedEma, precision, memoryFormat);
+      const pipe = new TextToImagePipeline(
+        G,
+        conditioner,
+        device,
+        ck.path,
+        String(kind),
+        usedEma,
+        precision,
+        memoryFormat,
+      );
+      const sibling = directionsFileOf(ck.path);
+      const dirFile = o.directions ?? (sibling !== ck.path && fs.existsSync(sibling) ? sibling : undefined);
+      if (dirFile !== undefined) {
+        const d = readDirections(dirFile);
+        if (d.noiseDim !== pipe.noiseDim) {
+          pipe.dispose();
+          throw new Error(`${dirFile} holds ${d.noiseDim}-wide directions; ${ck.path} has ${pipe.noiseDim}-wide noise`);
+        }
+        pipe.directions = d;
+      }
+      return pipe;
     } finally {
       for (const t of ck.tensors.values()) t.dispose();
     }
@@ -146,6 +188,18 @@ export class TextToImagePipeline {
     return z.to(this.device);
   }
 
+  /** A tag model's colours, in the order of its condition's one-hot blocks; undefined for captions. */
+  get tags(): TagLayout | undefined {
+    if (!(this.conditioner instanceof TagConditioner)) return undefined;
+    const v = this.conditioner.encoder.vocabulary;
+    return { hair: v.hair, eyes: v.eyes };
+  }
+
+  /** Why `edit` cannot be made on this model (latent-edit.ts), or undefined. */
+  checkEdit(edit: LatentEdit): string | undefined {
+    return checkEdit(edit, this.directions, this.tags);
+  }
+
   /** Unknown words of a caption, and for tag models whether both colours can be read. */
   check(caption: string): CaptionCheck {
     return this.conditioner.check(caption);
@@ -165,8 +219,8 @@ export class TextToImagePipeline {
    * Images for given noise [N, noiseDim] (on this pipeline's device) and N captions: lets a server
    * batch requests with different seeds into one forward pass. The last (largest) stage only.
    */
-  generateFrom(z: Tensor, captions: readonly string[]): Tensor {
-    return oneStage(this.generateStagesFrom(z, captions));
+  generateFrom(z: Tensor, captions: readonly string[], edit?: LatentEdit): Tensor {
+    return oneStage(this.generateStagesFrom(z, captions, edit));
   }
 
   /**
@@ -186,13 +240,32 @@ export class TextToImagePipeline {
     }
   }
 
-  /** Every stage's images for given noise and captions, smallest first (see `stages`). */
-  generateStagesFrom(z: Tensor, captions: readonly string[]): Tensor[] {
+  /**
+   * Every stage's images for given noise and captions, smallest first (see `stages`); with `edit`,
+   * the noise and tags moved along attribute directions and truncated first (latent-edit.ts).
+   */
+  generateStagesFrom(z: Tensor, captions: readonly string[], edit?: LatentEdit): Tensor[] {
     if (z.size(0) !== captions.length)
       throw new Error(`generateFrom() got ${z.size(0)} noise rows for ${captions.length} captions`);
     return noGrad(() => {
       const text = this.encode(captions);
       try {
+        if (edit !== undefined) {
+          const moved = editLatent(z, edit, this.directions, this.tags);
+          try {
+            const tags = this.tags;
+            if (tags !== undefined) {
+              const blended = blendTags(text.sentence, edit, tags);
+              text.sentence.dispose();
+              text.sentence = blended;
+            }
+            const { stages, attention } = this.forward(moved, text);
+            attention?.forEach((t) => t.dispose());
+            return stages;
+          } finally {
+            moved.dispose();
+          }
+        }
         const { stages, attention } = this.forward(z, text);
         attention?.forEach((t) => t.dispose());
         return stages;

@@ -20,6 +20,8 @@ export interface ProjectOptions {
   prior?: number;
   /** Seed of the starting points (default 0). */
   seed?: number;
+  /** Stops the search (it then throws) between steps. */
+  signal?: AbortSignal;
   /** Told after every step: the step (1-based) and the best start's pixel loss. */
   onProgress?: (step: number, steps: number, loss: number) => void;
 }
@@ -37,12 +39,12 @@ export interface Projection {
  * The latent of `target` ([3, R, R] or [1, 3, R, R] in [-1, 1], R the model's final side) under
  * `caption`. The generator's weights are not touched.
  */
-export function project(
+export async function project(
   pipe: TextToImagePipeline,
   target: Tensor,
   caption: string,
   o: ProjectOptions = {},
-): Projection {
+): Promise<Projection> {
   const steps = o.steps ?? 300;
   const starts = o.starts ?? 4;
   const prior = o.prior ?? 0.01;
@@ -85,6 +87,10 @@ export function project(
       const best = Math.min(...errors);
       curve.push(best);
       o.onProgress?.(step, steps, best);
+      // A long search must not hold its event loop: a server thread answers messages, a queue worker
+      // renews its job's lock, between steps.
+      await new Promise<void>((r) => setImmediate(r));
+      if (o.signal?.aborted) throw new Error('the projection was cancelled');
     }
     // The final images, to choose the start that fits best.
     const errors = noGrad(() => {

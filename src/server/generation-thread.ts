@@ -49,6 +49,9 @@ async function answer(call: ThreadCall): Promise<unknown> {
       return service.grid(call.req);
     case 'attention':
       return service.attention(call.req);
+    case 'invert':
+      // A Buffer arrives as a plain Uint8Array (structured clone).
+      return service.invert({ ...call.req, image: Buffer.from(call.req.image) });
   }
 }
 

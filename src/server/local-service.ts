@@ -3,8 +3,9 @@
 // and runs them as one forward pass with each request's own noise (interpolation, the grid and word
 // attention run alone). Between batches it yields to the event loop so HTTP keeps flowing; past
 // `maxQueueImages` new work is refused (503 + Retry-After) instead of growing memory without bound.
-import { cat, type Tensor } from '../engine/index.js';
-import { attentionOverlays, makeGrid, tensorToImage } from '../io/index.js';
+import { cat, tensor, type Tensor } from '../engine/index.js';
+import { attentionOverlays, imageToTensor, makeGrid, tensorToImage } from '../io/index.js';
+import { project } from '../inference/projection.js';
 import type { TextToImagePipeline } from '../inference/pipeline.js';
 import { QueueFullError, badRequest, noAttention } from './errors.js';
 import { gridCaptions } from './grid.js';
@@ -18,6 +19,8 @@ import type {
   GenerationService,
   GridRequest,
   InterpolateRequest,
+  InvertRequest,
+  InvertResult,
   InterpolateResult,
   StageImages,
 } from './service.js';
@@ -34,7 +37,12 @@ type Work =
   | { kind: 'generate'; req: GenerateRequest; done: Settle<GenerateResult> }
   | { kind: 'interpolate'; req: InterpolateRequest; done: Settle<InterpolateResult> }
   | { kind: 'grid'; req: GridRequest; captions: string[]; done: Settle<Buffer> }
-  | { kind: 'attention'; req: AttentionRequest; done: Settle<AttentionResult> };
+  | { kind: 'attention'; req: AttentionRequest; done: Settle<AttentionResult> }
+  | { kind: 'invert'; req: InvertRequest; done: Settle<InvertResult> };
+
+/** Whether a generate request moves its noise (a given latent, directions, ψ): it then runs alone. */
+const edited = (r: GenerateRequest): boolean =>
+  r.latent !== undefined || r.psi !== undefined || Object.keys(r.directions ?? {}).length > 0;
 
 interface Settle<T> {
   resolve: (v: T) => void;
@@ -58,6 +66,22 @@ function encodeStages(stages: Tensor[]): { resolution: number; pngs: Promise<Buf
   const out = stages.map((s) => ({ resolution: s.size(-1), pngs: encodeAll(s) }));
   stages.forEach((s) => s.dispose());
   return out;
+}
+
+/** Row 0 of noise [N, D] as numbers. */
+function latentRow(z: Tensor): number[] {
+  using row = z.narrow(0, 0, 1);
+  using cpu = row.to('cpu');
+  return Array.from(cpu.toTypedArray() as Float32Array);
+}
+
+/** Why a request's latent does not fit the model, or undefined. */
+function latentProblem(r: GenerateRequest, noiseDim: number): string | undefined {
+  if (r.latent === undefined) return undefined;
+  if (r.count !== 1) return `a latent is one image: count must be 1, got ${r.count}`;
+  if (r.latent.length !== noiseDim)
+    return `the latent holds ${r.latent.length} numbers; this model's noise is ${noiseDim} wide (a latent of another model?)`;
+  return undefined;
 }
 
 export class LocalGenerationService implements GenerationService {
@@ -128,6 +152,16 @@ export class LocalGenerationService implements GenerationService {
     return this.submit((done) => ({ kind: 'attention', req, done }), req.model, 1);
   }
 
+  invert(req: InvertRequest): Promise<InvertResult> {
+    try {
+      if (!this.registry.card(req.model).invert)
+        throw badRequest(`${req.model} has several stages: invert takes one-stage models`);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.submit((done) => ({ kind: 'invert', req, done }), req.model, 1);
+  }
+
   private submit<T>(make: (done: Settle<T>) => Work, model: string, images: number): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the generation service is closed'));
     this.registry.card(model); // unknown model: 404 now, not after queueing
@@ -160,12 +194,17 @@ export class LocalGenerationService implements GenerationService {
 
   private takeBatch(): Work[] {
     const first = this.queue.shift()!;
-    if (first.kind !== 'generate') return [first];
+    if (first.kind !== 'generate' || edited(first.req)) return [first];
     const batch: Work[] = [first];
     let images = imagesOf(first.req);
     for (let i = 0; i < this.queue.length;) {
       const w = this.queue[i]!;
-      if (w.kind === 'generate' && w.req.model === first.req.model && images + imagesOf(w.req) <= this.maxBatchImages) {
+      if (
+        w.kind === 'generate' &&
+        !edited(w.req) &&
+        w.req.model === first.req.model &&
+        images + imagesOf(w.req) <= this.maxBatchImages
+      ) {
         batch.push(w);
         images += imagesOf(w.req);
         this.queue.splice(i, 1);
@@ -181,6 +220,7 @@ export class LocalGenerationService implements GenerationService {
     if (first.kind === 'generate') await this.runGenerate(pipe, batch as Extract<Work, { kind: 'generate' }>[]);
     else if (first.kind === 'interpolate') await this.runInterpolate(pipe, first);
     else if (first.kind === 'attention') await this.runAttention(pipe, first);
+    else if (first.kind === 'invert') await this.runInvert(pipe, first);
     else await this.runGrid(pipe, first);
     const images = batch.reduce((a, w) => a + w.done.images, 0);
     this.o.onBatch?.(first.req.model, images, (performance.now() - started) / 1000);
@@ -192,35 +232,46 @@ export class LocalGenerationService implements GenerationService {
     const ok: { w: (typeof batch)[number]; unknownWords: string[] }[] = [];
     for (const w of batch) {
       const check = pipe.check(w.req.text);
-      if (check.error !== undefined) w.done.reject(badRequest(check.error));
+      const problem = check.error ?? pipe.checkEdit(w.req) ?? latentProblem(w.req, pipe.noiseDim);
+      if (problem !== undefined) w.done.reject(badRequest(problem));
       else ok.push({ w, unknownWords: check.unknownWords });
     }
     if (ok.length === 0) return;
     const noises = ok.map(({ w }) => {
+      if (w.req.latent !== undefined) return tensor(Float32Array.from(w.req.latent), { shape: [1, pipe.noiseDim] });
       const z = pipe.noise(w.req.count, w.req.seed, w.req.truncation);
       if (w.req.rows === undefined) return z;
       using all = z;
       return all.narrow(0, w.req.rows[0], imagesOf(w.req));
     });
+    // The noise of each request's first image, so a client can edit it later (latent tokens).
+    const firstRows = ok.map(({ w }, i) =>
+      w.req.rows === undefined || w.req.rows[0] === 0 ? latentRow(noises[i]!) : undefined,
+    );
     const captions = ok.flatMap(({ w }) => new Array<string>(imagesOf(w.req)).fill(w.req.text));
+    // Edited requests run alone (takeBatch), so one edit applies to the whole batch.
+    const edit = edited(ok[0]!.w.req) ? ok[0]!.w.req : undefined;
     let encoded: { resolution: number; pngs: Promise<Buffer>[] }[];
     {
       using z = cat(noises, 0);
       noises.forEach((n) => n.dispose());
-      encoded = encodeStages(pipe.generateStagesFrom(z, captions));
+      using zd = z.to(pipe.device);
+      encoded = encodeStages(pipe.generateStagesFrom(zd, captions, edit));
     }
     const all = await Promise.all(
       encoded.map(async (s) => ({ resolution: s.resolution, images: await Promise.all(s.pngs) })),
     );
     const generateMs = performance.now() - started;
     let at = 0;
-    for (const { w, unknownWords } of ok) {
+    for (const [i, { w, unknownWords }] of ok.entries()) {
       const n = imagesOf(w.req);
       const stages = all.map((s) => ({ resolution: s.resolution, images: s.images.slice(at, at + n) }));
       at += n;
+      const latent = firstRows[i];
       w.done.resolve({
         stages,
         unknownWords,
+        ...(latent !== undefined ? { latent } : {}),
         queueMs: started - w.done.enqueued,
         generateMs,
         batchImages: captions.length,
@@ -248,6 +299,40 @@ export class LocalGenerationService implements GenerationService {
       queueMs: started - w.done.enqueued,
       generateMs: performance.now() - started,
     });
+  }
+
+  private async runInvert(pipe: TextToImagePipeline, w: Extract<Work, { kind: 'invert' }>): Promise<void> {
+    const started = performance.now();
+    const check = pipe.check(w.req.text);
+    if (check.error !== undefined) throw badRequest(check.error);
+    let target: Tensor;
+    try {
+      target = await imageToTensor(w.req.image, { size: pipe.resolution });
+    } catch (e) {
+      throw badRequest(`the image cannot be read: ${(e as Error).message}`);
+    }
+    let found: Awaited<ReturnType<typeof project>>;
+    try {
+      found = await project(pipe, target, w.req.text, { steps: w.req.steps, starts: w.req.starts, seed: w.req.seed });
+    } finally {
+      target.dispose();
+    }
+    let png: Promise<Buffer>;
+    {
+      using z = found.z;
+      using zd = z.to(pipe.device);
+      using image = pipe.generateFrom(zd, [w.req.text]);
+      using one = image.select(0, 0);
+      png = tensorToImage(one);
+      w.done.resolve({
+        latent: latentRow(z)!,
+        mse: found.mse,
+        reconstruction: await png,
+        unknownWords: check.unknownWords,
+        queueMs: started - w.done.enqueued,
+        generateMs: performance.now() - started,
+      });
+    }
   }
 
   private async runGrid(pipe: TextToImagePipeline, w: Extract<Work, { kind: 'grid' }>): Promise<void> {

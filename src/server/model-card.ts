@@ -4,7 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { directionsFileOf, readDirections } from '../inference/directions-file.js';
 import { readSafetensorsHeader } from '../io/index.js';
+import { TagVocabulary } from '../text/index.js';
 import type { Metric, ModelInfo } from './schemas.js';
 
 export type ModelMetric = Metric;
@@ -47,6 +49,23 @@ function parseJson(text: string | undefined, what: string): unknown {
   } catch {
     throw new Error(`${what} is not valid JSON`);
   }
+}
+
+/** Tag blends of a tag model (every colour of its vocabulary), and the noise directions beside it. */
+function directionsOf(file: string, meta: Record<string, string>): ModelInfo['directions'] {
+  const out: ModelInfo['directions'] = [];
+  if (meta.condition === 'tags' && meta.tags !== undefined) {
+    const v = TagVocabulary.fromJSON(parseJson(meta.tags, `${file}: tags metadata`));
+    for (const attribute of ['hair', 'eyes'] as const)
+      for (const value of v[attribute]) out.push({ name: `${attribute}:${value}`, attribute, value, min: 0, max: 1 });
+  }
+  const sibling = directionsFileOf(file);
+  if (fs.existsSync(sibling)) {
+    const d = readDirections(sibling);
+    for (const x of d.directions)
+      out.push({ name: x.name, attribute: x.attribute, value: x.value, min: d.strengths.min, max: d.strengths.max });
+  }
+  return out;
 }
 
 /** The card of the exported model `file` (a .safetensors); throws with the reason if unusable. */
@@ -95,6 +114,9 @@ export function readModelCard(file: string): ModelCard {
     metrics,
     training,
     attention: family === 'attngan',
+    // One-stage models: a 256 px tree costs ~100 times a 64 px pass per optimisation step.
+    invert: resolutions.length === 1,
+    directions: directionsOf(file, meta),
     // Exports may be fp16 on disk; the pipeline runs in float32.
     memoryBytes: header.tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1) * 4, 0),
   };

@@ -4,7 +4,7 @@
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
-import { HttpError, QueueFullError, noAttention } from './errors.js';
+import { HttpError, QueueFullError, badRequest, noAttention } from './errors.js';
 import type { LocalGenerationService } from './local-service.js';
 import type { ModelCard } from './model-card.js';
 import type { ModelRegistry } from './registry.js';
@@ -16,6 +16,8 @@ import type {
   GenerationService,
   GridRequest,
   InterpolateRequest,
+  InvertRequest,
+  InvertResult,
   InterpolateResult,
   StageImages,
 } from './service.js';
@@ -26,7 +28,10 @@ type JobData =
   | { kind: 'generate'; req: GenerateRequest }
   | { kind: 'interpolate'; req: InterpolateRequest }
   | { kind: 'grid'; req: GridRequest }
-  | { kind: 'attention'; req: AttentionRequest };
+  | { kind: 'attention'; req: AttentionRequest }
+  | { kind: 'invert'; req: Omit<InvertRequest, 'image'> & { image: string } };
+
+type InvertJson = Omit<InvertResult, 'reconstruction'> & { reconstruction: string };
 
 /** What a worker answers: PNGs as base64 (job results travel as JSON), or the client's error. */
 type JobResult =
@@ -234,6 +239,16 @@ export class QueueGenerationService implements GenerationService {
     return attentionFromJson((await this.run({ kind: 'attention', req }, 1)) as AttentionJson);
   }
 
+  async invert(req: InvertRequest): Promise<InvertResult> {
+    if (!this.registry.card(req.model).invert)
+      throw badRequest(`${req.model} has several stages: invert takes one-stage models`);
+    const v = (await this.run(
+      { kind: 'invert', req: { ...req, image: req.image.toString('base64') } },
+      1,
+    )) as InvertJson;
+    return { ...v, reconstruction: Buffer.from(v.reconstruction, 'base64') };
+  }
+
   /** Closes the queue; with Redis unreachable it gives up waiting after a few seconds. */
   async close(): Promise<void> {
     clearInterval(this.poll);
@@ -277,6 +292,10 @@ export async function startWorker(
           return { ok: true, value: { ...r, stages: toJson(r.stages) } };
         }
         if (d.kind === 'attention') return { ok: true, value: attentionToJson(await service.attention(d.req)) };
+        if (d.kind === 'invert') {
+          const r = await service.invert({ ...d.req, image: Buffer.from(d.req.image, 'base64') });
+          return { ok: true, value: { ...r, reconstruction: r.reconstruction.toString('base64') } };
+        }
         return { ok: true, value: (await service.grid(d.req)).toString('base64') };
       } catch (e) {
         // The client's mistakes go back as answers; anything else fails the job (and is logged).

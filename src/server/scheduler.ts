@@ -13,7 +13,7 @@
 // at once and clients poll its position, progress and ETA, or cancel it.
 import crypto from 'node:crypto';
 
-import { HttpError, QueueFullError, noAttention, tooManyRequests } from './errors.js';
+import { HttpError, QueueFullError, badRequest, noAttention, tooManyRequests } from './errors.js';
 import { gridCaptions } from './grid.js';
 import type { ModelCard } from './model-card.js';
 import type {
@@ -25,9 +25,18 @@ import type {
   GridRequest,
   InterpolateRequest,
   InterpolateResult,
+  InvertRequest,
+  InvertResult,
 } from './service.js';
 
-export type JobKind = 'generate' | 'interpolate' | 'attention' | 'grid';
+export type JobKind = 'generate' | 'interpolate' | 'attention' | 'grid' | 'invert';
+
+/**
+ * An invert step (forward and backward through G for every start, batch ≤ 4) in 64×64-image units:
+ * a small batch's backward pass costs about as much per step as (2 + starts) images in a large
+ * forward batch on the CPU. An estimate for fair shares; the measured speed corrects the ETA.
+ */
+const invertUnitsPerStep = (starts: number): number => 2 + starts;
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface SchedulerOptions {
@@ -62,7 +71,7 @@ export interface JobStatus {
   error?: { statusCode: number; message: string };
 }
 
-type Result = GenerateResult | InterpolateResult | AttentionResult | Buffer;
+type Result = GenerateResult | InterpolateResult | AttentionResult | InvertResult | Buffer;
 
 interface Slice {
   job: Job;
@@ -174,6 +183,9 @@ export class FairScheduler implements GenerationService {
   attention(req: AttentionRequest, client = 'anonymous'): Promise<AttentionResult> {
     return this.submit('attention', req, client).promise as Promise<AttentionResult>;
   }
+  invert(req: InvertRequest, client = 'anonymous'): Promise<InvertResult> {
+    return this.submit('invert', req, client).promise as Promise<InvertResult>;
+  }
 
   // ---- jobs ---------------------------------------------------------------------------------------
 
@@ -183,7 +195,7 @@ export class FairScheduler implements GenerationService {
    */
   submit(
     kind: JobKind,
-    req: GenerateRequest | InterpolateRequest | AttentionRequest | GridRequest,
+    req: GenerateRequest | InterpolateRequest | AttentionRequest | GridRequest | InvertRequest,
     client: string,
     /** view: how a polling client reads the result; without it the job is gone once it settles. */
     view?: (r: Result) => unknown,
@@ -196,6 +208,8 @@ export class FairScheduler implements GenerationService {
     // The client's mistakes that need no model answer now, without a queue slot.
     if (kind === 'attention' && !card.attention) throw noAttention(req.model);
     if (kind === 'grid') gridCaptions((req as GridRequest).tags);
+    if (kind === 'invert' && !card.invert)
+      throw badRequest(`${req.model} has several stages: invert takes one-stage models`);
     const perImage = card.resolutions.reduce((a, r) => a + (r * r) / UNIT, 0);
     const images = imagesOfRequest(kind, req);
     const cost = images * perImage;
@@ -249,6 +263,7 @@ export class FairScheduler implements GenerationService {
     } else if (kind === 'interpolate')
       runs.push({ run: () => this.executor.interpolate(req as InterpolateRequest), images });
     else if (kind === 'attention') runs.push({ run: () => this.executor.attention(req as AttentionRequest), images });
+    else if (kind === 'invert') runs.push({ run: () => this.executor.invert(req as InvertRequest), images });
     else runs.push({ run: () => this.executor.grid(req as GridRequest), images });
 
     let tag = Math.max(this.virtual, this.clientFinish.get(client) ?? 0);
@@ -451,6 +466,7 @@ export class FairScheduler implements GenerationService {
       queueMs: (job.firstDispatch ?? now) - job.created,
       generateMs: now - (job.firstDispatch ?? now),
       batchImages: Math.max(...parts.map((p) => p.batchImages)),
+      ...(first.latent !== undefined ? { latent: first.latent } : {}),
     };
   }
 
@@ -489,9 +505,13 @@ export class FairScheduler implements GenerationService {
 
 function imagesOfRequest(
   kind: JobKind,
-  req: GenerateRequest | InterpolateRequest | AttentionRequest | GridRequest,
+  req: GenerateRequest | InterpolateRequest | AttentionRequest | GridRequest | InvertRequest,
 ): number {
   if (kind === 'generate') return (req as GenerateRequest).count;
+  if (kind === 'invert') {
+    const r = req as InvertRequest;
+    return r.steps * invertUnitsPerStep(r.starts);
+  }
   if (kind === 'interpolate') return (req as InterpolateRequest).steps;
   if (kind === 'attention') return 1;
   return gridCaptions((req as GridRequest).tags).length;

@@ -8,6 +8,12 @@ export const MAX_TEXT = 500;
 export const MAX_COUNT = 16;
 export const MAX_STEPS = 16;
 export const MAX_SEED = 2 ** 32 - 1;
+/** Invert: optimisation steps and starting points (their product bounds the cost of a request). */
+export const MAX_INVERT_STEPS = 300;
+export const MAX_INVERT_STARTS = 4;
+/** Uploads: the encoded file, and its pixels (a bigger image is refused before it is decoded). */
+export const MAX_UPLOAD_BYTES = 4 * 1024 * 1024;
+export const MAX_UPLOAD_PIXELS = 4096 * 4096;
 
 // ---- pieces -------------------------------------------------------------------------------------
 
@@ -21,6 +27,23 @@ const Truncation = Type.Number({
   exclusiveMinimum: 0,
   maximum: 4,
   description: 'Truncation trick: draw the noise from N(0,1) cut to [-t, t]; smaller is less varied',
+});
+const Latent = Type.String({
+  minLength: 4,
+  maxLength: 8192,
+  pattern: '^z1\\.[A-Za-z0-9_-]+$',
+  description: 'A latent token (from POST /api/invert, or any reply with a latent): the noise itself, self-contained',
+});
+const Directions = Type.Record(Type.String({ maxLength: 64 }), Type.Number(), {
+  maxProperties: 8,
+  description:
+    'Attribute directions and their strengths: "hair:blue": 0.5 blends the hair toward blue (0–1, tag models); ' +
+    '"noise:hair:blue": 2 moves the noise along a direction found with the attribute classifier (range on the model)',
+});
+const Psi = Type.Number({
+  exclusiveMinimum: 0,
+  maximum: 1,
+  description: 'Truncation trick on the latent: z·ψ, toward the average face (1 = unchanged)',
 });
 const ErrorReply = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
 const errors = {
@@ -68,6 +91,17 @@ export const ModelInfo = Type.Object({
   attention: Type.Boolean({
     description: 'Whether the model attends to words (AttnGAN): POST /api/attention shows where',
   }),
+  invert: Type.Boolean({ description: 'Whether POST /api/invert finds latents of uploaded images in this model' }),
+  directions: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      attribute: Type.String(),
+      value: Type.String(),
+      min: Type.Number(),
+      max: Type.Number(),
+    }),
+    { description: 'Attribute directions the generate routes take (see GenerateBody.directions)' },
+  ),
   loaded: Type.Boolean({ description: 'Whether the model is in memory now (the first request loads it)' }),
 });
 export type ModelInfo = Type.Static<typeof ModelInfo>;
@@ -86,6 +120,9 @@ export const GenerateBody = Type.Object(
     seed: Type.Optional(seed()),
     count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_COUNT, default: 1, description: 'Images to draw' })),
     truncation: Type.Optional(Truncation),
+    latent: Type.Optional(Latent),
+    directions: Type.Optional(Directions),
+    psi: Type.Optional(Psi),
   },
   { additionalProperties: false },
 );
@@ -97,6 +134,11 @@ export const GenerateReply = Type.Object({
   seed: Type.Integer(),
   count: Type.Integer(),
   truncation: Type.Union([Type.Number(), Type.Null()]),
+  latent: Type.Union([Type.String(), Type.Null()], {
+    description: 'The latent token of the first image (before directions and ψ), to edit it later',
+  }),
+  directions: Type.Record(Type.String(), Type.Number()),
+  psi: Type.Union([Type.Number(), Type.Null()]),
   stages: Stages,
   unknownWords: Words,
   timings: Timings,
@@ -184,6 +226,45 @@ export const attentionSchema = {
   response: { 200: AttentionReply, ...errors },
 };
 
+// ---- image → latent -----------------------------------------------------------------------------
+
+export const InvertBody = Type.Object(
+  {
+    model: modelName('A model from GET /api/models with invert: true'),
+    text: Text('What the image shows, as the model reads it ("blue hair red eyes")'),
+    image: Type.String({
+      minLength: 1,
+      maxLength: Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 64,
+      description: 'The image, PNG or JPEG (at most 4 MiB, 4096×4096), base64 or a data URL; scaled and centre-cropped',
+    }),
+    steps: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INVERT_STEPS, default: 100 })),
+    starts: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INVERT_STARTS, default: 4 })),
+    seed: Type.Optional(seed('Seed of the starting points (default 0)')),
+  },
+  { additionalProperties: false },
+);
+export type InvertBody = Type.Static<typeof InvertBody>;
+
+export const InvertReply = Type.Object({
+  model: Type.String(),
+  text: Type.String(),
+  latent: Latent,
+  z: Type.Array(Type.Number(), { description: 'The same latent as numbers' }),
+  mse: Type.Number({ description: 'Mean squared error of the reconstruction on [-1, 1] pixels' }),
+  psnrDb: Type.Number(),
+  target: Type.String({ description: 'The image as the model saw it (scaled, cropped), PNG data URL' }),
+  reconstruction: Type.String({ description: "The latent's image under the text, PNG data URL" }),
+  unknownWords: Words,
+  timings: Timings,
+});
+export type InvertReply = Type.Static<typeof InvertReply>;
+
+export const invertSchema = {
+  summary: 'Image → latent: the noise whose image, under the text, is closest to an uploaded image',
+  body: InvertBody,
+  response: { 200: InvertReply, ...errors },
+};
+
 // ---- the HW3-2 grid -----------------------------------------------------------------------------
 
 export const GridBody = Type.Object(
@@ -219,6 +300,7 @@ export const JobStatus = Type.Object({
     Type.Literal('interpolate'),
     Type.Literal('attention'),
     Type.Literal('grid'),
+    Type.Literal('invert'),
   ]),
   model: Type.String(),
   state: Type.Union(
@@ -239,7 +321,7 @@ export const JobStatus = Type.Object({
     Type.Object({ statusCode: Type.Integer(), message: Type.String() }, { description: 'Why it failed' }),
   ),
   result: Type.Optional(
-    Type.Union([GenerateReply, InterpolateReply, AttentionReply], {
+    Type.Union([GenerateReply, InterpolateReply, AttentionReply, InvertReply], {
       description: 'Once done: what the synchronous route for this kind answers',
     }),
   ),
@@ -259,6 +341,11 @@ export const interpolateJobSchema = {
 export const attentionJobSchema = {
   summary: "Queue AttnGAN's word attention; answers at once with a job to poll or cancel",
   body: AttentionBody,
+  response: { 202: JobStatus, ...errors },
+};
+export const invertJobSchema = {
+  summary: 'Queue an image → latent search; answers at once with a job to poll (progress: steps) or cancel',
+  body: InvertBody,
   response: { 202: JobStatus, ...errors },
 };
 export const jobSchema = {

@@ -6,7 +6,9 @@ import type { AttentionBody, GenerateBody, GridBody, InterpolateBody } from './s
 /** A request body (schemas.ts) with the defaults the route fills in (a drawn seed, count 1, 8 steps). */
 type Filled<B, K extends keyof B> = Omit<B, K> & Required<Pick<B, K>>;
 
-export type GenerateRequest = Filled<GenerateBody, 'seed' | 'count'> & {
+export type GenerateRequest = Filled<Omit<GenerateBody, 'latent'>, 'seed' | 'count'> & {
+  /** The noise itself (a decoded latent token): one image, from this instead of the seed. */
+  latent?: number[];
   /**
    * Draw only rows [from, to) of the request's `count` noise vectors: the scheduler's slices of a
    * large request, each the same images the whole request would give there. All rows when absent.
@@ -36,6 +38,8 @@ export interface GenerateResult {
   generateMs: number;
   /** Images generated in the same forward pass as this request's (≥ count). */
   batchImages: number;
+  /** The noise of the request's first image (before directions and ψ), when this part drew it. */
+  latent?: number[];
 }
 
 export interface InterpolateResult {
@@ -65,6 +69,28 @@ export interface AttentionResult {
   generateMs: number;
 }
 
+/** Image → latent: `image` is the target as a PNG of the model's side (the route scales uploads). */
+export interface InvertRequest {
+  model: string;
+  text: string;
+  image: Buffer;
+  steps: number;
+  starts: number;
+  seed: number;
+}
+
+export interface InvertResult {
+  /** The noise found (noiseDim numbers). */
+  latent: number[];
+  /** Mean squared error of its image against the target, on [-1, 1] pixels. */
+  mse: number;
+  /** Its image under the same text, PNG. */
+  reconstruction: Buffer;
+  unknownWords: string[];
+  queueMs: number;
+  generateMs: number;
+}
+
 export interface GenerationService {
   /** Cards of every model the service can run. */
   models(): ModelCard[];
@@ -74,6 +100,8 @@ export interface GenerationService {
   grid(req: GridRequest): Promise<Buffer>;
   /** One image and where each word of its caption drew it (AttnGAN models only; 400 for the others). */
   attention(req: AttentionRequest): Promise<AttentionResult>;
+  /** The latent of an image (projection through the frozen generator). */
+  invert(req: InvertRequest): Promise<InvertResult>;
   /** Images waiting or being generated. */
   queueDepth(): number;
   /** Names of models currently loaded in memory (this process). */

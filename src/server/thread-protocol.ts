@@ -1,5 +1,5 @@
 // The messages between the HTTP thread (ThreadGenerationService) and the generation thread.
-import type { AttentionRequest, GenerateRequest, GridRequest, InterpolateRequest } from './service.js';
+import type { AttentionRequest, GenerateRequest, GridRequest, InterpolateRequest, InvertRequest } from './service.js';
 
 /** Key of `{ [PNG_TAG]: png, base64 }`, how a result's PNGs travel (json-images.ts says why). */
 export const PNG_TAG = '__creativeai_png';
@@ -18,6 +18,7 @@ export type ThreadCall = { id: number } & (
   | { method: 'interpolate'; req: InterpolateRequest }
   | { method: 'grid'; req: GridRequest }
   | { method: 'attention'; req: AttentionRequest }
+  | { method: 'invert'; req: InvertRequest }
 );
 
 /** A client's mistake (an HttpError) carries its status; anything else is a failure to log. */

@@ -17,6 +17,8 @@ import type {
   GridRequest,
   InterpolateRequest,
   InterpolateResult,
+  InvertRequest,
+  InvertResult,
 } from './service.js';
 import { imagesOf } from './service.js';
 import { rememberBase64 } from './json-images.js';
@@ -192,6 +194,9 @@ export class ThreadGenerationService implements GenerationService {
   }
   attention(req: AttentionRequest): Promise<AttentionResult> {
     return this.call({ method: 'attention', req }, 1) as Promise<AttentionResult>;
+  }
+  invert(req: InvertRequest): Promise<InvertResult> {
+    return this.call({ method: 'invert', req }, 1) as Promise<InvertResult>;
   }
 
   /**

@@ -18,6 +18,7 @@ import { attributeAccuracy, comboKeys } from '../../src/eval/attribute-accuracy.
 import { metricsOf } from '../helpers/runs.js';
 import { TINY_TAG_GAN, prepareTagCache } from '../helpers/tag-dataset.js';
 import { AttributeClassifier } from '../../src/models/attribute-classifier.js';
+import { readDirections } from '../../src/inference/latent-edit.js';
 import { TextToImagePipeline } from '../../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 
@@ -314,6 +315,101 @@ describe('attribute accuracy of generated faces', () => {
     await assert.rejects(
       promisify(execFile)(process.execPath, [cli, 'eval', '--model', ganRun, '--metrics', 'attr,fidd']),
       (e: { stderr: string }) => /unknown metric\(s\) fidd/.test(e.stderr),
+    );
+  });
+
+  test('creativeai directions: unit noise directions and tag blends, measured; sample takes them', async () => {
+    const cli = path.join(root, 'dist', 'src', 'cli', 'index.js');
+    const file = path.join(tmp, 'directions.json');
+    const run = (...args: string[]) => promisify(execFile)(process.execPath, [cli, ...args]);
+    const { stdout } = await run(
+      'directions',
+      '--model',
+      ganRun,
+      '--classifier',
+      clsRun,
+      '--out',
+      file,
+      '--samples',
+      '64',
+      '--measure',
+      '16',
+      '--strengths',
+      '1.5',
+    );
+    assert.match(stdout, /\d+ directions → /);
+    const d = readDirections(file);
+    const pipe = TextToImagePipeline.load(ganRun, 'cpu', { directions: file, precision: 'fp32' });
+    try {
+      assert.equal(d.noiseDim, pipe.noiseDim);
+      assert.deepEqual(d.strengths, { min: -1.5, max: 1.5 });
+      assert.ok(d.directions.length > 0);
+      for (const x of d.directions) {
+        assert.match(x.name, /^noise:(hair|eyes):/);
+        assert.ok(Math.abs(Math.hypot(...x.vector) - 1) < 1e-9, `${x.name} has unit length`);
+        assert.deepEqual(
+          x.measured.map((m) => m.strength),
+          [-1.5, 0, 1.5],
+        );
+        assert.equal(x.measured[1]!.othersKept, 1, 'strength 0 keeps the other attribute');
+      }
+      // One blend per colour the classifier knows, measured at 0, ¼, ½, ¾, 1.
+      const c = loadAttributeClassifier(clsRun);
+      assert.equal(d.blends.length, c.vocabulary.hair.length + c.vocabulary.eyes.length);
+      c.dispose();
+      for (const b of d.blends) {
+        assert.deepEqual(
+          b.measured.map((m) => m.strength),
+          [0, 0.25, 0.5, 0.75, 1],
+        );
+        for (const m of b.measured) assert.ok(m.target >= 0 && m.target <= 1 && m.othersKept >= 0 && m.othersKept <= 1);
+      }
+      // The pipeline moves the noise along a direction: other images, the same without it.
+      const name = d.directions[0]!.name;
+      using z = pipe.noise(2, 3);
+      using plain = pipe.generateFrom(z, ['blue hair red eyes', 'blue hair red eyes']);
+      using moved = pipe.generateFrom(z, ['blue hair red eyes', 'blue hair red eyes'], { directions: { [name]: 1.5 } });
+      using none = pipe.generateFrom(z, ['blue hair red eyes', 'blue hair red eyes'], { directions: { [name]: 0 } });
+      using diff = moved.sub(plain);
+      using same = none.sub(plain);
+      // A 2-step generator barely reads its noise (seeds differ by ~2e-4): any change counts.
+      assert.ok((diff.abs().max().item() as number) > 0, 'a direction changes the image');
+      assert.equal(same.abs().max().item(), 0, 'strength 0 changes nothing');
+      assert.throws(
+        () =>
+          pipe.generateFrom(
+            z,
+            ['a', 'b'].map(() => 'blue hair red eyes'),
+            { directions: { [name]: 3 } },
+          ),
+        /\[-1.5, 1.5\]/,
+      );
+    } finally {
+      pipe.dispose();
+    }
+    const out = path.join(tmp, 'dir.png');
+    await run(
+      'sample',
+      '--model',
+      ganRun,
+      '--text',
+      'blue hair red eyes',
+      '--n',
+      '2',
+      '--direction',
+      'hair:green=0.5',
+      '--psi',
+      '0.8',
+      '--out',
+      out,
+    );
+    assert.ok(fs.statSync(out).size > 0);
+    await assert.rejects(
+      run('sample', '--model', ganRun, '--text', 'blue hair red eyes', '--psi', '2'),
+      (e: { stderr: string }) => /--psi must be in \(0, 1\]/.test(e.stderr),
+    );
+    await assert.rejects(run('directions', '--model', ganRun), (e: { stderr: string }) =>
+      /--classifier is required/.test(e.stderr),
     );
   });
 });

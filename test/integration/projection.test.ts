@@ -25,21 +25,21 @@ const cli = (...args: string[]) =>
   spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, CREATIVEAI_THREADS: '1' } });
 
 describe('image → latent', () => {
-  test('projecting a generated face brings its error down and frees what it made', () => {
+  test('projecting a generated face brings its error down and frees what it made', async () => {
     const pipe = TextToImagePipeline.load(MODEL, 'cpu', { precision: 'fp32' });
     try {
       using target = pipe.generate([TAGS], { seed: 7 });
       const before = liveTensors();
-      const r = project(pipe, target, TAGS, { steps: 40, starts: 2, seed: 1 });
+      const r = await project(pipe, target, TAGS, { steps: 40, starts: 2, seed: 1 });
       assert.deepEqual(r.z.shape, [1, pipe.noiseDim]);
       assert.equal(r.curve.length, 40);
       assert.ok(r.curve[39]! < r.curve[0]! * 0.7, `error ${r.curve[0]} → ${r.curve[39]}`);
       assert.ok(Math.abs(r.mse - r.curve[39]!) < r.curve[39]! * 0.5 + 1e-3, 'the reported error is the final one');
       r.z.dispose();
       assert.equal(liveTensors(), before, 'no tensor is left behind');
-      assert.throws(() => project(pipe, target, 'blue hair', { steps: 1 }), /eye/);
+      await assert.rejects(project(pipe, target, 'blue hair', { steps: 1 }), /eye/);
       using small = target.narrow(2, 0, 32);
-      assert.throws(() => project(pipe, small, TAGS, { steps: 1 }), /must be one 3×64×64 image/);
+      await assert.rejects(project(pipe, small, TAGS, { steps: 1 }), /must be one 3×64×64 image/);
     } finally {
       pipe.dispose();
     }

@@ -111,6 +111,36 @@ describe('generation through a Redis queue and workers', { skip }, () => {
     assert.equal((await app.inject('/healthz')).json<{ mode: string }>().mode, 'queue');
   });
 
+  test('latent edits and invert through a worker: the replies in-process generation gives', async () => {
+    const g = await post(local, '/api/generate', { model: 'tag-gan-anime', text: 'red hair blue eyes', seed: 8 });
+    const { latent, stages } = g.json<Generated & { latent: string }>();
+    const edit = {
+      model: 'tag-gan-anime',
+      text: 'red hair blue eyes',
+      latent,
+      directions: { 'eyes:green': 0.5 },
+      psi: 0.9,
+    };
+    const q = await post(app, '/api/generate', edit);
+    assert.equal(q.statusCode, 200, q.body);
+    assert.deepEqual(q.json<Generated>().stages, (await post(local, '/api/generate', edit)).json<Generated>().stages);
+    const invert = {
+      model: 'tag-gan-anime',
+      text: 'red hair blue eyes',
+      image: stages[0]!.images[0]!,
+      steps: 3,
+      starts: 1,
+    };
+    const qi = await post(app, '/api/invert', invert);
+    assert.equal(qi.statusCode, 200, qi.body);
+    const li = await post(local, '/api/invert', invert);
+    const pick = (r: { json: <T>() => T }) => {
+      const { timings: _t, ...rest } = r.json<Record<string, unknown> & { timings: unknown }>();
+      return rest;
+    };
+    assert.deepEqual(pick(qi), pick(li));
+  });
+
   test('many concurrent requests spread over the workers, all answered', async () => {
     const done = workers.map(() => 0);
     const counters = workers.map((w, i) => {

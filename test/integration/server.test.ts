@@ -342,7 +342,36 @@ describe('bad input gets a 4xx that says what is wrong', () => {
         () => [junkString()],
         () => ({ x: junkString() }),
       ])();
-    const fields = ['model', 'text', 'seed', 'count', 'truncation', 'from', 'to', 'steps', 'tags', 'id', 'guess'];
+    const fields = [
+      'model',
+      'text',
+      'seed',
+      'count',
+      'truncation',
+      'from',
+      'to',
+      'steps',
+      'tags',
+      'id',
+      'guess',
+      'latent',
+      'directions',
+      'psi',
+      'image',
+      'starts',
+    ];
+    // Values close to valid ones for the latent-space fields, so the checks past the schema are hit too.
+    const nearValue = (f: string): unknown => {
+      if (f === 'latent') return `z1.${Buffer.from(junkString()).toString('base64url')}`;
+      if (f === 'directions')
+        return { [pick(['hair:green', 'eyes:red', 'noise:hair:red', junkString()])]: junkValue() };
+      if (f === 'image')
+        return (
+          pick(['data:image/png;base64,', 'data:image/gif;base64,R0lGOD', '']) +
+          Buffer.from(junkString()).toString('base64')
+        );
+      return junkValue();
+    };
     const urls = [
       '/api/generate',
       '/api/interpolate',
@@ -352,6 +381,8 @@ describe('bad input gets a 4xx that says what is wrong', () => {
       '/api/jobs/generate',
       '/api/jobs/interpolate',
       '/api/jobs/attention',
+      '/api/invert',
+      '/api/jobs/invert',
     ];
     const counts = new Map<number, number>();
     for (let i = 0; i < 10_000; i++) {
@@ -373,7 +404,7 @@ describe('bad input gets a 4xx that says what is wrong', () => {
         payload = Buffer.from(Array.from({ length: rng.int(200) }, () => rng.int(256)));
       } else {
         const body: Record<string, unknown> = kind === 1 ? {} : { model: pick([TAGS, CUB, junkString()]) };
-        for (const f of fields) if (rng.next() < 0.4) body[f] = junkValue();
+        for (const f of fields) if (rng.next() < 0.4) body[f] = rng.next() < 0.5 ? nearValue(f) : junkValue();
         payload = JSON.stringify(body);
         if (kind === 3) payload = payload.slice(0, rng.int(payload.length + 1));
       }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 
 import { LocalGenerationService, ModelRegistry, ThreadGenerationService, buildApp } from '../../src/server/index.js';
+import { decodeLatent } from '../../src/server/latent-token.js';
 import type { JobStatus } from '../../src/server/schemas.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -154,6 +155,44 @@ describe('generation on its own thread', () => {
         want.stages.map((s) => s.images.map((b) => `data:image/png;base64,${b.toString('base64')}`)),
       );
       assert.deepEqual(thread.loadedModels(), [STACK]);
+    } finally {
+      await local.close();
+    }
+  });
+
+  test('latents, directions and invert work across the thread, the images in-process ones', async () => {
+    const tags = 'tag-gan-anime';
+    const g = await post(app, '/api/generate', { model: tags, text: 'red hair blue eyes', seed: 4 });
+    assert.equal(g.statusCode, 200, g.body);
+    const { latent, stages } = g.json<Generated & { latent: string }>();
+    const inv = await post(app, '/api/invert', {
+      model: tags,
+      text: 'red hair blue eyes',
+      image: stages[0]!.images[0],
+      steps: 3,
+      starts: 1,
+    });
+    assert.equal(inv.statusCode, 200, inv.body);
+    const found = inv.json<{ latent: string; reconstruction: string; target: string }>();
+    assert.equal(found.target, stages[0]!.images[0]);
+    const local = new LocalGenerationService(new ModelRegistry([models]));
+    try {
+      const edit = { directions: { 'hair:green': 0.5 }, psi: 0.8 };
+      const r = await post(app, '/api/generate', { model: tags, text: 'red hair blue eyes', latent, ...edit });
+      assert.equal(r.statusCode, 200, r.body);
+      const z = decodeLatent(latent);
+      const want = await local.generate({
+        model: tags,
+        text: 'red hair blue eyes',
+        seed: 0,
+        count: 1,
+        latent: z,
+        ...edit,
+      });
+      assert.equal(
+        r.json<Generated>().stages[0]!.images[0],
+        `data:image/png;base64,${want.stages[0]!.images[0]!.toString('base64')}`,
+      );
     } finally {
       await local.close();
     }

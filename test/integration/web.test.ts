@@ -364,6 +364,76 @@ describe('web page', { skip: SKIP }, () => {
     await close(page);
   });
 
+  test('edit a face: from the result, along a tag direction, with ψ; an upload finds its latent; the link opens the edit', async () => {
+    const page = await open(`/?model=${FACES}&text=${encodeURIComponent('red hair blue eyes')}&seed=9`);
+    assert.equal(await page.locator('#edit').isVisible(), true, 'the tag model offers edits');
+    const first = (await imageSources(page))[0]!;
+    await page.click('#edit-from-result');
+    await page.waitForFunction(() => /Drawn in/.test(document.querySelector('#edit-status')?.textContent ?? ''));
+    assert.equal(await page.locator('#edit-source').getAttribute('src'), first);
+    assert.equal(await page.locator('#edit-image').getAttribute('src'), first, 'no edit yet: the same face');
+
+    // Hair all the way to green: the same image the tags "green hair blue eyes" give for this seed.
+    const greenHair = await page.evaluate(async (m) => {
+      const r = await fetch('/api/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: m, text: 'green hair blue eyes', seed: 9 }),
+      });
+      return ((await r.json()) as { stages: { images: string[] }[] }).stages[0]!.images[0]!;
+    }, FACES);
+    await page.selectOption('#edit-direction', 'hair:green');
+    await page.locator('#edit-strength').fill('1');
+    await page.locator('#edit-strength').dispatchEvent('change');
+    await page.waitForFunction(
+      (src) => document.querySelector<HTMLImageElement>('#edit-image')?.src === src,
+      greenHair,
+    );
+    await page.locator('#edit-psi').fill('0.5');
+    await page.locator('#edit-psi').dispatchEvent('change');
+    await page.waitForFunction(
+      (src) => document.querySelector<HTMLImageElement>('#edit-image')?.src !== src,
+      greenHair,
+    );
+    const edited = await page.locator('#edit-image').getAttribute('src');
+    const href = await page.locator('#edit-link').getAttribute('href');
+    const q = new URL(href!, base).searchParams;
+    assert.equal(q.get('dir'), 'hair:green');
+    assert.equal(q.get('strength'), '1');
+    assert.equal(q.get('psi'), '0.5');
+    assert.match(q.get('edit') ?? '', /^z1\./);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-edit.png'), fullPage: true });
+
+    // The link opens the same edit.
+    const shared = await open(href!);
+    await shared.waitForFunction(() => /Drawn in/.test(document.querySelector('#edit-status')?.textContent ?? ''));
+    assert.equal(await shared.locator('#edit-image').getAttribute('src'), edited);
+    assert.equal(await shared.locator('#edit-source').getAttribute('src'), first);
+    await close(shared);
+
+    // An upload: its latent found with progress, the reconstruction and the upload side by side.
+    await page.setInputFiles('#upload', { name: 'face.png', mimeType: 'image/png', buffer: png(first) });
+    await page.locator('#upload-text').fill('red hair blue eyes');
+    await page.click('#find-latent');
+    await page.waitForFunction(
+      () => /Latent found/.test(document.querySelector('#edit-status')?.textContent ?? ''),
+      undefined,
+      { timeout: 60_000 },
+    );
+    assert.equal(await page.locator('#edit-target').getAttribute('src'), first);
+    assert.match((await page.locator('#edit-source-caption').textContent()) ?? '', /PSNR \d+\.\d dB/);
+    // Not an image: the server's message, shown.
+    await page.setInputFiles('#upload', {
+      name: 'notes.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from('not a picture'),
+    });
+    await page.click('#find-latent');
+    await page.waitForSelector('#edit-error:not([hidden])');
+    assert.match((await page.locator('#edit-error').textContent()) ?? '', /not an image/);
+    await close(page);
+  });
+
   test('Real or Fake?: rounds, the answer with its model, the score and the fool-rate table', async () => {
     const page = await open('/');
     await page.getByRole('link', { name: 'Real or Fake?' }).click();

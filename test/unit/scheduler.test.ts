@@ -25,6 +25,8 @@ const card = (name: string, resolutions: number[]): ModelCard => ({
   metrics: [],
   training: {},
   attention: false,
+  invert: resolutions.length === 1,
+  directions: [],
   memoryBytes: 0,
 });
 
@@ -81,6 +83,9 @@ class Manual implements GenerationService {
     return Promise.reject(new Error('not used'));
   }
   attention(): Promise<never> {
+    return Promise.reject(new Error('not used'));
+  }
+  invert(): Promise<never> {
     return Promise.reject(new Error('not used'));
   }
   queueDepth(): number {

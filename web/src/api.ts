@@ -85,7 +85,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * and progress, until its result arrives; aborting `signal` cancels the job on the server.
  */
 export async function runJob<T>(
-  kind: 'generate' | 'interpolate' | 'attention',
+  kind: 'generate' | 'interpolate' | 'attention' | 'invert',
   body: unknown,
   progress: (s: JobStatus) => void,
   signal: AbortSignal,

@@ -18,6 +18,7 @@ import {
   type Stage,
 } from './api.js';
 import { byId, h, say } from './dom.js';
+import { openEditFromAddress, setEditModel, setLastResult } from './edit.js';
 import { dataUrlBytes, zipStore } from './zip.js';
 
 const INTERPOLATION_STEPS = 9;
@@ -114,6 +115,7 @@ function renderModels(): void {
 function selectModel(m: ModelInfo, o: { keepText?: boolean } = {}): void {
   const previous = current;
   current = m;
+  setEditModel(m);
   const radio = document.getElementById(`model-${m.name}`);
   if (radio instanceof HTMLInputElement) radio.checked = true;
 
@@ -283,6 +285,7 @@ async function generate(): Promise<void> {
     if (mine !== generation) return;
     renderResults(r, model);
     addToGallery(r, model);
+    setLastResult(r);
     if (model.attention) void showAttention(model, r.text, r.seed);
     else hideAttention();
     say(noticeBox, unknownWordsNotice(r.unknownWords));
@@ -662,7 +665,9 @@ async function start(): Promise<void> {
     say(errorBox, `There is no model called “${wanted}” here; showing ${chosen.title} instead.`);
     return;
   }
-  // A shared address makes its images again; a first visit shows the first example's.
+  // A shared edit opens the edit; a shared address makes its images again; a first visit shows the
+  // first example's.
+  if (await openEditFromAddress(chosen, params)) return;
   if (text === null || text.trim() !== '') await generate();
 }
 

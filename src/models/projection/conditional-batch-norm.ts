@@ -24,16 +24,22 @@ export class ConditionalBatchNorm2d extends Module {
     for (const e of [...this.gamma, ...this.beta]) init.zeros_(e.weight);
   }
 
-  /** x [B, C, H, W]; labels: one int64 [B] tensor per attribute. */
+  /**
+   * x [B, C, H, W]; labels: per attribute, int64 [B] class indices, or float [B, classes] weights
+   * (a blend of colours: the weighted sum of their embeddings, the tag edits of latent-edit.ts).
+   */
   forward(x: Tensor, labels: Tensor[]): Tensor {
     if (labels.length !== this.classes.length)
       throw new TypeError(`ConditionalBatchNorm2d takes ${this.classes.length} label tensors, got ${labels.length}`);
     return tidy(() => {
-      let g = this.gamma[0]!.forward(labels[0]!);
-      let b = this.beta[0]!.forward(labels[0]!);
+      // Elementwise, not a matmul: autocast would round the embeddings to bf16 in a matmul.
+      const read = (e: Embedding, l: Tensor): Tensor =>
+        l.rank === 1 ? e.forward(l) : l.unsqueeze(2).mul(e.weight.unsqueeze(0)).sum([1]);
+      let g = read(this.gamma[0]!, labels[0]!);
+      let b = read(this.beta[0]!, labels[0]!);
       for (let i = 1; i < labels.length; i++) {
-        g = g.add(this.gamma[i]!.forward(labels[i]!));
-        b = b.add(this.beta[i]!.forward(labels[i]!));
+        g = g.add(read(this.gamma[i]!, labels[i]!));
+        b = b.add(read(this.beta[i]!, labels[i]!));
       }
       const n = x.size(0);
       const h = this.bn.forward(x);

@@ -5,7 +5,12 @@ import crypto from 'node:crypto';
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
-import { notFound } from '../errors.js';
+import sharp, { type Metadata } from 'sharp';
+
+import { HttpError, badRequest, notFound } from '../errors.js';
+import { psnrDb } from '../../inference/latent-file.js';
+import { decodeLatent, encodeLatent } from '../latent-token.js';
+import type { ModelCard } from '../model-card.js';
 import type { FairScheduler, JobKind } from '../scheduler.js';
 import type {
   AttentionRequest,
@@ -14,6 +19,8 @@ import type {
   GenerateResult,
   InterpolateRequest,
   InterpolateResult,
+  InvertRequest,
+  InvertResult,
   StageImages,
 } from '../service.js';
 import {
@@ -25,7 +32,11 @@ import {
   gridSchema,
   interpolateJobSchema,
   interpolateSchema,
+  invertJobSchema,
+  invertSchema,
   jobSchema,
+  MAX_UPLOAD_BYTES,
+  MAX_UPLOAD_PIXELS,
   modelsSchema,
   type AttentionBody,
   type AttentionReply,
@@ -34,6 +45,8 @@ import {
   type GridBody,
   type InterpolateBody,
   type InterpolateReply,
+  type InvertBody,
+  type InvertReply,
   type JobParams,
   type JobStatus,
   type ModelsReply,
@@ -49,21 +62,48 @@ const truncation = (t: number | undefined) => (t !== undefined ? { truncation: t
 
 // Each kind: the body with its defaults filled in, and the reply built from the result.
 
-function generateRequest(b: GenerateBody): GenerateRequest {
+function generateRequest(b: GenerateBody, card: ModelCard): GenerateRequest {
+  const count = b.count ?? 1;
+  if (b.latent !== undefined && count !== 1) throw badRequest(`a latent is one image: count must be 1, got ${count}`);
+  if (b.latent !== undefined && b.truncation !== undefined)
+    throw badRequest('truncation draws new noise; a latent is given noise: use psi to truncate it');
+  checkDirections(card, b.directions ?? {});
   return {
     model: b.model,
     text: cleanText('text', b.text),
     seed: b.seed ?? newSeed(),
-    count: b.count ?? 1,
+    count,
     ...truncation(b.truncation),
+    ...(b.latent !== undefined ? { latent: decodeLatent(b.latent) } : {}),
+    ...(b.directions !== undefined && Object.keys(b.directions).length > 0 ? { directions: b.directions } : {}),
+    ...(b.psi !== undefined ? { psi: b.psi } : {}),
   };
 }
+
+/** Unknown directions and strengths out of range are refused before anything is queued. */
+function checkDirections(card: ModelCard, asked: Record<string, number>): void {
+  for (const [name, strength] of Object.entries(asked)) {
+    const d = card.directions.find((x) => x.name === name);
+    if (d === undefined)
+      throw badRequest(
+        card.directions.length === 0
+          ? `${card.name} has no attribute directions`
+          : `unknown direction "${name}"; ${card.name} has ${card.directions.map((x) => x.name).join(', ')}`,
+      );
+    if (!(strength >= d.min && strength <= d.max))
+      throw badRequest(`the strength of ${name} must be in [${d.min}, ${d.max}], got ${strength}`);
+  }
+}
+
 const generateReply = (img: JsonWithImages, q: GenerateRequest, r: GenerateResult): GenerateReply => ({
   model: q.model,
   text: q.text,
   seed: q.seed,
   count: q.count,
   truncation: q.truncation ?? null,
+  latent: r.latent !== undefined ? encodeLatent(r.latent) : null,
+  directions: q.directions ?? {},
+  psi: q.psi ?? null,
   stages: stagesJson(img, r.stages),
   unknownWords: r.unknownWords,
   timings: { queueMs: round1(r.queueMs), generateMs: round1(r.generateMs) },
@@ -88,6 +128,72 @@ const interpolateReply = (img: JsonWithImages, q: InterpolateRequest, r: Interpo
   seed: q.seed,
   truncation: q.truncation ?? null,
   stages: stagesJson(img, r.stages),
+  unknownWords: r.unknownWords,
+  timings: { queueMs: round1(r.queueMs), generateMs: round1(r.generateMs) },
+});
+
+/** The upload's bytes: base64, or a data URL of a PNG or JPEG. */
+function uploadBytes(image: string): Buffer {
+  const m = /^data:([^;,]*)(;base64)?,/.exec(image);
+  if (m !== null && !(m[1] === 'image/png' || m[1] === 'image/jpeg' || m[1] === 'image/jpg'))
+    throw new HttpError(415, `the image must be PNG or JPEG, got a data URL of ${m[1] || 'no type'}`);
+  if (m !== null && m[2] === undefined) throw badRequest('the image data URL must be base64 (";base64,")');
+  const text = m === null ? image : image.slice(m[0].length);
+  if (!/^[A-Za-z0-9+/=\s]*$/.test(text)) throw badRequest('the image is not base64');
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length === 0) throw badRequest('the image is empty');
+  if (bytes.length > MAX_UPLOAD_BYTES)
+    throw new HttpError(413, `the image is ${bytes.length} bytes; the limit is ${MAX_UPLOAD_BYTES} (4 MiB)`);
+  return bytes;
+}
+
+/** The upload scaled and centre-cropped to the model's side, as PNG; 4xx for anything else. */
+async function targetImage(image: string, side: number): Promise<Buffer> {
+  const bytes = uploadBytes(image);
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch {
+    throw new HttpError(415, 'the upload is not an image (PNG or JPEG)');
+  }
+  if (meta.format !== 'png' && meta.format !== 'jpeg')
+    throw new HttpError(415, `the image must be PNG or JPEG, got ${meta.format ?? 'an unknown format'}`);
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  if (w * h > MAX_UPLOAD_PIXELS)
+    throw new HttpError(413, `the image is ${w}×${h}; the limit is ${MAX_UPLOAD_PIXELS} pixels (4096×4096)`);
+  try {
+    return await sharp(bytes, { limitInputPixels: MAX_UPLOAD_PIXELS })
+      .rotate()
+      .resize({ width: side, height: side, fit: 'cover', position: 'centre' })
+      .removeAlpha()
+      .png()
+      .toBuffer();
+  } catch (e) {
+    throw badRequest(`the image cannot be decoded: ${(e as Error).message}`);
+  }
+}
+
+async function invertRequest(b: InvertBody, card: ModelCard): Promise<InvertRequest> {
+  if (!card.invert) throw badRequest(`${card.name} has several stages: invert takes one-stage models`);
+  return {
+    model: b.model,
+    text: cleanText('text', b.text),
+    image: await targetImage(b.image, card.resolutions.at(-1)!),
+    steps: b.steps ?? 100,
+    starts: b.starts ?? 4,
+    seed: b.seed ?? 0,
+  };
+}
+const invertReply = (img: JsonWithImages, q: InvertRequest, r: InvertResult): InvertReply => ({
+  model: q.model,
+  text: q.text,
+  latent: encodeLatent(r.latent),
+  z: r.latent,
+  mse: r.mse,
+  psnrDb: psnrDb(r.mse),
+  target: img.dataUrl(q.image),
+  reconstruction: img.dataUrl(r.reconstruction),
   unknownWords: r.unknownWords,
   timings: { queueMs: round1(r.queueMs), generateMs: round1(r.generateMs) },
 });
@@ -151,7 +257,7 @@ export const apiRoutes: FastifyPluginAsync<{ scheduler: FairScheduler }> = async
     '/api/generate',
     { schema: generateSchema },
     async (req, reply) => {
-      const q = generateRequest(req.body);
+      const q = generateRequest(req.body, scheduler.card(req.body.model));
       const img = new JsonWithImages();
       return sendJson(reply, img, generateReply(img, q, await waitFor<GenerateResult>(req, reply, 'generate', q)));
     },
@@ -181,6 +287,19 @@ export const apiRoutes: FastifyPluginAsync<{ scheduler: FairScheduler }> = async
     },
   );
 
+  // Uploads: the body limit fits a 4 MiB image as base64 (the app's default is 64 KiB).
+  const uploadLimit = Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 4096;
+
+  app.post<{ Body: InvertBody; Reply: InvertReply }>(
+    '/api/invert',
+    { schema: invertSchema, bodyLimit: uploadLimit },
+    async (req, reply) => {
+      const q = await invertRequest(req.body, scheduler.card(req.body.model));
+      const img = new JsonWithImages();
+      return sendJson(reply, img, invertReply(img, q, await waitFor<InvertResult>(req, reply, 'invert', q)));
+    },
+  );
+
   app.post<{ Body: GridBody }>('/api/grid', { schema: gridSchema }, async (req, reply) => {
     const b = req.body;
     const png = await waitFor<Buffer>(req, reply, 'grid', { model: b.model, tags: b.tags, seed: b.seed ?? 42 });
@@ -198,7 +317,7 @@ export const apiRoutes: FastifyPluginAsync<{ scheduler: FairScheduler }> = async
     '/api/jobs/generate',
     { schema: generateJobSchema },
     async (req, reply) => {
-      const q = generateRequest(req.body);
+      const q = generateRequest(req.body, scheduler.card(req.body.model));
       const job = scheduler.submit('generate', q, clientOf(req), render(q, generateReply));
       return queued(reply, job.id);
     },
@@ -220,6 +339,16 @@ export const apiRoutes: FastifyPluginAsync<{ scheduler: FairScheduler }> = async
     async (req, reply) => {
       const q = attentionRequest(req.body);
       const job = scheduler.submit('attention', q, clientOf(req), render(q, attentionReply));
+      return queued(reply, job.id);
+    },
+  );
+
+  app.post<{ Body: InvertBody; Reply: JobStatus }>(
+    '/api/jobs/invert',
+    { schema: invertJobSchema, bodyLimit: uploadLimit },
+    async (req, reply) => {
+      const q = await invertRequest(req.body, scheduler.card(req.body.model));
+      const job = scheduler.submit('invert', q, clientOf(req), render(q, invertReply));
       return queued(reply, job.id);
     },
   );
