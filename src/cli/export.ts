@@ -15,7 +15,7 @@ import { UsageError } from './usage.js';
 export const exportHelp = `Usage: creativeai export --model <run|checkpoint> --out <file.safetensors> [--fp16]
 
 Writes the generator (for StackGAN Stage II: both stages) and text encoder of a trained model into
-one .safetensors file.
+one .safetensors file; for a latent-encoder run, the encoder (ship it as models/<model>.encoder.safetensors).
 
   --model <path>   a run directory (its newest checkpoint, or --best) or a checkpoint
   --best           use the run's best checkpoint instead of the newest
@@ -43,7 +43,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
     for (const [k, t] of ck.tensors) {
       let name: string | null = null;
       if (k.startsWith(gPrefix)) name = `G.${k.slice(gPrefix.length)}`;
-      else if (k.startsWith('text.') || k.startsWith('stage1.')) name = k;
+      else if (k.startsWith('text.') || k.startsWith('stage1.') || k.startsWith('encoder.')) name = k;
       if (name === null) continue;
       let v = t;
       if (values.fp16 && t.dtype === 'float32') {
@@ -52,7 +52,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
       }
       keep.set(name, v);
     }
-    if (keep.size === 0) throw new Error(`${ck.path} holds no generator weights`);
+    if (keep.size === 0) throw new Error(`${ck.path} holds no generator (or encoder) weights`);
     const meta: Record<string, string> = {};
     for (const k of [
       'model',
@@ -66,6 +66,8 @@ export async function exportCommand(argv: string[]): Promise<void> {
       'stages',
       'stage1Model',
       'stage1Generator',
+      'encoder',
+      'generatorSource',
     ])
       if (ck.metadata[k] !== undefined) meta[k] = ck.metadata[k]!;
     meta.step = String(ck.manifest.step);

@@ -8,6 +8,7 @@ import { imageToTensor, saveGrid } from '../io/index.js';
 import { psnrDb, type LatentFile } from '../inference/latent-file.js';
 import { TextToImagePipeline } from '../inference/pipeline.js';
 import { project } from '../inference/projection.js';
+import { measureInversion } from '../eval/inversion.js';
 import { UsageError, intOption } from './usage.js';
 
 export const invertHelp = `Usage: creativeai invert --model <run|checkpoint|export> --image face.png --text "…" --out latent.json
@@ -24,7 +25,14 @@ latent with other tags or another caption: creativeai sample --model … --laten
   --steps <n>          optimisation steps (default 300)
   --starts <n>         starting points optimised together (default 4)
   --seed <n>           seed of the starting points (default 0)
-  --device <d>         cpu | cuda | cuda:N (default: cuda when available)`;
+  --encoder <path>     a latent-encoder run or export for the first guess (default: the model's
+                       <name>.encoder.safetensors when there is one)
+  --no-encoder         start from random noise only
+  --device <d>         cpu | cuda | cuda:N (default: cuda when available)
+
+Measuring it (tag models): creativeai invert --model … --measure --dataset data/anime [--n 24] [--json f]
+projects n held-out faces of the dataset's --split (default test) and n generated faces, with the
+encoder's first guess and without, and prints the reconstruction error and the time per image.`;
 
 export async function invertCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -38,9 +46,17 @@ export async function invertCommand(argv: string[]): Promise<void> {
       steps: { type: 'string', default: '300' },
       starts: { type: 'string', default: '4' },
       seed: { type: 'string', default: '0' },
+      encoder: { type: 'string' },
+      'no-encoder': { type: 'boolean', default: false },
+      measure: { type: 'boolean', default: false },
+      dataset: { type: 'string' },
+      split: { type: 'string', default: 'test' },
+      n: { type: 'string', default: '24' },
+      json: { type: 'string' },
       device: { type: 'string' },
     },
   });
+  if (values.measure) return measureCommand(values);
   for (const k of ['model', 'image', 'text'] as const)
     if (values[k] === undefined || values[k].trim() === '') throw new UsageError(`--${k} is required`, invertHelp);
   const steps = intOption('--steps', values.steps!);
@@ -51,7 +67,9 @@ export async function invertCommand(argv: string[]): Promise<void> {
   if (!fs.existsSync(values.image!)) throw new UsageError(`--image ${values.image}: no such file`, invertHelp);
 
   const started = Date.now();
-  const pipe = TextToImagePipeline.load(values.model!, pickDevice(values.device));
+  const pipe = TextToImagePipeline.load(values.model!, pickDevice(values.device), {
+    ...(values.encoder !== undefined ? { encoder: values.encoder } : {}),
+  });
   try {
     let target: Tensor;
     try {
@@ -65,6 +83,7 @@ export async function invertCommand(argv: string[]): Promise<void> {
       steps,
       starts,
       seed,
+      encoder: !values['no-encoder'] && pipe.encoder !== undefined,
       onProgress: (step, total, loss) => {
         if (step === total || step >= shown + total / 10) {
           shown = step;
@@ -74,6 +93,10 @@ export async function invertCommand(argv: string[]): Promise<void> {
         }
       },
     });
+    if (r.encoderMse !== undefined)
+      process.stderr.write(
+        `the encoder's first guess: mse ${r.encoderMse.toFixed(4)} (PSNR ${psnrDb(r.encoderMse).toFixed(1)} dB)\n`,
+      );
     using z = r.z;
     const seconds = (Date.now() - started) / 1000;
     const latent: LatentFile = {
@@ -98,6 +121,65 @@ export async function invertCommand(argv: string[]): Promise<void> {
     console.error(
       `latent of ${values.image} → ${values.out}: mse ${r.mse.toFixed(4)}, PSNR ${latent.psnrDb.toFixed(1)} dB, ${seconds.toFixed(1)} s${values.preview !== undefined ? `; side by side: ${values.preview}` : ''}`,
     );
+  } finally {
+    pipe.dispose();
+  }
+}
+
+type Values = { [k: string]: string | boolean | undefined };
+
+/** --measure: reconstruction error and time on held-out and generated faces, with and without the encoder. */
+async function measureCommand(values: Values): Promise<void> {
+  const model = values.model as string | undefined;
+  const dataset = values.dataset as string | undefined;
+  if (model === undefined || dataset === undefined)
+    throw new UsageError('--measure needs --model and --dataset', invertHelp);
+  const split = values.split as string;
+  if (split !== 'train' && split !== 'val' && split !== 'test')
+    throw new UsageError(`--split must be train, val or test, got ${split}`, invertHelp);
+  const n = intOption('--n', values.n as string);
+  const steps = intOption('--steps', values.steps as string);
+  const starts = intOption('--starts', values.starts as string);
+  const pipe = TextToImagePipeline.load(model, pickDevice(values.device as string | undefined), {
+    ...(values.encoder !== undefined ? { encoder: values.encoder as string } : {}),
+  });
+  try {
+    const settings = pipe.encoder !== undefined && !values['no-encoder'] ? [true, false] : [false];
+    const results = [];
+    for (const encoder of settings) {
+      const r = await measureInversion(pipe, {
+        dataset,
+        split,
+        n,
+        steps,
+        starts,
+        encoder,
+        onImage: (set, done, total) => {
+          if (done === total || done % 8 === 0)
+            process.stderr.write(`${encoder ? 'encoder + ' : ''}optimisation, ${set}: ${done}/${total}\n`);
+        },
+      });
+      results.push(r);
+    }
+    console.log(
+      `| start | faces | images | PSNR of the guess | PSNR after ${steps} steps × ${starts} starts | s per image |`,
+    );
+    console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+    for (const r of results)
+      for (const set of ['real', 'generated'] as const) {
+        const s = r[set];
+        console.log(
+          `| ${r.encoder ? 'encoder' : 'random'} | ${set === 'real' ? `held-out (${r.split})` : 'generated'} | ${s.images} | ${s.encoderPsnrDb === null ? '–' : `${s.encoderPsnrDb.toFixed(1)} dB`} | ${s.psnrDb.toFixed(1)} dB (mse ${s.mse.toFixed(4)}) | ${s.secondsPerImage.toFixed(1)} |`,
+        );
+      }
+    if (values.json !== undefined) {
+      const file = values.json as string;
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      fs.writeFileSync(
+        file,
+        `${JSON.stringify({ command: `creativeai invert ${process.argv.slice(3).join(' ')}`, results }, null, 2)}\n`,
+      );
+    }
   } finally {
     pipe.dispose();
   }

@@ -16,8 +16,10 @@ import {
   type Tensor,
 } from '../engine/index.js';
 import { loadCheckpoint, resolveRunCheckpoint } from '../artifacts/checkpoint.js';
+import { encoderFileOf, loadLatentEncoder } from '../artifacts/latent-encoder.js';
 import { generatorFromCheckpoint, type AnyGenerator } from '../artifacts/generators.js';
 import { DamsmConditioner, TagConditioner, type Conditioner } from '../models/conditioning.js';
+import type { LatentEncoder } from '../models/latent-encoder.js';
 import { StackedGenerator } from '../models/stackgan/index.js';
 import type { TextFeatures, TreeGenerator } from '../models/stackganpp/index.js';
 import { tokenize } from '../text/index.js';
@@ -77,6 +79,11 @@ export interface LoadOptions {
    * `<name>.directions.json` beside it, when there is one.
    */
   directions?: string;
+  /**
+   * The image → latent encoder of this model (a latent-encoder run or export); by default an
+   * export's `<name>.encoder.safetensors` beside it, when there is one.
+   */
+  encoder?: string;
 }
 
 function isTree(g: AnyGenerator): g is TreeGenerator {
@@ -92,6 +99,8 @@ function oneStage(stages: Tensor[], i = stages.length - 1): Tensor {
 export class TextToImagePipeline {
   /** Attribute directions in the noise space, when the model has them (latent-edit.ts). */
   directions: LatentDirections | undefined;
+  /** The image → latent encoder, when the model has one: projection's first guess. */
+  encoder: LatentEncoder | undefined;
 
   private constructor(
     /** One network (GAN-INT-CLS, WGAN-CLS, tag GAN, StackGAN Stage I), StackGAN's two stages, or a tree. */
@@ -146,6 +155,24 @@ export class TextToImagePipeline {
           throw new Error(`${dirFile} holds ${d.noiseDim}-wide directions; ${ck.path} has ${pipe.noiseDim}-wide noise`);
         }
         pipe.directions = d;
+      }
+      const encoderSibling = encoderFileOf(ck.path);
+      const encFile =
+        o.encoder ?? (encoderSibling !== ck.path && fs.existsSync(encoderSibling) ? encoderSibling : undefined);
+      if (encFile !== undefined) {
+        try {
+          const e = loadLatentEncoder(encFile, device);
+          if (e.net.o.noiseDim !== pipe.noiseDim || e.net.o.resolution !== pipe.resolution) {
+            e.net.dispose();
+            throw new Error(
+              `${encFile} encodes ${e.net.o.resolution} px images into ${e.net.o.noiseDim} numbers; ${ck.path} draws ${pipe.resolution} px from ${pipe.noiseDim}`,
+            );
+          }
+          pipe.encoder = e.net;
+        } catch (e) {
+          pipe.dispose();
+          throw e;
+        }
       }
       return pipe;
     } finally {
@@ -362,6 +389,7 @@ export class TextToImagePipeline {
   }
 
   dispose(): void {
+    this.encoder?.dispose();
     this.G.dispose();
     this.conditioner.module?.dispose();
   }

@@ -2,7 +2,7 @@
 // given caption or tags, reproduces a target image, found by optimisation through the frozen
 // generator. Several starting points are optimised side by side (one batched forward pass) and the
 // closest is kept, since the loss surface of a GAN generator has many poor local minima.
-import { noGrad, randn, Generator, type Tensor } from '../engine/index.js';
+import { cat, noGrad, randn, Generator, type Tensor } from '../engine/index.js';
 import { Adam } from '../optim/index.js';
 import type { TextToImagePipeline } from './pipeline.js';
 
@@ -20,6 +20,11 @@ export interface ProjectOptions {
   prior?: number;
   /** Seed of the starting points (default 0). */
   seed?: number;
+  /**
+   * Start from the model's encoder's guess (pipe.encoder), the other starts drawn at random (default:
+   * when the model has an encoder).
+   */
+  encoder?: boolean;
   /** Stops the search (it then throws) between steps. */
   signal?: AbortSignal;
   /** Told after every step: the step (1-based) and the best start's pixel loss. */
@@ -33,6 +38,8 @@ export interface Projection {
   mse: number;
   /** The best start's pixel loss after each step. */
   curve: number[];
+  /** The error of the encoder's guess before any step (when it was used). */
+  encoderMse?: number;
 }
 
 /**
@@ -63,11 +70,35 @@ export async function project(
   using xs = x1.expand(starts, 3, side, side);
   using x = xs.contiguous();
   const z0 = randn([starts, pipe.noiseDim], { generator: new Generator(o.seed ?? 0) });
-  using z = z0.to(pipe.device).requiresGrad_(true);
+  const encoder = o.encoder ?? pipe.encoder !== undefined;
+  if (encoder && pipe.encoder === undefined) throw new Error(`${pipe.source} has no latent encoder`);
+  let first: Tensor;
+  if (encoder) {
+    // Row 0 is the encoder's guess; the rest stay random, in case the guess sits in a poor basin.
+    const guess = noGrad(() => {
+      using g = pipe.encoder!.forward(x1);
+      return g.to('cpu');
+    });
+    using rest = z0.narrow(0, 1, starts - 1);
+    first = starts > 1 ? cat([guess, rest], 0) : guess.alias();
+    guess.dispose();
+  } else first = z0.alias();
   z0.dispose();
+  using z = first.to(pipe.device).requiresGrad_(true);
+  first.dispose();
   const captions = new Array<string>(starts).fill(caption);
   const opt = new Adam([z], { lr: o.lr ?? 0.05 });
   const curve: number[] = [];
+  let encoderMse: number | undefined;
+  if (encoder)
+    encoderMse = noGrad(() => {
+      using row = z.narrow(0, 0, 1);
+      using image = pipe.render(row, [caption]);
+      using diff = image.sub(x1);
+      using sq = diff.square();
+      using m = sq.mean();
+      return m.item();
+    });
   try {
     for (let step = 1; step <= steps; step++) {
       using images = pipe.render(z, captions);
@@ -104,7 +135,7 @@ export async function project(
     using fixed = z.detach();
     using row = fixed.narrow(0, best, 1);
     using cpu = row.to('cpu');
-    return { z: cpu.contiguous(), mse: errors[best]!, curve };
+    return { z: cpu.contiguous(), mse: errors[best]!, curve, ...(encoderMse !== undefined ? { encoderMse } : {}) };
   } finally {
     opt.zeroGrad();
     opt.dispose();

@@ -75,7 +75,7 @@ export function readModelCard(file: string): ModelCard {
   const meta = header.metadata;
   const family = meta.model;
   if (family === undefined) throw new Error(`${file} has no "model" metadata: not a CreativeAI model`);
-  if (family === 'damsm' || family === 'attribute-classifier')
+  if (family === 'damsm' || family === 'attribute-classifier' || family === 'latent-encoder')
     throw new Error(`${file} is a ${family} network, not an image generator`);
   const generator = parseJson(meta.generator, `${file}: generator metadata`) as { resolution?: unknown } | undefined;
   const resolution = typeof generator?.resolution === 'number' ? generator.resolution : 64;

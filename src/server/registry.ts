@@ -53,7 +53,8 @@ export class ModelRegistry {
   private scan(dir: string): void {
     let files: string[];
     try {
-      files = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
+      // A model's image → latent encoder lies beside it (<name>.encoder.safetensors): not a model itself.
+      files = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors') && !f.endsWith('.encoder.safetensors'));
     } catch (e) {
       this.problem(`cannot read model directory ${dir}: ${(e as Error).message}`);
       return;

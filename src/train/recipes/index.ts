@@ -4,6 +4,7 @@ import { attributeClassifier } from './attribute-classifier.js';
 import { conditionalGan } from './conditional-gan.js';
 import { damsm } from './damsm.js';
 import { dfgan } from './dfgan.js';
+import { latentEncoder } from './latent-encoder.js';
 import { stackganStage1 } from './stackgan-stage1.js';
 import { stackganStage2 } from './stackgan-stage2.js';
 import { tagProjectionGan } from './tag-projection-gan.js';
@@ -21,6 +22,7 @@ const factories: RecipeFactory[] = [
   attngan,
   damsm,
   attributeClassifier,
+  latentEncoder,
 ];
 
 export const MODELS = factories.map((f) => f.model);
