@@ -5,7 +5,9 @@
 //   …the table…
 //   <!-- end table -->
 // and is rewritten from those files; test/integration/cards.test.ts fails when a committed table differs.
+import type { LatentDirections } from '../inference/directions-file.js';
 import type { EvaluationResult } from './evaluate.js';
+import type { InversionResult } from './inversion.js';
 import type { RunSummary } from './run-summary.js';
 import { count as thousands, fixed, pct } from './card-metrics.js';
 
@@ -19,7 +21,9 @@ export type TableSpec =
   | { kind: 'load'; columns: [string, string][] }
   | { kind: 'load-mixed'; file: string }
   | { kind: 'runs'; files: string[] }
-  | { kind: 'run-curve'; file: string; metrics: [string, string][] };
+  | { kind: 'run-curve'; file: string; metrics: [string, string][] }
+  | { kind: 'inversion'; file: string }
+  | { kind: 'directions'; file: string; names?: string[] };
 
 export type ReadJson = (file: string) => unknown;
 
@@ -358,6 +362,61 @@ function runCurveTable(spec: Extract<TableSpec, { kind: 'run-curve' }>, read: Re
   return table(['step', 'images seen', ...spec.metrics.map(([, h]) => h)], rows);
 }
 
+/** Image → latent (`creativeai invert --measure --json`): a row per start and set of faces. */
+function inversionTable(spec: Extract<TableSpec, { kind: 'inversion' }>, read: ReadJson): string {
+  const { results } = read(spec.file) as { results: InversionResult[] };
+  const rows = results.flatMap((r) =>
+    (['real', 'generated'] as const).map((set) => {
+      const x = r[set];
+      return [
+        r.encoder ? "encoder's guess, then Adam" : 'random starts, Adam',
+        set === 'real' ? `held-out real (${r.split} split)` : 'generated',
+        thousands(x.images),
+        x.encoderPsnrDb === null ? '–' : `${x.encoderPsnrDb.toFixed(1)} dB`,
+        `${x.psnrDb.toFixed(1)} dB`,
+        x.mse.toFixed(4),
+        `${x.secondsPerImage.toFixed(1)} s`,
+      ];
+    }),
+  );
+  const r0 = results[0]!;
+  return table(
+    [
+      'start',
+      'faces',
+      'images',
+      'PSNR of the first guess',
+      `PSNR after ${r0.steps} steps × ${r0.starts} starts`,
+      'MSE',
+      'time per image',
+    ],
+    rows,
+  );
+}
+
+/**
+ * Attribute directions (`creativeai directions`): per direction, how often the classifier reads its
+ * colour where the tags ask for another, and keeps the other attribute, at each measured strength.
+ */
+function directionsTable(spec: Extract<TableSpec, { kind: 'directions' }>, read: ReadJson): string {
+  const d = read(spec.file) as LatentDirections;
+  const all = [...d.blends, ...d.directions];
+  const chosen =
+    spec.names === undefined
+      ? all
+      : spec.names.map((n) => {
+          const x = all.find((y) => y.name === n);
+          if (x === undefined) throw new Error(`${spec.file} has no direction ${n}`);
+          return x;
+        });
+  const rows = chosen.map((x) => [
+    `\`${x.name}\``,
+    x.measured.map((m) => `${m.strength}: ${pct(m.target)}`).join(', '),
+    x.measured.map((m) => `${m.strength}: ${pct(m.othersKept)}`).join(', '),
+  ]);
+  return table(['direction', 'colour read where the tags ask another (strength: %)', 'other attribute kept'], rows);
+}
+
 /** The Markdown table a marker asks for. */
 export function renderTable(spec: TableSpec, read: ReadJson): string {
   switch (spec.kind) {
@@ -379,6 +438,10 @@ export function renderTable(spec: TableSpec, read: ReadJson): string {
       return runsTable(spec, read);
     case 'run-curve':
       return runCurveTable(spec, read);
+    case 'inversion':
+      return inversionTable(spec, read);
+    case 'directions':
+      return directionsTable(spec, read);
   }
 }
 

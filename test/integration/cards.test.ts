@@ -146,4 +146,69 @@ describe('training runs summarised for the results tables', () => {
     fs.rmSync(path.join(dir, 'checkpoints'), { recursive: true });
     assert.throws(() => summarizeRun(dir, 2), /no checkpoint with its training state/);
   });
+
+  test('the latent-space tables: image → latent and directions, from their JSON', () => {
+    const files: Record<string, unknown> = {
+      'inv.json': {
+        results: [
+          {
+            encoder: true,
+            split: 'test',
+            steps: 100,
+            starts: 4,
+            real: {
+              images: 24,
+              mse: 0.0512,
+              psnrDb: 19.04,
+              encoderMse: 0.1,
+              encoderPsnrDb: 16.02,
+              secondsPerImage: 3.21,
+            },
+            generated: {
+              images: 24,
+              mse: 0.01,
+              psnrDb: 26.1,
+              encoderMse: 0.05,
+              encoderPsnrDb: 19.03,
+              secondsPerImage: 3.1,
+            },
+          },
+        ],
+      },
+      'dirs.json': {
+        directions: [
+          {
+            name: 'noise:hair:red',
+            measured: [
+              { strength: -2, target: 0, othersKept: 0.9 },
+              { strength: 2, target: 0.125, othersKept: 0.95 },
+            ],
+          },
+        ],
+        blends: [
+          {
+            name: 'hair:red',
+            measured: [
+              { strength: 0, target: 0, othersKept: 1 },
+              { strength: 1, target: 0.98, othersKept: 0.8 },
+            ],
+          },
+        ],
+      },
+    };
+    const read = (f: string): unknown => files[f];
+    const inv = renderTable({ kind: 'inversion', file: 'inv.json' }, read).split('\n');
+    assert.match(inv[0]!, /PSNR after 100 steps × 4 starts/);
+    assert.equal(
+      inv[2],
+      "| encoder's guess, then Adam | held-out real (test split) | 24 | 16.0 dB | 19.0 dB | 0.0512 | 3.2 s |",
+    );
+    assert.equal(inv[3], "| encoder's guess, then Adam | generated | 24 | 19.0 dB | 26.1 dB | 0.0100 | 3.1 s |");
+    const dirs = renderTable({ kind: 'directions', file: 'dirs.json' }, read).split('\n');
+    assert.equal(dirs[2], '| `hair:red` | 0: 0.0%, 1: 98.0% | 0: 100.0%, 1: 80.0% |');
+    assert.equal(dirs[3], '| `noise:hair:red` | -2: 0.0%, 2: 12.5% | -2: 90.0%, 2: 95.0% |');
+    const one = renderTable({ kind: 'directions', file: 'dirs.json', names: ['noise:hair:red'] }, read).split('\n');
+    assert.equal(one.length, 3);
+    assert.throws(() => renderTable({ kind: 'directions', file: 'dirs.json', names: ['x'] }, read), /no direction x/);
+  });
 });
