@@ -3,17 +3,8 @@
 // colours they were asked for. DCGAN-discriminator body: strided 4×4 convolutions, batch norm and
 // LeakyReLU(0.2) from the input side down to 4×4, then dropout and the linear heads.
 import { F, tidy, type Tensor } from '../engine/index.js';
-import {
-  BatchNorm2d,
-  Conv2d,
-  Dropout,
-  Identity,
-  LeakyReLU,
-  Linear,
-  Module,
-  Sequential,
-  type Layer,
-} from '../nn/index.js';
+import { Dropout, Linear, Module, type Sequential } from '../nn/index.js';
+import { dcganEncoder } from './layers/dcgan-encoder.js';
 
 export interface AttributeClassifierOptions {
   /** Classes per head, e.g. [hair colours, eye colours]. */
@@ -40,22 +31,8 @@ export class AttributeClassifier extends Module {
     const { heads, width, resolution, dropout } = this.o;
     if (heads.length === 0 || heads.some((n) => !Number.isInteger(n) || n < 2))
       throw new RangeError(`heads must list at least one class count ≥ 2, got [${heads.join(', ')}]`);
-    const downs = Math.log2(resolution / 4);
-    if (!Number.isInteger(downs) || downs < 1)
-      throw new RangeError(`resolution must be 8, 16, 32, 64, …; got ${resolution}`);
-    const layers: (Module & Layer)[] = [];
-    let c = 3;
-    for (let i = 0; i < downs; i++) {
-      const out = width * 2 ** Math.min(i, 3);
-      // No normalisation on the first layer (DCGAN): batch norm on raw pixels only rescales them.
-      layers.push(
-        new Conv2d(c, out, 4, { stride: 2, padding: 1, bias: i === 0 }),
-        i === 0 ? new Identity() : new BatchNorm2d(out),
-        new LeakyReLU(0.2),
-      );
-      c = out;
-    }
-    this.body = this.module('body', new Sequential(...layers));
+    const { body, channels: c } = dcganEncoder(width, resolution);
+    this.body = this.module('body', body);
     this.featureDim = c;
     this.drop = this.module('drop', new Dropout(dropout));
     // Flattened 4×4 features rather than global pooling: where a colour is (top: hair, middle:

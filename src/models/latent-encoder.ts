@@ -3,7 +3,8 @@
 // 4×4, then a linear map to the generator's noise. Trained on (G(z, tags), z) pairs, it gives the
 // projection (inference/projection.ts) an instant first guess to refine.
 import { tidy, type Tensor } from '../engine/index.js';
-import { BatchNorm2d, Conv2d, Identity, LeakyReLU, Linear, Module, Sequential, type Layer } from '../nn/index.js';
+import { Linear, Module, type Sequential } from '../nn/index.js';
+import { dcganEncoder } from './layers/dcgan-encoder.js';
 
 export interface LatentEncoderOptions {
   /** Width of the generator's noise: what the encoder predicts. */
@@ -25,21 +26,8 @@ export class LatentEncoder extends Module {
     const { noiseDim, width, resolution } = this.o;
     if (!Number.isInteger(noiseDim) || noiseDim < 1)
       throw new RangeError(`noiseDim must be a positive integer, got ${noiseDim}`);
-    const downs = Math.log2(resolution / 4);
-    if (!Number.isInteger(downs) || downs < 1)
-      throw new RangeError(`resolution must be 8, 16, 32, 64, …; got ${resolution}`);
-    const layers: (Module & Layer)[] = [];
-    let c = 3;
-    for (let i = 0; i < downs; i++) {
-      const out = width * 2 ** Math.min(i, 3);
-      layers.push(
-        new Conv2d(c, out, 4, { stride: 2, padding: 1, bias: i === 0 }),
-        i === 0 ? new Identity() : new BatchNorm2d(out),
-        new LeakyReLU(0.2),
-      );
-      c = out;
-    }
-    this.body = this.module('body', new Sequential(...layers));
+    const { body, channels: c } = dcganEncoder(width, resolution);
+    this.body = this.module('body', body);
     // Flattened 4×4 features: where things are (pose, hair line) is what the noise encodes.
     this.toZ = this.module('toZ', new Linear(c * 16, noiseDim));
   }
