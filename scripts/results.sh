@@ -22,6 +22,22 @@ if [ -d runs/tag-acgan-anime ]; then
   cai plot --run runs/tag-acgan-anime --keys loss/D,loss/G --smooth 0.6 --out docs/images/tag-acgan-anime-loss.png
   cai plot --run runs/tag-acgan-anime --keys eval/attr_hair,eval/attr_eyes,eval/attr_both --out docs/images/tag-acgan-anime-attr.png
 fi
+if [ -d runs/tag-projection-anime ]; then
+  cai export --model runs/tag-projection-anime --best --out models/tag-projection-anime.safetensors --fp16
+  cai sample --model models/tag-projection-anime.safetensors --tags-file samples/testing_tags.txt --seed 42 --out docs/images/tag-projection-anime-testing-tags.png --device cpu
+  cai sample --model models/tag-projection-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-projection-anime-unseen.png --device cpu
+  cai plot --run runs/tag-projection-anime --keys eval/attr_hair,eval/attr_eyes,eval/attr_both,eval/attr_unseen_both --out docs/images/tag-projection-anime-accuracy.png
+  cai plot --run runs/tag-projection-anime --keys eval/fid --out docs/images/tag-projection-anime-fid.png
+  cai results --summarize runs/tag-projection-anime
+  if [ -d runs/attribute-classifier-anime ]; then
+    cai directions --model models/tag-projection-anime.safetensors --classifier runs/attribute-classifier-anime --samples 4096 --measure 128 --strengths 2,4
+  fi
+fi
+if [ -d runs/latent-encoder-anime ]; then
+  # The last checkpoint: its error on real faces is flat over the run (docs/results.md, "Latent space").
+  cai export --model runs/latent-encoder-anime --out models/tag-projection-anime.encoder.safetensors --fp16
+  cai invert --model models/tag-projection-anime.safetensors --measure --dataset data/anime --split test --n 12 --steps 100 --starts 4 --json docs/results/tag-projection-anime-inversion.json
+fi
 if [ -d runs/damsm-cub ]; then
   cai plot --run runs/damsm-cub --out docs/images/damsm-cub-loss.png
   cai plot --run runs/damsm-cub --keys eval/val_loss --out docs/images/damsm-cub-val.png
@@ -52,6 +68,9 @@ if [ -f models/tag-gan-anime.safetensors ] && [ -d data/anime ] && [ -d runs/att
 fi
 if [ -f models/tag-acgan-anime.safetensors ] && [ -d data/anime ] && [ -d runs/attribute-classifier-anime ]; then
   cai eval --model models/tag-acgan-anime.safetensors --dataset data/anime --metrics fid,kid,is,div,attr --classifier runs/attribute-classifier-anime --n 1000 --per-combo 16 --reference val --json docs/results/tag-acgan-anime-eval.json --device cpu
+fi
+if [ -f models/tag-projection-anime.safetensors ] && [ -d data/anime ] && [ -d runs/attribute-classifier-anime ]; then
+  cai eval --model models/tag-projection-anime.safetensors --dataset data/anime --metrics fid,kid,is,div,attr --classifier runs/attribute-classifier-anime --n 1000 --per-combo 16 --reference val --json docs/results/tag-projection-anime-eval.json --device cpu
 fi
 if [ -f models/gan-int-cls-cub.safetensors ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
   cai eval --model models/gan-int-cls-cub.safetensors --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval.json --device cpu

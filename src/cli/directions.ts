@@ -88,6 +88,10 @@ export async function directionsCommand(argv: string[]): Promise<void> {
         console.log(
           `${dir.name.padEnd(22)} ${m.strength.toFixed(2).padStart(8)}  ${(100 * m.target).toFixed(1).padStart(5)} %  ${(100 * m.othersKept).toFixed(1).padStart(5)} %`,
         );
+    for (const t of d.truncation ?? [])
+      console.log(
+        `truncation ψ ${t.psi}: both colours right ${(100 * t.both).toFixed(1)} %, pixel spread ${t.pixelStd.toFixed(3)}`,
+      );
   } finally {
     pipe.dispose();
     classifier.dispose();

@@ -23,7 +23,8 @@ export type TableSpec =
   | { kind: 'runs'; files: string[] }
   | { kind: 'run-curve'; file: string; metrics: [string, string][] }
   | { kind: 'inversion'; file: string }
-  | { kind: 'directions'; file: string; names?: string[] };
+  | { kind: 'directions'; file: string; names?: string[] }
+  | { kind: 'truncation'; file: string };
 
 export type ReadJson = (file: string) => unknown;
 
@@ -417,6 +418,16 @@ function directionsTable(spec: Extract<TableSpec, { kind: 'directions' }>, read:
   return table(['direction', 'colour read where the tags ask another (strength: %)', 'other attribute kept'], rows);
 }
 
+/** The truncation trick from a directions file: ψ, both colours right, and the variety left. */
+function truncationTable(spec: Extract<TableSpec, { kind: 'truncation' }>, read: ReadJson): string {
+  const d = read(spec.file) as LatentDirections;
+  if (d.truncation === undefined) throw new Error(`${spec.file} holds no truncation measurement`);
+  return table(
+    ['ψ', 'both colours right', 'pixel spread among faces with the same tags'],
+    d.truncation.map((t) => [String(t.psi), pct(t.both), t.pixelStd.toFixed(3)]),
+  );
+}
+
 /** The Markdown table a marker asks for. */
 export function renderTable(spec: TableSpec, read: ReadJson): string {
   switch (spec.kind) {
@@ -442,6 +453,8 @@ export function renderTable(spec: TableSpec, read: ReadJson): string {
       return inversionTable(spec, read);
     case 'directions':
       return directionsTable(spec, read);
+    case 'truncation':
+      return truncationTable(spec, read);
   }
 }
 

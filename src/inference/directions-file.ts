@@ -26,6 +26,13 @@ export interface DirectionEffect {
   othersKept: number;
 }
 
+/** At a truncation ψ: both colours right, and the per-pixel spread of faces that share their tags. */
+export interface TruncationEffect {
+  psi: number;
+  both: number;
+  pixelStd: number;
+}
+
 /** What `creativeai directions` writes next to a model: `<model>.directions.json`. */
 export interface LatentDirections {
   format: typeof DIRECTIONS_FORMAT;
@@ -37,6 +44,8 @@ export interface LatentDirections {
   /** How they were found: sampled latents, classifier, seed. */
   method: { samples: number; classifier: string; seed: number };
   directions: (LatentDirection & { measured: DirectionEffect[] })[];
+  /** The truncation trick measured at several ψ (absent in files written before it was measured). */
+  truncation?: TruncationEffect[];
   /** The tag blends measured the same way ("hair:blue" at strengths in [0, 1]). */
   blends: { name: string; attribute: string; value: string; measured: DirectionEffect[] }[];
 }

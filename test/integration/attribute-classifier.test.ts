@@ -364,6 +364,13 @@ describe('attribute accuracy of generated faces', () => {
         );
         for (const m of b.measured) assert.ok(m.target >= 0 && m.target <= 1 && m.othersKept >= 0 && m.othersKept <= 1);
       }
+      // The truncation trick at ψ 1, 0.8, 0.6, 0.4: less spread among faces with the same tags.
+      assert.deepEqual(
+        d.truncation!.map((t) => t.psi),
+        [1, 0.8, 0.6, 0.4],
+      );
+      const spread = d.truncation!.map((t) => t.pixelStd);
+      assert.ok(spread[3]! <= spread[0]!, `spread ${spread.join(', ')}`);
       // The pipeline moves the noise along a direction: other images, the same without it.
       const name = d.directions[0]!.name;
       using z = pipe.noise(2, 3);

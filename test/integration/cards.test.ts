@@ -31,7 +31,10 @@ describe('model cards written from evaluation files', () => {
       'run `node dist/src/cli/index.js results` after an evaluation or a benchmark, and commit what it writes',
     );
     // Every shipped model has a card with evaluations.
-    for (const f of fs.readdirSync(path.join(root, 'models')).filter((x) => x.endsWith('.safetensors'))) {
+    // (A model's image → latent encoder, <name>.encoder.safetensors, is part of that model.)
+    for (const f of fs
+      .readdirSync(path.join(root, 'models'))
+      .filter((x) => x.endsWith('.safetensors') && !x.endsWith('.encoder.safetensors'))) {
       const card = path.join(root, 'models', f.replace(/\.safetensors$/, '.card.json'));
       assert.ok(fs.existsSync(card), `${f} has no card`);
       const c = JSON.parse(fs.readFileSync(card, 'utf8')) as { evaluations?: unknown[] };
@@ -49,6 +52,9 @@ describe('model cards written from evaluation files', () => {
       path.join(models, 'gan-int-cls-cub.card.json'),
     );
     fs.copyFileSync(path.join(root, 'README.md'), path.join(tmp, 'README.md'));
+    // Tables also read the directions shipped beside a model.
+    for (const f of fs.readdirSync(path.join(root, 'models')).filter((x) => x.endsWith('.directions.json')))
+      fs.copyFileSync(path.join(root, 'models', f), path.join(models, f));
     const evalFile = 'docs/results/gan-int-cls-cub-eval.json';
     const r = JSON.parse(fs.readFileSync(path.join(root, evalFile), 'utf8')) as { rprec: { mean: number } };
     r.rprec.mean = 0.0731;
@@ -194,6 +200,10 @@ describe('training runs summarised for the results tables', () => {
             ],
           },
         ],
+        truncation: [
+          { psi: 1, both: 0.75, pixelStd: 0.3456 },
+          { psi: 0.5, both: 0.8125, pixelStd: 0.2 },
+        ],
       },
     };
     const read = (f: string): unknown => files[f];
@@ -210,5 +220,7 @@ describe('training runs summarised for the results tables', () => {
     const one = renderTable({ kind: 'directions', file: 'dirs.json', names: ['noise:hair:red'] }, read).split('\n');
     assert.equal(one.length, 3);
     assert.throws(() => renderTable({ kind: 'directions', file: 'dirs.json', names: ['x'] }, read), /no direction x/);
+    const trunc = renderTable({ kind: 'truncation', file: 'dirs.json' }, read).split('\n');
+    assert.deepEqual(trunc.slice(2), ['| 1 | 75.0% | 0.346 |', '| 0.5 | 81.3% | 0.200 |']);
   });
 });
