@@ -18,14 +18,19 @@ import {
   projectNetwork,
   type FeatureNetwork,
 } from '../eval/feature-network.js';
+import { evaluateEncoders, type EncoderEvaluation } from '../eval/real-retrieval.js';
 import { readSafetensorsHeader } from '../io/index.js';
 import { resolveCheckpointWeights } from '../artifacts/checkpoint.js';
 import { TextToImagePipeline } from '../inference/pipeline.js';
 import { UsageError, intOption } from './usage.js';
 
 export const evalHelp = `Usage: creativeai eval --model <run|checkpoint|export> --metrics <list> [options]
+       creativeai eval --damsm <run|checkpoint> --dataset <cache> [--metrics rprec] [options]
 
-Measures a trained generator and prints a markdown table (and JSON with --json).
+Measures a trained generator and prints a markdown table (and JSON with --json). With --damsm and no
+--model it measures the DAMSM encoders on real held-out images instead: image→caption and
+caption→image retrieval, and R-precision with real images in place of generated ones (the figure a
+generator's R-precision is read against; rprec on a generator reports it too).
 
 Metrics (--metrics, comma-separated):
   fid     Fréchet distance between features of generated and real held-out images
@@ -111,7 +116,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
       device: { type: 'string' },
     },
   });
-  if (values.model === undefined) throw new UsageError('--model is required', evalHelp);
+  if (values.model === undefined && values.damsm !== undefined) return encoderCommand(values);
+  if (values.model === undefined) throw new UsageError('--model is required (or --damsm alone)', evalHelp);
   if (values.metrics === undefined && values.classifier === undefined)
     throw new UsageError(`--metrics is required: one or more of ${METRICS.join(',')}`, evalHelp);
   const names = (values.metrics ?? 'attr').split(',').map((x) => x.trim());
@@ -250,6 +256,68 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
 }
 
+/** `eval --damsm <run> --dataset <cache>`: the encoders themselves, on real held-out images. */
+async function encoderCommand(values: {
+  damsm?: string;
+  dataset?: string;
+  metrics?: string;
+  split?: string;
+  n?: string;
+  seed?: string;
+  'batch-size'?: string;
+  stage?: string;
+  json?: string;
+  device?: string;
+}): Promise<void> {
+  if (values.metrics !== undefined && values.metrics.trim() !== 'rprec')
+    throw new UsageError('without --model only --metrics rprec applies (the encoders on real images)', evalHelp);
+  if (values.dataset === undefined)
+    throw new UsageError('--damsm without --model needs --dataset <cache> (real held-out images)', evalHelp);
+  const splits = values.split!.split(',').map((x) => x.trim());
+  const bad = splits.filter((x) => !(SPLITS as readonly string[]).includes(x));
+  if (bad.length > 0) throw new UsageError(`--split ${bad.join(',')}: choose from ${SPLITS.join(', ')}`, evalHelp);
+  const device = pickDevice(values.device);
+  const d = loadDamsmNetwork(values.damsm!, device);
+  try {
+    const r = await evaluateEncoders(
+      { conditioner: d.conditioner, image: d.image!, name: d.network.name },
+      {
+        dataset: values.dataset,
+        splits: splits as SplitName[],
+        device,
+        n: intOption('--n', values.n!),
+        seed: intOption('--seed', values.seed!),
+        batchSize: intOption('--batch-size', values['batch-size']!),
+        ...(values.stage !== undefined ? { side: intOption('--stage', values.stage) } : {}),
+      },
+    );
+    console.log(encoderReport(r));
+    if (values.json !== undefined) {
+      fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
+      fs.writeFileSync(values.json, JSON.stringify(r, null, 2) + '\n');
+    }
+  } finally {
+    d.network.dispose();
+    d.conditioner.module.dispose();
+  }
+}
+
+/** The markdown summary of an encoder evaluation. */
+export function encoderReport(r: EncoderEvaluation): string {
+  const recall = (x: EncoderEvaluation['imageToText']): string => `${pct(x.r1)} / ${pct(x.r5)} / ${pct(x.r10)}`;
+  return [
+    `DAMSM ${r.encoders} on ${r.dataset} (${r.splits.join('+')}): ${r.images} real images at ${r.side} px, ` +
+      `${r.captions} captions, ${r.seconds.toFixed(0)} s`,
+    '',
+    '| metric | value | details |',
+    '| --- | --- | --- |',
+    `| image → caption recall @1 / @5 / @10 | ${recall(r.imageToText)} | each image against all ${r.captions} captions |`,
+    `| caption → image recall @1 / @5 / @10 | ${recall(r.textToImage)} | each caption against all ${r.images} images |`,
+    `| ${r.rprec.label} | ${pct(r.rprec.mean)} ± ${(100 * r.rprec.std).toFixed(1)} | ${r.rprec.samples} captions, ` +
+      `1 true among ${r.rprec.candidates}, ${r.rprec.splits.length} splits (a generator's protocol) |`,
+  ].join('\n');
+}
+
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const num = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toPrecision(4));
 
@@ -273,11 +341,17 @@ export function report(r: EvaluationResult): string {
     rows.push(
       `| ${r.is.label} | ${num(r.is.mean)} ± ${num(r.is.std)} | ${r.is.splits.length} splits, ${r.is.classes} classes |`,
     );
-  if (r.rprec)
+  if (r.rprec) {
     rows.push(
       `| ${r.rprec.label} | ${pct(r.rprec.mean)} ± ${(100 * r.rprec.std).toFixed(1)} | ${r.rprec.samples} captions, ` +
         `1 true among ${r.rprec.candidates}, ${r.rprec.splits.length} splits |`,
     );
+    const real = r.rprec.real.rprec;
+    rows.push(
+      `| ${real.label} | ${pct(real.mean)} ± ${(100 * real.std).toFixed(1)} | the same captions with their real ` +
+        `${r.rprec.real.side} px images; the generator's score is ${(r.rprec.mean / Math.max(real.mean, 1e-9)).toFixed(2)} of it |`,
+    );
+  }
   if (r.div)
     rows.push(
       `| ${r.div.label} | ${num(r.div.generated)} (real ${num(r.div.real)}, ratio ${r.div.ratio.toFixed(2)}) | ` +

@@ -10,7 +10,7 @@ export const prepareHelp = `Usage: creativeai prepare <dataset> --out <dir> [opt
 Decodes every image once, crops and resizes it to each resolution, and writes uint8 shards
 with a manifest (sizes, counts, source checksum, split) that training reads.
 
-<dataset>           shapes[:count] | anime-faces:<dir> | cub:<dir> | oxford-102:<dir> | custom:<dir> | <dir>
+<dataset>           shapes[:count] | anime-faces:<dir> | cub:<dir> | cub-extra:<dir> | oxford-102:<dir> | custom:<dir> | <dir>
   --out <dir>       output folder (required)
   --sizes 64,256    model resolutions to prepare (default 64)
   --split <method>  layout | classes:<train>,<val> | random:<train>,<val> (default: the layout's

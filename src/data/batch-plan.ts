@@ -71,13 +71,15 @@ export class BatchPlanner {
     const augment: Augmentation[] = [];
     for (const i of indices) {
       const rec = this.#records[i]!;
-      captionChoice.push(rng.int(rec.captions.length));
+      // Uncaptioned records (cub-extra) draw nothing, so captioned sets keep their exact sequence.
+      captionChoice.push(rec.captions.length > 0 ? rng.int(rec.captions.length) : 0);
       // A caption of another class (another species, another tag combination).
       let w = this.#pool[rng.int(this.#pool.length)]!;
       for (let tries = 0; !onlyOneClass && this.#records[w]!.classId === rec.classId && tries < 100; tries++)
         w = this.#pool[rng.int(this.#pool.length)]!;
       wrongIndices.push(w);
-      wrongCaptionChoice.push(rng.int(this.#records[w]!.captions.length));
+      const wrongCount = this.#records[w]!.captions.length;
+      wrongCaptionChoice.push(wrongCount > 0 ? rng.int(wrongCount) : 0);
       augment.push(
         this.#o.augment
           ? { fx: rng.next(), fy: rng.next(), flip: rng.next() < 0.5 }

@@ -142,10 +142,10 @@ export class DataLoader {
       batch: plan.batch,
       indices: plan.indices,
       images,
-      captions: plan.indices.map((i, k) => recs[i]!.captions[plan.captionChoice[k]!]!),
+      captions: plan.indices.map((i, k) => recs[i]!.captions[plan.captionChoice[k]!] ?? ''),
       classIds: plan.indices.map((i) => recs[i]!.classId),
       attributes: plan.indices.map((i) => recs[i]!.attributes),
-      wrongCaptions: plan.wrongIndices.map((i, k) => recs[i]!.captions[plan.wrongCaptionChoice[k]!]!),
+      wrongCaptions: plan.wrongIndices.map((i, k) => recs[i]!.captions[plan.wrongCaptionChoice[k]!] ?? ''),
       wrongClassIds: plan.wrongIndices.map((i) => recs[i]!.classId),
       wrongAttributes: plan.wrongIndices.map((i) => recs[i]!.attributes),
       dispose: () => {

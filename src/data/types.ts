@@ -39,6 +39,8 @@ export interface DatasetSource {
   records: Record[];
   /** A split the public layout defines (CUB/Oxford class splits), by record id. */
   split?: { train: string[]; test: string[] };
+  /** The split method when none is asked for, where the layout implies one (cub-extra: all training). */
+  splitMethod?: string;
   problems: DataProblem[];
 }
 

@@ -2,8 +2,8 @@
 // captions of the dataset's held-out split, reads them and the real held-out images with the
 // chosen networks, and computes the requested metrics. The caller picks and loads the networks
 // (feature-network.ts); this file only checks that each metric has what it needs.
-import { CacheReader, DataLoader, type Batch, type CacheRecord, type SplitName } from '../data/index.js';
-import { cat, noGrad, tensor, type Device, type Tensor } from '../engine/index.js';
+import { CacheReader, type CacheRecord, type SplitName } from '../data/index.js';
+import { cat, noGrad, tensor, type Tensor } from '../engine/index.js';
 import type { DamsmConditioner } from '../models/conditioning.js';
 import type { DamsmImageEncoder } from '../models/damsm/index.js';
 import type { TextToImagePipeline } from '../inference/pipeline.js';
@@ -17,6 +17,10 @@ import { featureStats, frechetDistance } from './fid.js';
 import { inceptionScore, type InceptionScoreResult } from './inception-score.js';
 import { kid, type KidOptions, type KidResult } from './kid.js';
 import { rPrecision, type RPrecisionResult } from './r-precision.js';
+import { readReal } from './real-images.js';
+import { evaluateEncoders, heldOutCaptions, mismatchPool, type EncoderEvaluation } from './real-retrieval.js';
+
+export { readReal } from './real-images.js';
 
 export const METRICS = ['fid', 'kid', 'is', 'rprec', 'attr', 'div'] as const;
 export type Metric = (typeof METRICS)[number];
@@ -82,7 +86,8 @@ export interface EvaluationResult {
   fid?: { label: string; value: number; generated: number; real: number };
   kid?: KidResult & { label: string; subsets: number };
   is?: InceptionScoreResult & { label: string; scorer: string };
-  rprec?: RPrecisionResult & { label: string };
+  /** With `real`: the same score and retrieval of the real held-out images through the same DAMSM. */
+  rprec?: RPrecisionResult & { label: string; real: EncoderEvaluation };
   div?: DiversityResult & { label: string };
   attr?: AttributeAccuracyResult & { label: string; classifier: string };
   /** fid, kid and is of real images of another split, computed like the generator's. */
@@ -174,17 +179,8 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     const wantGenerated = m.has('fid') || m.has('kid') || m.has('is') || m.has('rprec');
     const n = wantGenerated ? (o.n ?? 1000) : 0;
     if (wantGenerated && !(Number.isInteger(n) && n >= 2)) throw new RangeError(`n must be an integer ≥ 2, got ${n}`);
-    const captions: string[] = [];
-    const classes: string[] = [];
-    // Held-out records in a seeded order (caches list them by class), cycled through, then each
-    // record's captions in turn: the conditions follow the real split's class distribution, and IS
-    // splits are not one class each.
-    const order = wantGenerated ? Prng.derive(seed, 0xca).permutation(held.length) : new Uint32Array(0);
-    for (let i = 0; i < n; i++) {
-      const r = held[order[i % held.length]!]!;
-      captions.push(r.captions[Math.floor(i / held.length) % r.captions.length]!);
-      classes.push(r.classId);
-    }
+    // The real split's class distribution, and IS splits that are not one class each.
+    const { captions, classes } = heldOutCaptions(held, n, seed);
     const genFeatures: Tensor[] = [];
     const genProbs: Tensor[] = [];
     const genDamsm: Tensor[] = [];
@@ -292,23 +288,31 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     if (m.has('rprec')) {
       const d = o.damsm!;
       // Mismatched captions come from other classes of the same held-out records (AttnGAN's protocol).
-      const pool = held.flatMap((r) => r.captions.slice(0, 2).map((c) => ({ c, cls: r.classId })));
+      const pool = mismatchPool(held);
       const poolF: Tensor[] = [];
-      for (let i = 0; i < pool.length; i += 256)
-        poolF.push(keepT(d.conditioner.encode({ captions: pool.slice(i, i + 256).map((p) => p.c) }, pipeline.device)));
+      for (let i = 0; i < pool.captions.length; i += 256)
+        poolF.push(keepT(d.conditioner.encode({ captions: pool.captions.slice(i, i + 256) }, pipeline.device)));
       using img = cat(genDamsm, 0);
       using txt = cat(genText, 0);
       using pf = cat(poolF, 0);
-      result.rprec = {
-        label: `R-precision (DAMSM: ${d.name})`,
-        ...rPrecision(img, txt, pf, {
-          candidates: Math.min(100, pool.length),
-          splits: 10,
-          seed,
-          poolClasses: pool.map((p) => p.cls),
-          sampleClasses: classes,
-        }),
-      };
+      const score = rPrecision(img, txt, pf, {
+        candidates: Math.min(100, pool.captions.length),
+        splits: 10,
+        seed,
+        poolClasses: pool.classes,
+        sampleClasses: classes,
+      });
+      // The real images' figure, through the same encoders on the same captions: the scale to read it on.
+      const real = await evaluateEncoders(d, {
+        dataset: o.dataset!,
+        splits,
+        device: pipeline.device,
+        n,
+        seed,
+        side: stage,
+        batchSize: batch,
+      });
+      result.rprec = { label: `R-precision (DAMSM: ${d.name})`, ...score, real };
     }
     if (m.has('div')) result.div = diversityOf(pipeline, o, held, realFeatures!, realClasses, seed, batch, stage);
     if (m.has('attr')) {
@@ -423,55 +427,4 @@ function distances(
       subsets: o.kid?.subsets ?? 100,
     };
   return out;
-}
-
-/**
- * Feeds the real images of one split to `fn` batch by batch, at the side of the stage scored when
- * the cache has it, centred and unaugmented: all of them in cache order, or with `seed` the first
- * `limit` of a seeded shuffle.
- */
-export async function readReal(
-  dataset: string,
-  split: SplitName,
-  device: Device,
-  side: number,
-  batch: number,
-  o: { limit: number; seed?: number },
-  fn: (b: Batch, images: Tensor) => void,
-): Promise<void> {
-  const r = CacheReader.open(dataset);
-  if (!r.records.some((x) => x.split === split)) {
-    r.close();
-    return;
-  }
-  const res = r.manifest.resolutions.includes(side) ? side : Math.max(...r.manifest.resolutions);
-  const loader = new DataLoader(r, {
-    batchSize: batch,
-    split,
-    resolutions: [res],
-    augment: false,
-    shuffle: o.seed !== undefined,
-    seed: o.seed ?? 0,
-    dropLast: false,
-    workers: 0,
-    device,
-  });
-  let seen = 0;
-  try {
-    for await (const b of loader.epoch(0)) {
-      try {
-        if (seen < o.limit) {
-          const take = Math.min(b.indices.length, o.limit - seen);
-          using images = b.images.get(res)!.narrow(0, 0, take);
-          fn({ ...b, indices: b.indices.slice(0, take), classIds: b.classIds.slice(0, take) }, images);
-          seen += take;
-        }
-      } finally {
-        b.dispose();
-      }
-      if (seen >= o.limit) break;
-    }
-  } finally {
-    await loader.close();
-  }
 }

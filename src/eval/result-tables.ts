@@ -8,6 +8,7 @@
 import type { LatentDirections } from '../inference/directions-file.js';
 import type { EvaluationResult } from './evaluate.js';
 import type { InversionResult } from './inversion.js';
+import type { EncoderEvaluation } from './real-retrieval.js';
 import type { RunSummary } from './run-summary.js';
 import { count as thousands, fixed, pct } from './card-metrics.js';
 
@@ -24,7 +25,8 @@ export type TableSpec =
   | { kind: 'run-curve'; file: string; metrics: [string, string][] }
   | { kind: 'inversion'; file: string }
   | { kind: 'directions'; file: string; names?: string[] }
-  | { kind: 'truncation'; file: string };
+  | { kind: 'truncation'; file: string }
+  | { kind: 'encoders'; columns: [string, string][] };
 
 export type ReadJson = (file: string) => unknown;
 
@@ -73,6 +75,14 @@ function evalTable(spec: Extract<TableSpec, { kind: 'eval' }>, read: ReadJson): 
     (r) => r.rprec,
     (r) =>
       `${pct(r.rprec!.mean)} ± ${(100 * r.rprec!.std).toFixed(1)} (chance ${Math.round(100 / r.rprec!.candidates)}%)`,
+  );
+  // What a perfect generator would score through the same encoders (files from before it was recorded lack it).
+  add(
+    (r) => (r.rprec?.real ? { label: 'R-precision of the real images (same captions)' } : undefined),
+    (r) =>
+      r.rprec?.real
+        ? `${pct(r.rprec.real.rprec.mean)} ± ${(100 * r.rprec.real.rprec.std).toFixed(1)} (generated ÷ real ${(r.rprec.mean / Math.max(r.rprec.real.rprec.mean, 1e-9)).toFixed(2)})`
+        : '',
   );
   add(
     (r) => r.fid,
@@ -428,6 +438,30 @@ function truncationTable(spec: Extract<TableSpec, { kind: 'truncation' }>, read:
   );
 }
 
+/** DAMSM encoders on real held-out images (`creativeai eval --damsm <run> --json`): one column each. */
+function encodersTable(spec: Extract<TableSpec, { kind: 'encoders' }>, read: ReadJson): string {
+  const results = spec.columns.map(([f]) => read(f) as EncoderEvaluation);
+  const recall = (x: EncoderEvaluation['imageToText']): string => `${pct(x.r1)} / ${pct(x.r5)} / ${pct(x.r10)}`;
+  const r0 = results[0]!;
+  return table(
+    ['metric', ...spec.columns.map(([, h], i) => `${h} (${results[i]!.encoders})`)],
+    [
+      [
+        `image → caption, recall @1 / @5 / @10 (of ${thousands(r0.captions)} captions)`,
+        ...results.map((r) => recall(r.imageToText)),
+      ],
+      [
+        `caption → image, recall @1 / @5 / @10 (of ${thousands(r0.images)} images)`,
+        ...results.map((r) => recall(r.textToImage)),
+      ],
+      [
+        `R-precision of real images (${thousands(r0.rprec.samples)} captions, 1 of ${r0.rprec.candidates})`,
+        ...results.map((r) => `${pct(r.rprec.mean)} ± ${(100 * r.rprec.std).toFixed(1)}`),
+      ],
+    ],
+  );
+}
+
 /** The Markdown table a marker asks for. */
 export function renderTable(spec: TableSpec, read: ReadJson): string {
   switch (spec.kind) {
@@ -455,6 +489,8 @@ export function renderTable(spec: TableSpec, read: ReadJson): string {
       return directionsTable(spec, read);
     case 'truncation':
       return truncationTable(spec, read);
+    case 'encoders':
+      return encodersTable(spec, read);
   }
 }
 

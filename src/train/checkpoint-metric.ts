@@ -6,7 +6,7 @@
 import { loadAttributeClassifier } from '../artifacts/attribute-classifier.js';
 import { loadDamsm } from '../artifacts/damsm.js';
 import type { Device } from '../engine/index.js';
-import { classifierNetwork } from '../eval/feature-network.js';
+import { classifierNetwork, loadDamsmNetwork } from '../eval/feature-network.js';
 import {
   attributeAccuracyMetric,
   withFid,
@@ -22,7 +22,7 @@ import type { CommonConfig } from './schema.js';
 
 /** The sections read here; a model's schema has the eval keys that apply to it (checked by resolveConfig). */
 type MetricConfig = CommonConfig & {
-  // fid: the tag projection GAN's schema has it (FID beside attribute accuracy).
+  // fid: the tag projection GAN's and DF-GAN's schemas have it (FID beside attribute accuracy or R-precision).
   eval?: Partial<ConditionalGanConfig['eval']> & { fid?: number };
   condition?: Partial<ConditionalGanConfig['condition']>;
 };
@@ -71,7 +71,20 @@ export function checkpointMetricFromConfig(
       throw new Error('eval.samples (R-precision) needs a DAMSM to rank captions: eval.damsm or condition.damsm');
     const { conditioner, image } = loadDamsm(damsm, true);
     conditioner.module.to(device);
-    return rPrecisionMetric({ text: conditioner, image: image!.to(device) }, { samples, seed: seed + 2000, records });
+    const rprec = rPrecisionMetric(
+      { text: conditioner, image: image!.to(device) },
+      { samples, seed: seed + 2000, records },
+    );
+    const fid = e.fid ?? 0;
+    if (fid === 0) return rprec;
+    // The DAMSM image encoder's features stand in for Inception, as `creativeai eval` uses them for birds.
+    return withFid(rprec, loadDamsmNetwork(damsm, 'cpu').network, {
+      dataset: c.data.cache,
+      side: c.data.resolution,
+      samples: fid,
+      seed: seed + 4000,
+      records,
+    });
   }
   return null;
 }

@@ -22,6 +22,20 @@ export interface RecipeContext {
   precision: MixedPrecision;
 }
 
+export interface AuxiliaryData {
+  /** A prepared cache (its training split is read). */
+  cache: string;
+  batchSize: number;
+  /** Image sides of its batches (default: the main stream's). */
+  resolutions?: number[];
+}
+
+export interface StepOptions {
+  logging: boolean;
+  /** This step's batch of the recipe's auxiliary stream, when it declares one. */
+  auxiliary?: Batch;
+}
+
 export interface StepResult {
   /** Scalars for the progress line, metrics.jsonl and TensorBoard. */
   scalars: Record<string, number>;
@@ -37,8 +51,14 @@ export interface Recipe {
   readonly resolutions?: number[];
   /** Batches consumed by one step (critic steps use one each). */
   readonly batchesPerStep: number;
+  /**
+   * A second stream of training images, one batch per step beside the main ones (uncaptioned
+   * birds for an image encoder's species loss or an unconditional discriminator term). Its
+   * position is the step count, so resumes stay exact.
+   */
+  readonly auxiliary?: AuxiliaryData;
   /** One iteration from the batches given (length batchesPerStep); collects its own scalars. */
-  step(batches: Batch[], step: number, opts: { logging: boolean }): StepResult;
+  step(batches: Batch[], step: number, opts: StepOptions): StepResult;
   /** Images from fixed noise and fixed conditions, [N, 3, H, W] in [-1, 1], with the row length. */
   samples?(): { images: Tensor; nrow: number };
   /**

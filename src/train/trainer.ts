@@ -12,6 +12,7 @@ import {
   pickDevice,
   retainFreedCpuMemory,
   type Device,
+  type MemoryFormat,
   type Tensor,
 } from '../engine/index.js';
 import { SummaryWriter, makeGrid, tensorToImage } from '../io/index.js';
@@ -215,6 +216,15 @@ async function trainIn(
     workers: data.workers,
     prefetch: data.prefetch,
   });
+  let auxiliary: DataLoader | null;
+  try {
+    auxiliary = openAuxiliary(recipe, { seed, device, memoryFormat: mode.memoryFormat, resolutions, data });
+  } catch (e) {
+    await loader.close();
+    metric?.dispose();
+    disposeRecipe(recipe);
+    throw e;
+  }
   const store = new CheckpointStore(run.checkpoints, tr.keep);
   const state: LoopState = { step: 0, batchesConsumed: 0, imagesSeen: 0, seconds: 0, cpuSeconds: 0, cpuFromStep: 0 };
 
@@ -291,6 +301,20 @@ async function trainIn(
     }
   };
 
+  // The auxiliary stream advances one batch per step: its position after a resume is the step.
+  const auxPerEpoch = auxiliary?.batchesPerEpoch ?? 1;
+  let auxEpoch = Math.floor(state.step / auxPerEpoch);
+  let auxIter = auxiliary?.epoch(auxEpoch, { startBatch: state.step % auxPerEpoch }) ?? null;
+  const nextAuxiliary = async (): Promise<Batch | undefined> => {
+    if (auxiliary === null || auxIter === null) return undefined;
+    for (;;) {
+      const r = await auxIter.next();
+      if (!r.done) return r.value;
+      auxEpoch++;
+      auxIter = auxiliary.epoch(auxEpoch);
+    }
+  };
+
   const save = async (final: boolean): Promise<void> => {
     const metrics = final || state.step % tr.checkpointEvery === 0 ? await evaluate() : {};
     if (Object.keys(metrics).length > 0) {
@@ -332,12 +356,16 @@ async function trainIn(
       await new Promise<void>((resolve) => setImmediate(resolve));
       const batches: Batch[] = [];
       for (let k = 0; k < recipe.batchesPerStep; k++) batches.push(await nextBatch());
+      const aux = await nextAuxiliary();
       const logging = (state.step + 1) % tr.logEvery === 0 || state.step === 0;
       let result;
       try {
-        result = precision.run(() => recipe.step(batches, state.step, { logging }));
+        result = precision.run(() =>
+          recipe.step(batches, state.step, aux === undefined ? { logging } : { logging, auxiliary: aux }),
+        );
       } finally {
         for (const b of batches) b.dispose();
+        aux?.dispose();
       }
       const amp = precision.endIteration();
       if (logging) Object.assign(result.scalars, amp);
@@ -382,11 +410,49 @@ async function trainIn(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await iter.return(undefined);
+    await auxIter?.return(undefined);
     tb.close();
     await loader.close();
+    await auxiliary?.close();
     metric?.dispose();
     disposeRecipe(recipe);
   }
+}
+
+/** The loader of a recipe's auxiliary stream (its own seed, so the main batches do not change). */
+function openAuxiliary(
+  recipe: Recipe,
+  o: {
+    seed: number;
+    device: Device;
+    memoryFormat: MemoryFormat;
+    resolutions: number[];
+    data: { workers?: number; prefetch?: number };
+  },
+): DataLoader | null {
+  const a = recipe.auxiliary;
+  if (a === undefined) return null;
+  const reader = CacheReader.open(a.cache);
+  const resolutions = a.resolutions ?? o.resolutions;
+  const missing = resolutions.filter((r) => !reader.manifest.resolutions.includes(r));
+  const train = reader.records.filter((r) => r.split === 'train').length;
+  if (missing.length > 0 || train < a.batchSize) {
+    reader.close();
+    throw new Error(
+      missing.length > 0
+        ? `the auxiliary cache ${a.cache} has ${reader.manifest.resolutions.join(', ')} px images, not ${missing.join(', ')}: prepare it with --sizes ${resolutions.join(',')}`
+        : `the auxiliary cache ${a.cache} has ${train} training images, fewer than one batch of ${a.batchSize}`,
+    );
+  }
+  return new DataLoader(reader, {
+    batchSize: a.batchSize,
+    resolutions,
+    seed: o.seed + 0x5eed,
+    device: o.device,
+    memoryFormat: o.memoryFormat,
+    ...(o.data.workers !== undefined ? { workers: o.data.workers } : {}),
+    ...(o.data.prefetch !== undefined ? { prefetch: o.data.prefetch } : {}),
+  });
 }
 
 function disposeRecipe(recipe: Recipe): void {

@@ -223,4 +223,43 @@ describe('training runs summarised for the results tables', () => {
     const trunc = renderTable({ kind: 'truncation', file: 'dirs.json' }, read).split('\n');
     assert.deepEqual(trunc.slice(2), ['| 1 | 75.0% | 0.346 |', '| 0.5 | 81.3% | 0.200 |']);
   });
+
+  test('the encoders table and the real-image R-precision row, from their JSON', () => {
+    const enc = (name: string, r1: number, rp: number): unknown => ({
+      encoders: name,
+      images: 290,
+      captions: 2900,
+      imageToText: { r1, r5: 0.5, r10: 0.75 },
+      textToImage: { r1: 0.01, r5: 0.05, r10: 0.1 },
+      rprec: { mean: rp, std: 0.004, samples: 1000, candidates: 100, splits: [] },
+    });
+    const files: Record<string, unknown> = {
+      'a.json': enc('damsm-cub@2000/global256', 0.01, 0.071),
+      'b.json': enc('damsm-cub-species@3000/global256', 0.125, 0.3),
+      'gen.json': {
+        n: 1000,
+        splits: ['test'],
+        rprec: { label: 'R-precision (DAMSM: x)', mean: 0.15, std: 0.01, candidates: 100, real: enc('x', 0.1, 0.3) },
+      },
+    };
+    const read = (f: string): unknown => files[f];
+    const t = renderTable(
+      {
+        kind: 'encoders',
+        columns: [
+          ['a.json', 'before'],
+          ['b.json', 'after'],
+        ],
+      },
+      read,
+    ).split('\n');
+    assert.equal(t[0], '| metric | before (damsm-cub@2000/global256) | after (damsm-cub-species@3000/global256) |');
+    assert.equal(
+      t[2],
+      '| image → caption, recall @1 / @5 / @10 (of 2,900 captions) | 1.0% / 50.0% / 75.0% | 12.5% / 50.0% / 75.0% |',
+    );
+    assert.equal(t[4], '| R-precision of real images (1,000 captions, 1 of 100) | 7.1% ± 0.4 | 30.0% ± 0.4 |');
+    const g = renderTable({ kind: 'eval', columns: [['gen.json', 'model']] }, read).split('\n');
+    assert.equal(g[3], '| R-precision of the real images (same captions) | 30.0% ± 0.4 (generated ÷ real 0.50) |');
+  });
 });

@@ -16,10 +16,13 @@ import {
   parseCsv,
   readAnimeFaces,
   readCub,
+  readCubExtra,
   readCustom,
   readOxford102,
 } from '../../src/data/sources/index.js';
 import { describeProblems, type DataProblem, type DatasetSource, type Record } from '../../src/data/types.js';
+import { prepareCache, CacheReader, DataLoader } from '../../src/data/index.js';
+import { makeCubExtra } from '../helpers/cub-extra.js';
 import { sharedData, skipWithout } from '../helpers/shared-data.js';
 
 // Compiled to dist/test/integration/: the fixtures stay in the source tree.
@@ -376,6 +379,55 @@ test('openDataset: specs and layout detection', async () => {
   await assert.rejects(openDataset(path.join(tmp, 'nope')), /does not exist/);
   await assert.rejects(openDataset('cub:'), /cub:<dir>/);
 });
+
+test('cub-extra: labelled uncaptioned crops, missing files reported, every record for training', async () => {
+  const dir = path.join(tmp, 'cub-extra');
+  await makeCubExtra(dir, ['901.Alpha_Extra', '902.Beta_Extra'], 3, 1);
+  const ds = await readCubExtra(dir);
+  assert.equal(ds.name, 'cub-extra');
+  assert.equal(ds.records.length, 6);
+  assert.deepEqual([...new Set(ds.records.map((r) => r.classId))], ['901.Alpha_Extra', '902.Beta_Extra']);
+  assert.ok(ds.records.every((r) => r.captions.length === 0 && r.bbox === undefined));
+  assert.deepEqual(reasons(ds.problems), ['missing-image images/901.Alpha_Extra/Alpha_Extra_0003.jpg']);
+  assert.equal((await openDataset(`cub-extra:${dir}`)).name, 'cub-extra');
+  assert.equal((await openDataset(dir)).name, 'cub-extra', 'detected from images.txt beside images/');
+  // Prepared: all training (these species are disjoint from the captioned ones); batches carry the
+  // species and an empty caption.
+  const out = path.join(tmp, 'cub-extra-cache');
+  const c = await prepareCache(ds, { out, resolutions: [32] });
+  assert.equal(c.manifest.split.method, 'classes:1,0');
+  assert.deepEqual(c.manifest.split.counts, { train: 6, val: 0, test: 0 });
+  const loader = new DataLoader(CacheReader.open(out), { batchSize: 4, resolutions: [32], workers: 0 });
+  try {
+    for await (const b of loader.epoch(0)) {
+      assert.deepEqual(b.captions, ['', '', '', '']);
+      assert.ok(b.classIds.every((x) => x.endsWith('_Extra')));
+      assert.deepEqual(b.images.get(32)!.shape, [4, 3, 32, 32]);
+      b.dispose();
+    }
+  } finally {
+    await loader.close();
+  }
+  await assert.rejects(readCubExtra(path.join(tmp, 'nope')), /cub-extra/);
+});
+
+test(
+  'real cub-extra copy (the other 150 species)',
+  { skip: skipWithout('cub-extra') || skipWithout('cub') },
+  async () => {
+    const ds = await readCubExtra(sharedData('cub-extra'));
+    assert.equal(ds.records.length, 8855);
+    assert.deepEqual(ds.problems, [], describeProblems(ds.problems));
+    const species = new Set(ds.records.map((r) => r.classId));
+    assert.equal(species.size, 150);
+    // None of them is one of the 50 captioned species.
+    const captioned = new Set((await readCub(sharedData('cub'))).records.map((r) => r.classId));
+    assert.deepEqual(
+      [...species].filter((c) => captioned.has(c)),
+      [],
+    );
+  },
+);
 
 test('real anime-faces copy', { skip: skipWithout('anime-faces') }, async () => {
   const ds = await readAnimeFaces(sharedData('anime-faces'));

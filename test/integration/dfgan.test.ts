@@ -13,7 +13,7 @@ import { openDataset } from '../../src/data/sources/index.js';
 import { liveTensors } from '../../src/engine/index.js';
 import { TextToImagePipeline } from '../../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
-import { assertBestKept, ckptFile, finiteMetrics } from '../helpers/runs.js';
+import { assertBestKept, metricsOf, ckptFile, finiteMetrics } from '../helpers/runs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-dfgan-'));
@@ -96,14 +96,23 @@ describe('DF-GAN training', () => {
     assert.ok(fs.readFileSync(ckptFile(a, 3)).equals(fs.readFileSync(ckptFile(b, 3))), 'checkpoints at step 3 differ');
   });
 
-  test('eval.samples: R-precision at every checkpoint picks the best one', async () => {
+  test('eval.samples: R-precision at every checkpoint picks the best one; eval.fid adds FID beside it', async () => {
     const dir = path.join(runs, 'scored');
     await train({
       ...quiet,
       config: cfg('shapes/dfgan.yaml'),
       runDir: dir,
-      sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=1', 'eval.samples=8'],
+      sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=1', 'eval.samples=8', 'eval.fid=16'],
     });
     assertBestKept(dir, 'rprec', 'max', 2);
+    const scored = metricsOf(dir).filter((m) => m['eval/rprec'] !== undefined);
+    assert.equal(scored.length, 2);
+    // FID of 16 generated against 16 training images on the DAMSM's image features: positive, and not
+    // the same at two different generators.
+    assert.ok(
+      scored.every((m) => m['eval/fid']! > 0),
+      JSON.stringify(scored),
+    );
+    assert.notEqual(scored[0]!['eval/fid'], scored[1]!['eval/fid']);
   });
 });

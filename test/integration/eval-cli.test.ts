@@ -15,6 +15,8 @@ import { prepareCache } from '../../src/data/index.js';
 import { openDataset } from '../../src/data/sources/index.js';
 import { liveTensors } from '../../src/engine/index.js';
 import { evaluateGenerator, type EvaluationResult } from '../../src/eval/evaluate.js';
+import type { EncoderEvaluation } from '../../src/eval/real-retrieval.js';
+import { CacheReader } from '../../src/data/index.js';
 import { classifierNetwork } from '../../src/eval/feature-network.js';
 import { TextToImagePipeline } from '../../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
@@ -118,6 +120,43 @@ describe('creativeai eval', () => {
     assert.equal(r.rprec!.samples, 30);
     assert.ok(r.rprec!.mean >= 0 && r.rprec!.mean <= 1 && r.rprec!.splits.length === 10);
     assert.match(r.rprec!.label, /^R-precision \(DAMSM: damsm@4\/global32\)$/);
+  });
+
+  test("the DAMSM alone on real held-out images: retrieval both ways and the real R-precision a generator's score carries", async () => {
+    const json = path.join(tmp, 'out', 'damsm.json');
+    const common = ['--dataset', shapes, '--n', '30', '--split', 'val,test'];
+    const { stdout } = await creativeai('eval', '--damsm', damsmRun, ...common, '--json', json);
+    const r = JSON.parse(fs.readFileSync(json, 'utf8')) as EncoderEvaluation;
+    const reader = CacheReader.open(shapes);
+    const held = reader.records.filter((x) => x.split === 'val' || x.split === 'test');
+    reader.close();
+    assert.equal(r.images, held.length);
+    assert.equal(
+      r.captions,
+      held.reduce((n, x) => n + x.captions.length, 0),
+    );
+    for (const x of [r.imageToText, r.textToImage])
+      assert.ok(0 <= x.r1 && x.r1 <= x.r5 && x.r5 <= x.r10 && x.r10 <= 1, JSON.stringify(x));
+    assert.equal(r.rprec.samples, 30);
+    assert.match(r.rprec.label, /^R-precision of real images \(DAMSM: damsm@4\/global32\)$/);
+    assert.ok(stdout.includes('| image → caption recall @1 / @5 / @10 |'));
+    // A generator's rprec carries the same real-image figure: same captions, same draws.
+    const gen = path.join(tmp, 'out', 'gic-rprec.json');
+    const g = await creativeai('eval', '--model', gicRun, ...common, '--metrics', 'rprec', '--json', gen);
+    const e = JSON.parse(fs.readFileSync(gen, 'utf8')) as EvaluationResult;
+    assert.deepEqual(e.rprec!.real.rprec.splits, r.rprec.splits);
+    assert.deepEqual(e.rprec!.real.imageToText, r.imageToText);
+    assert.match(
+      g.stdout,
+      /\| R-precision of real images \(DAMSM: damsm@4\/global32\) \| [\d.]+% ± [\d.]+ \| the same captions/,
+    );
+    const fails = async (args: string[], re: RegExp): Promise<void> =>
+      assert.rejects(
+        creativeai('eval', ...args),
+        (x: { stderr: string; code: number }) => x.code === 2 && re.test(x.stderr),
+      );
+    await fails(['--damsm', damsmRun], /--damsm without --model needs --dataset/);
+    await fails(['--damsm', damsmRun, '--dataset', shapes, '--metrics', 'fid'], /without --model only --metrics rprec/);
   });
 
   test('missing inputs and unknown metrics are usage errors that say what to pass', async () => {

@@ -17,6 +17,7 @@ import { backendInfo, fastestMode, liveTensors } from '../../src/engine/index.js
 import { checkTensorsDigest, readEvents, readSafetensorsHeader, tensorsDigest } from '../../src/io/index.js';
 import { assertBestKept, maxAbsDiff, metricsOf } from '../helpers/runs.js';
 import { TINY_TAG_GAN, prepareTagCache } from '../helpers/tag-dataset.js';
+import { makeCubExtra } from '../helpers/cub-extra.js';
 import { CheckpointStore, loadCheckpoint } from '../../src/artifacts/checkpoint.js';
 import { ConfigError, applyOverrides, readConfigFile, resolveConfig } from '../../src/train/config.js';
 import { fullSchema } from '../../src/train/schema.js';
@@ -113,6 +114,64 @@ describe('models train on the shapes set', () => {
     });
     assert.equal(r.finished, true);
     assertBestKept(damsmRun, 'val_loss', 'min', 2);
+  });
+
+  test('DAMSM with species supervision over an auxiliary stream of uncaptioned birds: logged, counted, resumed exactly', async () => {
+    const extraDir = path.join(tmp, 'extra-src');
+    await makeCubExtra(extraDir, ['901.Alpha_Extra', '902.Beta_Extra', '903.Gamma_Extra'], 4);
+    const extra = path.join(tmp, 'extra');
+    await prepareCache(await openDataset(`cub-extra:${extraDir}`), { out: extra, resolutions: [32] });
+    const sets = (steps: number): string[] => [
+      `data.cache=${shapes}`,
+      'damsm.species=1',
+      `damsm.extra=${extra}`,
+      'damsm.extraBatchSize=4',
+      'augment.translation=0.125',
+      'augment.cutout=0.25',
+      `train.steps=${steps}`,
+      'train.logEvery=1',
+      'train.checkpointEvery=3',
+    ];
+    const a = path.join(tmp, 'runs', 'damsm-species');
+    const b = path.join(tmp, 'runs', 'damsm-species-resumed');
+    await train({ ...quiet, config: cfg('damsm'), runDir: a, sets: sets(6) });
+    await train({ ...quiet, config: cfg('damsm'), runDir: b, sets: sets(3) });
+    await train({ ...quiet, resume: b, sets: ['train.steps=6'] });
+    const fa = fs.readFileSync(path.join(a, 'checkpoints', 'step-00000006.safetensors'));
+    const fb = fs.readFileSync(path.join(b, 'checkpoints', 'step-00000006.safetensors'));
+    assert.ok(fa.equals(fb), 'the auxiliary stream resumes where it stopped');
+    const m = metricsOf(a);
+    for (const k of ['loss/species', 'acc/species']) assert.ok(Number.isFinite(m[0]![k]), `${k}=${m[0]![k]}`);
+    // The classifier names the shapes set's training classes and then the three extra species.
+    const ck = loadCheckpoint(path.join(a, 'checkpoints', 'step-00000006.safetensors'));
+    const species = JSON.parse(ck.metadata.species!) as string[];
+    assert.deepEqual(species.slice(-3), ['901.Alpha_Extra', '902.Beta_Extra', '903.Gamma_Extra']);
+    assert.deepEqual(ck.tensors.get('species.weight')?.shape, [species.length, 32]);
+    // Each step reads 16 captioned and 4 uncaptioned images.
+    assert.equal((ck.manifest.state as { imagesSeen: number }).imagesSeen, 6 * 20);
+    for (const t of ck.tensors.values()) t.dispose();
+    // Held-out species among the extra images would flatter every score read through the encoder:
+    // the shapes set again, every class in its training split.
+    const allShapes = path.join(tmp, 'shapes-all-train');
+    await prepareCache(await openDataset('shapes:400:3'), { out: allShapes, resolutions: [32], split: 'classes:1,0' });
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('damsm'),
+        runDir: path.join(tmp, 'runs', 'damsm-leak'),
+        sets: [`data.cache=${shapes}`, 'damsm.species=1', `damsm.extra=${allShapes}`, 'train.steps=1'],
+      }),
+      /species of .*validation\/test split/,
+    );
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('damsm'),
+        runDir: path.join(tmp, 'runs', 'damsm-extra-only'),
+        sets: [`data.cache=${shapes}`, `damsm.extra=${extra}`, 'train.steps=1'],
+      }),
+      /damsm\.extra needs damsm\.species > 0/,
+    );
   });
 
   test('DAMSM trains in bf16 mixed precision (the LSTM and the image encoder under autocast)', async () => {

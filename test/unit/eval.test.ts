@@ -13,8 +13,61 @@ import { featureStats, fid, frechetDistance, loadStats, saveStats, type FeatureS
 import { kid } from '../../src/eval/kid.js';
 import { covariance, symmetricEigen, symmetricEigenvalues, traceSqrtProduct } from '../../src/eval/linalg.js';
 import { rPrecision } from '../../src/eval/r-precision.js';
+import { heldOutCaptions, retrievalRecall } from '../../src/eval/real-retrieval.js';
 import { Generator, randn, tensor, tidy, type Tensor } from '../../src/engine/index.js';
 import { Prng } from '../../src/util/prng.js';
+
+test('retrieval recall both ways, by hand: ranks counted with ties against the query', () => {
+  // Three images on the axes, five captions; first owned two by image 0, two by image 1, one by image 2.
+  using images = tensor([1, 0, 0, 0, 1, 0, 0, 0, 1], { shape: [3, 3] });
+  using captions = tensor(
+    [
+      [0.9, 0.1, 0],
+      [0, 1, 0],
+      [0.1, 0.2, 1],
+      [0.2, 1, 0],
+      [1, 0, 0.1],
+    ].flat(),
+    { shape: [5, 3] },
+  );
+  const r = retrievalRecall(images, captions, [0, 0, 1, 1, 2]);
+  // Cosines (rows: images; columns: captions 0-4):
+  //   image 0: .994  0    .098  .196  .995   own 0,1: best .994, caption 4 beats it: rank 1
+  //   image 1: .110  1    .195  .981  0      own 2,3: best .981, caption 1 beats it: rank 1
+  //   image 2: 0     0    .976  0     .100   own 4: .100, caption 2 beats it: rank 1
+  assert.deepEqual(r.imageToText, { r1: 0, r5: 1, r10: 1 });
+  // Captions: 0 → image 0 first (rank 0); 1 → own image 0 at 0, image 1 at 1 and image 2 tied at 0
+  // both count (rank 2); 2 → image 2 beats image 1 (rank 1); 3 → image 1 first (rank 0); 4 → image 0
+  // beats image 2 (rank 1).
+  assert.deepEqual(r.textToImage, { r1: 2 / 5, r5: 1, r10: 1 });
+  const r2 = retrievalRecall(images, captions, [0, 1, 2, 1, 0]);
+  // Owned so that every image's best caption is its own and every caption's best image is its own.
+  assert.deepEqual(r2.imageToText, { r1: 1, r5: 1, r10: 1 });
+  assert.deepEqual(r2.textToImage, { r1: 1, r5: 1, r10: 1 });
+  assert.throws(() => retrievalRecall(images, captions, [0, 1]), /5 captions but 2 owners/);
+});
+
+test("held-out captions cycle through a seeded record order, then each record's captions in turn", () => {
+  const held = [0, 1, 2].map((k) => ({
+    i: k,
+    id: `r${k}`,
+    classId: `c${k}`,
+    captions: [`r${k} a`, `r${k} b`],
+    split: 'test' as const,
+  }));
+  const s = heldOutCaptions(held, 7, 3);
+  assert.deepEqual(
+    s.captions,
+    s.record.map((k, i) => `r${k} ${i < 3 ? 'a' : i < 6 ? 'b' : 'a'}`),
+  );
+  assert.deepEqual([...new Set(s.record.slice(0, 3))].sort(), [0, 1, 2], 'each record once per cycle');
+  assert.deepEqual(s.record.slice(3, 6), s.record.slice(0, 3));
+  assert.deepEqual(
+    s.classes,
+    s.record.map((k) => `c${k}`),
+  );
+  assert.deepEqual(heldOutCaptions(held, 7, 3), s, 'the same seed, the same list');
+});
 
 test('R-precision of unrelated features is chance (1 in 100)', () => {
   const g = new Generator(1);

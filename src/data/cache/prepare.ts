@@ -202,7 +202,7 @@ export async function prepareCache(source: DatasetSource, o: PrepareOptions): Pr
   }
 
   const items = kept.map((r) => ({ id: r.id, classId: r.classId }));
-  const method = o.split ?? defaultSplit(source.text, items, source.split);
+  const method = o.split ?? source.splitMethod ?? defaultSplit(source.text, items, source.split);
   const splits = assignSplit(items, method, seed, source.split);
   const cacheRecords: CacheRecord[] = kept.map((r, i) => ({
     i,

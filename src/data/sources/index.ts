@@ -6,6 +6,7 @@ import type { DatasetSource } from '../types.js';
 import { detectAnimeLayout, readAnimeFaces } from './anime.js';
 import { isDir, isFile } from './common.js';
 import { looksLikeCub, readCub } from './cub.js';
+import { looksLikeCubExtra, readCubExtra } from './cub-extra.js';
 import { detectCustomLayout, readCustom } from './custom.js';
 import { looksLikeOxford, readOxford102 } from './oxford.js';
 import { makeShapes } from './shapes.js';
@@ -19,6 +20,7 @@ export {
   type AnimeLayout,
 } from './anime.js';
 export { readCub, type CubSource } from './cub.js';
+export { readCubExtra } from './cub-extra.js';
 export { detectCustomLayout, parseCsv, readCustom, type CustomLayout } from './custom.js';
 export { readOxford102 } from './oxford.js';
 export {
@@ -37,7 +39,7 @@ export {
 /** Default number of records of `shapes` without a count. */
 export const DEFAULT_SHAPES_COUNT = 10000;
 
-const SPEC_HELP = `dataset spec: shapes[:count[:seed]], anime-faces:<dir>, cub:<dir>, oxford-102:<dir>, custom:<dir>, or a directory`;
+const SPEC_HELP = `dataset spec: shapes[:count[:seed]], anime-faces:<dir>, cub:<dir>, cub-extra:<dir>, oxford-102:<dir>, custom:<dir>, or a directory`;
 
 const DETECTORS: { name: string; looksFor: string; test: (dir: string) => Promise<boolean> }[] = [
   {
@@ -46,6 +48,11 @@ const DETECTORS: { name: string; looksFor: string; test: (dir: string) => Promis
     test: async (d) => (await detectAnimeLayout(d)) !== undefined,
   },
   { name: 'cub', looksFor: 'CUB_200_2011/images.txt', test: async (d) => looksLikeCub(d) },
+  {
+    name: 'cub-extra',
+    looksFor: 'images.txt and image_class_labels.txt beside images/',
+    test: async (d) => looksLikeCubExtra(d),
+  },
   { name: 'oxford-102', looksFor: 'jpg/ and text_c10/', test: async (d) => looksLikeOxford(d) },
   {
     name: 'custom',
@@ -56,14 +63,14 @@ const DETECTORS: { name: string; looksFor: string; test: (dir: string) => Promis
 
 /**
  * Opens a dataset from a spec string: `shapes[:count[:seed]]` (procedural; default count
- * 10000, seed 0), `anime-faces:<dir>`, `cub:<dir>`, `oxford-102:<dir>`, `custom:<dir>`, or a bare
+ * 10000, seed 0), `anime-faces:<dir>`, `cub:<dir>`, `cub-extra:<dir>` (uncaptioned, labelled crops), `oxford-102:<dir>`, `custom:<dir>`, or a bare
  * directory whose layout is detected from its files.
  * @example const ds = await openDataset('cub:/data/cub');
  */
 export async function openDataset(spec: string): Promise<DatasetSource> {
   if (typeof spec !== 'string' || spec.trim() === '')
     throw new TypeError(`Expected a ${SPEC_HELP}; received ${JSON.stringify(spec)}`);
-  const m = /^(shapes|anime-faces|anime|cub|oxford-102|oxford|flowers|custom)(?::(.*))?$/s.exec(spec);
+  const m = /^(shapes|anime-faces|anime|cub-extra|cub|oxford-102|oxford|flowers|custom)(?::(.*))?$/s.exec(spec);
   if (m) {
     const kind = m[1] as string;
     const arg = m[2];
@@ -86,6 +93,8 @@ export async function openDataset(spec: string): Promise<DatasetSource> {
         return readAnimeFaces(arg);
       case 'cub':
         return readCub(arg);
+      case 'cub-extra':
+        return readCubExtra(arg);
       case 'oxford-102':
       case 'oxford':
       case 'flowers':
@@ -110,6 +119,8 @@ async function openDirectory(dir: string): Promise<DatasetSource> {
         return readAnimeFaces(root);
       case 'cub':
         return readCub(root);
+      case 'cub-extra':
+        return readCubExtra(root);
       case 'oxford-102':
         return readOxford102(root);
       default:

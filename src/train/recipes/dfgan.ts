@@ -77,6 +77,13 @@ export const dfganSchema = {
         doc: 'validation captions for R-precision at each checkpoint (0: off); picks the best checkpoint',
       },
       damsm: { kind: 'string', nullable: true, doc: 'the DAMSM that ranks them (default: condition.damsm)' },
+      fid: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: "generated and training images for FID (that DAMSM's image features) at each checkpoint (0: off)",
+      },
     },
   },
   samples: {
