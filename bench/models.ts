@@ -77,6 +77,14 @@ const MODELS: ModelSpec[] = [
     needs: 'stage1',
     window: 1,
   },
+  {
+    name: 'dfgan',
+    config: 'configs/dfgan-cub.yaml',
+    data: 'cub',
+    sets: ['eval.samples=0', 'eval.fid=0'],
+    needs: 'damsm',
+    window: 2,
+  },
   { name: 'stackgan-pp', config: 'configs/stackgan-pp-cub.yaml', data: 'cub', sets: [], needs: 'damsm', window: 1 },
   { name: 'attngan', config: 'configs/attngan-cub.yaml', data: 'cub', sets: [], needs: 'damsm', window: 1 },
 ];

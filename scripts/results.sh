@@ -42,6 +42,25 @@ if [ -d runs/damsm-cub ]; then
   cai plot --run runs/damsm-cub --out docs/images/damsm-cub-loss.png
   cai plot --run runs/damsm-cub --keys eval/val_loss --out docs/images/damsm-cub-val.png
 fi
+# The birds' DAMSM before (AttnGAN's recipe) and after (species supervision, cub-extra, DiffAugment),
+# scored on the real held-out birds (issue 18).
+for run in damsm-cub-baseline damsm-cub-species; do
+  if [ -d "runs/$run" ] && [ -d data/cub ]; then
+    cai eval --damsm "runs/$run" --dataset data/cub --split test --json "docs/results/$run-real.json" --device cpu
+    cai eval --damsm "runs/$run" --dataset data/cub --split val --json "docs/results/$run-real-val.json" --device cpu
+  fi
+done
+# The shipped bird models re-scored through the new encoders (features, R-precision and its real figure).
+if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+  cai eval --model models/gan-int-cls-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval-species.json --device cpu
+  for side in 64 256; do
+    cai eval --model models/stackgan-cub.safetensors --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-eval-$side-species.json" --device cpu
+  done
+fi
+if [ -d runs/damsm-cub-baseline ] && [ -d runs/damsm-cub-species ]; then
+  cai plot --runs runs/damsm-cub-baseline,runs/damsm-cub-species --keys eval/val_loss --out docs/images/damsm-cub-val-loss.png
+  cai plot --run runs/damsm-cub-species --keys acc/species,acc/s_i2t --smooth 0.9 --out docs/images/damsm-cub-species-acc.png
+fi
 if [ -d runs/gan-int-cls-cub ]; then
   cai export --model runs/gan-int-cls-cub --best --out models/gan-int-cls-cub.safetensors --fp16
   cai sample --model models/gan-int-cls-cub.safetensors --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/gan-int-cls-cub.png --device cpu
