@@ -161,7 +161,20 @@ export function matchingAwareGradientPenalty(
   using x = real.detach().requiresGrad_(true);
   using e = sentence.detach().requiresGrad_(true);
   using s = critic(x, e);
-  using sum = s.sum();
+  return matchingAwarePenaltyOf(s, x, e, o);
+}
+
+/**
+ * The same penalty from scores D already computed on (x, e), leaves that require gradients: D's
+ * real pass then serves both the hinge term and the penalty, as the official code does it.
+ */
+export function matchingAwarePenaltyOf(
+  scores: Tensor,
+  x: Tensor,
+  e: Tensor,
+  o: { k?: number; p?: number } = {},
+): Tensor {
+  using sum = scores.sum();
   const [gx, ge] = grad(sum, [x, e], { createGraph: true });
   using a = gx!;
   using b = ge!;

@@ -6,7 +6,7 @@
 // e is the caption's DAMSM sentence embedding (frozen); ẽ another image's (the batch shifted by
 // one, as the official code pairs them). With augment ratios above 0, every image D sees goes
 // through DiffAugment (translation and cutout, never colour: colour is in the captions).
-import { Generator, noGrad, randn, tidy, type Device, type Tensor } from '../../engine/index.js';
+import { Generator, cat, noGrad, randn, tidy, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
 import type { Conditioner } from '../../models/conditioning.js';
@@ -16,7 +16,7 @@ import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigOf, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { dFakeLoss, dRealLoss, gLoss, matchingAwareGradientPenalty, minimize, weightedSum } from '../losses.js';
+import { dFakeLoss, dRealLoss, gLoss, matchingAwarePenaltyOf, minimize, weightedSum } from '../losses.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { conditionVectorSampler } from '../sampler.js';
@@ -184,18 +184,26 @@ class DfganRecipe implements Recipe {
       return this.D.forward(a, s);
     };
     try {
-      // D step: real and matching, fake, real with another image's sentence, and the penalty.
+      // D step: real and matching, fake, real with another image's sentence, and the penalty. The
+      // real pass serves the hinge term and the penalty (as the official code does it); fake and
+      // mismatched pairs go through D in one call (D normalises nothing across the batch, so this is
+      // the two calls' arithmetic). The penalty's double backward stays on the real pass alone.
       {
-        using sReal = critic(real, e);
+        using x = real.detach().requiresGrad_(true);
+        using ex = e.detach().requiresGrad_(true);
+        using sReal = critic(x, ex);
         using fd = fake.detach();
-        using sFake = critic(fd, e);
         using realRest = real.narrow(0, 1, n - 1);
         using eRest = e.narrow(0, 0, n - 1);
-        using sWrong = critic(realRest, eRest);
+        using negatives = cat([fd, realRest], 0);
+        using negativeSentences = cat([e, eRest], 0);
+        using sNegative = critic(negatives, negativeSentences);
+        using sFake = sNegative.narrow(0, 0, n);
+        using sWrong = sNegative.narrow(0, n, n - 1);
         using lReal = dRealLoss('hinge', sReal);
         using lFake = dFakeLoss('hinge', sFake);
         using lWrong = dFakeLoss('hinge', sWrong);
-        using gp = matchingAwareGradientPenalty(critic, real, e, { k: l.gpWeight, p: l.gpPower });
+        using gp = matchingAwarePenaltyOf(sReal, x, ex, { k: l.gpWeight, p: l.gpPower });
         const loss = weightedSum([lReal, lFake, lWrong, gp], [1, 0.5, 0.5, 1]);
         if (logging) {
           scalars['D/real'] = meanOf(sReal);
