@@ -280,6 +280,24 @@ describe('training', () => {
     assert.ok(fs.readFileSync(ckptFile(a, 3)).equals(fs.readFileSync(ckptFile(b, 3))), 'checkpoints at step 3 differ');
   });
 
+  test('Stage I with DiffAugment resumes exactly, and the augmentation changes the run', async () => {
+    const s = (dir: string, steps: number, sets: string[]): TrainOptions => ({
+      ...quiet,
+      config: cfg('stackgan-stage1-cub.yaml'),
+      runDir: path.join(runs, dir),
+      sets: [...TINY_STAGE1, `train.steps=${steps}`, 'train.checkpointEvery=1', ...sets],
+    });
+    const on = ['augment.translation=0.125', 'augment.cutout=0.25'];
+    await train(s('s1-da-straight', 2, on));
+    await train(s('s1-da-resumed', 1, on));
+    await train({ ...quiet, resume: path.join(runs, 's1-da-resumed'), sets: ['train.steps=2'] });
+    const at2 = (dir: string): Buffer => fs.readFileSync(ckptFile(path.join(runs, dir), 2));
+    assert.ok(at2('s1-da-straight').equals(at2('s1-da-resumed')), 'checkpoints at step 2 differ');
+    await train(s('s1-da-off', 2, []));
+    const lossD = (dir: string): number => metricsOf(path.join(runs, dir))[0]!['loss/D']!;
+    assert.notEqual(lossD('s1-da-straight'), lossD('s1-da-off'));
+  });
+
   test('Stage II on Stage I: 256 px, finite losses, Stage I and the text encoder frozen in its checkpoints', async () => {
     const before = liveTensors();
     const r = await train({

@@ -281,6 +281,35 @@ describe('models train on the shapes set', () => {
       /one-sided label smoothing\) needs a loss with a target label/,
     );
   });
+  test('DiffAugment (augment.*) reaches GAN-INT-CLS and WGAN-CLS: it changes the first D loss, the same run repeats, nothing leaks', async () => {
+    const firstLossD = async (name: string, sets: string[]): Promise<number> => {
+      const dir = path.join(tmp, 'runs', name);
+      const before = liveTensors();
+      await train({
+        ...quiet,
+        config: cfg('gan-int-cls'),
+        runDir: dir,
+        sets: [`data.cache=${shapes}`, `condition.damsm=${damsmRun}`, 'train.steps=1', 'train.logEvery=1', ...sets],
+      });
+      assert.equal(liveTensors(), before, `${name}: the trainer frees everything it made`);
+      return metricsOf(dir)[0]!['loss/D']!;
+    };
+    const on = ['augment.translation=0.125', 'augment.cutout=0.5'];
+    const wgan = [
+      'model=wgan-cls',
+      'loss.adversarial=wasserstein',
+      'loss.gradientPenalty=10',
+      'discriminator.norm=layer',
+    ];
+    const plain = await firstLossD('da-off', []);
+    const a = await firstLossD('da-on', on);
+    const b = await firstLossD('da-on-again', on);
+    assert.ok(Number.isFinite(a) && a !== plain, `augmented ${a} vs plain ${plain}`);
+    assert.equal(a, b, 'the augmentation draws come from the run seed');
+    const w = await firstLossD('da-wgan', [...wgan, ...on]);
+    const wPlain = await firstLossD('da-wgan-off', wgan);
+    assert.ok(Number.isFinite(w) && w !== wPlain, `WGAN-GP: augmented ${w} vs plain ${wPlain}`);
+  });
   test(
     'WGAN-CLS trains 4 steps in bf16 mixed precision (gradient penalty under autocast)',
     gan('wgan-bf16', [

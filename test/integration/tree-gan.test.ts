@@ -312,13 +312,13 @@ describe('training', () => {
     assert.equal(liveTensors(), before);
   });
 
-  test('StackGAN++ trains its three stages jointly with finite losses (colour consistency on)', async () => {
+  test('StackGAN++ trains its three stages jointly with finite losses (colour consistency and DiffAugment on)', async () => {
     const before = liveTensors();
     const r = await train({
       ...quiet,
       config: cfg('stackgan-pp-cub.yaml'),
       runDir: ppRun,
-      sets: [...TINY, 'train.steps=2', 'loss.colorConsistency=1'],
+      sets: [...TINY, 'train.steps=2', 'loss.colorConsistency=1', 'augment.translation=0.125', 'augment.cutout=0.25'],
     });
     assert.equal(r.step, 2);
     assert.equal(liveTensors(), before, 'the trainer frees everything it made');

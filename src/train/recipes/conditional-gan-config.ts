@@ -11,6 +11,7 @@ import type { ConfigObject, ConfigOf, Schema } from '../config.js';
 import type { CommonConfig } from '../schema.js';
 import { ADVERSARIAL_LOSSES } from '../losses.js';
 import { adamSchema } from '../optim-config.js';
+import { diffAugmentSchema } from '../augment-config.js';
 import type { RecipeContext } from '../recipe.js';
 
 const activation = ['leaky_relu', 'relu'] as const;
@@ -73,6 +74,7 @@ export const conditionalGanSchema = {
       auxiliary: { kind: 'number', min: 0, default: 0, doc: 'weight of ACGAN tag classification (0: off)' },
     },
   },
+  augment: { kind: 'object', fields: diffAugmentSchema },
   optim: {
     kind: 'object',
     fields: {

@@ -4,6 +4,7 @@
 //   D: L = ℓ_real(D(x, h)) + w·ℓ_fake(D(x, ĥ)) + (1 − w)·ℓ_fake(D(G(z, h), h)) [+ λ·GP] [+ a·CE]
 //   G: L = ℓ_gen(D(G(z, h), h)) [+ i·ℓ_gen(D(G(z, h_β), h_β))] [+ k·KL] [+ a·CE]
 // with h the matching text, ĥ a mismatching one, h_β = βh₁ + (1 − β)h₂ an interpolation.
+import { discriminatorAugment } from '../augment-config.js';
 import { F, Generator, cat, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import { ConditionalGenerator } from '../../models/dcgan/conditional-generator.js';
@@ -42,6 +43,8 @@ class ConditionalGanRecipe implements Recipe {
   readonly c: ConditionalGanConfig;
   readonly device: Device;
   readonly rng: Generator;
+  /** DiffAugment of D's inputs (an alias when off). */
+  readonly augment: (x: Tensor) => Tensor;
   readonly tagAux: TagConditioner | null;
   readonly fixed: { noise: Tensor; condition: Tensor; captions: string[]; perCondition: number };
 
@@ -53,6 +56,7 @@ class ConditionalGanRecipe implements Recipe {
     const config = (this.c = ctx.config as unknown as ConditionalGanConfig);
     this.device = device;
     this.rng = ctx.rng;
+    this.augment = discriminatorAugment(config.augment, ctx.rng);
     this.l = config.loss;
     this.loss = this.l.adversarial;
     if (this.loss === 'wasserstein' && this.l.gradientPenalty === 0)
@@ -183,15 +187,18 @@ class ConditionalGanRecipe implements Recipe {
       out.logvar?.dispose();
       return out.images;
     });
+    // DiffAugment (when on): every image D sees, real, generated and the penalty's interpolates.
+    using xa = this.augment(x);
+    using fa = this.augment(fake);
     const dl = (() => {
-      using fx = this.D.features(x);
+      using fx = this.D.features(xa);
       const real = this.D.score(fx, h);
       const terms: Tensor[] = [];
       const weights: number[] = [];
       let gpIndex = -1;
       const wrongW = this.l.matchingAware ? this.l.wrongWeight : 0;
       const wrong = wrongW > 0 ? this.D.score(fx, hWrong) : null;
-      const fk = this.D.forward(fake, h);
+      const fk = this.D.forward(fa, h);
       terms.push(
         matchingAwareDLoss(
           this.loss,
@@ -210,8 +217,8 @@ class ConditionalGanRecipe implements Recipe {
               for (const a of s.aux) a.dispose();
               return s.score;
             },
-            x,
-            fake,
+            xa,
+            fa,
             this.rng,
             this.ctx.precision.lossScale,
           ),
@@ -263,7 +270,8 @@ class ConditionalGanRecipe implements Recipe {
       using z = this.#noise(n);
       const out = this.G.forward(z, h, this.rng);
       using fake = out.images;
-      const s = this.D.forward(fake, h);
+      using fa = this.augment(fake);
+      const s = this.D.forward(fa, h);
       const terms: Tensor[] = [gLoss(this.loss, s.score)];
       const weights = [1];
       const interp = this.l.interpolation;
@@ -279,7 +287,8 @@ class ConditionalGanRecipe implements Recipe {
         using zi = this.#noise(n);
         const oi = this.G.forward(zi, hi, this.rng);
         using fi = oi.images;
-        const si = this.D.forward(fi, hi);
+        using fia = this.augment(fi);
+        const si = this.D.forward(fia, hi);
         terms.push(gLoss(this.loss, si.score));
         weights.push(interp);
         si.score.dispose();

@@ -6,6 +6,7 @@
 // unconditional logit of the official PyTorch Stage II. As in the official code, one generator pass
 // per step serves both updates (D sees its images detached), and the learning rates halve every
 // `optim.lrDecayEpochs` epochs.
+import { discriminatorAugment } from '../augment-config.js';
 import { Generator, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import type { Conditioner } from '../../models/conditioning.js';
@@ -90,6 +91,7 @@ const stackganSections = {
       ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
     },
   },
+  augment: conditionalGanSchema.augment,
   eval: conditionalGanSchema.eval,
   samples: conditionalGanSchema.samples,
 } as const satisfies Schema;
@@ -116,6 +118,8 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
   readonly l: StackGanConfig['loss'];
   readonly c: StackGanConfig;
   readonly device: Device;
+  /** DiffAugment of D's inputs (an alias when off). */
+  readonly augment: (x: Tensor) => Tensor;
   readonly fixed: { noise: Tensor; embedding: Tensor; captions: string[]; perCondition: number };
   readonly #lr: { G: number; D: number; decayEpochs: number; decay: number; batchesPerEpoch: number };
 
@@ -128,6 +132,7 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     const { device } = ctx;
     const config = (this.c = ctx.config as unknown as StackGanConfig);
     this.device = device;
+    this.augment = discriminatorAugment(config.augment, ctx.rng);
     this.l = config.loss;
     this.loss = this.l.adversarial;
     this.G = stage.G;
@@ -206,10 +211,13 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     using mu = out.mu!;
     using logvar = out.logvar!;
 
+    // DiffAugment (when on): every image D sees, in the D and the G step.
+    using xa = this.augment(x);
     const dl = (() => {
       using fakeD = fake.detach();
-      using fx = this.D.features(x);
-      using ff = this.D.features(fakeD);
+      using fda = this.augment(fakeD);
+      using fx = this.D.features(xa);
+      using ff = this.D.features(fda);
       using real = this.D.score(fx, h);
       using wrong = this.D.score(fx, hWrong);
       using fk = this.D.score(ff, h);
@@ -233,7 +241,8 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     minimize(optD, dl, 'D', scalars, logging, this.ctx.precision);
 
     const gl = (() => {
-      using ff = this.D.features(fake);
+      using fa = this.augment(fake);
+      using ff = this.D.features(fa);
       using s = this.D.score(ff, h);
       const terms = [gLoss(this.loss, s)];
       const weights = [1];

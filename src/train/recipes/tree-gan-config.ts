@@ -46,6 +46,7 @@ const lossFields = {
 
 const sections = {
   condition: conditionalGanSchema.condition,
+  augment: conditionalGanSchema.augment,
   generator: {
     kind: 'object',
     fields: {
@@ -81,10 +82,11 @@ const sections = {
 
 /** The schema of one tree model: the shared sections, the loss with that paper's own terms. */
 export function treeSchema(model: TreeModel): Schema {
-  const { condition, generator, discriminator, optim, eval: evaluation, samples } = sections;
+  const { condition, augment, generator, discriminator, optim, eval: evaluation, samples } = sections;
   const loss = { ...lossFields, ...(model === 'stackgan-pp' ? stackganPpLoss : attnganLoss) };
   return {
     condition,
+    augment,
     generator,
     discriminator,
     loss: { kind: 'object', fields: loss },

@@ -9,6 +9,7 @@
 // code D reads (StackGAN++: G's conditioning mean μ, detached; AttnGAN: the sentence embedding) and
 // ĉ that of a caption of another class. The weights a, u, g come from the config: each paper's
 // averaging is a choice of them.
+import { discriminatorAugment } from '../augment-config.js';
 import { Generator, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import { DamsmConditioner, type Conditioner } from '../../models/conditioning.js';
@@ -51,6 +52,8 @@ class TreeGanRecipe implements Recipe {
   readonly c: TreeConfig;
   readonly dCondition: 'mu' | 'sentence';
   readonly device: Device;
+  /** DiffAugment of D's inputs (an alias when off). */
+  readonly augment: (x: Tensor) => Tensor;
   readonly resolutions: number[];
   readonly fixed: { noise: Tensor; text: TextFeatures; captions: string[]; perCondition: number };
 
@@ -61,6 +64,7 @@ class TreeGanRecipe implements Recipe {
     const { device } = ctx;
     const config = (this.c = ctx.config as unknown as TreeConfig);
     this.device = device;
+    this.augment = discriminatorAugment(config.augment, ctx.rng);
     this.l = config.loss;
     this.loss = this.l.adversarial;
     const withDamsm = model === 'attngan' && (this.l.damsm ?? 0) > 0;
@@ -174,8 +178,11 @@ class TreeGanRecipe implements Recipe {
     const opt = this.optimizers.get(`D${i}`)!;
     const dl = (() => {
       using fakeD = fake.detach();
-      using fx = D.features(real);
-      using ff = D.features(fakeD);
+      // DiffAugment (when on): every image each D sees, in the D and the G step.
+      using ra = this.augment(real);
+      using fda = this.augment(fakeD);
+      using fx = D.features(ra);
+      using ff = D.features(fda);
       using sReal = D.score(fx, c);
       using sWrong = D.score(fx, cWrong);
       using sFake = D.score(ff, c);
@@ -220,7 +227,8 @@ class TreeGanRecipe implements Recipe {
     let gl: Tensor;
     try {
       this.Ds.forEach((D, i) => {
-        using ff = D.features(out.stages[i]!);
+        using fa = this.augment(out.stages[i]!);
+        using ff = D.features(fa);
         using s = D.score(ff, c);
         using u = D.unconditionalScore(ff);
         add(gLoss(this.loss, s), w.conditional);
