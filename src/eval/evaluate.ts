@@ -87,7 +87,7 @@ export interface EvaluationResult {
   kid?: KidResult & { label: string; subsets: number };
   is?: InceptionScoreResult & { label: string; scorer: string };
   /** With `real`: the same score and retrieval of the real held-out images through the same DAMSM. */
-  rprec?: RPrecisionResult & { label: string; real: EncoderEvaluation };
+  rprec?: RPrecisionResult & { label: string; real: Omit<EncoderEvaluation, 'seconds'> };
   div?: DiversityResult & { label: string };
   attr?: AttributeAccuracyResult & { label: string; classifier: string };
   /** fid, kid and is of real images of another split, computed like the generator's. */
@@ -303,7 +303,8 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
         sampleClasses: classes,
       });
       // The real images' figure, through the same encoders on the same captions: the scale to read it on.
-      const real = await evaluateEncoders(d, {
+      // Its time is part of this evaluation's `seconds`.
+      const { seconds: _, ...real } = await evaluateEncoders(d, {
         dataset: o.dataset!,
         splits,
         device: pipeline.device,
