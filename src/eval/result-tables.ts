@@ -368,7 +368,9 @@ function runCurveTable(spec: Extract<TableSpec, { kind: 'run-curve' }>, read: Re
   const rows = r.evals.map((e) => [
     thousands(e.step),
     thousands(e.images),
-    ...spec.metrics.map(([k]) => (e[k] === undefined ? '' : k.startsWith('eval/attr') ? pct(e[k]) : fixed(e[k]))),
+    ...spec.metrics.map(([k]) =>
+      e[k] === undefined ? '' : k.startsWith('eval/attr') || k === 'eval/rprec' ? pct(e[k]) : fixed(e[k]),
+    ),
   ]);
   return table(['step', 'images seen', ...spec.metrics.map(([, h]) => h)], rows);
 }
