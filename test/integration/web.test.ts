@@ -349,14 +349,29 @@ describe('web page', { skip: SKIP }, () => {
     assert.ok(before.length > 0);
     assert.equal(await page.locator('#cancel').isVisible(), false, 'Cancel only while a request runs');
 
-    await page.getByLabel('Samples', { exact: true }).fill('16');
-    await page.click('#generate');
-    await page.waitForSelector('#cancel:visible');
-    // The job runs in slices of two StackGAN images: progress is shown between them.
-    await page.waitForFunction(() => /Generating \d+\/16/.test(document.querySelector('#status')?.textContent ?? ''));
-    await page.screenshot({ path: path.join(ARTIFACTS, 'web-progress.png') });
-    await page.click('#cancel');
-    await page.waitForSelector('#generate:enabled');
+    // The job runs in slices of two StackGAN images: progress is shown between them. A fast machine
+    // finishes all 16 before a click lands, so slices after the first wait here until Cancel is clicked.
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const generateNow = service.generate.bind(service);
+    let slices = 0;
+    service.generate = async (req) => {
+      const result = await generateNow(req);
+      if (req.rows !== undefined && ++slices > 1) await held;
+      return result;
+    };
+    try {
+      await page.getByLabel('Samples', { exact: true }).fill('16');
+      await page.click('#generate');
+      await page.waitForSelector('#cancel:visible');
+      await page.waitForFunction(() => /Generating \d+\/16/.test(document.querySelector('#status')?.textContent ?? ''));
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-progress.png') });
+      await page.click('#cancel');
+      await page.waitForSelector('#generate:enabled');
+    } finally {
+      release();
+      service.generate = generateNow;
+    }
     assert.equal(await page.locator('#status').textContent(), 'Cancelled.');
     assert.equal(await page.locator('#cancel').isVisible(), false);
     assert.deepEqual(await imageSources(page), before, 'the last finished images are still shown');
