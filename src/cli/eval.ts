@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { SplitName } from '../data/index.js';
 import { pickDevice, retainFreedCpuMemory } from '../engine/index.js';
 import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
+import { pct, pctStd } from '../eval/card-metrics.js';
 import { DEFAULT_COLLAPSE_RATIO } from '../eval/diversity.js';
 import { METRICS, MissingInputError, evaluateGenerator, type EvaluationResult, type Metric } from '../eval/evaluate.js';
 import {
@@ -313,12 +314,11 @@ export function encoderReport(r: EncoderEvaluation): string {
     '| --- | --- | --- |',
     `| image → caption recall @1 / @5 / @10 | ${recall(r.imageToText)} | each image against all ${r.captions} captions |`,
     `| caption → image recall @1 / @5 / @10 | ${recall(r.textToImage)} | each caption against all ${r.images} images |`,
-    `| ${r.rprec.label} | ${pct(r.rprec.mean)} ± ${(100 * r.rprec.std).toFixed(1)} | ${r.rprec.samples} captions, ` +
+    `| ${r.rprec.label} | ${pctStd(r.rprec)} | ${r.rprec.samples} captions, ` +
       `1 true among ${r.rprec.candidates}, ${r.rprec.splits.length} splits (a generator's protocol) |`,
   ].join('\n');
 }
 
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const num = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toPrecision(4));
 
 /** The markdown summary: one row per metric, then attribute accuracy by combination group. */
@@ -343,12 +343,12 @@ export function report(r: EvaluationResult): string {
     );
   if (r.rprec) {
     rows.push(
-      `| ${r.rprec.label} | ${pct(r.rprec.mean)} ± ${(100 * r.rprec.std).toFixed(1)} | ${r.rprec.samples} captions, ` +
+      `| ${r.rprec.label} | ${pctStd(r.rprec)} | ${r.rprec.samples} captions, ` +
         `1 true among ${r.rprec.candidates}, ${r.rprec.splits.length} splits |`,
     );
     const real = r.rprec.real.rprec;
     rows.push(
-      `| ${real.label} | ${pct(real.mean)} ± ${(100 * real.std).toFixed(1)} | the same captions with their real ` +
+      `| ${real.label} | ${pctStd(real)} | the same captions with their real ` +
         `${r.rprec.real.side} px images; the generator's score is ${(r.rprec.mean / Math.max(real.mean, 1e-9)).toFixed(2)} of it |`,
     );
   }

@@ -24,6 +24,8 @@ export const CARD_METRIC_KINDS = ['rprec', 'fid', 'hair', 'eyes', 'both', 'unsee
 export type CardMetricKind = (typeof CARD_METRIC_KINDS)[number];
 
 export const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)}%`;
+/** A rate with its spread, as R-precision is reported: "6.1% ± 0.8" (the spread in points). */
+export const pctStd = (m: { mean: number; std: number }): string => `${pct(m.mean)} ± ${(100 * m.std).toFixed(1)}`;
 /** Two significant decimals for small values (FID 3.89), one for large ones (FID 165.8). */
 export const fixed = (x: number): string => x.toFixed(Math.abs(x) >= 10 ? 1 : 2);
 export const count = (n: number): string => n.toLocaleString('en-US');
@@ -47,7 +49,7 @@ function metricOf(r: EvaluationResult, kind: CardMetricKind, e: CardEvaluation):
       const p = need(r.rprec, kind, source);
       return {
         name: name('R-precision'),
-        value: `${pct(p.mean)} ± ${(100 * p.std).toFixed(1)}`,
+        value: pctStd(p),
         detail:
           `DAMSM features, ${count(p.samples)} captions, 1 vs ${p.candidates - 1} candidates, ` +
           `${p.splits.length} splits; chance ${pct(1 / p.candidates, 0)} (${source})`,

@@ -18,7 +18,13 @@ import { inceptionScore, type InceptionScoreResult } from './inception-score.js'
 import { kid, type KidOptions, type KidResult } from './kid.js';
 import { rPrecision, type RPrecisionResult } from './r-precision.js';
 import { readReal } from './real-images.js';
-import { evaluateEncoders, heldOutCaptions, mismatchPool, type EncoderEvaluation } from './real-retrieval.js';
+import {
+  encodeCaptions,
+  evaluateEncoders,
+  heldOutCaptions,
+  mismatchPool,
+  type EncoderEvaluation,
+} from './real-retrieval.js';
 
 export { readReal } from './real-images.js';
 
@@ -184,7 +190,6 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     const genFeatures: Tensor[] = [];
     const genProbs: Tensor[] = [];
     const genDamsm: Tensor[] = [];
-    const genText: Tensor[] = [];
     const pb = bar(o.progress, 'generated', n);
     const scorerIsFeatures = o.scorer !== undefined && o.scorer === o.features;
     for (let start = 0, k = 0; start < n; start += batch, k++) {
@@ -208,7 +213,6 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
         const f = noGrad(() => d.image.forward(images));
         f.regions.dispose();
         genDamsm.push(keepT(f.global));
-        genText.push(keepT(d.conditioner.encode({ captions: caps }, pipeline.device)));
       }
       pb?.tick(caps.length);
     }
@@ -289,12 +293,9 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
       const d = o.damsm!;
       // Mismatched captions come from other classes of the same held-out records (AttnGAN's protocol).
       const pool = mismatchPool(held);
-      const poolF: Tensor[] = [];
-      for (let i = 0; i < pool.captions.length; i += 256)
-        poolF.push(keepT(d.conditioner.encode({ captions: pool.captions.slice(i, i + 256) }, pipeline.device)));
       using img = cat(genDamsm, 0);
-      using txt = cat(genText, 0);
-      using pf = cat(poolF, 0);
+      using txt = encodeCaptions(d, captions, pipeline.device);
+      using pf = encodeCaptions(d, pool.captions, pipeline.device);
       const score = rPrecision(img, txt, pf, {
         candidates: Math.min(100, pool.captions.length),
         splits: 10,
@@ -312,6 +313,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
         seed,
         side: stage,
         batchSize: batch,
+        encoded: { captions: txt, pool: pf },
       });
       result.rprec = { label: `R-precision (DAMSM: ${d.name})`, ...score, real };
     }

@@ -145,6 +145,11 @@ export async function evaluateEncoders(
     seed?: number;
     side?: number;
     batchSize?: number;
+    /**
+     * Sentence features a generator's evaluation already computed with `encodeCaptions` for the same
+     * held-out records: the n scored captions and the mismatch pool (then they are not encoded twice).
+     */
+    encoded?: { captions: Tensor; pool: Tensor };
   },
 ): Promise<EncoderEvaluation> {
   const started = Date.now();
@@ -190,8 +195,16 @@ export async function evaluateEncoders(
 
     const scored = heldOutCaptions(held, n, seed);
     const pool = mismatchPool(held);
-    using txt = encodeCaptions(d, scored.captions, o.device);
-    using poolF = encodeCaptions(d, pool.captions, o.device);
+    if (
+      o.encoded !== undefined &&
+      (o.encoded.captions.size(0) !== n || o.encoded.pool.size(0) !== pool.captions.length)
+    )
+      throw new Error(
+        `evaluateEncoders: ${o.encoded.captions.size(0)} caption and ${o.encoded.pool.size(0)} pool features given, ` +
+          `${n} and ${pool.captions.length} expected`,
+      );
+    using txt = o.encoded?.captions.alias() ?? encodeCaptions(d, scored.captions, o.device);
+    using poolF = o.encoded?.pool.alias() ?? encodeCaptions(d, pool.captions, o.device);
     using index = tensor(BigInt64Array.from(scored.record, BigInt), { shape: [n], device: o.device });
     using picked = images.indexSelect(0, index);
     const rprec = rPrecision(picked, txt, poolF, {

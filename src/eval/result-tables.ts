@@ -10,7 +10,7 @@ import type { EvaluationResult } from './evaluate.js';
 import type { InversionResult } from './inversion.js';
 import type { EncoderEvaluation } from './real-retrieval.js';
 import type { RunSummary } from './run-summary.js';
-import { count as thousands, fixed, pct } from './card-metrics.js';
+import { count as thousands, fixed, pct, pctStd } from './card-metrics.js';
 
 /** What a marker asks for. `columns` pairs a file (relative to the repository) with its heading. */
 export type TableSpec =
@@ -73,15 +73,14 @@ function evalTable(spec: Extract<TableSpec, { kind: 'eval' }>, read: ReadJson): 
   };
   add(
     (r) => r.rprec,
-    (r) =>
-      `${pct(r.rprec!.mean)} ± ${(100 * r.rprec!.std).toFixed(1)} (chance ${Math.round(100 / r.rprec!.candidates)}%)`,
+    (r) => `${pctStd(r.rprec!)} (chance ${Math.round(100 / r.rprec!.candidates)}%)`,
   );
   // What a perfect generator would score through the same encoders (files from before it was recorded lack it).
   add(
     (r) => (r.rprec?.real ? { label: 'R-precision of the real images (same captions)' } : undefined),
     (r) =>
       r.rprec?.real
-        ? `${pct(r.rprec.real.rprec.mean)} ± ${(100 * r.rprec.real.rprec.std).toFixed(1)} (generated ÷ real ${(r.rprec.mean / Math.max(r.rprec.real.rprec.mean, 1e-9)).toFixed(2)})`
+        ? `${pctStd(r.rprec.real.rprec)} (generated ÷ real ${(r.rprec.mean / Math.max(r.rprec.real.rprec.mean, 1e-9)).toFixed(2)})`
         : '',
   );
   add(
@@ -458,7 +457,7 @@ function encodersTable(spec: Extract<TableSpec, { kind: 'encoders' }>, read: Rea
       ],
       [
         `R-precision of real images (${thousands(r0.rprec.samples)} captions, 1 of ${r0.rprec.candidates})`,
-        ...results.map((r) => `${pct(r.rprec.mean)} ± ${(100 * r.rprec.std).toFixed(1)}`),
+        ...results.map((r) => pctStd(r.rprec)),
       ],
     ],
   );

@@ -4,7 +4,6 @@
 // conditioned on (condition.damsm; StackGAN's Stage II, conditioned through its Stage I, names it).
 // The recipe only exposes its generator (sampler()); src/eval measures it.
 import { loadAttributeClassifier } from '../artifacts/attribute-classifier.js';
-import { loadDamsm } from '../artifacts/damsm.js';
 import type { Device } from '../engine/index.js';
 import { classifierNetwork, loadDamsmNetwork } from '../eval/feature-network.js';
 import {
@@ -69,16 +68,13 @@ export function checkpointMetricFromConfig(
     const damsm = e.damsm ?? (condition?.source === 'damsm' ? condition.damsm : null) ?? null;
     if (damsm === null)
       throw new Error('eval.samples (R-precision) needs a DAMSM to rank captions: eval.damsm or condition.damsm');
-    const { conditioner, image } = loadDamsm(damsm, true);
-    conditioner.module.to(device);
-    const rprec = rPrecisionMetric(
-      { text: conditioner, image: image!.to(device) },
-      { samples, seed: seed + 2000, records },
-    );
+    // One load serves both scores: the image encoder ranks captions and, with eval.fid, gives the
+    // features FID is measured on (as `creativeai eval` measures birds). Disposing it twice is a no-op.
+    const { conditioner, image, network } = loadDamsmNetwork(damsm, device);
+    const rprec = rPrecisionMetric({ text: conditioner, image: image! }, { samples, seed: seed + 2000, records });
     const fid = e.fid ?? 0;
     if (fid === 0) return rprec;
-    // The DAMSM image encoder's features stand in for Inception, as `creativeai eval` uses them for birds.
-    return withFid(rprec, loadDamsmNetwork(damsm, 'cpu').network, {
+    return withFid(rprec, network, {
       dataset: c.data.cache,
       side: c.data.resolution,
       samples: fid,

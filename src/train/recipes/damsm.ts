@@ -95,6 +95,8 @@ class DamsmRecipe implements Recipe {
   readonly clip: number;
   /** Species the classifier names: the captioned training species, then those of `extra`. */
   readonly species: string[] = [];
+  /** species id → its row of the classifier (built once; every training step looks its batch up). */
+  readonly #speciesIndex = new Map<string, number>();
   readonly speciesHead: Linear | null;
   readonly auxiliary?: AuxiliaryData;
 
@@ -122,6 +124,7 @@ class DamsmRecipe implements Recipe {
     this.speciesHead = null;
     if (this.d.species > 0) {
       this.species = speciesOf(data, this.d.extra);
+      this.species.forEach((s, i) => this.#speciesIndex.set(s, i));
       this.speciesHead = new Linear(this.d.embeddingDim, this.species.length).to(device);
       this.modules.set('species', this.speciesHead);
     }
@@ -155,9 +158,8 @@ class DamsmRecipe implements Recipe {
 
   /** Species indices of a batch's class ids. */
   #speciesTargets(classIds: string[]): Tensor {
-    const index = new Map(this.species.map((s, i) => [s, i]));
     const ids = classIds.map((c) => {
-      const i = index.get(c);
+      const i = this.#speciesIndex.get(c);
       if (i === undefined) throw new Error(`species ${c} is not among the ${this.species.length} the classifier names`);
       return BigInt(i);
     });
