@@ -57,6 +57,11 @@ export interface Recipe {
    * position is the step count, so resumes stay exact.
    */
   readonly auxiliary?: AuxiliaryData;
+  /**
+   * Called once when a run starts at step 0 (never on a resume, whose checkpoint holds everything):
+   * warm starts from another run, such as a larger DF-GAN grown from a smaller one.
+   */
+  initialize?(): void;
   /** One iteration from the batches given (length batchesPerStep); collects its own scalars. */
   step(batches: Batch[], step: number, opts: StepOptions): StepResult;
   /** Images from fixed noise and fixed conditions, [N, 3, H, W] in [-1, 1], with the row length. */

@@ -226,6 +226,18 @@ async function trainIn(
     throw e;
   }
   const store = new CheckpointStore(run.checkpoints, tr.keep);
+  /** The recipe's warm start of a run at step 0 (a grown DF-GAN); nothing is left open when it fails. */
+  const initialize = async (): Promise<void> => {
+    try {
+      recipe.initialize?.();
+    } catch (e) {
+      await loader.close();
+      await auxiliary?.close();
+      metric?.dispose();
+      disposeRecipe(recipe);
+      throw e;
+    }
+  };
   const state: LoopState = { step: 0, batchesConsumed: 0, imagesSeen: 0, seconds: 0, cpuSeconds: 0, cpuFromStep: 0 };
 
   if (existing) {
@@ -248,6 +260,7 @@ async function trainIn(
       // What the lost steps logged and which of them was best no longer describes this run.
       run.truncateMetrics(0);
       store.forgetBest();
+      await initialize();
     } else {
       restore(recipe, ck, state, rng, device, precision);
       run.truncateMetrics(state.step);
@@ -257,6 +270,7 @@ async function trainIn(
   } else {
     run.noteMode(mode);
     log(`run ${run.dir}: ${String(config.model)} on ${reader.manifest.dataset}, ${device}, seed ${seed}`);
+    await initialize();
   }
   log(`compute: ${mode.precision}, ${mode.memoryFormat} (${mode.reason})`);
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { loadCheckpoint } from '../../src/artifacts/checkpoint.js';
 import { prepareCache } from '../../src/data/index.js';
 import { openDataset } from '../../src/data/sources/index.js';
 import { liveTensors } from '../../src/engine/index.js';
@@ -94,6 +95,66 @@ describe('DF-GAN training', () => {
     await train(s(b, 2));
     await train({ ...quiet, resume: b, sets: ['train.steps=3'] });
     assert.ok(fs.readFileSync(ckptFile(a, 3)).equals(fs.readFileSync(ckptFile(b, 3))), 'checkpoints at step 3 differ');
+  });
+
+  test('grow.from: a 64 px DF-GAN starts from a 32 px run (its weights, EMA and layout), resumes without it, samples at 64 px', async () => {
+    const small = path.join(tmp, 'small');
+    const grown = path.join(runs, 'grown');
+    await train({ ...quiet, config: cfg('shapes/dfgan.yaml'), runDir: small, sets: [...TINY, 'train.steps=2'] });
+    const logs: string[] = [];
+    const sets = [...TINY, 'data.resolution=64', 'train.checkpointEvery=1', `grow.from=${small}`, 'grow.base=32'];
+    await train({
+      ...quiet,
+      log: (m) => logs.push(m),
+      config: cfg('shapes/dfgan.yaml'),
+      runDir: grown,
+      sets: [...sets, 'train.steps=1'],
+    });
+    assert.ok(
+      logs.some((l) => /^grew from .*\(32 px, step 2\): 1 new G block\(s\)/.test(l)),
+      logs.join('\n'),
+    );
+    const a = loadCheckpoint(ckptFile(small, 2));
+    const b = loadCheckpoint(ckptFile(grown, 1));
+    try {
+      assert.deepEqual(JSON.parse(b.metadata.generator!), {
+        ...JSON.parse(a.metadata.generator!),
+        resolution: 64,
+        baseResolution: 32,
+      });
+      // One step of EMA (decay 0.999) away from the small run's average; the D blocks moved one place back.
+      const diff = (x: string, y: string): number => a.tensors.get(x)!.sub(b.tensors.get(y)!).abs().max().item();
+      assert.ok(diff('G_ema.fc.weight', 'G_ema.fc.weight') < 1e-3);
+      assert.ok(diff('G_ema.block2.conv1.weight', 'G_ema.block2.conv1.weight') < 1e-3);
+      assert.deepEqual(
+        a.tensors.get('D.encoder.block0.conv1.weight')!.shape,
+        b.tensors.get('D.encoder.block1.conv1.weight')!.shape,
+      );
+    } finally {
+      for (const t of [...a.tensors.values(), ...b.tensors.values()]) t.dispose();
+    }
+    // The checkpoint holds everything: a resume needs no source run.
+    fs.rmSync(small, { recursive: true });
+    const resumed: string[] = [];
+    await train({ ...quiet, log: (m) => resumed.push(m), resume: grown, sets: ['train.steps=2'] });
+    assert.ok(!resumed.some((l) => l.startsWith('grew from')));
+    const pipe = TextToImagePipeline.load(grown);
+    try {
+      using x = pipe.generate(['a red circle'], { seed: 1 });
+      assert.deepEqual(x.shape, [1, 3, 64, 64]);
+    } finally {
+      pipe.dispose();
+    }
+    // A grown run without its base side is refused before anything is trained.
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('shapes/dfgan.yaml'),
+        runDir: path.join(runs, 'nobase'),
+        sets: [...TINY, `grow.from=${grown}`],
+      }),
+      /grow.from needs grow.base/,
+    );
   });
 
   test('eval.samples: R-precision at every checkpoint picks the best one; eval.fid adds FID beside it', async () => {

@@ -23,8 +23,11 @@ import {
   DfGenerator,
   discriminatorChannels,
   generatorChannels,
+  growDiscriminator,
+  growGenerator,
 } from '../../src/models/dfgan/index.js';
-import { init } from '../../src/nn/index.js';
+import { F } from '../../src/engine/index.js';
+import { init, type Module } from '../../src/nn/index.js';
 import { matchingAwareGradientPenalty, matchingAwarePenaltyOf } from '../../src/train/losses.js';
 
 const START = liveTensors();
@@ -56,6 +59,66 @@ describe('DF-GAN', () => {
     assert.deepEqual(discriminatorChannels(32, 64), [32, 64, 128, 256, 256]);
     assert.deepEqual(discriminatorChannels(32, 256), [32, 64, 128, 256, 256, 256, 256]);
     assert.throws(() => generatorChannels(32, 48), /2\^k/);
+  });
+
+  test('grown layouts: the official one up to the base side, nf channels per block above it', () => {
+    assert.deepEqual(generatorChannels(32, 128, 64), [256, 256, 128, 64, 32, 32]);
+    assert.deepEqual(generatorChannels(32, 256, 64), [256, 256, 128, 64, 32, 32, 32]);
+    assert.deepEqual(discriminatorChannels(32, 128, 64), [32, 32, 64, 128, 256, 256]);
+    assert.deepEqual(generatorChannels(32, 64, 64), generatorChannels(32, 64));
+    assert.throws(() => generatorChannels(32, 64, 128), /cannot grow from 128/);
+    assert.throws(() => generatorChannels(32, 96, 64), /cannot grow/);
+  });
+
+  test("growing: the kept weights are the small model's; new G blocks start as up-sampling, new D blocks as pooling", () => {
+    manualSeed(4);
+    const o = { noiseDim: 8, condDim: 6, width: 2 };
+    const G16 = new DfGenerator({ ...o, resolution: 16 });
+    const D16 = new DfDiscriminator({ width: 3, resolution: 16, condDim: 6 });
+    // Train-like weights: every residual branch and affine transform away from its initial value.
+    const perturb = (m: Module): void =>
+      noGrad(() => m.parameters().forEach((p) => tidy(() => p.copy_(p.add(randn(p.shape).mul(0.1))))));
+    perturb(G16);
+    perturb(D16);
+    const G64 = new DfGenerator({ ...o, resolution: 64, baseResolution: 16 });
+    const D64 = new DfDiscriminator({ width: 3, resolution: 64, condDim: 6, baseResolution: 16 });
+    growGenerator(G64, G16.o, G16.stateDict());
+    growDiscriminator(D64, { generator: G16.o, discriminatorWidth: 3 }, D16.stateDict());
+    const same = (a: Module, prefixA: string, b: Module, prefixB: string): void => {
+      const sa = a.stateDict();
+      for (const [k, t] of b.stateDict()) {
+        const mine = sa.get(k.replace(prefixB, prefixA))!;
+        assert.equal(maxAbs(mine, t), 0, k);
+      }
+    };
+    same(G64, '', G16, '');
+    for (let i = 0; i < D16.encoder.blocks.length; i++)
+      same(D64.encoder.blocks[i + 2]!, '', D16.encoder.blocks[i]!, '');
+    same(D64.head, '', D16.head, '');
+    same(D64.encoder.stem, '', D16.encoder.stem, '');
+    tidy(() => {
+      const x = randn([2, 2, 16, 16]);
+      const c = randn([2, 14]);
+      for (const b of G64.blocks.slice(2))
+        assert.equal(maxAbs(b.forward(x, c), F.interpolate(x, { scaleFactor: 2 })), 0);
+      const h = randn([2, 3, 32, 32]);
+      for (const b of D64.encoder.blocks.slice(0, 2))
+        assert.ok(maxAbs(b.forward(h), h.reshape(2, 3, 16, 2, 16, 2).mean([3, 5])) < 1e-6);
+      const { images } = G64.forward(randn([2, 8]), randn([2, 6]));
+      assert.deepEqual(images.shape, [2, 3, 64, 64]);
+      assert.deepEqual(D64.forward(images, randn([2, 6])).shape, [2]);
+    });
+    // Layouts that cannot grow into each other are refused, naming what differs.
+    const wide = new DfGenerator({ ...o, width: 4, resolution: 32, baseResolution: 16 });
+    assert.throws(() => growGenerator(wide, G16.o, G16.stateDict()), /generator width 4 here, 2 there/);
+    const based = new DfGenerator({ ...o, resolution: 64, baseResolution: 32 });
+    assert.throws(() => growGenerator(based, G16.o, G16.stateDict()), /base side 32 here, 16 there/);
+    const wideD = new DfDiscriminator({ width: 4, resolution: 32, condDim: 6, baseResolution: 16 });
+    assert.throws(
+      () => growDiscriminator(wideD, { generator: G16.o, discriminatorWidth: 3 }, D16.stateDict()),
+      /discriminator width 4 here, 3 there/,
+    );
+    for (const m of [G16, D16, G64, D64, wide, based, wideD]) m.dispose();
   });
 
   test('G: noise and sentence in, [B, 3, R, R] in [-1, 1] out, at 64 and 128 px; text has no effect until trained', () => {

@@ -8,6 +8,7 @@
 //   DownBlock(x): shortcut(x)↓2 + γ·(conv 4×4/2 → LReLU → conv 3×3 → LReLU)(x),  γ starts at 0
 import { F, cat, tidy, zeros, type Tensor } from '../../engine/index.js';
 import { Conv2d, Module } from '../../nn/index.js';
+import { discriminatorChannels } from './generator.js';
 
 export interface DfDiscriminatorOptions {
   /** nf: the channels after the first convolution; 8nf at 4×4. */
@@ -16,13 +17,8 @@ export interface DfDiscriminatorOptions {
   resolution: number;
   /** Sentence embedding width. */
   condDim: number;
-}
-
-/** The widths from the input down to 4×4, as the official code lays them out. */
-export function discriminatorChannels(width: number, resolution: number): number[] {
-  const layers = Math.log2(resolution) - 1;
-  if (!Number.isInteger(layers) || layers < 3) throw new RangeError(`resolution must be 2^k ≥ 8, got ${resolution}`);
-  return Array.from({ length: layers }, (_, i) => width * Math.min(2 ** i, 8));
+  /** The side down from which the layout is the official one (grown models); default `resolution`. */
+  baseResolution?: number;
 }
 
 class DownBlock extends Module {
@@ -54,7 +50,7 @@ export class DfImageEncoder extends Module {
   readonly channels: number[];
   constructor(readonly o: DfDiscriminatorOptions) {
     super();
-    this.channels = discriminatorChannels(o.width, o.resolution);
+    this.channels = discriminatorChannels(o.width, o.resolution, o.baseResolution);
     this.stem = this.module('stem', new Conv2d(3, this.channels[0]!, 3, { padding: 1 }));
     this.blocks = this.channels
       .slice(1)

@@ -6,7 +6,8 @@
 //
 // c = [z, sentence embedding]: every block reads the noise and the text. Channels follow the
 // official code: 8nf while the side is small, halving towards the output (64 px: 8nf, 8nf, 4nf, 2nf,
-// nf; 256 px: 8nf ×5, 4nf, 2nf, nf).
+// nf; 256 px: 8nf ×4, 4nf, 2nf, nf). A generator grown from a smaller one (grow.ts) keeps that
+// layout up to its base side and adds nf-channel blocks above it (64 px base, 256 px: ..., nf, nf, nf).
 import { F, cat, tidy, type Tensor } from '../../engine/index.js';
 import { Conv2d, Linear, Module } from '../../nn/index.js';
 import { DFBlock } from './affine.js';
@@ -19,13 +20,30 @@ export interface DfGeneratorOptions {
   width: number;
   /** Output side, 4·2^k (64, 128, 256). */
   resolution: number;
+  /** The side up to which the layout is the official one (grown models); default `resolution`. */
+  baseResolution?: number;
 }
 
-/** The widths from 4×4 up to the output, as the official code lays them out. */
-export function generatorChannels(width: number, resolution: number): number[] {
-  const layers = Math.log2(resolution) - 1;
-  if (!Number.isInteger(layers) || layers < 3) throw new RangeError(`resolution must be 2^k ≥ 8, got ${resolution}`);
-  return Array.from({ length: layers }, (_, i) => width * Math.min(2 ** i, 8)).reverse();
+/** Blocks of a layout of side `resolution` (2^k ≥ 16), the official one up to `base`, nf above it. */
+function layoutOf(resolution: number, base: number): { official: number; added: number } {
+  const official = Math.log2(base) - 1;
+  const added = Math.log2(resolution / base);
+  if (!Number.isInteger(official) || official < 3) throw new RangeError(`resolution must be 2^k ≥ 16, got ${base}`);
+  if (!Number.isInteger(added) || added < 0)
+    throw new RangeError(`a ${resolution} px layout cannot grow from ${base} px: the sides must be 2^k, base ≤ side`);
+  return { official, added };
+}
+
+/** The widths from 4×4 up to the output, as the official code lays them out (then nf per grown block). */
+export function generatorChannels(width: number, resolution: number, base = resolution): number[] {
+  const { official, added } = layoutOf(resolution, base);
+  const widths = Array.from({ length: official }, (_, i) => width * Math.min(2 ** i, 8)).reverse();
+  return [...widths, ...new Array<number>(added).fill(width)];
+}
+
+/** Widths from the input down to 4×4 (the discriminator's order): nf per grown block, then the official ones. */
+export function discriminatorChannels(width: number, resolution: number, base = resolution): number[] {
+  return generatorChannels(width, resolution, base).reverse();
 }
 
 class UpBlock extends Module {
@@ -59,7 +77,7 @@ export class DfGenerator extends Module {
 
   constructor(readonly o: DfGeneratorOptions) {
     super();
-    this.channels = generatorChannels(o.width, o.resolution);
+    this.channels = generatorChannels(o.width, o.resolution, o.baseResolution);
     this.fc = this.module('fc', new Linear(o.noiseDim, this.channels[0]! * 16));
     this.blocks = this.channels
       .slice(1)

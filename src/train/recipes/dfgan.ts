@@ -10,7 +10,15 @@ import { Generator, cat, noGrad, randn, tidy, type Device, type Tensor } from '.
 import type { Batch } from '../../data/index.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
 import type { Conditioner } from '../../models/conditioning.js';
-import { DfDiscriminator, DfGenerator, type DfGeneratorOptions } from '../../models/dfgan/index.js';
+import { loadCheckpoint, resolveRunCheckpoint, withPrefix } from '../../artifacts/checkpoint.js';
+import {
+  DfDiscriminator,
+  DfGenerator,
+  generatorChannels,
+  growDiscriminator,
+  growGenerator,
+  type DfGeneratorOptions,
+} from '../../models/dfgan/index.js';
 import { diffAugment } from '../../models/layers/diff-augment.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
@@ -42,6 +50,23 @@ export const dfganSchema = {
     kind: 'object',
     fields: {
       width: { kind: 'number', int: true, min: 1, doc: 'nf: channels after the first convolution (8nf at 4×4)' },
+    },
+  },
+  grow: {
+    kind: 'object',
+    fields: {
+      from: {
+        kind: 'string',
+        nullable: true,
+        doc: 'a smaller DF-GAN run (its best checkpoint) or checkpoint whose G, D and EMA start this run (models/dfgan/grow.ts)',
+      },
+      base: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: "side up to which the layout is the official code's, nf-channel blocks above it (the grown-from model's side; 0: the official layout)",
+      },
     },
   },
   loss: {
@@ -125,17 +150,23 @@ class DfganRecipe implements Recipe {
     this.rng = ctx.rng;
     this.conditioner = conditionerFromConfig(ctx.config, ctx.data).conditioner;
     this.conditioner.module?.to(device);
+    if (config.grow.from !== null && config.grow.base === 0)
+      throw new Error("grow.from needs grow.base: the side of the model it grows from (the layout's base)");
+    // Only grown layouts record a base side: checkpoints of the official layout keep their metadata.
+    const base = config.grow.base === 0 ? {} : { baseResolution: config.grow.base };
     const gOpts: DfGeneratorOptions = {
       noiseDim: config.generator.noiseDim,
       condDim: this.conditioner.dim,
       width: config.generator.width,
       resolution: config.data.resolution,
+      ...base,
     };
     this.G = new DfGenerator(gOpts).to(device);
     this.D = new DfDiscriminator({
       width: config.discriminator.width,
       resolution: config.data.resolution,
       condDim: this.conditioner.dim,
+      ...base,
     }).to(device);
     this.modules.set('G', this.G).set('D', this.D);
     // The text encoder is frozen; it is kept in the checkpoint so that the model samples on its own.
@@ -149,6 +180,50 @@ class DfganRecipe implements Recipe {
     ctx.log(
       `dfgan: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, D ${(this.D.numParameters() / 1e6).toFixed(2)}M parameters; ${config.data.resolution} px; sentence ${this.conditioner.dim}`,
     );
+  }
+
+  /** A new run with grow.from starts from that smaller DF-GAN's G, D and EMA (models/dfgan/grow.ts). */
+  initialize(): void {
+    const from = this.c.grow.from;
+    if (from === null) return;
+    const ck = loadCheckpoint(resolveRunCheckpoint(from, true));
+    try {
+      const m = ck.metadata;
+      if (m.model !== 'dfgan') throw new Error(`grow.from: ${ck.path} is not a DF-GAN checkpoint (model: ${m.model})`);
+      const generator = JSON.parse(m.generator ?? 'null') as DfGeneratorOptions;
+      // Checkpoints before the discriminator's options were recorded have its width in their config.
+      const d =
+        m.discriminator !== undefined
+          ? (JSON.parse(m.discriminator) as { width: number })
+          : (JSON.parse(m.config ?? '{}') as { discriminator?: { width: number } }).discriminator;
+      if (d === undefined) throw new Error(`grow.from: ${ck.path} records no discriminator width`);
+      const discriminatorWidth = d.width;
+      // The grown model keeps the small one's text-image fusion: the sentences must be the same.
+      const text = this.conditioner.module;
+      if (text !== null && text !== undefined)
+        for (const [k, t] of text.stateDict()) {
+          const there = ck.tensors.get(`text.${k}`);
+          const same =
+            there !== undefined &&
+            noGrad(() => tidy(() => t.float().sub(there.to(t.device).float()).abs().max().item())) === 0;
+          if (!same)
+            throw new Error(
+              `grow.from: ${ck.path} was trained on another sentence encoder than condition.damsm (text.${k} differs)`,
+            );
+        }
+      const G = withPrefix(ck.tensors, 'G.');
+      growGenerator(this.G, generator, G);
+      growDiscriminator(this.D, { generator, discriminatorWidth }, withPrefix(ck.tensors, 'D.'));
+      const shadow = withPrefix(ck.tensors, 'G_ema.');
+      if (this.ema) growGenerator(this.ema.shadow, generator, shadow.size > 0 ? shadow : G);
+      this.ctx.log(
+        `grew from ${ck.path} (${generator.resolution} px, step ${m.step ?? '?'}): ` +
+          `${this.G.blocks.length - generatorChannels(generator.width, generator.resolution, this.c.grow.base).length + 1} new G block(s), ` +
+          `its D, EMA${this.ema && shadow.size === 0 ? ' (from G: it had none)' : ''} and layout kept`,
+      );
+    } finally {
+      for (const t of ck.tensors.values()) t.dispose();
+    }
   }
 
   #fixedInputs(): DfganRecipe['fixed'] {
@@ -242,7 +317,12 @@ class DfganRecipe implements Recipe {
   }
 
   metadata(): Record<string, string> {
-    return { model: 'dfgan', generator: JSON.stringify(this.G.o), ...this.conditioner.metadata() };
+    return {
+      model: 'dfgan',
+      generator: JSON.stringify(this.G.o),
+      discriminator: JSON.stringify(this.D.o),
+      ...this.conditioner.metadata(),
+    };
   }
 
   dispose(): void {
