@@ -85,6 +85,32 @@ const MODELS: ModelSpec[] = [
     needs: 'damsm',
     window: 2,
   },
+  // The 128 and 256 px paths: grown from the 64 px model (nf-channel blocks above 64 px; weights do
+  // not change the speed, so no source run is needed) against the official code's 128 px layout.
+  {
+    name: 'dfgan-128-grown',
+    config: 'configs/dfgan-cub.yaml',
+    data: 'cub',
+    sets: ['eval.samples=0', 'eval.fid=0', 'data.resolution=128', 'grow.base=64'],
+    needs: 'damsm',
+    window: 1,
+  },
+  {
+    name: 'dfgan-128-official',
+    config: 'configs/dfgan-cub.yaml',
+    data: 'cub',
+    sets: ['eval.samples=0', 'eval.fid=0', 'data.resolution=128'],
+    needs: 'damsm',
+    window: 1,
+  },
+  {
+    name: 'dfgan-256-grown',
+    config: 'configs/dfgan-cub.yaml',
+    data: 'cub',
+    sets: ['eval.samples=0', 'eval.fid=0', 'data.resolution=256', 'grow.base=64'],
+    needs: 'damsm',
+    window: 1,
+  },
   { name: 'stackgan-pp', config: 'configs/stackgan-pp-cub.yaml', data: 'cub', sets: [], needs: 'damsm', window: 1 },
   { name: 'attngan', config: 'configs/attngan-cub.yaml', data: 'cub', sets: [], needs: 'damsm', window: 1 },
 ];

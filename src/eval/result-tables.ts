@@ -18,6 +18,7 @@ export type TableSpec =
   | { kind: 'attr'; columns: [string, string][] }
   | { kind: 'bench-engine'; file: string }
   | { kind: 'bench-models'; before: string; after: string }
+  | { kind: 'bench-models-rows'; file: string; labels: [string, string][] }
   | { kind: 'bench-generate'; before: string; after: string }
   | { kind: 'load'; columns: [string, string][] }
   | { kind: 'load-mixed'; file: string }
@@ -211,6 +212,17 @@ function benchModelsTable(spec: Extract<TableSpec, { kind: 'bench-models' }>, re
     ],
     rows,
   );
+}
+
+/** Chosen rows of one bench:models run, in the order and with the names `labels` give. */
+function benchModelsRowsTable(spec: Extract<TableSpec, { kind: 'bench-models-rows' }>, read: ReadJson): string {
+  const bench = read(spec.file) as BenchModels;
+  const rows = spec.labels.map(([model, label]) => {
+    const r = bench.rows.find((x) => x.model === model);
+    if (r === undefined) throw new Error(`${spec.file} has no row for ${model}`);
+    return [label, r.mode, String(r.batch), r.imgPerS.toFixed(1), `${(r.peakRssMiB / 1024).toFixed(1)} GiB`];
+  });
+  return table(['model', 'mode', 'batch', 'img/s', 'peak RSS'], rows);
 }
 
 interface BenchGenerate {
@@ -474,6 +486,8 @@ export function renderTable(spec: TableSpec, read: ReadJson): string {
       return benchEngineTable(spec, read);
     case 'bench-models':
       return benchModelsTable(spec, read);
+    case 'bench-models-rows':
+      return benchModelsRowsTable(spec, read);
     case 'bench-generate':
       return benchGenerateTable(spec, read);
     case 'load':

@@ -262,4 +262,29 @@ describe('training runs summarised for the results tables', () => {
     const g = renderTable({ kind: 'eval', columns: [['gen.json', 'model']] }, read).split('\n');
     assert.equal(g[3], '| R-precision of the real images (same captions) | 30.0% ± 0.4 (generated ÷ real 0.50) |');
   });
+
+  test('chosen rows of a bench:models run, in the order and under the names given', () => {
+    const bench = {
+      torch: '2.x',
+      rows: [
+        { model: 'a', mode: 'bf16+cl', imgPerS: 23.44, peakRssMiB: 1874, batch: 32 },
+        { model: 'b', mode: 'bf16+cl', imgPerS: 3.01, peakRssMiB: 13242, batch: 32 },
+      ],
+    };
+    const read = (): unknown => bench;
+    const spec = {
+      kind: 'bench-models-rows' as const,
+      file: 'b.json',
+      labels: [
+        ['b', 'big'],
+        ['a', 'small'],
+      ] as [string, string][],
+    };
+    const t = renderTable(spec, read).split('\n');
+    assert.deepEqual(t.slice(2), [
+      '| big | bf16+cl | 32 | 3.0 | 12.9 GiB |',
+      '| small | bf16+cl | 32 | 23.4 | 1.8 GiB |',
+    ]);
+    assert.throws(() => renderTable({ ...spec, labels: [['c', 'none']] }, read), /b.json has no row for c/);
+  });
 });
