@@ -23,7 +23,8 @@ const models =
     ? process.argv.slice(2)
     : fs
         .readdirSync(path.join(root, 'models'))
-        .filter((f) => f.endsWith('.safetensors'))
+        // A model's latent encoder (<name>.encoder.safetensors) sits beside it: not a generator.
+        .filter((f) => f.endsWith('.safetensors') && !f.endsWith('.encoder.safetensors'))
         .sort()
         .map((f) => path.join('models', f));
 

@@ -78,19 +78,18 @@ export class TagGenerator extends Module {
 }
 
 /**
- * Per attribute, from a one-hot-per-attribute condition [B, Σ classes]: the class indices, or, when
- * a row is not one-hot (a blend of colours), the attribute's weights [B, classes] as they are.
+ * Per attribute, the weights [B, classes] of a one-hot-per-attribute condition [B, Σ classes]: one-hot
+ * rows read one embedding, blends (latent-edit.ts's tag edits) the weighted sum. The norm's weighted
+ * sum is exact for one-hot rows (1·e + 0·…), so nothing is read back from the device to tell them apart.
  */
 export function labelsOf(condition: Tensor, classes: number[]): Tensor[] {
   const total = classes.reduce((a, b) => a + b, 0);
   if (condition.rank !== 2 || condition.size(1) !== total)
     throw new TypeError(`expected tags as [B, ${total}] (one-hot per attribute), got [${condition.shape.join(', ')}]`);
-  const values = condition.toTypedArray() as Float32Array;
-  const oneHot = values.every((v) => v === 0 || v === 1);
   let start = 0;
   return classes.map((n) => {
     using part = condition.narrow(1, start, n);
     start += n;
-    return oneHot ? part.argmax(1) : part.float();
+    return part.float();
   });
 }
