@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { pickDevice, retainFreedCpuMemory, type Tensor } from '../engine/index.js';
 import { saveAttentionFigure, saveGrid } from '../io/index.js';
 import { stageRows } from '../inference/stage-rows.js';
-import { parseTagsFile } from '../text/index.js';
+import { parseTagsFile, tagText } from '../text/index.js';
 import { latentTensor, readLatentFile, type LatentFile } from '../inference/latent-file.js';
 import { TextToImagePipeline } from '../inference/pipeline.js';
 import { UsageError, intOption } from './usage.js';
@@ -110,7 +110,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     if (tagsFile !== undefined) {
       const lines = parseTagsFile(fs.readFileSync(tagsFile, 'utf8'));
       if (lines.length === 0) throw new UsageError(`${tagsFile} has no tag lines`, sampleHelp);
-      captions = lines.map((l) => `${l.hair} hair ${l.eyes} eyes`);
+      captions = lines.map(tagText);
       nrow = values.nrow === undefined ? Math.ceil(Math.sqrt(captions.length)) : intOption('--nrow', values.nrow);
     } else if (latent !== undefined) {
       captions = texts;

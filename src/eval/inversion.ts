@@ -3,6 +3,7 @@
 // and the time per image are reported, with and without the encoder.
 import { F, type Device, type Tensor } from '../engine/index.js';
 import type { TextToImagePipeline } from '../inference/pipeline.js';
+import { tagText } from '../text/index.js';
 import { project } from '../inference/projection.js';
 import { readReal } from './evaluate.js';
 
@@ -101,7 +102,7 @@ export async function measureInversion(pipe: TextToImagePipeline, o: InversionOp
           one.size(-1) === pipe.resolution
             ? one.clone()
             : F.interpolate(one, { size: pipe.resolution, mode: 'bilinear' }),
-        text: `${a.hair} hair ${a.eyes} eyes`,
+        text: tagText({ hair: a.hair, eyes: a.eyes }),
       });
     });
   });

@@ -1,5 +1,5 @@
 // The HW3-2 grid's input: an assignment testing_tags.txt, `id,<colour> hair <colour> eyes` per line.
-import { TagError, parseTagsFile } from '../text/index.js';
+import { TagError, parseTagsFile, tagText } from '../text/index.js';
 import { badRequest } from './errors.js';
 
 export const MAX_GRID_LINES = 100;
@@ -8,7 +8,7 @@ export const MAX_GRID_LINES = 100;
 export function gridCaptions(tags: string): string[] {
   let captions: string[];
   try {
-    captions = parseTagsFile(tags).map((l) => `${l.hair} hair ${l.eyes} eyes`);
+    captions = parseTagsFile(tags).map(tagText);
   } catch (e) {
     throw e instanceof TagError ? badRequest(e.message) : e;
   }

@@ -24,6 +24,7 @@ export {
   TagFileError,
   parseTags,
   parseTagsFile,
+  tagText,
   canonicalColour,
   HAIR_COLOURS,
   EYE_COLOURS,

@@ -59,6 +59,9 @@ export interface TagAttributes {
 /** Tag text ("blue hair red eyes") or attributes ({ hair: 'blue', eyes: 'red' }). */
 export type TagInput = string | TagAttributes;
 
+/** The dataset's tag text of two colours: "blue hair red eyes" (unchecked; TagVocabulary.format checks). */
+export const tagText = (a: { hair: string; eyes: string }): string => `${a.hair} hair ${a.eyes} eyes`;
+
 export interface ParsedTags {
   hair?: string;
   eyes?: string;
@@ -328,8 +331,7 @@ export class TagVocabulary {
 
   /** Tag text of the dataset's form: "blue hair red eyes". */
   format(input: TagInput): string {
-    const a = this.attributes(input);
-    return `${a.hair} hair ${a.eyes} eyes`;
+    return tagText(this.attributes(input));
   }
 
   toJSON(): TagVocabularyJSON {

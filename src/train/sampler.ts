@@ -1,6 +1,6 @@
 // The generator a recipe hands to src/eval for its checkpoint metric (see recipe.ts `sampler`):
 // the moving average when there is one, in eval mode while it is measured.
-import type { Device, Tensor } from '../engine/index.js';
+import { noGrad, type Device, type Tensor } from '../engine/index.js';
 import type { Sampler } from '../eval/checkpoint-metric.js';
 import type { Conditioner } from '../models/conditioning.js';
 import type { Module } from '../nn/index.js';
@@ -23,6 +23,25 @@ export function samplerOf(
   images: (z: Tensor, captions: readonly string[]) => Tensor,
 ): Sampler {
   return { ...o, images, inEvalMode: (fn) => g.inEvalMode(fn) };
+}
+
+/** A recipe's fixed noise and conditions for its sample grid, `perCondition` images per row. */
+export interface FixedInputs {
+  noise: Tensor;
+  condition: Tensor;
+  perCondition: number;
+}
+
+/** The sample grid of generator g (the moving average, when a recipe has one) in eval mode, no graph. */
+export function fixedSamples(g: ConditionVectorGenerator, fixed: FixedInputs): { images: Tensor; nrow: number } {
+  return g.inEvalMode(() =>
+    noGrad(() => {
+      const out = g.forward(fixed.noise, fixed.condition);
+      out.mu?.dispose();
+      out.logvar?.dispose();
+      return { images: out.images, nrow: fixed.perCondition };
+    }),
+  );
 }
 
 /** The Sampler of a generator that reads the conditioner's vector for each caption. */

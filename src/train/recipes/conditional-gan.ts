@@ -15,7 +15,7 @@ import {
 import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
 import { TagConditioner, type Conditioner } from '../../models/conditioning.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
-import { conditionVectorSampler } from '../sampler.js';
+import { conditionVectorSampler, fixedSamples } from '../sampler.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import { ExponentialMovingAverage } from '../ema.js';
@@ -323,15 +323,7 @@ class ConditionalGanRecipe implements Recipe {
 
   /** Samples from the EMA generator when there is one, in eval mode (running batch statistics). */
   samples(): { images: Tensor; nrow: number } {
-    const g = this.ema?.shadow ?? this.G;
-    return g.inEvalMode(() =>
-      noGrad(() => {
-        const out = g.forward(this.fixed.noise, this.fixed.condition);
-        out.mu?.dispose();
-        out.logvar?.dispose();
-        return { images: out.images, nrow: this.fixed.perCondition };
-      }),
-    );
+    return fixedSamples(this.ema?.shadow ?? this.G, this.fixed);
   }
 
   metadata(): Record<string, string> {

@@ -27,7 +27,7 @@ import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, matchingAwarePenaltyOf, minimize, weightedSum } from '../losses.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
-import { conditionVectorSampler } from '../sampler.js';
+import { conditionVectorSampler, fixedSamples } from '../sampler.js';
 import type { CommonConfig } from '../schema.js';
 import { conditionerFromConfig } from './conditional-gan-config.js';
 
@@ -301,13 +301,7 @@ class DfganRecipe implements Recipe {
   }
 
   samples(): { images: Tensor; nrow: number } {
-    const g = this.ema?.shadow ?? this.G;
-    return g.inEvalMode(() =>
-      noGrad(() => ({
-        images: g.forward(this.fixed.noise, this.fixed.condition).images,
-        nrow: this.fixed.perCondition,
-      })),
-    );
+    return fixedSamples(this.ema?.shadow ?? this.G, this.fixed);
   }
 
   /** G as src/eval measures it (the moving average when there is one): R-precision picks the best checkpoint. */

@@ -5,6 +5,7 @@
 import type { Batch } from '../../data/index.js';
 import { F, Generator, noGrad, randn, tidy, type Tensor } from '../../engine/index.js';
 import { TextToImagePipeline } from '../../inference/pipeline.js';
+import { tagText } from '../../text/index.js';
 import { LatentEncoder, type LatentEncoderOptions } from '../../models/latent-encoder.js';
 import type { Module } from '../../nn/index.js';
 import { Adam, type Optimizer } from '../../optim/index.js';
@@ -52,7 +53,7 @@ function tagTexts(batch: Batch): string[] {
   return batch.attributes.map((a, i) => {
     if (a?.hair === undefined || a.eyes === undefined)
       throw new Error(`image ${batch.indices[i]} has no hair/eyes tags: the latent encoder needs a tag dataset`);
-    return `${a.hair} hair ${a.eyes} eyes`;
+    return tagText({ hair: a.hair, eyes: a.eyes });
   });
 }
 
@@ -135,7 +136,7 @@ class LatentEncoderRecipe implements Recipe {
       const g = new Generator(20261202);
       const tagsOf = this.ctx.data.records
         .slice(0, config.eval.generated)
-        .map((r) => `${r.attributes?.hair} hair ${r.attributes?.eyes} eyes`);
+        .map((r) => tagText({ hair: r.attributes?.hair ?? '', eyes: r.attributes?.eyes ?? '' }));
       noGrad(() => {
         using z0 = randn([tagsOf.length, this.G.noiseDim], { generator: g });
         using z = z0.to(this.ctx.device);

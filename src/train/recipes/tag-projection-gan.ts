@@ -9,11 +9,12 @@
 import { Generator, noGrad, rand, randint, randn, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
-import { conditionVectorSampler } from '../sampler.js';
+import { conditionVectorSampler, fixedSamples } from '../sampler.js';
 import { TagConditioner } from '../../models/conditioning.js';
 import { diffAugment } from '../../models/layers/diff-augment.js';
 import { ProjectionDiscriminator, TagGenerator, type TagGeneratorOptions } from '../../models/projection/index.js';
 import { TagEncoder } from '../../models/tag-encoder.js';
+import { tagText } from '../../text/index.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigOf, Schema } from '../config.js';
@@ -182,7 +183,7 @@ class TagProjectionRecipe implements Recipe {
     if (tags.length === 0) {
       const seen: string[] = [];
       for (const r of this.ctx.data.records) {
-        const key = r.attributes ? `${r.attributes.hair} hair ${r.attributes.eyes} eyes` : null;
+        const key = r.attributes ? tagText({ hair: r.attributes.hair ?? '', eyes: r.attributes.eyes ?? '' }) : null;
         if (key !== null && !seen.includes(key)) seen.push(key);
         if (seen.length >= s.rows) break;
       }
@@ -272,13 +273,7 @@ class TagProjectionRecipe implements Recipe {
   }
 
   samples(): { images: Tensor; nrow: number } {
-    const g = this.ema?.shadow ?? this.G;
-    return g.inEvalMode(() =>
-      noGrad(() => ({
-        images: g.forward(this.fixed.noise, this.fixed.condition).images,
-        nrow: this.fixed.perCondition,
-      })),
-    );
+    return fixedSamples(this.ema?.shadow ?? this.G, this.fixed);
   }
 
   /** G as src/eval measures it (the moving average when there is one): the trainer picks the best checkpoint by it. */
