@@ -31,6 +31,7 @@ import { LocalGenerationService, ModelRegistry, buildApp } from '../../src/serve
 import { TextToImagePipeline } from '../../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { assertBestKept, ckptFile, finiteMetrics, maxAbsDiff } from '../helpers/runs.js';
+import { makeCubExtra } from '../helpers/cub-extra.js';
 import { tinyTreeOverrides } from '../helpers/tiny-attngan.js';
 
 const run = promisify(execFile);
@@ -384,6 +385,45 @@ describe('training', () => {
         sets: [...TINY, 'data.resolution=512'],
       }),
       /the config asks for 512|--sizes 128,256,512/,
+    );
+  });
+
+  test('extra.cache: uncaptioned birds join the image-only real term at the stages they have; counted; resumed exactly', async () => {
+    const extraDir = path.join(tmp, 'extra-src');
+    await makeCubExtra(extraDir, ['901.Alpha_Extra', '902.Beta_Extra'], 4);
+    const extra = path.join(tmp, 'extra');
+    await prepareCache(await openDataset(`cub-extra:${extraDir}`), { out: extra, resolutions: [64, 128] });
+    const s = (dir: string, steps: number, sets: string[] = [`extra.cache=${extra}`, 'extra.batchSize=3']) => ({
+      ...quiet,
+      config: cfg('stackgan-pp-cub.yaml'),
+      runDir: dir,
+      sets: [...TINY, ...sets, `train.steps=${steps}`, 'train.checkpointEvery=1'],
+    });
+    const before = liveTensors();
+    const a = path.join(runs, 'extra-straight');
+    const b = path.join(runs, 'extra-resumed');
+    const plain = path.join(runs, 'extra-none');
+    await train(s(a, 3));
+    await train(s(b, 2));
+    await train({ ...quiet, resume: b, sets: ['train.steps=3'] });
+    await train(s(plain, 1, []));
+    assert.equal(liveTensors(), before);
+    assert.ok(fs.readFileSync(ckptFile(a, 3)).equals(fs.readFileSync(ckptFile(b, 3))), 'the extra stream resumes');
+    const [first] = finiteMetrics(a);
+    // The 64 and 128 px discriminators see the extra birds; the cache has no 256 px images for D2.
+    assert.ok('D0/extra' in first! && 'D1/extra' in first!, JSON.stringify(first));
+    assert.ok(!('D2/extra' in first!));
+    assert.notEqual(first!['loss/D0'], finiteMetrics(plain)[0]!['loss/D0']);
+    assert.equal(first!['loss/D2'], finiteMetrics(plain)[0]!['loss/D2'], 'D2 is trained as without them');
+    const ck = loadCheckpoint(ckptFile(a, 3));
+    assert.equal((ck.manifest.state as { imagesSeen: number }).imagesSeen, 3 * (4 + 3));
+    for (const t of ck.tensors.values()) t.dispose();
+    // Images of a held-out class would leak it: the shapes set again, every class in its training split.
+    const allShapes = path.join(tmp, 'shapes-all-train');
+    await prepareCache(await openDataset('shapes:64:5'), { out: allShapes, resolutions: [64], split: 'classes:1,0' });
+    await assert.rejects(
+      train(s(path.join(runs, 'extra-leak'), 1, [`extra.cache=${allShapes}`])),
+      /validation\/test split/,
     );
   });
 

@@ -23,6 +23,7 @@ import { Vocabulary } from '../../text/index.js';
 import type { ConfigOf, Schema } from '../config.js';
 import type { CommonConfig } from '../schema.js';
 import { gradNorm } from '../losses.js';
+import { readExtraImages } from '../extra-images.js';
 import type { AuxiliaryData, Recipe, RecipeContext, RecipeFactory, StepOptions, StepResult } from '../recipe.js';
 import { validationLoader } from '../validation.js';
 
@@ -293,22 +294,8 @@ class DamsmRecipe implements Recipe {
  */
 function speciesOf(data: CacheReader, extra: string | null): string[] {
   const train = new Set(data.records.filter((r) => r.split === 'train').map((r) => r.classId));
-  const heldOut = new Set(data.records.filter((r) => r.split !== 'train').map((r) => r.classId));
   const out = [...train].sort();
-  if (extra !== null) {
-    const reader = CacheReader.open(extra);
-    try {
-      const extraSpecies = new Set(reader.records.filter((r) => r.split === 'train').map((r) => r.classId));
-      const leaked = [...extraSpecies].filter((c) => heldOut.has(c)).sort();
-      if (leaked.length > 0)
-        throw new Error(
-          `${extra} holds ${leaked.length} species of ${data.dir}'s validation/test split (${leaked.slice(0, 3).join(', ')}${leaked.length > 3 ? ', …' : ''}): keep held-out species out of the image encoder's training`,
-        );
-      for (const c of [...extraSpecies].sort()) if (!train.has(c)) out.push(c);
-    } finally {
-      reader.close();
-    }
-  }
+  if (extra !== null) for (const c of readExtraImages(data, extra).species) if (!train.has(c)) out.push(c);
   return out;
 }
 

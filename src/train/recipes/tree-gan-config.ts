@@ -76,13 +76,24 @@ const sections = {
       ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
     },
   },
+  extra: {
+    kind: 'object',
+    fields: {
+      cache: {
+        kind: 'string',
+        nullable: true,
+        doc: 'uncaptioned birds of other species (a prepared cub-extra cache): more real images for the image-only logit u_r, at the stages whose side it has',
+      },
+      batchSize: { kind: 'number', int: true, min: 1, default: 16, doc: 'images of `cache` per step' },
+    },
+  },
   eval: conditionalGanSchema.eval,
   samples: conditionalGanSchema.samples,
 } as const satisfies Schema;
 
 /** The schema of one tree model: the shared sections, the loss with that paper's own terms. */
 export function treeSchema(model: TreeModel): Schema {
-  const { condition, augment, generator, discriminator, optim, eval: evaluation, samples } = sections;
+  const { condition, augment, generator, discriminator, optim, extra, eval: evaluation, samples } = sections;
   const loss = { ...lossFields, ...(model === 'stackgan-pp' ? stackganPpLoss : attnganLoss) };
   return {
     condition,
@@ -91,6 +102,7 @@ export function treeSchema(model: TreeModel): Schema {
     discriminator,
     loss: { kind: 'object', fields: loss },
     optim,
+    extra,
     eval: evaluation,
     samples,
   };

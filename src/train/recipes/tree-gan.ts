@@ -8,7 +8,8 @@
 // with s_i the stage-i images of one generator pass, x_i the real images at that scale, c the text
 // code D reads (StackGAN++: G's conditioning mean μ, detached; AttnGAN: the sentence embedding) and
 // ĉ that of a caption of another class. The weights a, u, g come from the config: each paper's
-// averaging is a choice of them.
+// averaging is a choice of them. With extra.cache, u_r's real images also include uncaptioned birds
+// of other species (an auxiliary stream; the term is the mean over both sets of real images).
 import { discriminatorAugment } from '../augment-config.js';
 import { Generator, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
@@ -33,7 +34,8 @@ import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize, weightedSum } from '../losses.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
 import { samplerOf } from '../sampler.js';
-import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
+import type { AuxiliaryData, Recipe, RecipeContext, RecipeFactory, StepOptions, StepResult } from '../recipe.js';
+import { readExtraImages } from '../extra-images.js';
 import { adamFromConfig } from '../optim-config.js';
 import { conditionerFromConfig, sampleCaptions } from './conditional-gan-config.js';
 import { treeSchema, type TreeConfig } from './tree-gan-config.js';
@@ -56,6 +58,7 @@ class TreeGanRecipe implements Recipe {
   readonly augment: (x: Tensor) => Tensor;
   readonly resolutions: number[];
   readonly fixed: { noise: Tensor; text: TextFeatures; captions: string[]; perCondition: number };
+  readonly auxiliary?: AuxiliaryData;
 
   constructor(
     readonly model: TreeModel,
@@ -101,6 +104,16 @@ class TreeGanRecipe implements Recipe {
       orthogonalInit(D);
       return D.to(device);
     });
+    const extra = config.extra;
+    if (extra.cache !== null) {
+      const sides = readExtraImages(ctx.data, extra.cache).resolutions;
+      const stages = this.G.stages.filter((r) => sides.includes(r));
+      if (stages.length === 0)
+        throw new Error(
+          `extra.cache ${extra.cache} has ${sides.join(', ')} px images, none of the stages ${this.G.stages.join(', ')}: prepare it with --sizes ${this.G.stages.join(',')}`,
+        );
+      this.auxiliary = { cache: extra.cache, batchSize: extra.batchSize, resolutions: stages };
+    }
     this.modules.set('G', this.G);
     this.Ds.forEach((D, i) => this.modules.set(`D${i}`, D));
     const o = config.optim;
@@ -134,7 +147,7 @@ class TreeGanRecipe implements Recipe {
     return noGrad(() => (mu ? mu.detach() : this.G.conditionMean(sentence)));
   }
 
-  step(batches: Batch[], _step: number, { logging }: { logging: boolean }): StepResult {
+  step(batches: Batch[], _step: number, { logging, auxiliary }: StepOptions): StepResult {
     const scalars: Record<string, number> = {};
     const batch = batches[0]!;
     const reals = this.G.stages.map((r) => {
@@ -153,7 +166,10 @@ class TreeGanRecipe implements Recipe {
     try {
       using c = this.#dCode(text.sentence, out.mu);
       using cWrong = this.#dCode(wrongText);
-      this.Ds.forEach((D, i) => this.#stepD(i, D, reals[i]!, out.stages[i]!, c, cWrong, scalars, logging));
+      this.Ds.forEach((D, i) => {
+        const extra = auxiliary?.images.get(this.G.stages[i]!);
+        this.#stepD(i, D, { real: reals[i]!, extra }, out.stages[i]!, c, cWrong, scalars, logging);
+      });
       this.#stepG(out, text, batch, c, scalars, logging);
     } finally {
       disposeTreeOutput(out);
@@ -161,13 +177,13 @@ class TreeGanRecipe implements Recipe {
       wrongText.dispose();
     }
     this.ema?.update();
-    return { scalars, images: n };
+    return { scalars, images: n + (auxiliary?.indices.length ?? 0) };
   }
 
   #stepD(
     i: number,
     D: StackGanDiscriminator,
-    real: Tensor,
+    { real, extra }: { real: Tensor; extra: Tensor | undefined },
     fake: Tensor,
     c: Tensor,
     cWrong: Tensor,
@@ -195,12 +211,25 @@ class TreeGanRecipe implements Recipe {
         dRealLoss(this.loss, uReal),
         dFakeLoss(this.loss, uFake),
       ];
+      const weights = [w.real, w.wrong, w.fake, w.unconditionalReal, w.unconditionalFake];
+      if (extra !== undefined) {
+        // u_r over captioned and extra reals alike: each set weighted by its share of the images.
+        using ea = this.augment(extra);
+        using fe = D.features(ea);
+        using uExtra = D.unconditionalScore(fe);
+        const n = real.size(0);
+        const m = extra.size(0);
+        terms.push(dRealLoss(this.loss, uExtra));
+        weights[3] = (w.unconditionalReal * n) / (n + m);
+        weights.push((w.unconditionalReal * m) / (n + m));
+        if (logging) scalars[`D${i}/extra`] = meanScore(this.loss, uExtra);
+      }
       if (logging) {
         scalars[`D${i}/real`] = meanScore(this.loss, sReal);
         scalars[`D${i}/wrong`] = meanScore(this.loss, sWrong);
         scalars[`D${i}/fake`] = meanScore(this.loss, sFake);
       }
-      const total = weightedSum(terms, [w.real, w.wrong, w.fake, w.unconditionalReal, w.unconditionalFake]);
+      const total = weightedSum(terms, weights);
       terms.forEach((t) => t.dispose());
       return total;
     })();
