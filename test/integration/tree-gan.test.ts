@@ -388,6 +388,71 @@ describe('training', () => {
     );
   });
 
+  test('grow.from: StackGAN++ grown from its 64 px stage alone keeps that stage and its D; the 128 and 256 px stages start fresh', async () => {
+    const small = path.join(runs, 'pp-64');
+    const grown = path.join(runs, 'pp-grown');
+    await train({
+      ...quiet,
+      config: cfg('stackgan-pp-cub.yaml'),
+      runDir: small,
+      sets: [...TINY, 'generator.branches=1', 'data.resolution=64', 'train.steps=2'],
+    });
+    const logs: string[] = [];
+    // One Adam step moves a weight by at most its learning rate (the first step is ±lr; float32
+    // rounding near 1 adds ~1e-7): the kept weights are the small run's within that, where fresh
+    // ones would differ by their whole scale.
+    const frozen = ['train.steps=1', 'train.checkpointEvery=1'];
+    await train({
+      ...quiet,
+      log: (m) => logs.push(m),
+      config: cfg('stackgan-pp-cub.yaml'),
+      runDir: grown,
+      sets: [...TINY, `grow.from=${small}`, ...frozen],
+    });
+    assert.ok(
+      logs.some((l) => /^grew from .*\(stages 64, step 2\): stages 128, 256 added/.test(l)),
+      logs.join('\n'),
+    );
+    const a = loadCheckpoint(ckptFile(small, 2));
+    const b = loadCheckpoint(ckptFile(grown, 1));
+    try {
+      const buffer = /running_(mean|var)|num_batches_tracked/;
+      let kept = 0;
+      for (const [k, t] of a.tensors)
+        if (/^(G|D0)\./.test(k) && !buffer.test(k)) {
+          assert.ok(maxAbsDiff(t, b.tensors.get(k)!) <= 0.0002 + 1e-6, `${k}: ${maxAbsDiff(t, b.tensors.get(k)!)}`);
+          kept++;
+        }
+      assert.ok(kept > 10, `${kept} tensors kept`);
+      assert.ok(
+        b.tensors.has('G.stage2.up.block.conv.weight') &&
+          b.tensors.has('D2.' + [...b.tensors.keys()].find((k) => k.startsWith('D2.'))!.slice(3)),
+      );
+      assert.ok(![...a.tensors.keys()].some((k) => k.startsWith('G.stage1.') || k.startsWith('D1.')));
+    } finally {
+      for (const t of [...a.tensors.values(), ...b.tensors.values()]) t.dispose();
+    }
+    // Only a tree of fewer stages of the same model grows into this one.
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('stackgan-pp-cub.yaml'),
+        runDir: path.join(runs, 'pp-regrow'),
+        sets: [...TINY, `grow.from=${grown}`, 'train.steps=1'],
+      }),
+      /must start with them and add more/,
+    );
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('attngan-cub.yaml'),
+        runDir: path.join(runs, 'pp-to-attn'),
+        sets: [...TINY, `grow.from=${small}`, 'train.steps=1'],
+      }),
+      /is not a attngan checkpoint/,
+    );
+  });
+
   test('extra.cache: uncaptioned birds join the image-only real term at the stages they have; counted; resumed exactly', async () => {
     const extraDir = path.join(tmp, 'extra-src');
     await makeCubExtra(extraDir, ['901.Alpha_Extra', '902.Beta_Extra'], 4);

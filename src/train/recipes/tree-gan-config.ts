@@ -76,6 +76,16 @@ const sections = {
       ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
     },
   },
+  grow: {
+    kind: 'object',
+    fields: {
+      from: {
+        kind: 'string',
+        nullable: true,
+        doc: 'a run of the same model with fewer stages (its best checkpoint) or checkpoint: its G, EMA and discriminators start this run, the added stages start fresh',
+      },
+    },
+  },
   extra: {
     kind: 'object',
     fields: {
@@ -93,7 +103,7 @@ const sections = {
 
 /** The schema of one tree model: the shared sections, the loss with that paper's own terms. */
 export function treeSchema(model: TreeModel): Schema {
-  const { condition, augment, generator, discriminator, optim, extra, eval: evaluation, samples } = sections;
+  const { condition, augment, generator, discriminator, optim, grow, extra, eval: evaluation, samples } = sections;
   const loss = { ...lossFields, ...(model === 'stackgan-pp' ? stackganPpLoss : attnganLoss) };
   return {
     condition,
@@ -102,6 +112,7 @@ export function treeSchema(model: TreeModel): Schema {
     discriminator,
     loss: { kind: 'object', fields: loss },
     optim,
+    grow,
     extra,
     eval: evaluation,
     samples,

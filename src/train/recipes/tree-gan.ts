@@ -21,6 +21,7 @@ import {
   colorConsistency,
   disposeTreeOutput,
   orthogonalInit,
+  stageSides,
   type TextFeatures,
   type TreeGenerator,
   type TreeGeneratorOptions,
@@ -36,6 +37,8 @@ import type { Sampler } from '../../eval/checkpoint-metric.js';
 import { samplerOf } from '../sampler.js';
 import type { AuxiliaryData, Recipe, RecipeContext, RecipeFactory, StepOptions, StepResult } from '../recipe.js';
 import { readExtraImages } from '../extra-images.js';
+import { readWarmStart } from '../warm-start.js';
+import { withPrefix } from '../../artifacts/checkpoint.js';
 import { adamFromConfig } from '../optim-config.js';
 import { conditionerFromConfig, sampleCaptions } from './conditional-gan-config.js';
 import { treeSchema, type TreeConfig } from './tree-gan-config.js';
@@ -129,6 +132,50 @@ class TreeGanRecipe implements Recipe {
     ctx.log(
       `${model}: G ${(this.G.numParameters() / 1e6).toFixed(2)}M, ${this.Ds.length} D ${(dParams / 1e6).toFixed(2)}M parameters; stages ${this.G.stages.join(' → ')}; condition ${conditioner.kind} (${conditioner.dim}); D reads ${this.dCondition}`,
     );
+  }
+
+  /**
+   * A new run with grow.from starts from a tree of fewer stages (progressive growing, issue 19): its
+   * G (shared stages by name), EMA and the discriminators of its sides; the added stages start fresh.
+   */
+  initialize(): void {
+    const from = this.c.grow.from;
+    if (from === null) return;
+    const ck = readWarmStart(from, this.model, this.conditioner.module);
+    try {
+      const source = JSON.parse(ck.metadata.generator ?? 'null') as TreeGeneratorOptions;
+      const mine = this.G.o;
+      for (const k of ['noiseDim', 'embeddingDim', 'conditionDim', 'width', 'residualBlocks'] as const)
+        if (source[k] !== mine[k])
+          throw new Error(`grow.from: generator.${k} is ${mine[k]} here, ${source[k]} in ${ck.path}`);
+      const sides = stageSides(source);
+      if (!(source.branches < mine.branches) || sides[0] !== this.G.stages[0])
+        throw new Error(
+          `grow.from: ${ck.path} has stages ${sides.join(', ')}; this run's (${this.G.stages.join(', ')}) must start with them and add more`,
+        );
+      const added = (k: string): boolean => {
+        const m = /^(?:stage|image)(\d+)\./.exec(k);
+        return m !== null && Number(m[1]) >= source.branches;
+      };
+      const load = (target: TreeGenerator, prefix: string): void => {
+        const { missing, unexpected } = target.loadStateDict(withPrefix(ck.tensors, prefix), { strict: false });
+        const wrong = missing.filter((k) => !added(k));
+        if (unexpected.length > 0 || wrong.length > 0)
+          throw new Error(
+            `grow.from: ${ck.path}'s ${prefix} does not fit: missing [${wrong.join(', ')}], unexpected [${unexpected.join(', ')}]`,
+          );
+      };
+      load(this.G, 'G.');
+      const hadEma = [...ck.tensors.keys()].some((k) => k.startsWith('G_ema.'));
+      if (this.ema) load(this.ema.shadow, hadEma ? 'G_ema.' : 'G.');
+      for (let i = 0; i < source.branches; i++) this.Ds[i]!.loadStateDict(withPrefix(ck.tensors, `D${i}.`));
+      this.ctx.log(
+        `grew from ${ck.path} (stages ${sides.join(', ')}, step ${ck.metadata.step ?? '?'}): ` +
+          `stages ${this.G.stages.slice(source.branches).join(', ')} added`,
+      );
+    } finally {
+      for (const t of ck.tensors.values()) t.dispose();
+    }
   }
 
   #fixedInputs(): TreeGanRecipe['fixed'] {
