@@ -82,14 +82,27 @@ export abstract class Module {
 
   /**
    * Copies values in by name. Shapes must match. With strict (default), missing or unexpected
-   * names are an error; otherwise they are reported back.
+   * names are an error; otherwise they are reported back. With `fresh`, a larger module takes a
+   * smaller one's state (growing): exactly the names `fresh` picks must be missing, nothing unexpected.
    */
-  loadStateDict(sd: StateDict | Record<string, Tensor>, opts: { strict?: boolean } = {}): LoadResult {
+  loadStateDict(
+    sd: StateDict | Record<string, Tensor>,
+    opts: { strict?: boolean; fresh?: (name: string) => boolean } = {},
+  ): LoadResult {
     const src = sd instanceof Map ? sd : new Map(Object.entries(sd));
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !src.has(k));
     const unexpected = [...src.keys()].filter((k) => !own.has(k));
-    if ((opts.strict ?? true) && (missing.length > 0 || unexpected.length > 0))
+    const { fresh } = opts;
+    if (fresh !== undefined) {
+      const wrong = missing.filter((k) => !fresh(k));
+      const loaded = [...own.keys()].filter((k) => fresh(k) && src.has(k));
+      if (wrong.length > 0 || unexpected.length > 0 || loaded.length > 0)
+        throw new Error(
+          `State dict does not fit ${this.constructor.name} as its smaller part: missing [${wrong.join(', ')}], ` +
+            `unexpected [${unexpected.join(', ')}], present for new parts [${loaded.join(', ')}]`,
+        );
+    } else if ((opts.strict ?? true) && (missing.length > 0 || unexpected.length > 0))
       throw new Error(
         `State dict does not match ${this.constructor.name}: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`,
       );

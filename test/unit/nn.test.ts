@@ -173,6 +173,33 @@ describe('Module', () => {
     dst.dispose();
   });
 
+  test('loadStateDict with fresh takes a smaller state: exactly the fresh names missing, nothing else', () => {
+    manualSeed(2);
+    const src = new Net();
+    const dst = new Net();
+    const isBlock = (k: string): boolean => k.startsWith('block.');
+    tidy(() => {
+      const small = new Map([...src.stateDict()].filter(([k]) => !isBlock(k)));
+      const r = dst.loadStateDict(small, { fresh: isBlock });
+      assert.deepEqual(r.missing, [...dst.stateDict().keys()].filter(isBlock));
+      assert.ok(r.missing.includes('block.conv.weight') && r.missing.includes('block.bn.running_var'));
+      assert.deepEqual(vals(dst.scale), vals(src.scale));
+      // A kept part missing, a name it does not have, a fresh part present: each refused and named.
+      const lacking = new Map(small);
+      lacking.delete('scale');
+      assert.throws(() => dst.loadStateDict(lacking, { fresh: isBlock }), /missing \[scale\]/);
+      assert.throws(
+        () => dst.loadStateDict(new Map([...small, ['extra.w', zeros([1])]]), { fresh: isBlock }),
+        /unexpected \[extra\.w\]/,
+      );
+      assert.throws(
+        () => dst.loadStateDict(src.stateDict(), { fresh: isBlock }),
+        /present for new parts \[block\.conv/,
+      );
+    });
+    src.dispose();
+    dst.dispose();
+  });
   test('train() and eval() switch every sub-module', () => {
     const net = new Net();
     assert.equal(net.training, true);

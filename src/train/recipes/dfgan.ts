@@ -14,7 +14,6 @@ import { withPrefix } from '../../artifacts/checkpoint.js';
 import {
   DfDiscriminator,
   DfGenerator,
-  generatorChannels,
   growDiscriminator,
   growGenerator,
   type DfGeneratorOptions,
@@ -199,13 +198,13 @@ class DfganRecipe implements Recipe {
       if (d === undefined) throw new Error(`grow.from: ${ck.path} records no discriminator width`);
       const discriminatorWidth = d.width;
       const G = withPrefix(ck.tensors, 'G.');
-      growGenerator(this.G, generator, G);
+      const added = growGenerator(this.G, generator, G);
       growDiscriminator(this.D, { generator, discriminatorWidth }, withPrefix(ck.tensors, 'D.'));
       const shadow = withPrefix(ck.tensors, 'G_ema.');
       if (this.ema) growGenerator(this.ema.shadow, generator, shadow.size > 0 ? shadow : G);
       this.ctx.log(
         `grew from ${ck.path} (${generator.resolution} px, step ${m.step ?? '?'}): ` +
-          `${this.G.blocks.length - generatorChannels(generator.width, generator.resolution, this.c.grow.base).length + 1} new G block(s), ` +
+          `${added} new G block(s), ` +
           `its D, EMA${this.ema && shadow.size === 0 ? ' (from G: it had none)' : ''} and layout kept`,
       );
     } finally {
