@@ -5,8 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-// card-metrics.js directly: writing cards needs no libtorch.
+// card-metrics.js directly: nothing here computes with tensors (model files are read for their
+// header only).
 import { cardMetrics, readmeSummary, type CardEvaluation, type CardMetric } from '../eval/card-metrics.js';
+import { cardTraining } from '../eval/card-training.js';
+import type { RunSummary } from '../eval/run-summary.js';
 import { rewriteTables } from '../eval/result-tables.js';
 import { summarizeRun } from '../eval/run-summary.js';
 import os from 'node:os';
@@ -16,8 +19,10 @@ export const resultsHelp = `Usage: creativeai results [--check] [--models <dir>]
 
 Writes the measured numbers from the files that hold them (docs/results/*.json, written by
 creativeai eval --json and the benchmarks' --out): each model card's "metrics" from the evaluation
-files its "evaluations" list names, the README's model table (between <!-- models:start --> and
-<!-- models:end -->) from the cards, and every table of docs/results.md under a
+files its "evaluations" list names, its "training" (checkpoint and step) from the model file beside
+it and, when the card names its run's record ("run": docs/results/runs/<run>.json), the images seen
+and the run's length from that record, the README's model table (between <!-- models:start --> and
+<!-- models:end -->) from the cards, and every table of the README and docs/results.md under a
 <!-- table {...} --> marker from the files the marker names.
 
   --check          write nothing; list what differs and exit 1 if anything does
@@ -35,6 +40,9 @@ interface CardFile {
   title?: string;
   metrics?: CardMetric[];
   evaluations?: CardEvaluation[];
+  /** The run's record (docs/results/runs/<run>.json) the card's training facts come from. */
+  run?: string;
+  training?: { hardware?: string };
   [k: string]: unknown;
 }
 
@@ -63,9 +71,12 @@ export async function planResults(o: {
   doc: string;
   root: string;
 }): Promise<CardsPlan> {
+  const { readSafetensorsHeader } = await import('../io/safetensors.js');
+  // JSON files, and a model file's metadata (the tables of shipped models read those).
   const read = (file: string): unknown => {
     const p = path.join(o.root, file);
     if (!fs.existsSync(p)) throw new Error(`evaluation file ${file} does not exist`);
+    if (file.endsWith('.safetensors')) return readSafetensorsHeader(p).metadata;
     return JSON.parse(fs.readFileSync(p, 'utf8'));
   };
   const changed: CardsPlan['changed'] = [];
@@ -79,15 +90,24 @@ export async function planResults(o: {
     const old = fs.readFileSync(file, 'utf8');
     const card = JSON.parse(old) as CardFile;
     if (card.evaluations === undefined) continue;
+    const name = f.replace(/\.card\.json$/, '');
     let metrics: CardMetric[];
+    let training: CardFile['training'];
     try {
       metrics = cardMetrics(card.evaluations, read);
+      const model = path.join(o.models, `${name}.safetensors`);
+      if (!fs.existsSync(model)) throw new Error(`no model file ${model} beside it`);
+      const run = card.run;
+      training = cardTraining(
+        card.training?.hardware,
+        { file: model, metadata: readSafetensorsHeader(model).metadata },
+        run === undefined ? undefined : { file: run, summary: read(run) as RunSummary },
+      );
     } catch (e) {
       throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
     }
-    const text = await formatted(file, JSON.stringify({ ...card, metrics }, null, 2) + '\n');
+    const text = await formatted(file, JSON.stringify({ ...card, metrics, training }, null, 2) + '\n');
     if (text !== old) changed.push({ file, text });
-    const name = f.replace(/\.card\.json$/, '');
     const sources = [...new Set(card.evaluations.map((e) => e.file))].map((s) => `\`${s}\``).join(', ');
     rows.push([`\`${name}\``, card.title ?? name, readmeSummary(metrics), sources]);
   }
@@ -96,7 +116,13 @@ export async function planResults(o: {
   const b = readme.indexOf(README_END);
   if (a < 0 || b < a) throw new Error(`${o.readme} has no ${README_START} … ${README_END} section for the model table`);
   const table = markdownTable(['model', 'what', 'measured', 'from'], rows);
-  const text = await formatted(o.readme, `${readme.slice(0, a + README_START.length)}\n${table}\n${readme.slice(b)}`);
+  let text: string;
+  try {
+    const withModels = `${readme.slice(0, a + README_START.length)}\n${table}\n${readme.slice(b)}`;
+    text = await formatted(o.readme, rewriteTables(withModels, read));
+  } catch (e) {
+    throw new Error(`${o.readme}: ${(e as Error).message}`, { cause: e });
+  }
   if (text !== readme) changed.push({ file: o.readme, text });
   const doc = fs.readFileSync(o.doc, 'utf8');
   let rewritten: string;

@@ -27,8 +27,21 @@ export type TableSpec =
   | { kind: 'inversion'; file: string }
   | { kind: 'directions'; file: string; names?: string[] }
   | { kind: 'truncation'; file: string }
-  | { kind: 'encoders'; columns: [string, string][] };
+  | { kind: 'encoders'; columns: [string, string][] }
+  | { kind: 'models'; files: string[] }
+  | {
+      kind: 'readme-measured';
+      engine: string;
+      models: [before: string, after: string];
+      /** bench:models rows named in the speed-up row: [model, name]. */
+      examples: [string, string][];
+      generate: [before: string, after: string];
+      /** The bench:generate model (side) the generation row shows. */
+      generateModel: [string, number];
+      load: string;
+    };
 
+/** A file's JSON; for a .safetensors file, its header's metadata (the `models` table reads those). */
 export type ReadJson = (file: string) => unknown;
 
 /** A mean to 3 significant digits and its spread to the same decimals: 9.21 ± 0.87, 0.0279 ± 0.0010. */
@@ -475,6 +488,106 @@ function encodersTable(spec: Extract<TableSpec, { kind: 'encoders' }>, read: Rea
   );
 }
 
+/**
+ * Shipped model files by what their own metadata records (the checkpoint, its step, the config's
+ * batch and widths, which weights): for models whose run directories are gone.
+ */
+function modelsTable(spec: Extract<TableSpec, { kind: 'models' }>, read: ReadJson): string {
+  const rows = spec.files.map((f) => {
+    const m = read(f) as Record<string, string>;
+    if (m.step === undefined || m.config === undefined) throw new Error(`${f} records no step or config`);
+    const c = JSON.parse(m.config) as {
+      data?: { batchSize?: number };
+      generator?: { width?: number };
+      discriminator?: { width?: number };
+    };
+    return [
+      `\`${f}\``,
+      `\`${m.exportedFrom ?? ''}\``,
+      m.model ?? '',
+      thousands(Number(m.step)),
+      String(c.data?.batchSize ?? ''),
+      `${c.generator?.width ?? ''} / ${c.discriminator?.width ?? ''}`,
+      m.weights ?? '',
+    ];
+  });
+  return table(['model file', 'exported from', 'model', 'step', 'batch', 'G / D width', 'weights'], rows);
+}
+
+/** The README's "Measured" table: one line per benchmark, from the same files as the tables here. */
+function readmeMeasuredTable(spec: Extract<TableSpec, { kind: 'readme-measured' }>, read: ReadJson): string {
+  const e = read(spec.engine) as BenchEngine & { libtorch: string; options: { batch: number; rounds: number } };
+  const fastest = Object.keys(e.matrix.ts!).reduce((a, m) => (e.matrix.ts![m]! > e.matrix.ts![a]! ? m : a));
+  const py = e.matrix.py?.[fastest];
+  if (e.against !== 'pytorch' || py === undefined) throw new Error(`${spec.engine} is not a run against PyTorch`);
+  const modeName = (m: string): string => m.replace('+cl', ' + channels-last');
+
+  const [mb, ma] = spec.models.map((f) => read(f) as BenchModels) as [BenchModels, BenchModels];
+  const speedup = (model: string): { before: number; after: number } => {
+    const b = mb.rows.find((r) => r.model === model && r.mode === 'fp32');
+    const a = ma.rows.filter((r) => r.model === model).reduce((x, r) => (r.imgPerS > x ? r.imgPerS : x), 0);
+    if (b === undefined || a === 0) throw new Error(`${spec.models.join(' / ')} have no rows for ${model}`);
+    return { before: b.imgPerS, after: a };
+  };
+  const ratios = [...new Set(ma.rows.map((r) => r.model))].map((m) => {
+    const x = speedup(m);
+    return x.after / x.before;
+  });
+  const examples = spec.examples
+    .map(([m, name]) => {
+      const x = speedup(m);
+      return `${name} ${x.before.toFixed(1)} → ${x.after.toFixed(1)}`;
+    })
+    .join(', ');
+
+  const [gb, ga] = spec.generate.map((f) => read(f) as BenchGenerate) as [BenchGenerate, BenchGenerate];
+  const [gm, side] = spec.generateModel;
+  const pick = (x: BenchGenerate, mode: string): BenchGenerate['rows'][number] => {
+    const r = x.rows.find((y) => y.model === gm && y.side === side && y.mode === mode);
+    if (r === undefined) throw new Error(`${spec.generate.join(' / ')} have no ${gm} (${side}) row in ${mode}`);
+    return r;
+  };
+  const g0 = pick(gb, 'fp32');
+  const g1 = pick(ga, ga.auto);
+
+  const l = read(spec.load) as LoadResult & MixedLoad;
+  const m = l.mixed;
+  const ms = (x: number): string => `${x.toFixed(0)} ms`;
+  const answered = l.concurrent.errors === 0 && l.concurrent.timeouts === 0 ? ', every request answered' : '';
+
+  return table(
+    ['what', 'measured', 'command'],
+    [
+      [
+        `DCGAN 64×64 training step, batch ${e.options.batch}`,
+        `TypeScript ${e.matrix.ts![fastest]!.toFixed(1)} img/s, PyTorch ${e.libtorch} itself ${py.toFixed(1)} ` +
+          `(${modeName(fastest)}, best of ${e.options.rounds}): ratio ${(e.matrix.ts![fastest]! / py).toFixed(2)}`,
+        `\`npm run bench:engine\` (\`${spec.engine}\`)`,
+      ],
+      [
+        "every model's training step",
+        `${Math.min(...ratios).toFixed(1)}–${Math.max(...ratios).toFixed(1)}× the old default ` +
+          `(libtorch ${mb.torch.replace(/\.0$/, '')}, fp32), fastest mode: ${examples} img/s`,
+        `\`npm run bench:models\` (${spec.models.map((f) => `\`${f}\``).join(', ')})`,
+      ],
+      [
+        `one ${side}×${side} image, \`${gm}\``,
+        `${g1.oneMs.toFixed(1)} ms (before: ${g0.oneMs.toFixed(1)} ms; in batches: ` +
+          `${g1.batchImgPerS.toFixed(1)} vs ${g0.batchImgPerS.toFixed(1)} img/s)`,
+        `\`npm run bench:generate\` (${spec.generate.map((f) => `\`${f}\``).join(', ')})`,
+      ],
+      [
+        'serving',
+        `one 64×64 image p50 ${l.single.p50Ms.toFixed(1)} ms; ${l.concurrent.connections} clients ` +
+          `${l.concurrent.imagesPerSecond.toFixed(0)} images/s${answered}; one-face requests p99 ${ms(m.light.p99Ms)} ` +
+          `beside ${m.heavyClients} clients keeping requests (${m.heavyRequest}) queued (${ms(m.lightAlone.p99Ms)} alone); ` +
+          `\`/healthz\` p99 ${ms(m.healthz.p99Ms)}`,
+        `\`npm run bench:load\` (\`${spec.load}\`)`,
+      ],
+    ],
+  );
+}
+
 /** The Markdown table a marker asks for. */
 export function renderTable(spec: TableSpec, read: ReadJson): string {
   switch (spec.kind) {
@@ -506,6 +619,10 @@ export function renderTable(spec: TableSpec, read: ReadJson): string {
       return truncationTable(spec, read);
     case 'encoders':
       return encodersTable(spec, read);
+    case 'models':
+      return modelsTable(spec, read);
+    case 'readme-measured':
+      return readmeMeasuredTable(spec, read);
   }
 }
 

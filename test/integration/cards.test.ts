@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 import { planResults } from '../../src/cli/results.js';
 import { cardMetrics } from '../../src/eval/card-metrics.js';
+import { cardTraining } from '../../src/eval/card-training.js';
 import { renderTable } from '../../src/eval/result-tables.js';
-import { summarizeRun } from '../../src/eval/run-summary.js';
+import { summarizeRun, type RunSummary } from '../../src/eval/run-summary.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cai-cards-'));
@@ -52,9 +53,12 @@ describe('model cards written from evaluation files', () => {
       path.join(models, 'gan-int-cls-cub.card.json'),
     );
     fs.copyFileSync(path.join(root, 'README.md'), path.join(tmp, 'README.md'));
-    // Tables also read the directions shipped beside a model.
-    for (const f of fs.readdirSync(path.join(root, 'models')).filter((x) => x.endsWith('.directions.json')))
-      fs.copyFileSync(path.join(root, 'models', f), path.join(models, f));
+    // Tables also read the directions shipped beside a model, and the model files themselves (the
+    // card's training facts, the table of early models).
+    for (const f of fs
+      .readdirSync(path.join(root, 'models'))
+      .filter((x) => x.endsWith('.directions.json') || (x.endsWith('.safetensors') && !x.includes('.encoder.'))))
+      fs.symlinkSync(path.join(root, 'models', f), path.join(models, f));
     const evalFile = 'docs/results/gan-int-cls-cub-eval.json';
     const r = JSON.parse(fs.readFileSync(path.join(root, evalFile), 'utf8')) as { rprec: { mean: number } };
     r.rprec.mean = 0.0731;
@@ -85,6 +89,147 @@ describe('model cards written from evaluation files', () => {
     assert.throws(
       () => cardMetrics([{ file: 'x.json', metrics: ['nope' as 'fid'] }], () => ({})),
       /unknown card metric 'nope'/,
+    );
+  });
+});
+
+describe('training facts and tables of shipped models, from their files', () => {
+  const record: RunSummary = {
+    run: 'r',
+    model: 'dfgan',
+    seed: 0,
+    gitCommit: null,
+    mode: { precision: 'bf16', memoryFormat: 'channelsLast' },
+    resumedAt: [],
+    steps: 1000,
+    imagesSeen: 32_000,
+    wallSeconds: 7200,
+    cpuSeconds: 12_600,
+    cpuFromStep: 100,
+    threads: 2,
+    evals: [],
+  };
+
+  test("a card's training: checkpoint and step from the model file; images and the run's length from its record", () => {
+    const model = {
+      file: 'm.safetensors',
+      metadata: { exportedFrom: 'runs/r/checkpoints/step-00000750.safetensors', step: '750' },
+    };
+    assert.deepEqual(cardTraining('CPU', model, { file: 'r.json', summary: record }), {
+      hardware: 'CPU',
+      checkpoint: 'runs/r/checkpoints/step-00000750.safetensors',
+      steps: 750,
+      images: 24_000,
+      run: '1,000 steps, 0.03 M images, 2.0 h wall-clock, 3.5 CPU-hours since step 100, bf16 + channels-last (r.json)',
+    });
+    assert.deepEqual(cardTraining(undefined, model), { checkpoint: model.metadata.exportedFrom, steps: 750 });
+    // A model from after the record's end means the record is stale.
+    const later = { ...model, metadata: { ...model.metadata, step: '1200' } };
+    assert.throws(() => cardTraining('CPU', later, { file: 'r.json', summary: record }), /summarize the run again/);
+    // A stacked model's file knows its last stage's step only, and says so.
+    const stacked = { file: 's.safetensors', metadata: { step: '806', stage1Model: 'stackgan-stage1' } };
+    assert.equal(cardTraining(undefined, stacked).steps, "806 (Stage II; Stage I's are not recorded in the file)");
+  });
+
+  test("the early models table from each model file's metadata", () => {
+    const meta: Record<string, unknown> = {
+      'models/a.safetensors': {
+        model: 'gan-int-cls',
+        step: '1200',
+        weights: 'ema',
+        exportedFrom: 'runs/a/checkpoints/step-00001200.safetensors',
+        config: JSON.stringify({ data: { batchSize: 16 }, generator: { width: 48 }, discriminator: { width: 32 } }),
+      },
+      'models/b.safetensors': { model: 'x' },
+    };
+    const read = (f: string): unknown => meta[f];
+    const t = renderTable({ kind: 'models', files: ['models/a.safetensors'] }, read);
+    assert.equal(
+      t.split('\n')[2],
+      '| `models/a.safetensors` | `runs/a/checkpoints/step-00001200.safetensors` | gan-int-cls | 1,200 | 16 | 48 / 32 | ema |',
+    );
+    assert.throws(() => renderTable({ kind: 'models', files: ['models/b.safetensors'] }, read), /records no step/);
+  });
+
+  test("the README's Measured table from the benchmark files", () => {
+    const files: Record<string, unknown> = {
+      engine: {
+        against: 'pytorch',
+        libtorch: '2.9.0',
+        options: { batch: 64, rounds: 3 },
+        matrix: { ts: { fp32: 90, bf16: 150 }, py: { fp32: 100, bf16: 120 } },
+      },
+      mb: {
+        torch: '1.13.0',
+        rows: [
+          { model: 'g', mode: 'fp32', imgPerS: 10 },
+          { model: 'h', mode: 'fp32', imgPerS: 4 },
+        ],
+      },
+      ma: {
+        torch: '2.9.0',
+        rows: [
+          { model: 'g', mode: 'fp32', imgPerS: 12 },
+          { model: 'g', mode: 'bf16', imgPerS: 30 },
+          { model: 'h', mode: 'bf16', imgPerS: 5 },
+        ],
+      },
+      gb: { auto: 'fp32', rows: [{ model: 's', side: 256, mode: 'fp32', oneMs: 20, batchImgPerS: 10 }] },
+      ga: {
+        auto: 'bf16',
+        rows: [
+          { model: 's', side: 256, mode: 'fp32', oneMs: 18, batchImgPerS: 12 },
+          { model: 's', side: 256, mode: 'bf16', oneMs: 9, batchImgPerS: 40 },
+        ],
+      },
+      load: {
+        single: { p50Ms: 10.44, p99Ms: 20 },
+        concurrent: { connections: 50, imagesPerSecond: 300.4, errors: 0, timeouts: 0 },
+        mixed: {
+          heavyClients: 2,
+          heavyRequest: 's, 16 images',
+          lightAlone: { p99Ms: 40 },
+          light: { p99Ms: 200 },
+          healthz: { p99Ms: 30 },
+        },
+      },
+    };
+    const t = renderTable(
+      {
+        kind: 'readme-measured',
+        engine: 'engine',
+        models: ['mb', 'ma'],
+        examples: [['g', 'G']],
+        generate: ['gb', 'ga'],
+        generateModel: ['s', 256],
+        load: 'load',
+      },
+      (f) => files[f],
+    );
+    const rows = t.split('\n').slice(2);
+    // The engine row at TypeScript's fastest mode; the speed-ups are each model's fastest over its old fp32.
+    assert.match(rows[0]!, /TypeScript 150\.0 img\/s, PyTorch 2\.9\.0 itself 120\.0 \(bf16, best of 3\): ratio 1\.25/);
+    assert.match(rows[1]!, /1\.3–3\.0× the old default \(libtorch 1\.13, fp32\), fastest mode: G 10\.0 → 30\.0 img\/s/);
+    assert.match(rows[2]!, /9\.0 ms \(before: 20\.0 ms; in batches: 40\.0 vs 10\.0 img\/s\)/);
+    assert.match(
+      rows[3]!,
+      /p50 10\.4 ms; 50 clients 300 images\/s, every request answered; one-face requests p99 200 ms beside 2 clients/,
+    );
+    assert.throws(
+      () =>
+        renderTable(
+          {
+            kind: 'readme-measured',
+            engine: 'engine',
+            models: ['mb', 'ma'],
+            examples: [['nope', 'N']],
+            generate: ['gb', 'ga'],
+            generateModel: ['s', 256],
+            load: 'load',
+          },
+          (f) => files[f],
+        ),
+      /have no rows for nope/,
     );
   });
 });

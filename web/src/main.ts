@@ -152,7 +152,8 @@ const TRAINING_LABELS: Record<string, string> = {
   hardware: 'Trained on',
   steps: 'Training steps',
   images: 'Training images seen',
-  wallClock: 'Training time',
+  checkpoint: 'Exported from',
+  run: 'Training run',
 };
 
 function renderCard(m: ModelInfo): void {

@@ -1,0 +1,57 @@
+// A model card's training facts, written from files like its metrics, never typed: the checkpoint
+// and step from the exported model's own metadata, and, when the card names the run's record
+// (docs/results/runs/<run>.json, `creativeai results --summarize`), the images seen by that step
+// and the whole run's length, CPU time and mode. Only `hardware` is the card's own words.
+import { count } from './card-metrics.js';
+import type { RunSummary } from './run-summary.js';
+
+export type CardTraining = Record<string, string | number>;
+
+const hours = (s: number): string => (s / 3600).toFixed(1);
+
+/** A run's length as a card shows it: "23,496 steps, 1.50 M images, 10.6 h wall-clock, …". */
+export function runLength(r: RunSummary): string {
+  const cpu =
+    r.cpuSeconds === null
+      ? 'CPU time not recorded'
+      : `${hours(r.cpuSeconds)} CPU-hours${r.cpuFromStep > 0 ? ` since step ${count(r.cpuFromStep)}` : ''}`;
+  const mode = r.mode ? `, ${r.mode.precision}${r.mode.memoryFormat === 'channelsLast' ? ' + channels-last' : ''}` : '';
+  return `${count(r.steps)} steps, ${(r.imagesSeen / 1e6).toFixed(2)} M images, ${hours(r.wallSeconds)} h wall-clock, ${cpu}${mode}`;
+}
+
+/**
+ * The card's `training`: `hardware` as the card has it, `checkpoint` and `steps` from the model
+ * file's metadata, and with a run record `images` (seen by that step) and `run` (the run's length).
+ */
+export function cardTraining(
+  hardware: string | undefined,
+  model: { file: string; metadata: Record<string, string> },
+  record?: { file: string; summary: RunSummary },
+): CardTraining {
+  const out: CardTraining = {};
+  if (hardware !== undefined) out.hardware = hardware;
+  const { exportedFrom, step } = model.metadata;
+  if (exportedFrom !== undefined) out.checkpoint = exportedFrom;
+  if (step === undefined) {
+    if (record !== undefined) throw new Error(`${model.file} records no step to find in ${record.file}`);
+    return out;
+  }
+  out.steps = Number(step);
+  // A stacked model's file (StackGAN Stage II) records its last stage's step only.
+  if (model.metadata.stage1Model !== undefined) {
+    if (record !== undefined) throw new Error(`${model.file}: a stacked model's card names no run record`);
+    out.steps = `${count(out.steps)} (Stage II; Stage I's are not recorded in the file)`;
+    return out;
+  }
+  if (record !== undefined) {
+    const r = record.summary;
+    if (Number(step) > r.steps)
+      throw new Error(
+        `${model.file} is from step ${step}, after the end of ${record.file} (${r.steps}): summarize the run again`,
+      );
+    // Every step sees the same number of images (the batch), as the record's own curve assumes.
+    out.images = Math.round((Number(step) * r.imagesSeen) / r.steps);
+    out.run = `${runLength(r)} (${record.file})`;
+  }
+  return out;
+}
