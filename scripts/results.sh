@@ -23,7 +23,7 @@ if [ -d runs/tag-acgan-anime ]; then
   cai plot --run runs/tag-acgan-anime --keys eval/attr_hair,eval/attr_eyes,eval/attr_both --out docs/images/tag-acgan-anime-attr.png
 fi
 if [ -d runs/tag-projection-anime ]; then
-  cai export --model runs/tag-projection-anime --best --out models/tag-projection-anime.safetensors --fp16
+  cai export --model runs/tag-projection-anime --best --out models/tag-projection-anime.safetensors --fp16 --dataset data/anime
   cai sample --model models/tag-projection-anime.safetensors --tags-file samples/testing_tags.txt --seed 42 --out docs/images/tag-projection-anime-testing-tags.png --device cpu
   cai sample --model models/tag-projection-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-projection-anime-unseen.png --device cpu
   cai plot --run runs/tag-projection-anime --keys eval/attr_hair,eval/attr_eyes,eval/attr_both,eval/attr_unseen_both --out docs/images/tag-projection-anime-accuracy.png
@@ -91,6 +91,27 @@ fi
 if [ -f models/tag-projection-anime.safetensors ] && [ -d data/anime ] && [ -d runs/attribute-classifier-anime ]; then
   cai eval --model models/tag-projection-anime.safetensors --dataset data/anime --metrics fid,kid,is,div,attr --classifier runs/attribute-classifier-anime --n 1000 --per-combo 16 --reference val --json docs/results/tag-projection-anime-eval.json --device cpu
 fi
+# DF-GAN on the birds (issue 18): the best checkpoint by R-precision, shipped as the default bird model;
+# scored on the test split through the same encoders as the models above.
+if [ -d runs/dfgan-cub ]; then
+  cai results --summarize runs/dfgan-cub
+  cai export --model runs/dfgan-cub --best --out models/dfgan-cub.safetensors --fp16
+  cai sample --model models/dfgan-cub.safetensors --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
+  cai plot --run runs/dfgan-cub --keys eval/rprec --out docs/images/dfgan-cub-rprec.png
+  cai plot --run runs/dfgan-cub --keys eval/fid --out docs/images/dfgan-cub-fid.png
+  if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+    cai eval --model models/dfgan-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-eval.json --device cpu
+  fi
+fi
+# The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
+for b in 16 64; do
+  run="stackgan-stage1-cub-updates-b$b"
+  if [ -d "runs/$run" ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+    cai results --summarize "runs/$run"
+    cai eval --model "runs/$run" --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$run-eval.json" --device cpu
+    cai sample --model "runs/$run" --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out "docs/images/$run.png" --device cpu
+  fi
+done
 if [ -f models/gan-int-cls-cub.safetensors ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
   cai eval --model models/gan-int-cls-cub.safetensors --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval.json --device cpu
   cai eval --model models/gan-int-cls-cub.safetensors --dataset data/cub --split val,test --reference train --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval-valtest.json --device cpu

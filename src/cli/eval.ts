@@ -10,6 +10,7 @@ import type { SplitName } from '../data/index.js';
 import { pickDevice, retainFreedCpuMemory } from '../engine/index.js';
 import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
 import { pct, pctStd } from '../eval/card-metrics.js';
+import { absenceOf, pooledAccuracy } from '../eval/absent-combos.js';
 import { DEFAULT_COLLAPSE_RATIO } from '../eval/diversity.js';
 import { METRICS, MissingInputError, evaluateGenerator, type EvaluationResult, type Metric } from '../eval/evaluate.js';
 import {
@@ -394,6 +395,14 @@ export function report(r: EvaluationResult): string {
         out.push(
           `| absent from it (${a.unseen.combos}) | ${pct(a.unseen.hair)} | ${pct(a.unseen.eyes)} | ${pct(a.unseen.both)} |`,
         );
+      const absence = absenceOf(a.perCombo);
+      for (const [why, label] of [
+        ['pair', 'absent: new pairs of colours the data has'],
+        ['colour', 'absent: a colour no training face has'],
+      ] as const) {
+        const p = pooledAccuracy(a.perCombo.filter((c) => absence(c) === why));
+        if (p) out.push(`| ${label} (${p.combos}) | ${pct(p.hair)} | ${pct(p.eyes)} | ${pct(p.both)} |`);
+      }
     }
   }
   return out.join('\n');

@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import type { Tensor } from '../engine/index.js';
 import { TENSORS_DIGEST_KEY, saveSafetensors, tensorsDigest } from '../io/index.js';
 import { loadCheckpoint, resolveRunCheckpoint } from '../artifacts/checkpoint.js';
+import { CacheReader } from '../data/index.js';
+import { TagVocabulary } from '../text/index.js';
 
 import { UsageError } from './usage.js';
 
@@ -20,7 +22,10 @@ one .safetensors file; for a latent-encoder run, the encoder (ship it as models/
   --model <path>   a run directory (its newest checkpoint, or --best) or a checkpoint
   --best           use the run's best checkpoint instead of the newest
   --out <file>     output .safetensors
-  --fp16           store weights as float16`;
+  --fp16           store weights as float16
+  --dataset <cache> for a tag model trained before checkpoints recorded it: the cache it was trained
+                   on, whose training faces' colours the model file then records (requests for a
+                   colour none of them has, such as gray eyes, are refused with the reason)`;
 
 export async function exportCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -30,6 +35,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
       out: { type: 'string' },
       fp16: { type: 'boolean', default: false },
       best: { type: 'boolean', default: false },
+      dataset: { type: 'string' },
     },
   });
   if (values.model === undefined || values.out === undefined)
@@ -68,8 +74,17 @@ export async function exportCommand(argv: string[]): Promise<void> {
       'stage1Generator',
       'encoder',
       'generatorSource',
+      'tagsInData',
     ])
       if (ck.metadata[k] !== undefined) meta[k] = ck.metadata[k]!;
+    if (values.dataset !== undefined) {
+      if (meta.condition !== 'tags') throw new UsageError('--dataset is for tag models (condition: tags)', exportHelp);
+      const train = CacheReader.open(values.dataset).records.filter((r) => r.split === 'train');
+      const inData = TagVocabulary.fromRecords(train);
+      if (meta.tagsInData !== undefined && meta.tagsInData !== JSON.stringify(inData.toJSON()))
+        throw new Error(`${ck.path} records other training colours than ${values.dataset}'s training split`);
+      meta.tagsInData = JSON.stringify(inData.toJSON());
+    }
     meta.step = String(ck.manifest.step);
     meta.exportedFrom = path.relative(process.cwd(), ck.path);
     meta.weights = hasEma ? 'ema' : 'last';

@@ -3,6 +3,7 @@
 // the files its `evaluations` list names (and the README's model table from the cards), and
 // test/integration/cards.test.ts fails when a committed card or the README disagrees with its files.
 import type { EvaluationResult } from './evaluate.js';
+import { absenceOf, pooledAccuracy } from './absent-combos.js';
 
 export interface CardMetric {
   name: string;
@@ -20,7 +21,16 @@ export interface CardEvaluation {
   metrics: CardMetricKind[];
 }
 
-export const CARD_METRIC_KINDS = ['rprec', 'fid', 'hair', 'eyes', 'both', 'unseen-both', 'div'] as const;
+export const CARD_METRIC_KINDS = [
+  'rprec',
+  'fid',
+  'hair',
+  'eyes',
+  'both',
+  'unseen-both',
+  'unseen-pairs-both',
+  'div',
+] as const;
 export type CardMetricKind = (typeof CARD_METRIC_KINDS)[number];
 
 export const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)}%`;
@@ -85,6 +95,16 @@ function metricOf(r: EvaluationResult, kind: CardMetricKind, e: CardEvaluation):
         name: name('both right on unseen combinations'),
         value: pct(u.both),
         detail: `${u.combos} combinations absent from training (${source})`,
+      };
+    }
+    case 'unseen-pairs-both': {
+      const a = need(r.attr, kind, source);
+      const absence = absenceOf(a.perCombo);
+      const p = need(pooledAccuracy(a.perCombo.filter((c) => absence(c) === 'pair')), kind, source);
+      return {
+        name: name('both right on new pairs of known colours'),
+        value: pct(p.both),
+        detail: `${p.combos} combinations absent from training whose two colours training faces show (${source})`,
       };
     }
     case 'div': {

@@ -6,6 +6,7 @@ import { Generator, cat, noGrad, randn, type Device, type Tensor } from '../engi
 import type { LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
 import type { Conditioner } from '../models/conditioning.js';
 import type { DamsmImageEncoder } from '../models/damsm/index.js';
+import { absenceOf, pooledAccuracy } from './absent-combos.js';
 import { attributeAccuracy, comboKeys } from './attribute-accuracy.js';
 import { readReal } from './evaluate.js';
 import type { FeatureNetwork } from './feature-network.js';
@@ -43,7 +44,8 @@ export interface CheckpointMetric {
 /**
  * Attribute accuracy over every hair/eye combination both the generator's tags and the classifier
  * know: perCombo faces each, from fixed seeds; `attr_both` picks the checkpoint. Also `attr_unseen_both`,
- * the same over combinations absent from the training split.
+ * the same over combinations absent from the training split, and `attr_unseen_pairs_both` over those
+ * of them whose two colours training faces do show (absenceOf).
  */
 export function attributeAccuracyMetric(
   classifier: LoadedAttributeClassifier,
@@ -76,11 +78,14 @@ export function attributeAccuracyMetric(
       const r = s.inEvalMode(() =>
         attributeAccuracy(source, classifier, { combos, perCombo: o.perCombo, seed: o.seed, trainCombos }),
       );
+      const absence = absenceOf(r.perCombo);
+      const pairs = pooledAccuracy(r.perCombo.filter((c) => absence(c) === 'pair'));
       return {
         attr_hair: r.hair,
         attr_eyes: r.eyes,
         attr_both: r.both,
         ...(r.unseen ? { attr_unseen_both: r.unseen.both } : {}),
+        ...(pairs ? { attr_unseen_pairs_both: pairs.both } : {}),
       };
     },
     dispose: () => classifier.dispose(),

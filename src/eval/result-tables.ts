@@ -6,6 +6,8 @@
 //   <!-- end table -->
 // and is rewritten from those files; test/integration/cards.test.ts fails when a committed table differs.
 import type { LatentDirections } from '../inference/directions-file.js';
+import { absenceOf, pooledAccuracy } from './absent-combos.js';
+import type { ComboAccuracy } from './attribute-accuracy.js';
 import type { EvaluationResult } from './evaluate.js';
 import type { InversionResult } from './inversion.js';
 import type { EncoderEvaluation } from './real-retrieval.js';
@@ -144,20 +146,23 @@ function attrTable(spec: Extract<TableSpec, { kind: 'attr' }>, read: ReadJson): 
     if (!r.attr) throw new Error(`${f} has no attribute accuracy (creativeai eval --metrics attr)`);
     return r.attr;
   });
-  const groups: [string, (c: { inTraining: boolean | null }) => boolean][] = [
+  const groups: [string, (c: ComboAccuracy, absence: ReturnType<typeof absenceOf>) => boolean][] = [
     ['all', () => true],
     ['in the training data', (c) => c.inTraining === true],
     ['absent from it', (c) => c.inTraining === false],
+    ['absent: new pairs of colours the data has', (c, a) => a(c) === 'pair'],
+    ['absent: a colour no training face has', (c, a) => a(c) === 'colour'],
   ];
   const rows = groups.map(([name, keep]) => {
-    const counts = results.map((a) => a.perCombo.filter(keep).length);
-    const cells = results.flatMap((a) => {
-      const combos = a.perCombo.filter(keep);
-      const n = combos.reduce((s, c) => s + c.n, 0);
-      const mean = (k: 'hair' | 'eyes' | 'both'): number => combos.reduce((s, c) => s + c.accuracy[k] * c.n, 0) / n;
-      return n === 0 ? ['', '', ''] : [pct(mean('hair')), pct(mean('eyes')), pct(mean('both'))];
+    const kept = results.map((a) => {
+      const absence = absenceOf(a.perCombo);
+      return a.perCombo.filter((c) => keep(c, absence));
     });
-    return [`${name} (${counts[0]})`, ...cells];
+    const cells = kept.flatMap((combos) => {
+      const p = pooledAccuracy(combos);
+      return p === null ? ['', '', ''] : [pct(p.hair), pct(p.eyes), pct(p.both)];
+    });
+    return [`${name} (${kept[0]!.length})`, ...cells];
   });
   const head = ['combinations', ...spec.columns.flatMap(([, h]) => [`${h}: hair`, 'eyes', 'both'])];
   return table(head, rows);

@@ -33,7 +33,15 @@ export interface Conditioner {
 export class TagConditioner implements Conditioner {
   readonly kind = 'tags';
   readonly module = null;
-  constructor(readonly encoder: TagEncoder) {}
+  /**
+   * @param inData the colours the training faces have (null: not recorded, for models from before
+   *   it was). A colour of the vocabulary that no training face has (HW3-2's gray eyes) cannot be
+   *   drawn: check() refuses it.
+   */
+  constructor(
+    readonly encoder: TagEncoder,
+    readonly inData: TagVocabulary | null = null,
+  ) {}
   get dim(): number {
     return this.encoder.dim;
   }
@@ -49,15 +57,36 @@ export class TagConditioner implements Conditioner {
   check(caption: string): { unknownWords: string[]; error?: string } {
     const vocab = this.encoder.vocabulary;
     const unknownWords = vocab.parse(caption).unknown;
+    let tags: { hair: string; eyes: string };
     try {
-      vocab.attributes(caption);
-      return { unknownWords };
+      tags = vocab.attributes(caption);
     } catch (e) {
       return { unknownWords, error: (e as Error).message };
     }
+    const d = this.inData;
+    if (d !== null)
+      for (const a of ['hair', 'eyes'] as const)
+        if (!d[a].includes(tags[a]))
+          return {
+            unknownWords,
+            error:
+              `no face this model was trained on has ${tags[a]} ${a}, so it cannot draw them; ` +
+              `it knows ${a === 'hair' ? 'hair' : 'eye'} colours ${d[a].join(', ')}`,
+          };
+    return { unknownWords };
   }
   metadata(): Record<string, string> {
-    return { condition: 'tags', tags: JSON.stringify(this.encoder.toJSON()) };
+    return {
+      condition: 'tags',
+      tags: JSON.stringify(this.encoder.toJSON()),
+      ...(this.inData ? { tagsInData: JSON.stringify(this.inData.toJSON()) } : {}),
+    };
+  }
+
+  /** For a recipe: the tag vocabulary, and the colours of the training split's faces. */
+  static forTraining(records: readonly { attributes?: { [name: string]: string }; split?: string }[]): TagConditioner {
+    const train = records.filter((r) => r.split === undefined || r.split === 'train');
+    return new TagConditioner(new TagEncoder(TagEncoder.vocabularyFor(records)), TagVocabulary.fromRecords(train));
   }
 }
 
@@ -134,7 +163,10 @@ export class DamsmConditioner implements Conditioner {
  */
 export function conditionerFromMetadata(meta: Record<string, string>): Conditioner {
   if (meta.condition === 'tags')
-    return new TagConditioner(new TagEncoder(TagVocabulary.fromJSON(JSON.parse(meta.tags ?? 'null'))));
+    return new TagConditioner(
+      new TagEncoder(TagVocabulary.fromJSON(JSON.parse(meta.tags ?? 'null'))),
+      meta.tagsInData === undefined ? null : TagVocabulary.fromJSON(JSON.parse(meta.tagsInData)),
+    );
   if (meta.condition === 'damsm') {
     const vocabulary = Vocabulary.fromJSON(JSON.parse(meta.vocabulary ?? 'null'));
     const options = JSON.parse(meta.textEncoder ?? 'null') as DamsmTextEncoderOptions;

@@ -51,19 +51,30 @@ function parseJson(text: string | undefined, what: string): unknown {
   }
 }
 
-/** Tag blends of a tag model (every colour of its vocabulary), and the noise directions beside it. */
+/**
+ * Tag blends of a tag model (every colour of its vocabulary its training faces have), and the noise
+ * directions beside it (those of such colours).
+ */
 function directionsOf(file: string, meta: Record<string, string>): ModelInfo['directions'] {
   const out: ModelInfo['directions'] = [];
+  const inData =
+    meta.tagsInData === undefined
+      ? null
+      : TagVocabulary.fromJSON(parseJson(meta.tagsInData, `${file}: tagsInData metadata`));
+  const drawable = (attribute: string, value: string): boolean =>
+    inData === null || !(attribute === 'hair' || attribute === 'eyes') || inData[attribute].includes(value);
   if (meta.condition === 'tags' && meta.tags !== undefined) {
     const v = TagVocabulary.fromJSON(parseJson(meta.tags, `${file}: tags metadata`));
     for (const attribute of ['hair', 'eyes'] as const)
-      for (const value of v[attribute]) out.push({ name: `${attribute}:${value}`, attribute, value, min: 0, max: 1 });
+      for (const value of v[attribute])
+        if (drawable(attribute, value)) out.push({ name: `${attribute}:${value}`, attribute, value, min: 0, max: 1 });
   }
   const sibling = directionsFileOf(file);
   if (fs.existsSync(sibling)) {
     const d = readDirections(sibling);
     for (const x of d.directions)
-      out.push({ name: x.name, attribute: x.attribute, value: x.value, min: d.strengths.min, max: d.strengths.max });
+      if (drawable(x.attribute, x.value))
+        out.push({ name: x.name, attribute: x.attribute, value: x.value, min: d.strengths.min, max: d.strengths.max });
   }
   return out;
 }

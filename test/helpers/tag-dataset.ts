@@ -8,8 +8,9 @@ import { prepareCache } from '../../src/data/index.js';
 import { openDataset } from '../../src/data/sources/index.js';
 
 /** Faces in the HW3-2 layout: the top is the hair colour, a band lower down the eyes'. */
-export async function makeTagDataset(dir: string, perCombo: number): Promise<void> {
-  const hair = { blue: '#2040e0', green: '#20c040', pink: '#f080c0', blonde: '#f0e060' } as const;
+export async function makeTagDataset(dir: string, perCombo: number, only?: { hair: string[] }): Promise<void> {
+  const allHair = { blue: '#2040e0', green: '#20c040', pink: '#f080c0', blonde: '#f0e060' } as const;
+  const hair = Object.fromEntries(Object.entries(allHair).filter(([h]) => only?.hair.includes(h) ?? true));
   const eyes = { red: '#e02020', blue: '#2020e0', green: '#10a010' } as const;
   fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
   const lines: string[] = [];
@@ -45,11 +46,17 @@ export const TINY_TAG_GAN = [
 ];
 
 /**
- * makeTagDataset in `${out}-src`, prepared as a 64 px cache in `out` with a random split
- * (`train,val` fractions; the rest is test): the fixture of the tag-model tests.
+ * makeTagDataset in `${out}-src` (all four hair colours, or `only` those), prepared as a 64 px cache
+ * in `out` with a random split (`train,val` fractions; the rest is test): the fixture of the
+ * tag-model tests.
  */
-export async function prepareTagCache(out: string, perCombo: number, split = 'random:0.8,0.1'): Promise<void> {
+export async function prepareTagCache(
+  out: string,
+  perCombo: number,
+  split = 'random:0.8,0.1',
+  only?: { hair: string[] },
+): Promise<void> {
   const src = `${out}-src`;
-  await makeTagDataset(src, perCombo);
+  await makeTagDataset(src, perCombo, only);
   await prepareCache(await openDataset(`anime-faces:${src}`), { out, resolutions: [64], split });
 }

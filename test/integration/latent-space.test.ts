@@ -131,6 +131,32 @@ describe('latent space over HTTP', () => {
     );
   });
 
+  test('a colour no training face has (gray eyes) is refused with the reason, and offers no direction', async () => {
+    // The default anime model records its training faces' colours; the dataset has no gray eyes.
+    const model = 'tag-projection-anime';
+    const card = (await app.inject('/api/models'))
+      .json<{ models: { name: string; directions: { name: string }[] }[] }>()
+      .models.find((m) => m.name === model)!;
+    const names = card.directions.map((d) => d.name);
+    assert.ok(names.includes('eyes:red') && names.includes('hair:gray'), names.join(' '));
+    assert.ok(!names.some((n) => n.endsWith('eyes:gray')), names.join(' '));
+    await refused(
+      '/api/generate',
+      { model, text: 'white hair gray eyes' },
+      400,
+      /no face this model was trained on has gray eyes, so it cannot draw them; it knows eye colours aqua, black/,
+    );
+    await refused(
+      '/api/generate',
+      { model, text: 'white hair red eyes', directions: { 'eyes:gray': 1 } },
+      400,
+      /unknown direction "eyes:gray"/,
+    );
+    // Gray hair is in the data: drawn.
+    const r = await post('/api/generate', { model, text: 'gray hair red eyes', seed: 1 });
+    assert.equal(r.statusCode, 200, r.body);
+  });
+
   test("an upload's latent: found, reported, and redrawing what the reply shows", async () => {
     const g = await generate({ text: 'blonde hair green eyes', seed: 21 });
     const r = await post('/api/invert', {

@@ -33,6 +33,8 @@ import { loadCheckpoint } from '../../src/artifacts/checkpoint.js';
 import { TextToImagePipeline } from '../../src/inference/pipeline.js';
 import { uniformTagLabels } from '../../src/train/recipes/tag-projection-gan.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
+import { exportCommand } from '../../src/cli/export.js';
+import { readSafetensorsHeader } from '../../src/io/index.js';
 import { metricsOf } from '../helpers/runs.js';
 import { prepareTagCache } from '../helpers/tag-dataset.js';
 
@@ -239,10 +241,11 @@ describe('training', () => {
     for (const t of ck.tensors.values()) t.dispose();
   });
 
-  test('loss.fakeTags uniform: G is asked for every colour equally often, hair and eyes independently', async () => {
+  test('loss.fakeTags uniform: G is asked for every colour of the training faces equally often, hair and eyes independently', async () => {
     const classes = [12, 11];
     const n = 22_000;
-    const [hair, eyes] = uniformTagLabels(classes, n, new Generator(5), 'cpu');
+    const all = classes.map((k) => Array.from({ length: k }, (_, i) => i));
+    const [hair, eyes] = uniformTagLabels(all, n, new Generator(5), 'cpu');
     const h = Array.from(hair!.toTypedArray() as BigInt64Array, Number);
     const e = Array.from(eyes!.toTypedArray() as BigInt64Array, Number);
     hair!.dispose();
@@ -260,6 +263,16 @@ describe('training', () => {
     h.forEach((v, i) => pairs.set(`${v}|${e[i]}`, (pairs.get(`${v}|${e[i]}`) ?? 0) + 1));
     assert.equal(pairs.size, 132);
     for (const c of pairs.values()) assert.ok(Math.abs(c - n / 132) < 5 * Math.sqrt(n / 132));
+    // Only the colours the training faces have: without eye colour 4, the other ten equally often.
+    const some = [all[0]!, all[1]!.filter((v) => v !== 4)];
+    const [, eyes10] = uniformTagLabels(some, n, new Generator(6), 'cpu');
+    const e10 = Array.from(eyes10!.toTypedArray() as BigInt64Array, Number);
+    eyes10!.dispose();
+    const c10 = new Array<number>(11).fill(0);
+    for (const v of e10) c10[v]!++;
+    assert.equal(c10[4], 0);
+    const sd10 = Math.sqrt((n / 10) * (1 - 1 / 10));
+    for (const [v, c] of c10.entries()) if (v !== 4) assert.ok(Math.abs(c - n / 10) < 5 * sd10, c10.join(' '));
     // And the option reaches the run: it trains, and draws differently from 'batch'.
     const uni = path.join(tmp, 'runs', 'uniform');
     await train({
@@ -349,7 +362,30 @@ describe('training', () => {
     assert.deepEqual(a.shape, [2, 3, 64, 64]);
     assert.deepEqual(Array.from(a.toFloat32Array()), Array.from(b.toFloat32Array()));
     assert.match(pipe.check('blue hair').error ?? '', /eye/);
+    // The checkpoint records its training faces' colours (blue, green, pink, blonde hair; red, blue,
+    // green eyes): a colour of the vocabulary that none of them has is refused with the reason.
+    assert.equal(pipe.check('pink hair green eyes').error, undefined);
+    assert.match(pipe.check('pink hair yellow eyes').error ?? '', /no face this model was trained on has yellow eyes/);
+    assert.match(
+      pipe.check('white hair red eyes').error ?? '',
+      /has white hair.*hair colours blonde, blue, green, pink$/,
+    );
     pipe.dispose();
+  });
+
+  test('export --dataset records the training colours of a checkpoint, and refuses a cache that disagrees', async () => {
+    const out = path.join(tmp, 'tp.safetensors');
+    await exportCommand(['--model', run, '--out', out, '--dataset', tags]);
+    const meta = readSafetensorsHeader(out).metadata;
+    assert.deepEqual(JSON.parse(meta.tagsInData!), {
+      format: 'creativeai.tag-vocabulary',
+      version: 1,
+      hair: ['blonde', 'blue', 'green', 'pink'],
+      eyes: ['blue', 'green', 'red'],
+    });
+    const other = path.join(tmp, 'tags-other');
+    await prepareTagCache(other, 4, undefined, { hair: ['blue', 'green'] });
+    await assert.rejects(exportCommand(['--model', run, '--out', out, '--dataset', other]), /other training colours/);
   });
 });
 

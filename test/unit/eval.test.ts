@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
+import { absenceOf, pooledAccuracy } from '../../src/eval/absent-combos.js';
 import { diversity, groupDiversity, meanPairwiseDistance } from '../../src/eval/diversity.js';
 import { inceptionScore } from '../../src/eval/inception-score.js';
 import { featureStats, fid, frechetDistance, loadStats, saveStats, type FeatureStats } from '../../src/eval/fid.js';
@@ -419,4 +420,34 @@ test('diversity: identical samples score 0 and are flagged; known distances are 
   assert.ok(Math.abs(g.mean - 6) < 1e-12);
   assert.throws(() => diversity([same], [same]), /real images have no diversity/);
   assert.throws(() => meanPairwiseDistance(single), /at least 2 samples/);
+});
+
+test('absent combinations split by why: a new pair of known colours, or a colour no training face has', () => {
+  const row = (hair: string, eyes: string, inTraining: boolean | null, both: number, n = 10) => ({
+    hair,
+    eyes,
+    n,
+    inTraining,
+    accuracy: { hair: 1, eyes: both, both },
+  });
+  const rows = [
+    row('red', 'blue', true, 0.9),
+    row('blue', 'red', true, 0.8),
+    row('red', 'red', false, 0.5), // both colours seen, never together
+    row('blue', 'blue', false, 0.3, 30),
+    row('red', 'gray', false, 0), // gray eyes: on no training face
+    row('white', 'blue', false, 0), // white hair: likewise
+  ];
+  const why = absenceOf(rows);
+  assert.deepEqual(
+    rows.map((r) => why(r)),
+    [null, null, 'pair', 'pair', 'colour', 'colour'],
+  );
+  // Pooled by images: (0.5·10 + 0.3·30) / 40.
+  const pairs = pooledAccuracy(rows.filter((r) => why(r) === 'pair'))!;
+  assert.equal(pairs.combos, 2);
+  assert.ok(Math.abs(pairs.both - 0.35) < 1e-12, String(pairs.both));
+  assert.equal(pooledAccuracy([]), null);
+  // Not told which combinations were in training: nothing is absent.
+  assert.equal(absenceOf([row('red', 'red', null, 1)])(row('red', 'red', null, 1)), null);
 });

@@ -6,7 +6,6 @@ import type { ConditionalGeneratorOptions } from '../../models/dcgan/conditional
 import { TagConditioner, type Conditioner } from '../../models/conditioning.js';
 import type { DamsmImageEncoder } from '../../models/damsm/index.js';
 import { NORMS } from '../../models/layers/norm.js';
-import { TagEncoder } from '../../models/tag-encoder.js';
 import type { ConfigObject, ConfigOf, Schema } from '../config.js';
 import type { CommonConfig } from '../schema.js';
 import { ADVERSARIAL_LOSSES } from '../losses.js';
@@ -143,7 +142,7 @@ export function conditionerFromConfig(
   const c = (config as unknown as ConditionalGanConfig).condition;
   if (c.source === 'tags') {
     if (withImage) throw new Error('eval.samples (R-precision) needs condition.source damsm');
-    return { conditioner: new TagConditioner(new TagEncoder(TagEncoder.vocabularyFor(data.records))), image: null };
+    return { conditioner: TagConditioner.forTraining(data.records), image: null };
   }
   if (typeof c.damsm !== 'string')
     throw new Error('condition.source damsm needs condition.damsm: a DAMSM run directory or checkpoint');

@@ -5,7 +5,8 @@
 //   G: L = −E[D(T(G(z, y_G)), y_G)]
 // T draws a new translation and cutout for each call; ỹ is y with one attribute (hair or eyes,
 // at random) changed to another colour: a real face with a wrong tag must score as a fake. y_G is
-// the real batch's y, or (loss.fakeTags: uniform) colours drawn uniformly, as BigGAN draws classes.
+// the real batch's y, or (loss.fakeTags: uniform) colours drawn uniformly, as BigGAN draws classes,
+// from the colours the training faces have.
 import { Generator, noGrad, rand, randint, randn, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
@@ -13,7 +14,6 @@ import { conditionVectorSampler, fixedSamples } from '../sampler.js';
 import { TagConditioner } from '../../models/conditioning.js';
 import { diffAugment } from '../../models/layers/diff-augment.js';
 import { ProjectionDiscriminator, TagGenerator, type TagGeneratorOptions } from '../../models/projection/index.js';
-import { TagEncoder } from '../../models/tag-encoder.js';
 import { tagText } from '../../text/index.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
@@ -51,7 +51,7 @@ export const tagProjectionSchema = {
         kind: 'string',
         choices: ['batch', 'uniform'],
         default: 'batch',
-        doc: "the tags G draws faces for: the real batch's ('batch'), or each colour uniformly and independently ('uniform': rare colours and pairs absent from the data as often as any)",
+        doc: "the tags G draws faces for: the real batch's ('batch'), or each colour the training faces have uniformly and independently ('uniform': rare colours and pairs absent from the data as often as any)",
       },
     },
   },
@@ -117,14 +117,26 @@ export const tagProjectionSchema = {
 /** A resolved tag-projection config, typed from the schemas (checked by resolveConfig). */
 type TagProjectionConfig = CommonConfig & ConfigOf<typeof tagProjectionSchema>;
 
-/** Labels [n] per attribute with every value equally likely, attributes drawn independently. */
+/**
+ * Labels [n] per attribute, each of the attribute's `allowed` values (class indices) equally likely,
+ * attributes drawn independently. Allowed are the colours the training faces have: a colour D
+ * never sees on a real face (HW3-2's gray eyes) only teaches D that it means fake.
+ */
 export function uniformTagLabels(
-  classes: readonly number[],
+  allowed: readonly (readonly number[])[],
   n: number,
   generator: Generator,
   device: Device,
 ): Tensor[] {
-  return classes.map((k) => noGrad(() => randint(0, k, [n], { generator, device })));
+  return allowed.map((values) =>
+    noGrad(() => {
+      const r = randint(0, values.length, [n], { generator, device });
+      if (values.every((v, i) => v === i)) return r;
+      using r_ = r;
+      using table = tensor(BigInt64Array.from(values, BigInt), { device });
+      return table.indexSelect(0, r_);
+    }),
+  );
 }
 
 /** The mean of a score tensor, for logging. */
@@ -144,13 +156,18 @@ class TagProjectionRecipe implements Recipe {
   readonly device: Device;
   readonly rng: Generator;
   readonly fixed: { noise: Tensor; condition: Tensor; perCondition: number };
+  /** The class indices loss.fakeTags uniform draws from: the colours of the training faces. */
+  readonly #fakeTagValues: number[][];
 
   constructor(readonly ctx: RecipeContext) {
     const { device } = ctx;
     const config = (this.c = ctx.config as unknown as TagProjectionConfig);
     this.device = device;
     this.rng = ctx.rng;
-    this.conditioner = new TagConditioner(new TagEncoder(TagEncoder.vocabularyFor(ctx.data.records)));
+    this.conditioner = TagConditioner.forTraining(ctx.data.records);
+    const vocab = this.conditioner.encoder.vocabulary;
+    const inData = this.conditioner.inData ?? vocab;
+    this.#fakeTagValues = [inData.hair.map((c) => vocab.hairId(c)), inData.eyes.map((c) => vocab.eyesId(c))];
     const classes = this.conditioner.encoder.classes;
     const resolution = config.data.resolution;
     const g = config.generator;
@@ -228,7 +245,7 @@ class TagProjectionRecipe implements Recipe {
     // y_G: the tags G is asked for (the real batch's, or uniform over colours).
     const yG =
       l.fakeTags === 'uniform'
-        ? uniformTagLabels(this.conditioner.encoder.classes, n, this.rng, this.device)
+        ? uniformTagLabels(this.#fakeTagValues, n, this.rng, this.device)
         : labels.map((t) => t.alias());
     const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
     const fake = this.G.generate(z, yG);
