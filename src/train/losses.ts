@@ -3,7 +3,7 @@
 //   non-saturating (Goodfellow et al. 2014), hinge (Lim & Ye 2017; Miyato et al. 2018),
 //   Wasserstein (Arjovsky et al. 2017) with gradient penalty (Gulrajani et al. 2017), and
 //   least squares (Mao et al. 2017).
-import { F, cat, fullLike, grad, noGrad, rand, type Generator, type Tensor } from '../engine/index.js';
+import { F, cat, fullLike, grad, noGrad, rand, tidy, type Generator, type Tensor } from '../engine/index.js';
 import type { Optimizer } from '../optim/index.js';
 import type { MixedPrecision } from './precision.js';
 
@@ -231,6 +231,19 @@ export function meanScore(kind: AdversarialLoss, score: Tensor): number {
     using v = kind === 'nonsaturating' ? score.sigmoid() : score.alias();
     using m = v.mean();
     return m.item();
+  });
+}
+
+/**
+ * Mode seeking (Mao et al. 2019, MSGAN): for two latents z₁, z₂ under one condition c,
+ *   L_ms = 1 / (mean|G(c, z₁) − G(c, z₂)| / mean|z₁ − z₂| + ε),
+ * added to G's loss with a weight: G pays when different noise draws the same image.
+ */
+export function modeSeekingLoss(fake1: Tensor, fake2: Tensor, z1: Tensor, z2: Tensor, eps = 1e-5): Tensor {
+  return tidy(() => {
+    const images = fake1.sub(fake2).abs().mean();
+    const latents = z1.sub(z2).abs().mean();
+    return images.div(latents).add(eps).reciprocal();
   });
 }
 

@@ -292,6 +292,29 @@ describe('training', () => {
     assert.notEqual(metricsOf(uni)[0]!['loss/G'], metricsOf(bat)[0]!['loss/G']);
   });
 
+  test('loss.modeSeeking: trains with G/ms (the mode-seeking term) logged; an odd batch is refused', async () => {
+    const dir = path.join(tmp, 'runs', 'mode-seeking');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-projection-anime.yaml'),
+      runDir: dir,
+      sets: [...TINY, 'train.steps=2', 'loss.modeSeeking=1', 'loss.fakeTags=uniform'],
+    });
+    for (const l of metricsOf(dir)) {
+      assert.ok(Number.isFinite(l['G/ms']) && l['G/ms']! > 0, JSON.stringify(l));
+      assert.ok(Number.isFinite(l['loss/G']));
+    }
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: path.join(root, 'configs', 'tag-projection-anime.yaml'),
+        runDir: path.join(tmp, 'runs', 'mode-seeking-odd'),
+        sets: [...TINY, 'train.steps=1', 'loss.modeSeeking=1', 'data.batchSize=7'],
+      }),
+      /the batch \(7\) must be even/,
+    );
+  });
+
   test('resumes exactly', async () => {
     const a = path.join(tmp, 'runs', 'straight');
     const b = path.join(tmp, 'runs', 'resumed');

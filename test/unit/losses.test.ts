@@ -17,6 +17,7 @@ import {
   gLoss,
   gradientPenalty,
   matchingAwareDLoss,
+  modeSeekingLoss,
   type AdversarialLoss,
 } from '../../src/train/losses.js';
 
@@ -91,6 +92,27 @@ describe('adversarial losses against hand values (scores 2, -1, 0.5)', () => {
         Array.from(s.grad!.toFloat32Array(), (v) => v + 0),
         [0, -1 / 3, -1 / 3].map(Math.fround),
       );
+    });
+  });
+});
+
+describe('mode seeking (MSGAN, Mao et al. 2019)', () => {
+  test('1 / (mean|f₁ − f₂| / mean|z₁ − z₂| + ε), and its gradient pushes the two images apart', () => {
+    tidy(() => {
+      const f1 = tensor([1, 2, -1, 0.5]).requiresGrad_(true);
+      const f2 = tensor([0, 0, 1, 0.5]);
+      const z1 = tensor([0, 0, 0]);
+      const z2 = tensor([1, -2, 0.5]);
+      // mean|f₁ − f₂| = (1 + 2 + 2 + 0) / 4 = 1.25; mean|z₁ − z₂| = 3.5 / 3.
+      const ratio = 1.25 / (3.5 / 3);
+      const l = modeSeekingLoss(f1, f2, z1, z2);
+      close(l.item(), 1 / (ratio + 1e-5), 'L_ms');
+      l.backward();
+      // dL/df₁ = −1/(r + ε)² · sign(f₁ − f₂) / 4 / mean|z₁ − z₂|: each image moves away from its pair.
+      const g = -1 / (ratio + 1e-5) ** 2 / 4 / (3.5 / 3);
+      const got = Array.from(f1.grad!.toFloat32Array());
+      [g, g, -g].forEach((want, i) => close(got[i]!, want, `grad ${i}`, 1e-5));
+      close(got[3]!, 0, 'grad where the two are equal', 1e-5);
     });
   });
 });

@@ -2,12 +2,25 @@
 // by attribute, hinge loss, DiffAugment (Zhao et al. 2020) on every discriminator input, and an
 // exponential moving average of G for sampling.
 //   D: L = E[max(0, 1 − D(T(x), y))] + E[max(0, 1 + D(T(G(z, y_G)), y_G))] + m·E[max(0, 1 + D(T(x), ỹ))]
-//   G: L = −E[D(T(G(z, y_G)), y_G)]
+//   G: L = −E[D(T(G(z, y_G)), y_G)] + λ_ms·L_ms
+// L_ms (loss.modeSeeking = λ_ms, Mao et al. 2019) pairs the batch's two halves, same tags and
+// different noise, and grows when their images are alike.
 // T draws a new translation and cutout for each call; ỹ is y with one attribute (hair or eyes,
 // at random) changed to another colour: a real face with a wrong tag must score as a fake. y_G is
 // the real batch's y, or (loss.fakeTags: uniform) colours drawn uniformly, as BigGAN draws classes,
 // from the colours the training faces have.
-import { Generator, noGrad, rand, randint, randn, tensor, tidy, type Device, type Tensor } from '../../engine/index.js';
+import {
+  Generator,
+  cat,
+  noGrad,
+  rand,
+  randint,
+  randn,
+  tensor,
+  tidy,
+  type Device,
+  type Tensor,
+} from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
 import { conditionVectorSampler, fixedSamples } from '../sampler.js';
@@ -20,7 +33,7 @@ import type { Optimizer } from '../../optim/index.js';
 import type { ConfigOf, Schema } from '../config.js';
 import type { CommonConfig } from '../schema.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { dFakeLoss, dRealLoss, gLoss, minimize } from '../losses.js';
+import { dFakeLoss, dRealLoss, gLoss, minimize, modeSeekingLoss } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 
@@ -46,6 +59,12 @@ export const tagProjectionSchema = {
         min: 0,
         default: 0.5,
         doc: 'weight of the real-face-with-one-wrong-tag term in the D loss (0: off)',
+      },
+      modeSeeking: {
+        kind: 'number',
+        min: 0,
+        default: 0,
+        doc: "weight of the mode-seeking term in G's loss (MSGAN; the batch's halves share tags; 0: off)",
       },
       fakeTags: {
         kind: 'string',
@@ -243,10 +262,16 @@ class TagProjectionRecipe implements Recipe {
     const wrong = this.#mismatched(labels);
     const l = this.c.loss;
     // y_G: the tags G is asked for (the real batch's, or uniform over colours).
-    const yG =
+    const ms = l.modeSeeking;
+    if (ms > 0 && n % 2 !== 0)
+      throw new Error(`loss.modeSeeking pairs the batch's halves: the batch (${n}) must be even`);
+    // With mode seeking, the second half of the batch is asked for the first half's tags.
+    const drawn =
       l.fakeTags === 'uniform'
-        ? uniformTagLabels(this.#fakeTagValues, n, this.rng, this.device)
-        : labels.map((t) => t.alias());
+        ? uniformTagLabels(this.#fakeTagValues, ms > 0 ? n / 2 : n, this.rng, this.device)
+        : labels.map((t) => (ms > 0 ? t.narrow(0, 0, n / 2) : t.alias()));
+    const yG = ms > 0 ? drawn.map((t) => cat([t, t])) : drawn;
+    if (ms > 0) for (const t of drawn) t.dispose();
     const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
     const fake = this.G.generate(z, yG);
     const m = l.mismatch;
@@ -280,7 +305,20 @@ class TagProjectionRecipe implements Recipe {
       {
         using xf = this.#augment(fake);
         using s = this.D.forward(xf, yG);
-        minimize(this.optimizers.get('G')!, gLoss('hinge', s), 'G', scalars, logging, this.ctx.precision);
+        let loss = gLoss('hinge', s);
+        if (ms > 0) {
+          const h = n / 2;
+          using f1 = fake.narrow(0, 0, h);
+          using f2 = fake.narrow(0, h, h);
+          using z1 = z.narrow(0, 0, h);
+          using z2 = z.narrow(0, h, h);
+          using lms = modeSeekingLoss(f1, f2, z1, z2);
+          if (logging) scalars['G/ms'] = lms.item();
+          const total = loss.add(lms, ms);
+          loss.dispose();
+          loss = total;
+        }
+        minimize(this.optimizers.get('G')!, loss, 'G', scalars, logging, this.ctx.precision);
       }
       this.ema?.update();
     } finally {
