@@ -107,7 +107,7 @@ fi
 for b in 16 64; do
   run="stackgan-stage1-cub-updates-b$b"
   if [ -d "runs/$run" ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
-    cai results --summarize "runs/$run"
+    cai results --summarize "runs/$run" --out "docs/results/runs/$run.json"
     cai eval --model "runs/$run" --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$run-eval.json" --device cpu
     cai sample --model "runs/$run" --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out "docs/images/$run.png" --device cpu
   fi

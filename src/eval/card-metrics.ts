@@ -62,7 +62,12 @@ function metricOf(r: EvaluationResult, kind: CardMetricKind, e: CardEvaluation):
         value: pctStd(p),
         detail:
           `DAMSM features, ${count(p.samples)} captions, 1 vs ${p.candidates - 1} candidates, ` +
-          `${p.splits.length} splits; chance ${pct(1 / p.candidates, 0)} (${source})`,
+          `${p.splits.length} splits; chance ${pct(1 / p.candidates, 0)}` +
+          (p.real
+            ? `; real images ${pctStd(p.real.rprec)} through the same encoders (generated ÷ real ` +
+              `${(p.mean / Math.max(p.real.rprec.mean, 1e-9)).toFixed(2)})`
+            : '') +
+          ` (${source})`,
       };
     }
     case 'fid': {

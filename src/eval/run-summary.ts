@@ -42,7 +42,6 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
   const runFile = path.join(dir, 'run.json');
   if (!fs.existsSync(runFile)) throw new Error(`${dir} is not a run directory (no run.json)`);
   const run = JSON.parse(fs.readFileSync(runFile, 'utf8')) as {
-    name?: string;
     model?: string;
     seed?: number;
     gitCommit?: string;
@@ -82,7 +81,7 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
     }));
   const resumes = run.resumedAt ?? [];
   return {
-    run: run.name ?? path.basename(dir),
+    run: path.basename(path.resolve(dir)),
     model: run.model ?? 'unknown',
     seed: run.seed ?? 0,
     gitCommit: run.gitCommit ?? null,

@@ -269,6 +269,8 @@ describe('training runs summarised for the results tables', () => {
       lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"step": 31, "ti',
     );
     const r = summarizeRun(dir, 2);
+    // Named by its directory (what --resume takes), not by its config's name.
+    assert.equal(r.run, 'run');
     assert.deepEqual(
       { steps: r.steps, images: r.imagesSeen, wall: r.wallSeconds, cpu: r.cpuSeconds, from: r.cpuFromStep },
       { steps: 30, images: 240, wall: 45, cpu: 50, from: 20 },
@@ -287,7 +289,7 @@ describe('training runs summarised for the results tables', () => {
     const runs = renderTable({ kind: 'runs', files: ['docs/results/run-r.json'] }, read);
     assert.match(
       runs,
-      /\| `r` \(tag-projection-gan\) \| 30 \| 240 \| 0\.01 h \| 0\.01 since step 20 \| bf16 \+ channels-last \| 20 \|/,
+      /\| `run` \(tag-projection-gan\) \| 30 \| 240 \| 0\.01 h \| 0\.01 since step 20 \| bf16 \+ channels-last \| 20 \|/,
     );
     const curve = renderTable(
       { kind: 'run-curve', file: 'docs/results/run-r.json', metrics: [['eval/attr_both', 'both right']] },

@@ -81,11 +81,15 @@ describe('HTTP API', () => {
       models: { name: string; condition: string; metrics: unknown[]; examples: string[] }[];
     }>();
     const names = list.map((m) => m.name);
-    assert.deepEqual(names.sort(), [CUB, STACK, ACGAN, TAGS, 'tag-projection-anime']);
+    assert.deepEqual(names.sort(), ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime']);
     const tags = list.find((m) => m.name === TAGS)!;
     assert.equal(tags.condition, 'tags');
     assert.ok(tags.metrics.length > 0 && tags.examples.length > 0);
     assert.equal(list.find((m) => m.name === CUB)!.condition, 'caption');
+    // The default bird model: a caption model with its card's examples and the seed's caption first.
+    const df = list.find((m) => m.name === 'dfgan-cub')!;
+    assert.equal(df.condition, 'caption');
+    assert.equal(df.examples[0], 'this bird is red with white and has a very short beak');
   });
 
   test('generate: 64×64 PNGs, the seed returned, the same seed gives the same bytes', async () => {
@@ -496,7 +500,7 @@ describe('queue limits, model memory and the game', () => {
         foolRate: number | null;
       }[];
     }>();
-    assert.deepEqual(stats.playable.sort(), [CUB, STACK, ACGAN, TAGS, 'tag-projection-anime']);
+    assert.deepEqual(stats.playable.sort(), ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime']);
     const t = stats.tallies.find((x) => x.model === TAGS)!;
     assert.equal(t.fakes, fakes);
     assert.equal(t.fooled, fooled);
@@ -580,7 +584,7 @@ describe('queue limits, model memory and the game', () => {
         .list()
         .map((c) => c.name)
         .sort(),
-      [CUB, STACK, ACGAN, TAGS, 'tag-projection-anime'],
+      ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime'],
     );
     assert.equal(r.problems.length, 3, r.problems.join('\n'));
     assert.ok(r.problems.some((p) => p.includes('broken.safetensors')));
