@@ -26,8 +26,11 @@ import { withPrefix } from './checkpoint.js';
 
 /** The one-network conditional GANs (a DCGAN generator on a text or tag code). */
 export const CONDITIONAL_MODELS = ['gan-int-cls', 'wgan-cls', 'tag-gan'] as const;
-/** The models whose generator can be StackGAN's Stage I. */
-export const STAGE1_MODELS = ['stackgan-stage1', ...CONDITIONAL_MODELS] as const;
+/**
+ * The models whose generator can be StackGAN's Stage I: its own, the one-network GANs ("WGAN-CLS +
+ * Stage II") and DF-GAN (a refiner on the 64 px DF-GAN, against growing it: issue 18).
+ */
+export const STAGE1_MODELS = ['stackgan-stage1', ...CONDITIONAL_MODELS, 'dfgan'] as const;
 /** The generators that grow a tree of stages (StackGAN++, AttnGAN). */
 export const TREE_MODELS = ['stackgan-pp', 'attngan'] as const;
 export type TreeModel = (typeof TREE_MODELS)[number];
@@ -63,9 +66,13 @@ function parseOptions<T>(json: string | undefined, what: string): T {
 }
 
 /** An untrained Stage-I network of the kind `model` names, from its options (JSON). */
-function buildStage1(model: string | undefined, options: string | undefined): Stage1Generator | ConditionalGenerator {
+function buildStage1(
+  model: string | undefined,
+  options: string | undefined,
+): Stage1Generator | ConditionalGenerator | DfGenerator {
   if (model === 'stackgan-stage1')
     return new Stage1Generator(parseOptions<Stage1GeneratorOptions>(options, 'Stage-I generator'));
+  if (model === 'dfgan') return new DfGenerator(parseOptions<DfGeneratorOptions>(options, 'DF-GAN generator'));
   if (model !== undefined && (STAGE1_MODELS as readonly string[]).includes(model))
     return new ConditionalGenerator(parseOptions<ConditionalGeneratorOptions>(options, 'generator'));
   throw new Error(`a ${String(model)} checkpoint cannot be StackGAN's Stage I (it takes ${STAGE1_MODELS.join(', ')})`);
@@ -102,7 +109,7 @@ export function stage1FromCheckpoint(
   tensors: Map<string, Tensor>,
   metadata: Record<string, string>,
   device: Device,
-): LoadedGenerator<Stage1Generator | ConditionalGenerator> & { model: string } {
+): LoadedGenerator<Stage1Generator | ConditionalGenerator | DfGenerator> & { model: string } {
   const stage1 = buildStage1(metadata.model, metadata.generator);
   const usedEma = loadWeights(stage1, tensors);
   return {

@@ -97,6 +97,55 @@ describe('DF-GAN training', () => {
     assert.ok(fs.readFileSync(ckptFile(a, 3)).equals(fs.readFileSync(ckptFile(b, 3))), 'checkpoints at step 3 differ');
   });
 
+  test('a refiner: StackGAN Stage II on a frozen 16 px DF-GAN trains to 64 px and samples both stages', async () => {
+    const small = path.join(tmp, 'shapes-16');
+    await prepareCache(await openDataset('shapes:64:5'), { out: small, resolutions: [16, 64] });
+    const df = path.join(runs, 'df16');
+    await train({
+      ...quiet,
+      config: cfg('shapes/dfgan.yaml'),
+      runDir: df,
+      sets: [...TINY, `data.cache=${small}`, 'data.resolution=16', 'train.steps=2'],
+    });
+    const refiner = path.join(runs, 'df16-stage2');
+    await train({
+      ...quiet,
+      config: cfg('stackgan-stage2-cub.yaml'),
+      runDir: refiner,
+      sets: [
+        `stage1=${df}`,
+        `data.cache=${small}`,
+        'data.resolution=64',
+        'data.batchSize=4',
+        'data.workers=0',
+        'generator.width=4',
+        'generator.conditionDim=4',
+        'generator.residualBlocks=1',
+        'discriminator.width=2',
+        'discriminator.projectionDim=4',
+        'train.steps=2',
+        'train.logEvery=1',
+        'eval.samples=0',
+        'samples.perCondition=1',
+      ],
+    });
+    for (const l of finiteMetrics(refiner)) assert.ok(Number.isFinite(l['loss/G']));
+    const ck = loadCheckpoint(ckptFile(refiner, 2));
+    try {
+      assert.equal(ck.metadata.stage1Model, 'dfgan');
+    } finally {
+      for (const t of ck.tensors.values()) t.dispose();
+    }
+    const pipe = TextToImagePipeline.load(refiner);
+    try {
+      assert.deepEqual(pipe.stages, [16, 64]);
+      using a = pipe.generate(['a red circle'], { seed: 3 });
+      assert.deepEqual(a.shape, [1, 3, 64, 64]);
+    } finally {
+      pipe.dispose();
+    }
+  });
+
   test('grow.from: a 64 px DF-GAN starts from a 32 px run (its weights, EMA and layout), resumes without it, samples at 64 px', async () => {
     const small = path.join(tmp, 'small');
     const grown = path.join(runs, 'grown');

@@ -1,5 +1,6 @@
 // StackGAN Stage II (Zhang et al. 2017, §3.3): a trained Stage I (config `stage1`: a StackGAN
-// Stage-I run, or a GAN-INT-CLS / WGAN-CLS run — "WGAN-CLS + Stage II") is loaded and frozen; the
+// Stage-I run, a GAN-INT-CLS / WGAN-CLS run — "WGAN-CLS + Stage II" — or a DF-GAN run, as a
+// refiner to weigh against growing it) is loaded and frozen; the
 // Stage-II generator refines its 64×64 images to 256×256 with the text again, against a 256 px
 // discriminator. Checkpoints hold the frozen Stage I and the text encoder too, so sampling needs
 // nothing else.
@@ -76,7 +77,7 @@ const generatorFields = {
 const ownFields = {
   stage1: {
     kind: 'string',
-    doc: 'the Stage I to refine: a stackgan-stage1, gan-int-cls or wgan-cls run directory (its best checkpoint, else the newest) or checkpoint',
+    doc: 'the Stage I to refine: a stackgan-stage1, gan-int-cls, wgan-cls or dfgan run directory (its best checkpoint, else the newest) or checkpoint',
   },
 } as const satisfies Schema;
 
