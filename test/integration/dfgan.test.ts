@@ -97,6 +97,22 @@ describe('DF-GAN training', () => {
     assert.ok(fs.readFileSync(ckptFile(a, 3)).equals(fs.readFileSync(ckptFile(b, 3))), 'checkpoints at step 3 differ');
   });
 
+  test('loss.modeSeeking: trains with G/ms logged, 0 leaves the run as it was; an odd batch is refused', async () => {
+    const on = path.join(runs, 'ms-on');
+    const off = path.join(runs, 'ms-off');
+    const plain = path.join(runs, 'ms-plain');
+    const run = (dir: string, sets: string[]) =>
+      train({ ...quiet, config: cfg('shapes/dfgan.yaml'), runDir: dir, sets: [...TINY, 'train.steps=2', ...sets] });
+    await run(on, ['loss.modeSeeking=1']);
+    await run(off, ['loss.modeSeeking=0']);
+    await run(plain, []);
+    for (const l of finiteMetrics(on)) assert.ok(l['G/ms']! > 0, JSON.stringify(l));
+    // Off is the default and draws what a run without the option draws, bit for bit.
+    assert.ok(fs.readFileSync(ckptFile(off, 2)).equals(fs.readFileSync(ckptFile(plain, 2))));
+    assert.notEqual(metricsOf(on)[1]!['loss/G'], metricsOf(off)[1]!['loss/G']);
+    await assert.rejects(run(path.join(runs, 'ms-odd'), ['loss.modeSeeking=1', 'data.batchSize=3']), /must be even/);
+  });
+
   test('a refiner: StackGAN Stage II on a frozen 16 px DF-GAN trains to 64 px and samples both stages', async () => {
     const small = path.join(tmp, 'shapes-16');
     await prepareCache(await openDataset('shapes:64:5'), { out: small, resolutions: [16, 64] });

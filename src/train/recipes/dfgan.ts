@@ -2,8 +2,9 @@
 // into every block; a one-way discriminator with the matching-aware gradient penalty; hinge loss.
 //   D: L = E[max(0, 1 − D(x, e))] + ½(E[max(0, 1 + D(G(z, e), e))] + E[max(0, 1 + D(x, ẽ))])
 //          + k·E[‖(∇ₓD(x, e), ∇ₑD(x, e))‖₂^p]
-//   G: L = −E[D(G(z, e), e)]
-// e is the caption's DAMSM sentence embedding (frozen); ẽ another image's (the batch shifted by
+//   G: L = −E[D(G(z, e), e)] + λ_ms·L_ms
+// L_ms (loss.modeSeeking = λ_ms, Mao et al. 2019; off by default) pairs the batch's halves, drawn for
+// the same sentences with different noise. e is the caption's DAMSM sentence embedding (frozen); ẽ another image's (the batch shifted by
 // one, as the official code pairs them). With augment ratios above 0, every image D sees goes
 // through DiffAugment (translation and cutout, never colour: colour is in the captions).
 import { Generator, cat, noGrad, randn, tidy, type Device, type Tensor } from '../../engine/index.js';
@@ -23,7 +24,15 @@ import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigOf, Schema } from '../config.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { dFakeLoss, dRealLoss, gLoss, matchingAwarePenaltyOf, minimize, weightedSum } from '../losses.js';
+import {
+  dFakeLoss,
+  dRealLoss,
+  gLoss,
+  matchingAwarePenaltyOf,
+  minimize,
+  modeSeekingLoss,
+  weightedSum,
+} from '../losses.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 import { readWarmStart } from '../warm-start.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
@@ -74,6 +83,12 @@ export const dfganSchema = {
     fields: {
       gpWeight: { kind: 'number', min: 0, default: 2, doc: 'k of the matching-aware gradient penalty' },
       gpPower: { kind: 'number', min: 1, default: 6, doc: 'p of the matching-aware gradient penalty' },
+      modeSeeking: {
+        kind: 'number',
+        min: 0,
+        default: 0,
+        doc: "weight of the mode-seeking term in G's loss (MSGAN; the batch's halves share sentences; 0: off)",
+      },
     },
   },
   augment: {
@@ -236,9 +251,15 @@ class DfganRecipe implements Recipe {
     if (n < 2) throw new Error('DF-GAN needs batches of at least 2 (the mismatched pairs shift the batch by one)');
     const scalars: Record<string, number> = {};
     const e = noGrad(() => this.conditioner.encode({ captions: batch.captions }, this.device));
-    const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
-    const fake = this.G.forward(z, e).images;
     const l = this.c.loss;
+    const ms = l.modeSeeking;
+    if (ms > 0 && n % 2 !== 0)
+      throw new Error(`loss.modeSeeking pairs the batch's halves: the batch (${n}) must be even`);
+    // The sentences G draws for: the batch's own, or with mode seeking the first half's twice, so
+    // that each pair (i, i + n/2) differs only in its noise.
+    const eG = ms > 0 ? tidy(() => cat([e.narrow(0, 0, n / 2), e.narrow(0, 0, n / 2)])) : e.alias();
+    const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
+    const fake = this.G.forward(z, eG).images;
     // Every D call sees a freshly augmented image; gradients pass through the augmentation.
     const critic = (x: Tensor, s: Tensor): Tensor => {
       using a = this.#augment(x);
@@ -257,7 +278,7 @@ class DfganRecipe implements Recipe {
         using realRest = real.narrow(0, 1, n - 1);
         using eRest = e.narrow(0, 0, n - 1);
         using negatives = cat([fd, realRest], 0);
-        using negativeSentences = cat([e, eRest], 0);
+        using negativeSentences = cat([eG, eRest], 0);
         using sNegative = critic(negatives, negativeSentences);
         using sFake = sNegative.narrow(0, 0, n);
         using sWrong = sNegative.narrow(0, n, n - 1);
@@ -276,12 +297,25 @@ class DfganRecipe implements Recipe {
       }
       // G step: through the updated D, on the same images.
       {
-        using s = critic(fake, e);
-        minimize(this.optimizers.get('G')!, gLoss('hinge', s), 'G', scalars, logging, this.ctx.precision);
+        using s = critic(fake, eG);
+        let loss = gLoss('hinge', s);
+        if (ms > 0) {
+          const h = n / 2;
+          using f1 = fake.narrow(0, 0, h);
+          using f2 = fake.narrow(0, h, h);
+          using z1 = z.narrow(0, 0, h);
+          using z2 = z.narrow(0, h, h);
+          using lms = modeSeekingLoss(f1, f2, z1, z2);
+          if (logging) scalars['G/ms'] = lms.item();
+          const total = loss.add(lms, ms);
+          loss.dispose();
+          loss = total;
+        }
+        minimize(this.optimizers.get('G')!, loss, 'G', scalars, logging, this.ctx.precision);
       }
       this.ema?.update();
     } finally {
-      for (const t of [e, z, fake]) t.dispose();
+      for (const t of [e, eG, z, fake]) t.dispose();
     }
     return { scalars, images: n };
   }
