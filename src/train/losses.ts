@@ -247,6 +247,32 @@ export function modeSeekingLoss(fake1: Tensor, fake2: Tensor, z1: Tensor, z2: Te
   });
 }
 
+/**
+ * `loss` + weight·L_ms over a batch whose halves share their conditions (images and latents row i
+ * paired with row i + n/2), as a new tensor; `loss` is consumed. Logs L_ms as G/ms.
+ */
+export function addModeSeeking(
+  loss: Tensor,
+  fake: Tensor,
+  z: Tensor,
+  weight: number,
+  scalars: Record<string, number>,
+  logging: boolean,
+): Tensor {
+  try {
+    const h = fake.size(0) / 2;
+    using f1 = fake.narrow(0, 0, h);
+    using f2 = fake.narrow(0, h, h);
+    using z1 = z.narrow(0, 0, h);
+    using z2 = z.narrow(0, h, h);
+    using lms = modeSeekingLoss(f1, f2, z1, z2);
+    if (logging) scalars['G/ms'] = lms.item();
+    return loss.add(lms, weight);
+  } finally {
+    loss.dispose();
+  }
+}
+
 /** Σ wₖ·termₖ as a new tensor (the terms stay the caller's). */
 export function weightedSum(terms: Tensor[], weights: number[]): Tensor {
   let total = terms[0]!.mul(weights[0]!);

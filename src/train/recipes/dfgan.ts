@@ -30,7 +30,7 @@ import {
   gLoss,
   matchingAwarePenaltyOf,
   minimize,
-  modeSeekingLoss,
+  addModeSeeking,
   weightedSum,
 } from '../losses.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
@@ -298,19 +298,8 @@ class DfganRecipe implements Recipe {
       // G step: through the updated D, on the same images.
       {
         using s = critic(fake, eG);
-        let loss = gLoss('hinge', s);
-        if (ms > 0) {
-          const h = n / 2;
-          using f1 = fake.narrow(0, 0, h);
-          using f2 = fake.narrow(0, h, h);
-          using z1 = z.narrow(0, 0, h);
-          using z2 = z.narrow(0, h, h);
-          using lms = modeSeekingLoss(f1, f2, z1, z2);
-          if (logging) scalars['G/ms'] = lms.item();
-          const total = loss.add(lms, ms);
-          loss.dispose();
-          loss = total;
-        }
+        const g = gLoss('hinge', s);
+        const loss = ms > 0 ? addModeSeeking(g, fake, z, ms, scalars, logging) : g;
         minimize(this.optimizers.get('G')!, loss, 'G', scalars, logging, this.ctx.precision);
       }
       this.ema?.update();

@@ -33,7 +33,7 @@ import type { Optimizer } from '../../optim/index.js';
 import type { ConfigOf, Schema } from '../config.js';
 import type { CommonConfig } from '../schema.js';
 import { ExponentialMovingAverage } from '../ema.js';
-import { dFakeLoss, dRealLoss, gLoss, minimize, modeSeekingLoss } from '../losses.js';
+import { dFakeLoss, dRealLoss, gLoss, minimize, addModeSeeking } from '../losses.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 
@@ -305,19 +305,8 @@ class TagProjectionRecipe implements Recipe {
       {
         using xf = this.#augment(fake);
         using s = this.D.forward(xf, yG);
-        let loss = gLoss('hinge', s);
-        if (ms > 0) {
-          const h = n / 2;
-          using f1 = fake.narrow(0, 0, h);
-          using f2 = fake.narrow(0, h, h);
-          using z1 = z.narrow(0, 0, h);
-          using z2 = z.narrow(0, h, h);
-          using lms = modeSeekingLoss(f1, f2, z1, z2);
-          if (logging) scalars['G/ms'] = lms.item();
-          const total = loss.add(lms, ms);
-          loss.dispose();
-          loss = total;
-        }
+        const g = gLoss('hinge', s);
+        const loss = ms > 0 ? addModeSeeking(g, fake, z, ms, scalars, logging) : g;
         minimize(this.optimizers.get('G')!, loss, 'G', scalars, logging, this.ctx.precision);
       }
       this.ema?.update();
