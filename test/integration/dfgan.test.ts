@@ -12,6 +12,7 @@ import { loadCheckpoint } from '../../src/artifacts/checkpoint.js';
 import { prepareCache } from '../../src/data/index.js';
 import { openDataset } from '../../src/data/sources/index.js';
 import { liveTensors } from '../../src/engine/index.js';
+import { exportCommand } from '../../src/cli/export.js';
 import { TextToImagePipeline } from '../../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { assertBestKept, metricsOf, ckptFile, finiteMetrics } from '../helpers/runs.js';
@@ -219,6 +220,75 @@ describe('DF-GAN training', () => {
         sets: [...TINY, `grow.from=${grown}`],
       }),
       /grow.from needs grow.base/,
+    );
+  });
+
+  test('init.from: a run goes on from an exported fp16 model (G and EMA from it, D fresh), D alone at first; a mismatch refused', async () => {
+    const source = path.join(tmp, 'to-export');
+    await train({ ...quiet, config: cfg('shapes/dfgan.yaml'), runDir: source, sets: [...TINY, 'train.steps=2'] });
+    const file = path.join(tmp, 'dfgan.safetensors');
+    await exportCommand(['--model', source, '--out', file, '--fp16']);
+    const dir = path.join(runs, 'continued');
+    const logs: string[] = [];
+    const sets = [...TINY, 'train.checkpointEvery=1', `init.from=${file}`, 'init.discriminatorSteps=2'];
+    await train({
+      ...quiet,
+      log: (m) => logs.push(m),
+      config: cfg('shapes/dfgan.yaml'),
+      runDir: dir,
+      sets: [...sets, 'train.steps=2'],
+    });
+    assert.ok(
+      logs.some((l) =>
+        /^started from .*\(step 2\): G and EMA from its moving average, D fresh; D alone for the first 2 steps/.test(l),
+      ),
+      logs.join('\n'),
+    );
+    // The first two steps trained D alone: G and its EMA are still the file's generator, bit for bit at its precision.
+    const exported = loadCheckpoint(file);
+    const held = loadCheckpoint(ckptFile(dir, 2));
+    const differs = (a: string, b: string, from: typeof held): number =>
+      exported.tensors.get(a)!.float().sub(from.tensors.get(b)!.to('float16').float()).abs().max().item();
+    try {
+      const names = [...exported.tensors.keys()].filter((k) => k.startsWith('G.'));
+      assert.ok(names.length > 10);
+      for (const k of names) {
+        assert.equal(differs(k, k, held), 0, k);
+        assert.equal(differs(k, `G_ema.${k.slice(2)}`, held), 0, `EMA ${k}`);
+      }
+    } finally {
+      for (const t of held.tensors.values()) t.dispose();
+    }
+    const lines = metricsOf(dir);
+    assert.ok(lines.every((l) => Number.isFinite(l['loss/D']) && l['loss/G'] === undefined));
+    // Then G trains: step 3 moves it off the file's weights.
+    await train({ ...quiet, resume: dir, sets: ['train.steps=3'] });
+    const moved = loadCheckpoint(ckptFile(dir, 3));
+    try {
+      const k = 'G.fc.weight';
+      assert.ok(differs(k, k, moved) > 0);
+      assert.ok(Number.isFinite(metricsOf(dir).at(-1)!['loss/G']));
+    } finally {
+      for (const t of [...moved.tensors.values(), ...exported.tensors.values()]) t.dispose();
+    }
+    // Another layout, or both ways of starting at once, is refused before anything is trained.
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('shapes/dfgan.yaml'),
+        runDir: path.join(runs, 'wider'),
+        sets: [...sets, 'generator.width=3'],
+      }),
+      /init.from: .* has another generator layout/,
+    );
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('shapes/dfgan.yaml'),
+        runDir: path.join(runs, 'both'),
+        sets: [...sets, `grow.from=${source}`, 'grow.base=32'],
+      }),
+      /grow.from and init.from both start G/,
     );
   });
 

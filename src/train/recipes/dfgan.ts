@@ -78,6 +78,23 @@ export const dfganSchema = {
       },
     },
   },
+  init: {
+    kind: 'object',
+    fields: {
+      from: {
+        kind: 'string',
+        nullable: true,
+        doc: 'a DF-GAN model file (creativeai export) or checkpoint of the same layout whose generator starts G and the EMA (D too when it has one): how a run goes on from the committed model when its checkpoints are gone',
+      },
+      discriminatorSteps: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: 'steps at the start that train D alone, G and its EMA held, so that a fresh D catches up with a trained G',
+      },
+    },
+  },
   loss: {
     kind: 'object',
     fields: {
@@ -197,9 +214,14 @@ class DfganRecipe implements Recipe {
     );
   }
 
-  /** A new run with grow.from starts from that smaller DF-GAN's G, D and EMA (models/dfgan/grow.ts). */
+  /**
+   * A new run with grow.from starts from that smaller DF-GAN's G, D and EMA (models/dfgan/grow.ts);
+   * with init.from from a model of this layout.
+   */
   initialize(): void {
     const from = this.c.grow.from;
+    if (from !== null && this.c.init.from !== null) throw new Error('grow.from and init.from both start G: give one');
+    if (this.c.init.from !== null) return this.#initFrom(this.c.init.from);
     if (from === null) return;
     const ck = readWarmStart(from, 'dfgan', this.conditioner.module);
     try {
@@ -227,6 +249,34 @@ class DfganRecipe implements Recipe {
     }
   }
 
+  /** G and the EMA from `from`'s generator (its EMA when it has one: an export holds only that), D when it has one. */
+  #initFrom(from: string): void {
+    const ck = readWarmStart(from, 'dfgan', this.conditioner.module, 'init.from');
+    try {
+      const there = JSON.parse(ck.metadata.generator ?? 'null') as DfGeneratorOptions | null;
+      const layout = (o: DfGeneratorOptions | null): string =>
+        JSON.stringify([o?.noiseDim, o?.condDim, o?.width, o?.resolution, o?.baseResolution ?? o?.resolution]);
+      if (layout(there) !== layout(this.G.o))
+        throw new Error(
+          `init.from: ${ck.path} has another generator layout (${layout(there)}, here ${layout(this.G.o)})`,
+        );
+      const G = withPrefix(ck.tensors, 'G.');
+      const shadow = withPrefix(ck.tensors, 'G_ema.');
+      const D = withPrefix(ck.tensors, 'D.');
+      this.G.loadStateDict(G);
+      this.ema?.shadow.loadStateDict(shadow.size > 0 ? shadow : G);
+      if (D.size > 0) this.D.loadStateDict(D);
+      const weights = ck.metadata.weights === 'ema' ? 'its moving average' : 'its generator';
+      this.ctx.log(
+        `started from ${ck.path} (step ${ck.metadata.step ?? '?'}): G and EMA from ${weights}, ` +
+          (D.size > 0 ? 'D from its D' : 'D fresh') +
+          (this.c.init.discriminatorSteps > 0 ? `; D alone for the first ${this.c.init.discriminatorSteps} steps` : ''),
+      );
+    } finally {
+      for (const t of ck.tensors.values()) t.dispose();
+    }
+  }
+
   #fixedInputs(): DfganRecipe['fixed'] {
     const s = this.c.samples;
     const records = this.ctx.data.records;
@@ -244,7 +294,7 @@ class DfganRecipe implements Recipe {
     return diffAugment(x, { translation: a.translation, cutout: a.cutout, generator: this.rng });
   }
 
-  step(batches: Batch[], _step: number, { logging }: { logging: boolean }): StepResult {
+  step(batches: Batch[], step: number, { logging }: { logging: boolean }): StepResult {
     const batch = batches[0]!;
     const real = batch.images.get(this.G.o.resolution)!;
     const n = real.size(0);
@@ -259,7 +309,9 @@ class DfganRecipe implements Recipe {
     // that each pair (i, i + n/2) differs only in its noise.
     const eG = ms > 0 ? tidy(() => cat([e.narrow(0, 0, n / 2), e.narrow(0, 0, n / 2)])) : e.alias();
     const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
-    const fake = this.G.forward(z, eG).images;
+    // The first init.discriminatorSteps steps update D alone: G's pass needs no graph then.
+    const dAlone = step < this.c.init.discriminatorSteps;
+    const fake = dAlone ? noGrad(() => this.G.forward(z, eG).images) : this.G.forward(z, eG).images;
     // Every D call sees a freshly augmented image; gradients pass through the augmentation.
     const critic = (x: Tensor, s: Tensor): Tensor => {
       using a = this.#augment(x);
@@ -296,13 +348,13 @@ class DfganRecipe implements Recipe {
         minimize(this.optimizers.get('D')!, loss, 'D', scalars, logging, this.ctx.precision);
       }
       // G step: through the updated D, on the same images.
-      {
+      if (!dAlone) {
         using s = critic(fake, eG);
         const g = gLoss('hinge', s);
         const loss = ms > 0 ? addModeSeeking(g, fake, z, ms, scalars, logging) : g;
         minimize(this.optimizers.get('G')!, loss, 'G', scalars, logging, this.ctx.precision);
+        this.ema?.update();
       }
-      this.ema?.update();
     } finally {
       for (const t of [e, eG, z, fake]) t.dispose();
     }
