@@ -10,7 +10,7 @@ import type { SplitName } from '../data/index.js';
 import { pickDevice, retainFreedCpuMemory } from '../engine/index.js';
 import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
 import { pct, pctStd } from '../eval/card-metrics.js';
-import { absenceOf, pooledAccuracy } from '../eval/absent-combos.js';
+import { COMBO_GROUPS, comboGroups, pooledAccuracy } from '../eval/absent-combos.js';
 import { DEFAULT_COLLAPSE_RATIO } from '../eval/diversity.js';
 import { METRICS, MissingInputError, evaluateGenerator, type EvaluationResult, type Metric } from '../eval/evaluate.js';
 import {
@@ -384,23 +384,11 @@ export function report(r: EvaluationResult): string {
       '| --- | --- | --- | --- |',
       `| all ${a.perCombo.length} | ${pct(a.hair)} | ${pct(a.eyes)} | ${pct(a.both)} |`,
     );
-    const seen = a.perCombo.filter((c) => c.inTraining);
+    // Pooled by images, as the tables and cards pool them (every combination has the same count here).
     if (a.perCombo.some((c) => c.inTraining !== null)) {
-      const avg = (k: 'hair' | 'eyes' | 'both'): number =>
-        seen.reduce((s, c) => s + c.accuracy[k], 0) / Math.max(1, seen.length);
-      out.push(
-        `| in the training data (${seen.length}) | ${pct(avg('hair'))} | ${pct(avg('eyes'))} | ${pct(avg('both'))} |`,
-      );
-      if (a.unseen)
-        out.push(
-          `| absent from it (${a.unseen.combos}) | ${pct(a.unseen.hair)} | ${pct(a.unseen.eyes)} | ${pct(a.unseen.both)} |`,
-        );
-      const absence = absenceOf(a.perCombo);
-      for (const [why, label] of [
-        ['pair', 'absent: new pairs of colours the data has'],
-        ['colour', 'absent: a colour no training face has'],
-      ] as const) {
-        const p = pooledAccuracy(a.perCombo.filter((c) => absence(c) === why));
+      const groups = comboGroups(a.perCombo);
+      for (const [group, label] of COMBO_GROUPS.slice(1)) {
+        const p = pooledAccuracy(groups[group]);
         if (p) out.push(`| ${label} (${p.combos}) | ${pct(p.hair)} | ${pct(p.eyes)} | ${pct(p.both)} |`);
       }
     }

@@ -27,3 +27,25 @@ export function pooledAccuracy(combos: readonly ComboAccuracy[]): (Accuracy & { 
   const mean = (k: keyof Accuracy): number => combos.reduce((s, c) => s + c.accuracy[k] * c.n, 0) / n;
   return { hair: mean('hair'), eyes: mean('eyes'), both: mean('both'), combos: combos.length };
 }
+
+/** The groups every report of attribute accuracy shows (tables, cards, the eval printout, checkpoints), with their labels. */
+export const COMBO_GROUPS = [
+  ['all', 'all'],
+  ['inTraining', 'in the training data'],
+  ['absent', 'absent from it'],
+  ['pair', 'absent: new pairs of colours the data has'],
+  ['colour', 'absent: a colour no training face has'],
+] as const;
+export type ComboGroup = (typeof COMBO_GROUPS)[number][0];
+
+/** An evaluation's combinations by group (COMBO_GROUPS). */
+export function comboGroups(perCombo: readonly ComboAccuracy[]): Record<ComboGroup, ComboAccuracy[]> {
+  const absence = absenceOf(perCombo);
+  return {
+    all: [...perCombo],
+    inTraining: perCombo.filter((c) => c.inTraining === true),
+    absent: perCombo.filter((c) => c.inTraining === false),
+    pair: perCombo.filter((c) => absence(c) === 'pair'),
+    colour: perCombo.filter((c) => absence(c) === 'colour'),
+  };
+}

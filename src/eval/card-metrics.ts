@@ -3,7 +3,7 @@
 // the files its `evaluations` list names (and the README's model table from the cards), and
 // test/integration/cards.test.ts fails when a committed card or the README disagrees with its files.
 import type { EvaluationResult } from './evaluate.js';
-import { absenceOf, pooledAccuracy } from './absent-combos.js';
+import { comboGroups, pooledAccuracy } from './absent-combos.js';
 
 export interface CardMetric {
   name: string;
@@ -104,8 +104,7 @@ function metricOf(r: EvaluationResult, kind: CardMetricKind, e: CardEvaluation):
     }
     case 'unseen-pairs-both': {
       const a = need(r.attr, kind, source);
-      const absence = absenceOf(a.perCombo);
-      const p = need(pooledAccuracy(a.perCombo.filter((c) => absence(c) === 'pair')), kind, source);
+      const p = need(pooledAccuracy(comboGroups(a.perCombo).pair), kind, source);
       return {
         name: name('both right on new pairs of known colours'),
         value: pct(p.both),

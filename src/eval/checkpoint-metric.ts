@@ -6,7 +6,7 @@ import { Generator, cat, noGrad, randn, type Device, type Tensor } from '../engi
 import type { LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
 import type { Conditioner } from '../models/conditioning.js';
 import type { DamsmImageEncoder } from '../models/damsm/index.js';
-import { absenceOf, pooledAccuracy } from './absent-combos.js';
+import { comboGroups, pooledAccuracy } from './absent-combos.js';
 import { attributeAccuracy, comboKeys } from './attribute-accuracy.js';
 import { readReal } from './evaluate.js';
 import type { FeatureNetwork } from './feature-network.js';
@@ -45,7 +45,7 @@ export interface CheckpointMetric {
  * Attribute accuracy over every hair/eye combination both the generator's tags and the classifier
  * know: perCombo faces each, from fixed seeds; `attr_both` picks the checkpoint. Also `attr_unseen_both`,
  * the same over combinations absent from the training split, and `attr_unseen_pairs_both` over those
- * of them whose two colours training faces do show (absenceOf).
+ * of them whose two colours training faces do show (comboGroups).
  */
 export function attributeAccuracyMetric(
   classifier: LoadedAttributeClassifier,
@@ -78,8 +78,7 @@ export function attributeAccuracyMetric(
       const r = s.inEvalMode(() =>
         attributeAccuracy(source, classifier, { combos, perCombo: o.perCombo, seed: o.seed, trainCombos }),
       );
-      const absence = absenceOf(r.perCombo);
-      const pairs = pooledAccuracy(r.perCombo.filter((c) => absence(c) === 'pair'));
+      const pairs = pooledAccuracy(comboGroups(r.perCombo).pair);
       return {
         attr_hair: r.hair,
         attr_eyes: r.eyes,

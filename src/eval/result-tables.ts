@@ -6,8 +6,7 @@
 //   <!-- end table -->
 // and is rewritten from those files; test/integration/cards.test.ts fails when a committed table differs.
 import type { LatentDirections } from '../inference/directions-file.js';
-import { absenceOf, pooledAccuracy } from './absent-combos.js';
-import type { ComboAccuracy } from './attribute-accuracy.js';
+import { COMBO_GROUPS, comboGroups, pooledAccuracy } from './absent-combos.js';
 import type { EvaluationResult } from './evaluate.js';
 import type { InversionResult } from './inversion.js';
 import type { EncoderEvaluation } from './real-retrieval.js';
@@ -146,18 +145,8 @@ function attrTable(spec: Extract<TableSpec, { kind: 'attr' }>, read: ReadJson): 
     if (!r.attr) throw new Error(`${f} has no attribute accuracy (creativeai eval --metrics attr)`);
     return r.attr;
   });
-  const groups: [string, (c: ComboAccuracy, absence: ReturnType<typeof absenceOf>) => boolean][] = [
-    ['all', () => true],
-    ['in the training data', (c) => c.inTraining === true],
-    ['absent from it', (c) => c.inTraining === false],
-    ['absent: new pairs of colours the data has', (c, a) => a(c) === 'pair'],
-    ['absent: a colour no training face has', (c, a) => a(c) === 'colour'],
-  ];
-  const rows = groups.map(([name, keep]) => {
-    const kept = results.map((a) => {
-      const absence = absenceOf(a.perCombo);
-      return a.perCombo.filter((c) => keep(c, absence));
-    });
+  const rows = COMBO_GROUPS.map(([group, name]) => {
+    const kept = results.map((a) => comboGroups(a.perCombo)[group]);
     const cells = kept.flatMap((combos) => {
       const p = pooledAccuracy(combos);
       return p === null ? ['', '', ''] : [pct(p.hair), pct(p.eyes), pct(p.both)];
