@@ -3,7 +3,7 @@
 // (docs/results/runs/<run>.json, `creativeai results --summarize`), the images seen by that step
 // and the whole run's length, CPU time and mode. Only `hardware` is the card's own words.
 import { count } from './card-metrics.js';
-import type { RunSummary } from './run-summary.js';
+import { modeText, type RunSummary } from './run-summary.js';
 
 export type CardTraining = Record<string, string | number>;
 
@@ -15,7 +15,7 @@ export function runLength(r: RunSummary): string {
     r.cpuSeconds === null
       ? 'CPU time not recorded'
       : `${hours(r.cpuSeconds)} CPU-hours${r.cpuFromStep > 0 ? ` since step ${count(r.cpuFromStep)}` : ''}`;
-  const mode = r.mode ? `, ${r.mode.precision}${r.mode.memoryFormat === 'channelsLast' ? ' + channels-last' : ''}` : '';
+  const mode = r.mode ? `, ${modeText(r.mode)}` : '';
   return `${count(r.steps)} steps, ${(r.imagesSeen / 1e6).toFixed(2)} M images, ${hours(r.wallSeconds)} h wall-clock, ${cpu}${mode}`;
 }
 

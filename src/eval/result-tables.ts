@@ -10,7 +10,7 @@ import { COMBO_GROUPS, comboGroups, pooledAccuracy } from './absent-combos.js';
 import type { EvaluationResult } from './evaluate.js';
 import type { InversionResult } from './inversion.js';
 import type { EncoderEvaluation } from './real-retrieval.js';
-import type { RunSummary } from './run-summary.js';
+import { modeText, type RunSummary } from './run-summary.js';
 import { count as thousands, fixed, pct, pctStd } from './card-metrics.js';
 
 /** What a marker asks for. `columns` pairs a file (relative to the repository) with its heading. */
@@ -185,6 +185,13 @@ interface BenchModels {
   torch: string;
   rows: { model: string; mode: string; imgPerS: number; peakRssMiB: number; batch: number }[];
 }
+/** A model's fastest row of a bench:models run (the first of equals), if it has any. */
+function fastestRow(b: BenchModels, model: string): BenchModels['rows'][number] | undefined {
+  return b.rows
+    .filter((r) => r.model === model)
+    .reduce<BenchModels['rows'][number] | undefined>((x, r) => (x && x.imgPerS >= r.imgPerS ? x : r), undefined);
+}
+
 function benchModelsTable(spec: Extract<TableSpec, { kind: 'bench-models' }>, read: ReadJson): string {
   const before = read(spec.before) as BenchModels;
   const after = read(spec.after) as BenchModels;
@@ -196,9 +203,7 @@ function benchModelsTable(spec: Extract<TableSpec, { kind: 'bench-models' }>, re
     const b = before.rows.find((r) => r.model === m && r.mode === 'fp32');
     const a = (mode: string): BenchModels['rows'][number] | undefined =>
       after.rows.find((r) => r.model === m && r.mode === mode);
-    const fastest = after.rows
-      .filter((r) => r.model === m)
-      .reduce<BenchModels['rows'][number] | undefined>((x, r) => (x && x.imgPerS >= r.imgPerS ? x : r), undefined);
+    const fastest = fastestRow(after, m);
     return [
       m,
       String(a('fp32')?.batch ?? b?.batch ?? ''),
@@ -358,7 +363,6 @@ const hours = (s: number): string => (s / 3600).toFixed(2);
 function runsTable(spec: Extract<TableSpec, { kind: 'runs' }>, read: ReadJson): string {
   const rows = spec.files.map((f) => {
     const r = read(f) as RunSummary;
-    const mode = r.mode ? `${r.mode.precision}${r.mode.memoryFormat === 'channelsLast' ? ' + channels-last' : ''}` : '';
     return [
       `\`${r.run}\` (${r.model})`,
       thousands(r.steps),
@@ -367,7 +371,7 @@ function runsTable(spec: Extract<TableSpec, { kind: 'runs' }>, read: ReadJson): 
       r.cpuSeconds === null
         ? `not recorded (at most ${hours(r.wallSeconds * r.threads)}: ${r.threads} threads × wall-clock)`
         : `${hours(r.cpuSeconds)}${r.cpuFromStep > 0 ? ` since step ${thousands(r.cpuFromStep)}` : ''}`,
-      mode,
+      modeText(r.mode),
       r.resumedAt.length > 0 ? r.resumedAt.map(thousands).join(', ') : '',
       (r.changes ?? [])
         .map((c) => `from step ${thousands(c.step)}: ${c.sets.map((s) => `\`${s}\``).join(', ')}`)
@@ -519,9 +523,9 @@ function readmeMeasuredTable(spec: Extract<TableSpec, { kind: 'readme-measured' 
   const [mb, ma] = spec.models.map((f) => read(f) as BenchModels) as [BenchModels, BenchModels];
   const speedup = (model: string): { before: number; after: number } => {
     const b = mb.rows.find((r) => r.model === model && r.mode === 'fp32');
-    const a = ma.rows.filter((r) => r.model === model).reduce((x, r) => (r.imgPerS > x ? r.imgPerS : x), 0);
-    if (b === undefined || a === 0) throw new Error(`${spec.models.join(' / ')} have no rows for ${model}`);
-    return { before: b.imgPerS, after: a };
+    const a = fastestRow(ma, model);
+    if (b === undefined || a === undefined) throw new Error(`${spec.models.join(' / ')} have no rows for ${model}`);
+    return { before: b.imgPerS, after: a.imgPerS };
   };
   const ratios = [...new Set(ma.rows.map((r) => r.model))].map((m) => {
     const x = speedup(m);

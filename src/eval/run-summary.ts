@@ -97,3 +97,8 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
     evals,
   };
 }
+
+/** A run's compute mode as tables and cards write it: "bf16 + channels-last" ('' when not recorded). */
+export function modeText(mode: RunSummary['mode']): string {
+  return mode ? `${mode.precision}${mode.memoryFormat === 'channelsLast' ? ' + channels-last' : ''}` : '';
+}
