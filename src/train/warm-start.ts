@@ -3,9 +3,11 @@
 // checked to be the same kind of model on the same sentence encoder, since the kept layers learnt to
 // read that encoder's features. An exported file may hold the encoder in fp16: it is compared at the
 // file's precision.
-import { loadCheckpoint, resolveRunCheckpoint, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
+import { loadCheckpoint, resolveRunCheckpoint, withPrefix, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
 import { noGrad, tidy } from '../engine/index.js';
+import type { Conditioner } from '../models/conditioning.js';
 import type { Module } from '../nn/index.js';
+import type { Schema } from './config.js';
 
 /** The checkpoint of `from` (its best, else its newest); the caller disposes its tensors. */
 export function readWarmStart(
@@ -36,5 +38,63 @@ export function readWarmStart(
   } catch (e) {
     for (const t of ck.tensors.values()) t.dispose();
     throw e;
+  }
+}
+
+/** The `init` section of a GAN config: going on from a model file (DF-GAN, the tag projection GAN). */
+export const initSchema = {
+  from: {
+    kind: 'string',
+    nullable: true,
+    doc: 'a model file (creativeai export) or checkpoint of this model and layout whose generator starts G and the EMA (D too when it has one): how a run goes on from the committed model when its checkpoints are gone',
+  },
+  discriminatorSteps: {
+    kind: 'number',
+    int: true,
+    min: 0,
+    default: 0,
+    doc: 'steps at the start that train D alone, G and its EMA held, so that a fresh D catches up with a trained G',
+  },
+} as const satisfies Schema;
+
+/** What a recipe hands startFrom: its networks and what conditions them. */
+export interface StartFromNets {
+  G: Module & { readonly o: object };
+  shadow: Module | null;
+  D: Module;
+  conditioner: Conditioner;
+}
+
+/**
+ * A new run's G and EMA from `from`'s generator (its moving average when it has one: an export
+ * holds only that), D from its D when it has one, else D stays fresh. The file must be the same
+ * model with the same generator options and conditioning. Returns a line for the log.
+ */
+export function startFrom(from: string, model: string, nets: StartFromNets, discriminatorSteps: number): string {
+  const ck = readWarmStart(from, model, nets.conditioner.module, 'init.from');
+  try {
+    const there = JSON.parse(ck.metadata.generator ?? '{}') as Record<string, unknown>;
+    for (const [k, v] of Object.entries(nets.G.o))
+      if (JSON.stringify(there[k]) !== JSON.stringify(v))
+        throw new Error(
+          `init.from: ${ck.path} has another generator layout (${k} ${JSON.stringify(there[k])} there, ${JSON.stringify(v)} here)`,
+        );
+    for (const [k, v] of Object.entries(nets.conditioner.metadata()))
+      if (k !== 'tagsInData' && ck.metadata[k] !== v)
+        throw new Error(`init.from: ${ck.path} was trained with another conditioning (its ${k} differs)`);
+    const G = withPrefix(ck.tensors, 'G.');
+    const shadow = withPrefix(ck.tensors, 'G_ema.');
+    const D = withPrefix(ck.tensors, 'D.');
+    nets.G.loadStateDict(G);
+    nets.shadow?.loadStateDict(shadow.size > 0 ? shadow : G);
+    if (D.size > 0) nets.D.loadStateDict(D);
+    const weights = ck.metadata.weights === 'ema' ? 'its moving average' : 'its generator';
+    return (
+      `started from ${ck.path} (step ${ck.metadata.step ?? '?'}): G and EMA from ${weights}, ` +
+      (D.size > 0 ? 'D from its D' : 'D fresh') +
+      (discriminatorSteps > 0 ? `; D alone for the first ${discriminatorSteps} steps` : '')
+    );
+  } finally {
+    for (const t of ck.tensors.values()) t.dispose();
   }
 }

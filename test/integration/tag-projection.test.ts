@@ -339,6 +339,46 @@ describe('training', () => {
     assert.ok(r.wallSeconds > 0);
   });
 
+  test('init.from: a run goes on from an exported fp16 model, D alone first; the file of another layout refused', async () => {
+    const o = (dir: string, sets: string[]): TrainOptions => ({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-projection-anime.yaml'),
+      runDir: path.join(tmp, 'runs', dir),
+      sets: [...TINY, ...sets],
+    });
+    await train(o('to-export', ['train.steps=2']));
+    const file = path.join(tmp, 'tp-init.safetensors');
+    await exportCommand(['--model', path.join(tmp, 'runs', 'to-export'), '--out', file, '--fp16']);
+    const logs: string[] = [];
+    const from = [`init.from=${file}`, 'init.discriminatorSteps=1', 'train.checkpointEvery=1'];
+    await train({ ...o('continued', [...from, 'train.steps=2']), log: (m) => logs.push(m) });
+    assert.ok(
+      logs.some((l) =>
+        /^started from .*: G and EMA from its moving average, D fresh; D alone for the first 1 steps/.test(l),
+      ),
+      logs.join('\n'),
+    );
+    const exported = loadCheckpoint(file);
+    const at = (step: number): ReturnType<typeof loadCheckpoint> =>
+      loadCheckpoint(path.join(tmp, 'runs', 'continued', 'checkpoints', `step-0000000${step}.safetensors`));
+    const [one, two] = [at(1), at(2)];
+    try {
+      const k = 'G.fc.weight';
+      const off = (c: typeof one, name: string): number =>
+        tidy(() => exported.tensors.get(k)!.float().sub(c.tensors.get(name)!.to('float16').float()).abs().max().item());
+      // After the D-only step G and its EMA are the file's; the step after moves them.
+      assert.equal(off(one, k), 0);
+      assert.equal(off(one, 'G_ema.fc.weight'), 0);
+      assert.ok(off(two, k) > 0);
+    } finally {
+      for (const c of [exported, one, two]) for (const t of c.tensors.values()) t.dispose();
+    }
+    await assert.rejects(
+      train(o('wider', [...from, 'generator.width=8'])),
+      /init.from: .* another generator layout \(width 4 there, 8 here\)/,
+    );
+  });
+
   test('with eval.classifier, each checkpoint is scored by attribute accuracy (and FID on its features) and the best is kept', async () => {
     const cls = path.join(tmp, 'runs', 'classifier');
     await train({

@@ -34,7 +34,7 @@ import {
   weightedSum,
 } from '../losses.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
-import { readWarmStart } from '../warm-start.js';
+import { initSchema, readWarmStart, startFrom } from '../warm-start.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { conditionVectorSampler, fixedSamples } from '../sampler.js';
 import type { CommonConfig } from '../schema.js';
@@ -78,23 +78,7 @@ export const dfganSchema = {
       },
     },
   },
-  init: {
-    kind: 'object',
-    fields: {
-      from: {
-        kind: 'string',
-        nullable: true,
-        doc: 'a DF-GAN model file (creativeai export) or checkpoint of the same layout whose generator starts G and the EMA (D too when it has one): how a run goes on from the committed model when its checkpoints are gone',
-      },
-      discriminatorSteps: {
-        kind: 'number',
-        int: true,
-        min: 0,
-        default: 0,
-        doc: 'steps at the start that train D alone, G and its EMA held, so that a fresh D catches up with a trained G',
-      },
-    },
-  },
+  init: { kind: 'object', fields: initSchema },
   loss: {
     kind: 'object',
     fields: {
@@ -221,7 +205,11 @@ class DfganRecipe implements Recipe {
   initialize(): void {
     const from = this.c.grow.from;
     if (from !== null && this.c.init.from !== null) throw new Error('grow.from and init.from both start G: give one');
-    if (this.c.init.from !== null) return this.#initFrom(this.c.init.from);
+    if (this.c.init.from !== null) {
+      const nets = { G: this.G, shadow: this.ema?.shadow ?? null, D: this.D, conditioner: this.conditioner };
+      this.ctx.log(startFrom(this.c.init.from, 'dfgan', nets, this.c.init.discriminatorSteps));
+      return;
+    }
     if (from === null) return;
     const ck = readWarmStart(from, 'dfgan', this.conditioner.module);
     try {
@@ -243,34 +231,6 @@ class DfganRecipe implements Recipe {
         `grew from ${ck.path} (${generator.resolution} px, step ${m.step ?? '?'}): ` +
           `${added} new G block(s), ` +
           `its D, EMA${this.ema && shadow.size === 0 ? ' (from G: it had none)' : ''} and layout kept`,
-      );
-    } finally {
-      for (const t of ck.tensors.values()) t.dispose();
-    }
-  }
-
-  /** G and the EMA from `from`'s generator (its EMA when it has one: an export holds only that), D when it has one. */
-  #initFrom(from: string): void {
-    const ck = readWarmStart(from, 'dfgan', this.conditioner.module, 'init.from');
-    try {
-      const there = JSON.parse(ck.metadata.generator ?? 'null') as DfGeneratorOptions | null;
-      const layout = (o: DfGeneratorOptions | null): string =>
-        JSON.stringify([o?.noiseDim, o?.condDim, o?.width, o?.resolution, o?.baseResolution ?? o?.resolution]);
-      if (layout(there) !== layout(this.G.o))
-        throw new Error(
-          `init.from: ${ck.path} has another generator layout (${layout(there)}, here ${layout(this.G.o)})`,
-        );
-      const G = withPrefix(ck.tensors, 'G.');
-      const shadow = withPrefix(ck.tensors, 'G_ema.');
-      const D = withPrefix(ck.tensors, 'D.');
-      this.G.loadStateDict(G);
-      this.ema?.shadow.loadStateDict(shadow.size > 0 ? shadow : G);
-      if (D.size > 0) this.D.loadStateDict(D);
-      const weights = ck.metadata.weights === 'ema' ? 'its moving average' : 'its generator';
-      this.ctx.log(
-        `started from ${ck.path} (step ${ck.metadata.step ?? '?'}): G and EMA from ${weights}, ` +
-          (D.size > 0 ? 'D from its D' : 'D fresh') +
-          (this.c.init.discriminatorSteps > 0 ? `; D alone for the first ${this.c.init.discriminatorSteps} steps` : ''),
       );
     } finally {
       for (const t of ck.tensors.values()) t.dispose();

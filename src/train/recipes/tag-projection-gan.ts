@@ -34,6 +34,7 @@ import type { ConfigOf, Schema } from '../config.js';
 import type { CommonConfig } from '../schema.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, minimize, addModeSeeking } from '../losses.js';
+import { initSchema, startFrom } from '../warm-start.js';
 import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 
@@ -51,6 +52,7 @@ export const tagProjectionSchema = {
       width: { kind: 'number', int: true, min: 1, doc: 'channels of the first block (the last has 8×)' },
     },
   },
+  init: { kind: 'object', fields: initSchema },
   loss: {
     kind: 'object',
     fields: {
@@ -212,6 +214,13 @@ class TagProjectionRecipe implements Recipe {
     );
   }
 
+  /** With init.from, a new run starts from that model file (train/warm-start.ts). */
+  initialize(): void {
+    if (this.c.init.from === null) return;
+    const nets = { G: this.G, shadow: this.ema?.shadow ?? null, D: this.D, conditioner: this.conditioner };
+    this.ctx.log(startFrom(this.c.init.from, 'tag-projection-gan', nets, this.c.init.discriminatorSteps));
+  }
+
   #fixedInputs(): TagProjectionRecipe['fixed'] {
     const s = this.c.samples;
     const per = s.perCondition;
@@ -252,7 +261,7 @@ class TagProjectionRecipe implements Recipe {
     return [hair, eyes].map((v) => tensor(BigInt64Array.from(v, BigInt), { device: this.device }));
   }
 
-  step(batches: Batch[], _step: number, { logging }: { logging: boolean }): StepResult {
+  step(batches: Batch[], step: number, { logging }: { logging: boolean }): StepResult {
     const batch = batches[0]!;
     const real = batch.images.get(this.G.o.resolution)!;
     const n = real.size(0);
@@ -273,7 +282,9 @@ class TagProjectionRecipe implements Recipe {
     const yG = ms > 0 ? drawn.map((t) => cat([t, t])) : drawn;
     if (ms > 0) for (const t of drawn) t.dispose();
     const z = randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
-    const fake = this.G.generate(z, yG);
+    // The first init.discriminatorSteps steps update D alone: G's pass needs no graph then.
+    const dAlone = step < this.c.init.discriminatorSteps;
+    const fake = dAlone ? noGrad(() => this.G.generate(z, yG)) : this.G.generate(z, yG);
     const m = l.mismatch;
     try {
       // D step: hinge on (real, right tags), (fake, right tags) and (real, one wrong tag).
@@ -302,14 +313,14 @@ class TagProjectionRecipe implements Recipe {
         minimize(this.optimizers.get('D')!, loss, 'D', scalars, logging, this.ctx.precision);
       }
       // G step: through the updated D, on the same fakes.
-      {
+      if (!dAlone) {
         using xf = this.#augment(fake);
         using s = this.D.forward(xf, yG);
         const g = gLoss('hinge', s);
         const loss = ms > 0 ? addModeSeeking(g, fake, z, ms, scalars, logging) : g;
         minimize(this.optimizers.get('G')!, loss, 'G', scalars, logging, this.ctx.precision);
+        this.ema?.update();
       }
-      this.ema?.update();
     } finally {
       for (const t of [z, fake, ...labels, ...wrong, ...yG]) t.dispose();
     }
