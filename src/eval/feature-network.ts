@@ -146,7 +146,10 @@ export function loadDamsmNetwork(
   network: FeatureNetwork;
 } {
   const id = identify(p);
-  if (id.model !== 'damsm') throw new Error(`${id.file} is not a DAMSM checkpoint (model: ${id.model})`);
+  if (id.model !== 'damsm')
+    throw new Error(
+      `${id.file} is not a DAMSM checkpoint (model: ${id.model}): R-precision and FID need a DAMSM run's image encoder`,
+    );
   const d = loadDamsm(p, true);
   const image = d.image!.to(device);
   d.conditioner.module.to(device);

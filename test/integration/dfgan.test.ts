@@ -223,7 +223,7 @@ describe('DF-GAN training', () => {
     );
   });
 
-  test('init.from: a run goes on from an exported fp16 model (G and EMA from it, D fresh), D alone at first; a mismatch refused', async () => {
+  test('init.from: a run goes on from an exported fp16 model (G and EMA from it, D fresh, its text encoder), D alone at first; a mismatch refused', async () => {
     const source = path.join(tmp, 'to-export');
     await train({ ...quiet, config: cfg('shapes/dfgan.yaml'), runDir: source, sets: [...TINY, 'train.steps=2'] });
     const file = path.join(tmp, 'dfgan.safetensors');
@@ -289,6 +289,19 @@ describe('DF-GAN training', () => {
         sets: [...sets, `grow.from=${source}`, 'grow.base=32'],
       }),
       /grow.from and init.from both start G/,
+    );
+    // With its DAMSM run gone, a run reads sentences with the file's own text encoder; R-precision
+    // then needs a DAMSM run (eval.damsm) for the image encoder, which a model file does not hold.
+    const ownText = [...sets, `condition.damsm=${file}`, 'train.steps=1'];
+    await train({ ...quiet, config: cfg('shapes/dfgan.yaml'), runDir: path.join(runs, 'own-text'), sets: ownText });
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('shapes/dfgan.yaml'),
+        runDir: path.join(runs, 'own-text-rprec'),
+        sets: [...ownText, 'eval.samples=2'],
+      }),
+      /R-precision and FID need a DAMSM run's image encoder/,
     );
   });
 
