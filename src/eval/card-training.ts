@@ -1,7 +1,8 @@
 // A model card's training facts, written from files like its metrics, never typed: the checkpoint
 // and step from the exported model's own metadata, and, when the card names the run's record
 // (docs/results/runs/<run>.json, `creativeai results --summarize`), the images seen by that step
-// and the whole run's length, CPU time and mode. Only `hardware` is the card's own words.
+// and the whole run's length, CPU time and mode, and what the run started from when it did not start
+// from nothing. Only `hardware` is the card's own words.
 import { count } from './card-metrics.js';
 import { modeText, type RunSummary } from './run-summary.js';
 
@@ -50,7 +51,17 @@ export function cardTraining(
         `${model.file} is from step ${step}, after the end of ${record.file} (${r.steps}): summarize the run again`,
       );
     // Every step sees the same number of images (the batch), as the record's own curve assumes.
-    out.images = Math.round((Number(step) * r.imagesSeen) / r.steps);
+    const own = Math.round((Number(step) * r.imagesSeen) / r.steps);
+    // A run that started from another model's weights: its G had seen that model's images too.
+    const before = r.startedFrom?.images ?? 0;
+    out.images = own + before;
+    if (r.startedFrom)
+      out.startedFrom =
+        `${r.startedFrom.file}` +
+        (r.startedFrom.step !== null ? ` at step ${count(r.startedFrom.step)}` : '') +
+        (r.startedFrom.images !== null
+          ? `: ${count(r.startedFrom.images)} of the images above were seen before this run`
+          : ': the images seen before this run are not recorded');
     out.run = `${runLength(r)} (${record.file})`;
   }
   return out;

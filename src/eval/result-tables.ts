@@ -363,10 +363,12 @@ const hours = (s: number): string => (s / 3600).toFixed(2);
 function runsTable(spec: Extract<TableSpec, { kind: 'runs' }>, read: ReadJson): string {
   const rows = spec.files.map((f) => {
     const r = read(f) as RunSummary;
+    const from = r.startedFrom;
     return [
-      `\`${r.run}\` (${r.model})`,
+      `\`${r.run}\` (${r.model})` +
+        (from ? `, from \`${from.file}\`${from.step !== null ? ` (step ${thousands(from.step)})` : ''}` : ''),
       thousands(r.steps),
-      thousands(r.imagesSeen),
+      thousands(r.imagesSeen) + (from?.images ? ` (+ ${thousands(from.images)} before)` : ''),
       `${hours(r.wallSeconds)} h`,
       r.cpuSeconds === null
         ? `not recorded (at most ${hours(r.wallSeconds * r.threads)}: ${r.threads} threads × wall-clock)`
@@ -384,17 +386,22 @@ function runsTable(spec: Extract<TableSpec, { kind: 'runs' }>, read: ReadJson): 
   );
 }
 
-/** A run's in-training metrics against images seen, a row per evaluation. Fractions print as %. */
+/**
+ * A run's in-training metrics against images seen, a row per evaluation. Fractions print as %. The
+ * images count what G has seen, those before the run included when it started from another model's.
+ */
 function runCurveTable(spec: Extract<TableSpec, { kind: 'run-curve' }>, read: ReadJson): string {
   const r = read(spec.file) as RunSummary;
+  const before = r.startedFrom?.images ?? 0;
   const rows = r.evals.map((e) => [
     thousands(e.step),
-    thousands(e.images),
+    thousands(e.images + before),
     ...spec.metrics.map(([k]) =>
       e[k] === undefined ? '' : k.startsWith('eval/attr') || k === 'eval/rprec' ? pct(e[k]) : fixed(e[k]),
     ),
   ]);
-  return table(['step', 'images seen', ...spec.metrics.map(([, h]) => h)], rows);
+  const seen = before > 0 ? `images seen (${thousands(before)} before this run)` : 'images seen';
+  return table(['step', seen, ...spec.metrics.map(([, h]) => h)], rows);
 }
 
 /** Image → latent (`creativeai invert --measure --json`): a row per start and set of faces. */

@@ -28,6 +28,11 @@ export interface RunSummary {
   cpuFromStep: number;
   /** Threads the run used. */
   threads: number;
+  /**
+   * The weights the run started from when not from nothing (init.from, grow.from): the file, its
+   * step and the images its generator had seen; `steps`, `imagesSeen` and `evals` count this run only.
+   */
+  startedFrom?: { file: string; step: number | null; images: number | null };
   /** Every in-training evaluation: its step, the images seen by then, and eval/* metrics. */
   evals: ({ step: number; images: number } & Record<string, number>)[];
 }
@@ -47,6 +52,7 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
     gitCommit?: string;
     mode?: RunSummary['mode'];
     resumedAt?: { step: number; mode?: RunSummary['mode']; sets?: string[] }[];
+    startedFrom?: RunSummary['startedFrom'];
   };
   const ckDir = path.join(dir, 'checkpoints');
   const manifests: Manifest[] = fs.existsSync(ckDir)
@@ -94,6 +100,7 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
     cpuSeconds: last.state.cpuSeconds ?? null,
     cpuFromStep: last.state.cpuFromStep ?? 0,
     threads,
+    ...(run.startedFrom ? { startedFrom: run.startedFrom } : {}),
     evals,
   };
 }

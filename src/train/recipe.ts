@@ -36,6 +36,15 @@ export interface StepOptions {
   auxiliary?: Batch;
 }
 
+/** Where a run's weights came from when it did not start from nothing (run.json `startedFrom`). */
+export interface StartedFrom {
+  /** The file (model or checkpoint) read. */
+  file: string;
+  /** Its step, and the images its generator had seen (step × its batch), when it records them. */
+  step: number | null;
+  images: number | null;
+}
+
 export interface StepResult {
   /** Scalars for the progress line, metrics.jsonl and TensorBoard. */
   scalars: Record<string, number>;
@@ -59,9 +68,10 @@ export interface Recipe {
   readonly auxiliary?: AuxiliaryData;
   /**
    * Called once when a run starts at step 0 (never on a resume, whose checkpoint holds everything):
-   * warm starts from another run, such as a larger DF-GAN grown from a smaller one.
+   * warm starts from another run, such as a larger DF-GAN grown from a smaller one. A start from
+   * another model's weights returns where they came from, for the run's record.
    */
-  initialize?(): void;
+  initialize?(): StartedFrom | void;
   /** One iteration from the batches given (length batchesPerStep); collects its own scalars. */
   step(batches: Batch[], step: number, opts: StepOptions): StepResult;
   /** Images from fixed noise and fixed conditions, [N, 3, H, W] in [-1, 1], with the row length. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { backendInfo } from '../engine/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { configToYaml, type ConfigObject } from './config.js';
+import type { StartedFrom } from './recipe.js';
 
 export interface RunInfo {
   name: string;
@@ -25,6 +26,8 @@ export interface RunInfo {
   device: string;
   /** The arithmetic and layout the run started with (train.precision/memoryFormat resolved). */
   mode?: RunMode;
+  /** The weights a run started from when not from nothing (init.from, grow.from). */
+  startedFrom?: StartedFrom;
   /**
    * Each resume: the mode it ran in (a resume on another machine may resolve 'auto' otherwise), the
    * code it ran, and the config values it changed (`--set`), which config.yaml holds from then on.
@@ -128,6 +131,13 @@ export class RunDir {
     });
     if (change && change.sets.length > 0)
       writeFileAtomicSync(path.join(this.dir, 'config.yaml'), [Buffer.from(configToYaml(change.config))]);
+    fs.writeFileSync(path.join(this.dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
+  }
+
+  /** Records the weights a new run started from. */
+  noteStartedFrom(from: StartedFrom): void {
+    const info = this.info();
+    info.startedFrom = { ...from };
     fs.writeFileSync(path.join(this.dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
   }
 

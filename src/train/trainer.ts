@@ -229,7 +229,8 @@ async function trainIn(
   /** The recipe's warm start of a run at step 0 (a grown DF-GAN); nothing is left open when it fails. */
   const initialize = async (): Promise<void> => {
     try {
-      recipe.initialize?.();
+      const started = recipe.initialize?.();
+      if (started) run.noteStartedFrom(started);
     } catch (e) {
       await loader.close();
       await auxiliary?.close();

@@ -8,6 +8,19 @@ import { noGrad, tidy } from '../engine/index.js';
 import type { Conditioner } from '../models/conditioning.js';
 import type { Module } from '../nn/index.js';
 import type { Schema } from './config.js';
+import type { StartedFrom } from './recipe.js';
+
+/** A warm start's source for the run's record: the file, its step and the images seen by then (step × batch). */
+export function startedFromOf(ck: LoadedCheckpoint): StartedFrom {
+  const step = ck.metadata.step !== undefined ? Number(ck.metadata.step) : null;
+  let batch: number | null = null;
+  try {
+    batch = (JSON.parse(ck.metadata.config ?? '{}') as { data?: { batchSize?: number } }).data?.batchSize ?? null;
+  } catch {
+    // a file without a readable config: the images are not known
+  }
+  return { file: ck.path, step, images: step !== null && batch !== null ? step * batch : null };
+}
 
 /** The checkpoint of `from` (its best, else its newest); the caller disposes its tensors. */
 export function readWarmStart(
@@ -68,9 +81,15 @@ export interface StartFromNets {
 /**
  * A new run's G and EMA from `from`'s generator (its moving average when it has one: an export
  * holds only that), D from its D when it has one, else D stays fresh. The file must be the same
- * model with the same generator options and conditioning. Returns a line for the log.
+ * model with the same generator options and conditioning. Returns a line for the log and the
+ * source for the run's record.
  */
-export function startFrom(from: string, model: string, nets: StartFromNets, discriminatorSteps: number): string {
+export function startFrom(
+  from: string,
+  model: string,
+  nets: StartFromNets,
+  discriminatorSteps: number,
+): { log: string; startedFrom: StartedFrom } {
   const ck = readWarmStart(from, model, nets.conditioner.module, 'init.from');
   try {
     const there = JSON.parse(ck.metadata.generator ?? '{}') as Record<string, unknown>;
@@ -89,11 +108,11 @@ export function startFrom(from: string, model: string, nets: StartFromNets, disc
     nets.shadow?.loadStateDict(shadow.size > 0 ? shadow : G);
     if (D.size > 0) nets.D.loadStateDict(D);
     const weights = ck.metadata.weights === 'ema' ? 'its moving average' : 'its generator';
-    return (
+    const log =
       `started from ${ck.path} (step ${ck.metadata.step ?? '?'}): G and EMA from ${weights}, ` +
       (D.size > 0 ? 'D from its D' : 'D fresh') +
-      (discriminatorSteps > 0 ? `; D alone for the first ${discriminatorSteps} steps` : '')
-    );
+      (discriminatorSteps > 0 ? `; D alone for the first ${discriminatorSteps} steps` : '');
+    return { log, startedFrom: startedFromOf(ck) };
   } finally {
     for (const t of ck.tensors.values()) t.dispose();
   }

@@ -126,6 +126,16 @@ describe('training facts and tables of shipped models, from their files', () => 
     // A model from after the record's end means the record is stale.
     const later = { ...model, metadata: { ...model.metadata, step: '1200' } };
     assert.throws(() => cardTraining('CPU', later, { file: 'r.json', summary: record }), /summarize the run again/);
+    // A run that started from another model's weights (init.from): its images add to that model's.
+    const started = { ...record, startedFrom: { file: 'models/m.safetensors', step: 9500, images: 304_000 } };
+    const t = cardTraining('CPU', model, { file: 'r.json', summary: started });
+    assert.equal(t.images, 24_000 + 304_000);
+    assert.equal(
+      t.startedFrom,
+      'models/m.safetensors at step 9,500: 304,000 of the images above were seen before this run',
+    );
+    const unknown = { ...record, startedFrom: { file: 'x.safetensors', step: null, images: null } };
+    assert.equal(cardTraining('CPU', model, { file: 'r.json', summary: unknown }).images, 24_000);
     // A stacked model's file knows its last stage's step only, and says so.
     const stacked = { file: 's.safetensors', metadata: { step: '806', stage1Model: 'stackgan-stage1' } };
     assert.equal(cardTraining(undefined, stacked).steps, "806 (Stage II; Stage I's are not recorded in the file)");
@@ -296,6 +306,22 @@ describe('training runs summarised for the results tables', () => {
       read,
     );
     assert.deepEqual(curve.split('\n').slice(2), ['| 10 | 80 | 5.0% |', '| 30 | 240 | 12.5% |']);
+    // A run that started from a model file (run.json startedFrom): the record keeps it, the runs
+    // table names it, and the curve counts the images G saw before.
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
+    info.startedFrom = { file: 'models/m.safetensors', step: 100, images: 800 };
+    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info));
+    fs.writeFileSync(file, JSON.stringify(summarizeRun(dir, 2)));
+    assert.match(
+      renderTable({ kind: 'runs', files: ['docs/results/run-r.json'] }, read),
+      /\| `run` \(tag-projection-gan\), from `models\/m\.safetensors` \(step 100\) \| 30 \| 240 \(\+ 800 before\) \|/,
+    );
+    const after = renderTable(
+      { kind: 'run-curve', file: 'docs/results/run-r.json', metrics: [['eval/attr_both', 'both right']] },
+      read,
+    ).split('\n');
+    assert.match(after[0]!, /images seen \(800 before this run\)/);
+    assert.deepEqual(after.slice(2), ['| 10 | 880 | 5.0% |', '| 30 | 1,040 | 12.5% |']);
     fs.rmSync(path.join(dir, 'checkpoints'), { recursive: true });
     assert.throws(() => summarizeRun(dir, 2), /no checkpoint with its training state/);
   });

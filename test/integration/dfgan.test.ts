@@ -244,6 +244,9 @@ describe('DF-GAN training', () => {
       ),
       logs.join('\n'),
     );
+    // The run's record names what it started from: the file's step and its images (step × batch 4).
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { startedFrom?: unknown };
+    assert.deepEqual(info.startedFrom, { file, step: 2, images: 8 });
     // The first two steps trained D alone: G and its EMA are still the file's generator, bit for bit at its precision.
     const exported = loadCheckpoint(file);
     const held = loadCheckpoint(ckptFile(dir, 2));

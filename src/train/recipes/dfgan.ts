@@ -34,8 +34,8 @@ import {
   weightedSum,
 } from '../losses.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
-import { initSchema, readWarmStart, startFrom } from '../warm-start.js';
-import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
+import { initSchema, readWarmStart, startFrom, startedFromOf } from '../warm-start.js';
+import type { Recipe, RecipeContext, RecipeFactory, StartedFrom, StepResult } from '../recipe.js';
 import { conditionVectorSampler, fixedSamples } from '../sampler.js';
 import type { CommonConfig } from '../schema.js';
 import { conditionerFromConfig } from './conditional-gan-config.js';
@@ -202,13 +202,14 @@ class DfganRecipe implements Recipe {
    * A new run with grow.from starts from that smaller DF-GAN's G, D and EMA (models/dfgan/grow.ts);
    * with init.from from a model of this layout.
    */
-  initialize(): void {
+  initialize(): StartedFrom | void {
     const from = this.c.grow.from;
     if (from !== null && this.c.init.from !== null) throw new Error('grow.from and init.from both start G: give one');
     if (this.c.init.from !== null) {
       const nets = { G: this.G, shadow: this.ema?.shadow ?? null, D: this.D, conditioner: this.conditioner };
-      this.ctx.log(startFrom(this.c.init.from, 'dfgan', nets, this.c.init.discriminatorSteps));
-      return;
+      const started = startFrom(this.c.init.from, 'dfgan', nets, this.c.init.discriminatorSteps);
+      this.ctx.log(started.log);
+      return started.startedFrom;
     }
     if (from === null) return;
     const ck = readWarmStart(from, 'dfgan', this.conditioner.module);
@@ -232,6 +233,7 @@ class DfganRecipe implements Recipe {
           `${added} new G block(s), ` +
           `its D, EMA${this.ema && shadow.size === 0 ? ' (from G: it had none)' : ''} and layout kept`,
       );
+      return startedFromOf(ck);
     } finally {
       for (const t of ck.tensors.values()) t.dispose();
     }

@@ -35,7 +35,7 @@ import type { CommonConfig } from '../schema.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, minimize, addModeSeeking } from '../losses.js';
 import { initSchema, startFrom } from '../warm-start.js';
-import type { Recipe, RecipeContext, RecipeFactory, StepResult } from '../recipe.js';
+import type { Recipe, RecipeContext, RecipeFactory, StartedFrom, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 
 export const tagProjectionSchema = {
@@ -215,10 +215,12 @@ class TagProjectionRecipe implements Recipe {
   }
 
   /** With init.from, a new run starts from that model file (train/warm-start.ts). */
-  initialize(): void {
+  initialize(): StartedFrom | void {
     if (this.c.init.from === null) return;
     const nets = { G: this.G, shadow: this.ema?.shadow ?? null, D: this.D, conditioner: this.conditioner };
-    this.ctx.log(startFrom(this.c.init.from, 'tag-projection-gan', nets, this.c.init.discriminatorSteps));
+    const started = startFrom(this.c.init.from, 'tag-projection-gan', nets, this.c.init.discriminatorSteps);
+    this.ctx.log(started.log);
+    return started.startedFrom;
   }
 
   #fixedInputs(): TagProjectionRecipe['fixed'] {

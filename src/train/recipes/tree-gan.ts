@@ -35,9 +35,17 @@ import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize, weightedSum } from '../losses.js';
 import type { Sampler } from '../../eval/checkpoint-metric.js';
 import { samplerOf } from '../sampler.js';
-import type { AuxiliaryData, Recipe, RecipeContext, RecipeFactory, StepOptions, StepResult } from '../recipe.js';
+import type {
+  AuxiliaryData,
+  Recipe,
+  RecipeContext,
+  RecipeFactory,
+  StartedFrom,
+  StepOptions,
+  StepResult,
+} from '../recipe.js';
 import { readExtraImages } from '../extra-images.js';
-import { readWarmStart } from '../warm-start.js';
+import { readWarmStart, startedFromOf } from '../warm-start.js';
 import { withPrefix } from '../../artifacts/checkpoint.js';
 import { adamFromConfig } from '../optim-config.js';
 import { conditionerFromConfig, sampleCaptions } from './conditional-gan-config.js';
@@ -138,7 +146,7 @@ class TreeGanRecipe implements Recipe {
    * A new run with grow.from starts from a tree of fewer stages (progressive growing, issue 19): its
    * G (shared stages by name), EMA and the discriminators of its sides; the added stages start fresh.
    */
-  initialize(): void {
+  initialize(): StartedFrom | void {
     const from = this.c.grow.from;
     if (from === null) return;
     const ck = readWarmStart(from, this.model, this.conditioner.module);
@@ -168,6 +176,7 @@ class TreeGanRecipe implements Recipe {
         `grew from ${ck.path} (stages ${sides.join(', ')}, step ${ck.metadata.step ?? '?'}): ` +
           `stages ${this.G.stages.slice(source.branches).join(', ')} added`,
       );
+      return startedFromOf(ck);
     } finally {
       for (const t of ck.tensors.values()) t.dispose();
     }
