@@ -103,6 +103,18 @@ if [ -d runs/dfgan-cub ]; then
     cai eval --model models/dfgan-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-eval.json --device cpu
   fi
 fi
+# The DF-GAN run goes on as runs/dfgan-cub-2 from the shipped model (init.from; runs/dfgan-cub was lost
+# with runs/ on 2026-12-02), conditioned on that model's own text encoder, scored by runs/damsm-cub-species.
+if [ -d runs/dfgan-cub-2 ]; then
+  cai results --summarize runs/dfgan-cub-2
+  cai export --model runs/dfgan-cub-2 --best --out models/dfgan-cub.safetensors --fp16
+  cai sample --model models/dfgan-cub.safetensors --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
+  cai plot --run runs/dfgan-cub-2 --keys eval/rprec --out docs/images/dfgan-cub-2-rprec.png
+  cai plot --run runs/dfgan-cub-2 --keys eval/fid --out docs/images/dfgan-cub-2-fid.png
+  if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+    cai eval --model models/dfgan-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-eval.json --device cpu
+  fi
+fi
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
 for b in 16 64; do
   run="stackgan-stage1-cub-updates-b$b"
