@@ -10,7 +10,11 @@ import type { Module } from '../nn/index.js';
 import type { Schema } from './config.js';
 import type { StartedFrom } from './recipe.js';
 
-/** A warm start's source for the run's record: the file, its step and the images seen by then (step × batch). */
+/**
+ * A warm start's source for the run's record: the file, its step and the images its generator had
+ * seen by then: step × batch, plus those before its own run when that run started from another
+ * model (`imagesBefore`, written by export).
+ */
 export function startedFromOf(ck: LoadedCheckpoint): StartedFrom {
   const step = ck.metadata.step !== undefined ? Number(ck.metadata.step) : null;
   let batch: number | null = null;
@@ -19,7 +23,8 @@ export function startedFromOf(ck: LoadedCheckpoint): StartedFrom {
   } catch {
     // a file without a readable config: the images are not known
   }
-  return { file: ck.path, step, images: step !== null && batch !== null ? step * batch : null };
+  const before = Number(ck.metadata.imagesBefore ?? 0);
+  return { file: ck.path, step, images: step !== null && batch !== null ? step * batch + before : null };
 }
 
 /** The checkpoint of `from` (its best, else its newest); the caller disposes its tensors. */

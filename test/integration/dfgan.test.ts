@@ -13,6 +13,7 @@ import { prepareCache } from '../../src/data/index.js';
 import { openDataset } from '../../src/data/sources/index.js';
 import { liveTensors } from '../../src/engine/index.js';
 import { exportCommand } from '../../src/cli/export.js';
+import { readSafetensorsHeader } from '../../src/io/index.js';
 import { TextToImagePipeline } from '../../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { assertBestKept, metricsOf, ckptFile, finiteMetrics } from '../helpers/runs.js';
@@ -274,6 +275,21 @@ describe('DF-GAN training', () => {
     } finally {
       for (const t of [...moved.tensors.values(), ...exported.tensors.values()]) t.dispose();
     }
+    // Its export records the images G saw before the run; a run started from that file counts both.
+    const again = path.join(tmp, 'dfgan-again.safetensors');
+    await exportCommand(['--model', dir, '--out', again]);
+    assert.equal(readSafetensorsHeader(again).metadata.imagesBefore, '8');
+    const chained = path.join(runs, 'chained');
+    await train({
+      ...quiet,
+      config: cfg('shapes/dfgan.yaml'),
+      runDir: chained,
+      sets: [...TINY, `init.from=${again}`, 'train.steps=1'],
+    });
+    const chainedInfo = JSON.parse(fs.readFileSync(path.join(chained, 'run.json'), 'utf8')) as {
+      startedFrom?: unknown;
+    };
+    assert.deepEqual(chainedInfo.startedFrom, { file: again, step: 3, images: 3 * 4 + 8 });
     // Another layout, or both ways of starting at once, is refused before anything is trained.
     await assert.rejects(
       train({
