@@ -23,6 +23,8 @@ one .safetensors file; for a latent-encoder run, the encoder (ship it as models/
   --best           use the run's best checkpoint instead of the newest
   --out <file>     output .safetensors
   --fp16           store weights as float16
+  --discriminator  keep the discriminator(s) too (sampling ignores them): a run can then go on from the
+                   file with its D (init.from) when the run's checkpoints are gone
   --dataset <cache> for a tag model trained before checkpoints recorded it: the cache it was trained
                    on, whose training faces' colours the model file then records (requests for a
                    colour none of them has, such as gray eyes, are refused with the reason)`;
@@ -34,6 +36,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
       model: { type: 'string' },
       out: { type: 'string' },
       fp16: { type: 'boolean', default: false },
+      discriminator: { type: 'boolean', default: false },
       best: { type: 'boolean', default: false },
       dataset: { type: 'string' },
     },
@@ -50,6 +53,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
       let name: string | null = null;
       if (k.startsWith(gPrefix)) name = `G.${k.slice(gPrefix.length)}`;
       else if (k.startsWith('text.') || k.startsWith('stage1.') || k.startsWith('encoder.')) name = k;
+      else if (values.discriminator && /^D\d*\./.test(k)) name = k;
       if (name === null) continue;
       let v = t;
       if (values.fp16 && t.dtype === 'float32') {

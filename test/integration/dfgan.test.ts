@@ -277,15 +277,39 @@ describe('DF-GAN training', () => {
     }
     // Its export records the images G saw before the run; a run started from that file counts both.
     const again = path.join(tmp, 'dfgan-again.safetensors');
-    await exportCommand(['--model', dir, '--out', again]);
+    await exportCommand(['--model', dir, '--out', again, '--discriminator']);
     assert.equal(readSafetensorsHeader(again).metadata.imagesBefore, '8');
     const chained = path.join(runs, 'chained');
+    const chainedLogs: string[] = [];
     await train({
       ...quiet,
+      log: (m) => chainedLogs.push(m),
       config: cfg('shapes/dfgan.yaml'),
       runDir: chained,
       sets: [...TINY, `init.from=${again}`, 'train.steps=1'],
     });
+    // Exported with --discriminator, the file starts D too (sampling ignores it).
+    assert.ok(
+      chainedLogs.some((l) => /G and EMA from its moving average, D from its D/.test(l)),
+      chainedLogs.join('\n'),
+    );
+    const withD = loadCheckpoint(again);
+    const chainedCk = loadCheckpoint(ckptFile(chained, 1));
+    try {
+      const dKeys = [...withD.tensors.keys()].filter((k) => k.startsWith('D.'));
+      assert.ok(
+        dKeys.length > 5 && [...chainedCk.tensors.keys()].filter((k) => k.startsWith('D.')).length === dKeys.length,
+      );
+    } finally {
+      for (const c of [withD, chainedCk]) for (const t of c.tensors.values()) t.dispose();
+    }
+    const pipe = TextToImagePipeline.load(again);
+    try {
+      using x = pipe.generate(['a red circle'], { seed: 1 });
+      assert.deepEqual(x.shape, [1, 3, 32, 32]);
+    } finally {
+      pipe.dispose();
+    }
     const chainedInfo = JSON.parse(fs.readFileSync(path.join(chained, 'run.json'), 'utf8')) as {
       startedFrom?: unknown;
     };
