@@ -256,3 +256,16 @@ export function resolveCheckpointWeights(p: string, preferBest: boolean): string
   const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { file?: string };
   return path.join(path.dirname(file), m.file ?? path.basename(file).replace(/\.json$/, '.safetensors'));
 }
+
+/**
+ * The images a checkpoint's or model file's generator had seen before its run started, when that run
+ * started from another model's weights: the file's `imagesBefore` (an export records it), else the
+ * `startedFrom` of the run directory the checkpoint sits in (runs/<run>/checkpoints/…), else 0.
+ */
+export function imagesBefore(ck: Pick<LoadedCheckpoint, 'path' | 'metadata'>): number {
+  if (ck.metadata.imagesBefore !== undefined) return Number(ck.metadata.imagesBefore);
+  const runJson = path.join(path.dirname(path.dirname(ck.path)), 'run.json');
+  if (!fs.existsSync(runJson)) return 0;
+  const info = JSON.parse(fs.readFileSync(runJson, 'utf8')) as { startedFrom?: { images: number | null } };
+  return info.startedFrom?.images ?? 0;
+}

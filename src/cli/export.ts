@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 
 import type { Tensor } from '../engine/index.js';
 import { TENSORS_DIGEST_KEY, saveSafetensors, tensorsDigest } from '../io/index.js';
-import { loadCheckpoint, resolveRunCheckpoint } from '../artifacts/checkpoint.js';
+import { imagesBefore, loadCheckpoint, resolveRunCheckpoint } from '../artifacts/checkpoint.js';
 import { CacheReader } from '../data/index.js';
 import { TagVocabulary } from '../text/index.js';
 
@@ -82,13 +82,10 @@ export async function exportCommand(argv: string[]): Promise<void> {
       'imagesBefore',
     ])
       if (ck.metadata[k] !== undefined) meta[k] = ck.metadata[k]!;
-    // A run that started from another model's weights (run.json startedFrom): the file records the
-    // images its G had seen before this run, so that a run started from this file counts them too.
-    const runJson = path.join(path.dirname(path.dirname(ck.path)), 'run.json');
-    if (fs.existsSync(runJson)) {
-      const info = JSON.parse(fs.readFileSync(runJson, 'utf8')) as { startedFrom?: { images: number | null } };
-      if (info.startedFrom?.images) meta.imagesBefore = String(info.startedFrom.images);
-    }
+    // A run that started from another model's weights: the file records the images its G had seen
+    // before this run, so that a run started from this file counts them too.
+    const before = imagesBefore(ck);
+    if (before > 0) meta.imagesBefore = String(before);
     if (values.dataset !== undefined) {
       if (meta.condition !== 'tags') throw new UsageError('--dataset is for tag models (condition: tags)', exportHelp);
       const train = CacheReader.open(values.dataset).records.filter((r) => r.split === 'train');

@@ -3,7 +3,13 @@
 // checked to be the same kind of model on the same sentence encoder, since the kept layers learnt to
 // read that encoder's features. An exported file may hold the encoder in fp16: it is compared at the
 // file's precision.
-import { loadCheckpoint, resolveRunCheckpoint, withPrefix, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
+import {
+  imagesBefore,
+  loadCheckpoint,
+  resolveRunCheckpoint,
+  withPrefix,
+  type LoadedCheckpoint,
+} from '../artifacts/checkpoint.js';
 import { noGrad, tidy } from '../engine/index.js';
 import type { Conditioner } from '../models/conditioning.js';
 import type { Module } from '../nn/index.js';
@@ -13,7 +19,7 @@ import type { StartedFrom } from './recipe.js';
 /**
  * A warm start's source for the run's record: the file, its step and the images its generator had
  * seen by then: step × batch, plus those before its own run when that run started from another
- * model (`imagesBefore`, written by export).
+ * model (imagesBefore: an export's record, or the run directory of a checkpoint).
  */
 export function startedFromOf(ck: LoadedCheckpoint): StartedFrom {
   const step = ck.metadata.step !== undefined ? Number(ck.metadata.step) : null;
@@ -23,7 +29,7 @@ export function startedFromOf(ck: LoadedCheckpoint): StartedFrom {
   } catch {
     // a file without a readable config: the images are not known
   }
-  const before = Number(ck.metadata.imagesBefore ?? 0);
+  const before = imagesBefore(ck);
   return { file: ck.path, step, images: step !== null && batch !== null ? step * batch + before : null };
 }
 

@@ -288,6 +288,18 @@ describe('DF-GAN training', () => {
       runDir: chained,
       sets: [...TINY, `init.from=${again}`, 'train.steps=1'],
     });
+    // From a checkpoint of the continued run, the images its run.json records count the same way.
+    const fromCk = path.join(runs, 'from-checkpoint');
+    await train({
+      ...quiet,
+      config: cfg('shapes/dfgan.yaml'),
+      runDir: fromCk,
+      sets: [...TINY, `init.from=${ckptFile(dir, 3)}`, 'train.steps=1'],
+    });
+    const fromCkInfo = JSON.parse(fs.readFileSync(path.join(fromCk, 'run.json'), 'utf8')) as {
+      startedFrom?: { images: number };
+    };
+    assert.equal(fromCkInfo.startedFrom?.images, 3 * 4 + 8);
     // Exported with --discriminator, the file starts D too (sampling ignores it).
     assert.ok(
       chainedLogs.some((l) => /G and EMA from its moving average, D from its D/.test(l)),
