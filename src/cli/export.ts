@@ -79,7 +79,6 @@ export async function exportCommand(argv: string[]): Promise<void> {
       'encoder',
       'generatorSource',
       'tagsInData',
-      'imagesBefore',
     ])
       if (ck.metadata[k] !== undefined) meta[k] = ck.metadata[k]!;
     // A run that started from another model's weights: the file records the images its G had seen
