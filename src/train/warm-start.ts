@@ -13,6 +13,7 @@ import {
 import { noGrad, tidy } from '../engine/index.js';
 import type { Conditioner } from '../models/conditioning.js';
 import type { Module } from '../nn/index.js';
+import type { Optimizer } from '../optim/index.js';
 import type { Schema } from './config.js';
 import type { StartedFrom } from './recipe.js';
 
@@ -79,7 +80,42 @@ export const initSchema = {
     default: 0,
     doc: 'steps at the start that train D alone, G and its EMA held, so that a fresh D catches up with a trained G',
   },
+  generatorWarmup: {
+    kind: 'number',
+    int: true,
+    min: 0,
+    default: 0,
+    doc: "steps after the D-only ones over which G's learning rate rises linearly from 0 to optim.generator.lr, so that a trained G's first updates against a new D are small",
+  },
 } as const satisfies Schema;
+
+/**
+ * G's learning rate at `step` (0-based) of a run with an init section: 0 while D trains alone, then
+ * a linear rise over generatorWarmup steps to `lr`. A function of the step alone, so resuming
+ * mid-warm-up needs no state.
+ */
+export function generatorLr(
+  lr: number,
+  init: { discriminatorSteps: number; generatorWarmup: number },
+  step: number,
+): number {
+  const t = step - init.discriminatorSteps;
+  if (t < 0) return 0;
+  return init.generatorWarmup > 0 ? lr * Math.min(1, (t + 1) / init.generatorWarmup) : lr;
+}
+
+/** Sets G's optimizer to its rate at `step` (generatorLr); logged as lr/G while it is warming up. */
+export function setGeneratorLr(
+  optimizer: Optimizer,
+  lr: number,
+  init: { discriminatorSteps: number; generatorWarmup: number },
+  step: number,
+  scalars: Record<string, number>,
+  logging: boolean,
+): void {
+  optimizer.lr = generatorLr(lr, init, step);
+  if (logging && optimizer.lr < lr) scalars['lr/G'] = optimizer.lr;
+}
 
 /** What a recipe hands startFrom: its networks and what conditions them. */
 export interface StartFromNets {

@@ -265,13 +265,15 @@ describe('DF-GAN training', () => {
     }
     const lines = metricsOf(dir);
     assert.ok(lines.every((l) => Number.isFinite(l['loss/D']) && l['loss/G'] === undefined));
-    // Then G trains: step 3 moves it off the file's weights.
-    await train({ ...quiet, resume: dir, sets: ['train.steps=3'] });
+    // Then G trains: step 3 moves it off the file's weights, at half its rate (the first step of a
+    // 2-step warm-up, set on resuming).
+    await train({ ...quiet, resume: dir, sets: ['train.steps=3', 'init.generatorWarmup=2'] });
     const moved = loadCheckpoint(ckptFile(dir, 3));
     try {
       const k = 'G.fc.weight';
       assert.ok(differs(k, k, moved) > 0);
       assert.ok(Number.isFinite(metricsOf(dir).at(-1)!['loss/G']));
+      assert.equal(metricsOf(dir).at(-1)!['lr/G'], 0.5e-4);
     } finally {
       for (const t of [...moved.tensors.values(), ...exported.tensors.values()]) t.dispose();
     }

@@ -34,7 +34,7 @@ import {
   weightedSum,
 } from '../losses.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
-import { initSchema, readWarmStart, startFrom, startedFromOf } from '../warm-start.js';
+import { initSchema, setGeneratorLr, readWarmStart, startFrom, startedFromOf } from '../warm-start.js';
 import type { Recipe, RecipeContext, RecipeFactory, StartedFrom, StepResult } from '../recipe.js';
 import { conditionVectorSampler, fixedSamples } from '../sampler.js';
 import type { CommonConfig } from '../schema.js';
@@ -314,7 +314,9 @@ class DfganRecipe implements Recipe {
         using s = critic(fake, eG);
         const g = gLoss('hinge', s);
         const loss = ms > 0 ? addModeSeeking(g, fake, z, ms, scalars, logging) : g;
-        minimize(this.optimizers.get('G')!, loss, 'G', scalars, logging, this.ctx.precision);
+        const optG = this.optimizers.get('G')!;
+        setGeneratorLr(optG, this.c.optim.generator.lr, this.c.init, step, scalars, logging);
+        minimize(optG, loss, 'G', scalars, logging, this.ctx.precision);
         this.ema?.update();
       }
     } finally {

@@ -34,7 +34,7 @@ import type { ConfigOf, Schema } from '../config.js';
 import type { CommonConfig } from '../schema.js';
 import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, minimize, addModeSeeking } from '../losses.js';
-import { initSchema, startFrom } from '../warm-start.js';
+import { initSchema, setGeneratorLr, startFrom } from '../warm-start.js';
 import type { Recipe, RecipeContext, RecipeFactory, StartedFrom, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema } from '../optim-config.js';
 
@@ -320,7 +320,9 @@ class TagProjectionRecipe implements Recipe {
         using s = this.D.forward(xf, yG);
         const g = gLoss('hinge', s);
         const loss = ms > 0 ? addModeSeeking(g, fake, z, ms, scalars, logging) : g;
-        minimize(this.optimizers.get('G')!, loss, 'G', scalars, logging, this.ctx.precision);
+        const optG = this.optimizers.get('G')!;
+        setGeneratorLr(optG, this.c.optim.generator.lr, this.c.init, step, scalars, logging);
+        minimize(optG, loss, 'G', scalars, logging, this.ctx.precision);
         this.ema?.update();
       }
     } finally {
