@@ -95,16 +95,19 @@ fi
 # from (its card's exportedFrom), scored on the test split through the same encoders as the models above.
 # Change dfgan_shipped only when another run's best has measured better: exporting a run's --best
 # replaces the shipped file whatever that best is.
-dfgan_shipped=runs/dfgan-cub # lost with runs/ on 2026-12-02; its step-9,500 export is the shipped model
+dfgan_shipped=runs/dfgan-cub-4 # from the step-9,500 export of runs/dfgan-cub (lost with runs/ on 2026-12-02)
 if [ -d "$dfgan_shipped" ]; then
   cai results --summarize "$dfgan_shipped"
   cai export --model "$dfgan_shipped" --best --out models/dfgan-cub.safetensors --fp16 --discriminator
   cai sample --model models/dfgan-cub.safetensors --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
-  cai plot --run "$dfgan_shipped" --keys eval/rprec --out docs/images/dfgan-cub-rprec.png
-  cai plot --run "$dfgan_shipped" --keys eval/fid --out docs/images/dfgan-cub-fid.png
   if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
     cai eval --model models/dfgan-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-eval.json --device cpu
   fi
+fi
+# The first run's curves (results.md's DF-GAN section), while its directory is there.
+if [ -d runs/dfgan-cub ]; then
+  cai plot --run runs/dfgan-cub --keys eval/rprec --out docs/images/dfgan-cub-rprec.png
+  cai plot --run runs/dfgan-cub --keys eval/fid --out docs/images/dfgan-cub-fid.png
 fi
 # The runs going on from the shipped file (init.from): their records (docs/results/runs/<run>.json), read
 # by results.md's run tables and curves.
