@@ -34,7 +34,8 @@ and the run's length from that record, the README's model table (between <!-- mo
   creativeai results --summarize <run dir> [--out <file>] [--threads N]
 writes a run's record instead: steps, images seen, wall-clock, mode and every in-training
 evaluation against images seen (default docs/results/runs/<run>.json), for the results tables.
-  --threads N      the threads the run used (default: this machine's, as the trainer does)`;
+  --threads N      the threads of starts whose run.json does not record them (older runs; default:
+                   this machine's, as the trainer does)`;
 
 interface CardFile {
   title?: string;

@@ -26,7 +26,10 @@ export interface RunSummary {
    */
   cpuSeconds: number | null;
   cpuFromStep: number;
-  /** Threads the run used. */
+  /**
+   * Threads the run used: the most any of its starts recorded in run.json; a start from before the
+   * trainer recorded them counts as the caller's figure.
+   */
   threads: number;
   /**
    * The weights the run started from when not from nothing (init.from, grow.from): the file, its
@@ -42,7 +45,10 @@ interface Manifest {
   state?: { imagesSeen?: number; seconds?: number; cpuSeconds?: number; cpuFromStep?: number };
 }
 
-/** Reads `dir` (a run directory) into a RunSummary. */
+/**
+ * Reads `dir` (a run directory) into a RunSummary; `threads` stands for the thread count of starts
+ * whose run.json entry does not record one.
+ */
 export function summarizeRun(dir: string, threads: number): RunSummary {
   const runFile = path.join(dir, 'run.json');
   if (!fs.existsSync(runFile)) throw new Error(`${dir} is not a run directory (no run.json)`);
@@ -51,7 +57,8 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
     seed?: number;
     gitCommit?: string;
     mode?: RunSummary['mode'];
-    resumedAt?: { step: number; mode?: RunSummary['mode']; sets?: string[] }[];
+    threads?: number;
+    resumedAt?: { step: number; threads?: number; mode?: RunSummary['mode']; sets?: string[] }[];
     startedFrom?: RunSummary['startedFrom'];
   };
   const ckDir = path.join(dir, 'checkpoints');
@@ -86,6 +93,7 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
       ...Object.fromEntries(Object.entries(l).filter(([k]) => k.startsWith('eval/'))),
     }));
   const resumes = run.resumedAt ?? [];
+  const used = Math.max(...[run, ...resumes].map((start) => start.threads ?? threads));
   return {
     run: path.basename(path.resolve(dir)),
     model: run.model ?? 'unknown',
@@ -99,7 +107,7 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
     wallSeconds: last.state.seconds,
     cpuSeconds: last.state.cpuSeconds ?? null,
     cpuFromStep: last.state.cpuFromStep ?? 0,
-    threads,
+    threads: used,
     ...(run.startedFrom ? { startedFrom: run.startedFrom } : {}),
     evals,
   };

@@ -24,6 +24,8 @@ export interface RunInfo {
   node: string;
   libtorch: string;
   device: string;
+  /** libtorch's intra-op threads when the run started (CREATIVEAI_THREADS, else the cores). */
+  threads?: number;
   /** The arithmetic and layout the run started with (train.precision/memoryFormat resolved). */
   mode?: RunMode;
   /** The weights a run started from when not from nothing (init.from, grow.from). */
@@ -35,6 +37,7 @@ export interface RunInfo {
   resumedAt: {
     step: number;
     at: string;
+    threads?: number;
     mode?: RunMode;
     command?: string[];
     gitCommit?: string | null;
@@ -97,6 +100,7 @@ export class RunDir {
       node: process.version,
       libtorch: backendInfo().torch,
       device: o.device,
+      threads: backendInfo().threads,
       resumedAt: [],
     };
     fs.writeFileSync(path.join(dir, 'config.yaml'), configToYaml(o.config));
@@ -124,6 +128,7 @@ export class RunDir {
     info.resumedAt.push({
       step,
       at: new Date().toISOString(),
+      threads: backendInfo().threads,
       ...(mode ? { mode: { ...mode } } : {}),
       command: process.argv.slice(1),
       ...gitState(),

@@ -18,9 +18,10 @@ import type { Schema } from './config.js';
 import type { StartedFrom } from './recipe.js';
 
 /**
- * A warm start's source for the run's record: the file, its step and the images its generator had
- * seen by then: step × batch, plus those before its own run when that run started from another
- * model (imagesBefore: an export's record, or the run directory of a checkpoint).
+ * A warm start's source for the run's record: the file, its step and the real images shown to its
+ * discriminator by then (StyleGAN's kimg; D-only steps count): step × batch, plus those before its
+ * own run when that run started from another model (imagesBefore: an export's record, or the run
+ * directory of a checkpoint).
  */
 export function startedFromOf(ck: LoadedCheckpoint): StartedFrom {
   const step = ck.metadata.step !== undefined ? Number(ck.metadata.step) : null;

@@ -281,6 +281,8 @@ describe('training runs summarised for the results tables', () => {
     const r = summarizeRun(dir, 2);
     // Named by its directory (what --resume takes), not by its config's name.
     assert.equal(r.run, 'run');
+    // run.json records no threads here: the caller's figure stands in.
+    assert.equal(r.threads, 2);
     assert.deepEqual(
       { steps: r.steps, images: r.imagesSeen, wall: r.wallSeconds, cpu: r.cpuSeconds, from: r.cpuFromStep },
       { steps: 30, images: 240, wall: 45, cpu: 50, from: 20 },
@@ -322,6 +324,15 @@ describe('training runs summarised for the results tables', () => {
     ).split('\n');
     assert.match(after[0]!, /images seen \(800 before this run\)/);
     assert.deepEqual(after.slice(2), ['| 10 | 880 | 5.0% |', '| 30 | 1,040 | 12.5% |']);
+    // Threads recorded at the start and at the resume: the most of them, whatever the caller says;
+    // one start without a record counts as the caller's figure.
+    info.threads = 1;
+    info.resumedAt = [{ step: 20, mode, threads: 1 }];
+    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info));
+    assert.equal(summarizeRun(dir, 2).threads, 1);
+    info.resumedAt = [{ step: 20, mode }];
+    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info));
+    assert.equal(summarizeRun(dir, 2).threads, 2);
     fs.rmSync(path.join(dir, 'checkpoints'), { recursive: true });
     assert.throws(() => summarizeRun(dir, 2), /no checkpoint with its training state/);
   });

@@ -537,6 +537,8 @@ describe('checkpoints', () => {
     // A value changed on resume is recorded with its step, and config.yaml keeps it for later resumes.
     assert.deepEqual(info.resumedAt[0]?.sets, ['train.steps=6']);
     assert.ok('gitCommit' in info.resumedAt[0]!, 'the code each resume ran is recorded');
+    // So are libtorch's threads: a run's CPU-hours read differently at one thread or two.
+    assert.deepEqual([info.threads, info.resumedAt[0]?.threads], [backendInfo().threads, backendInfo().threads]);
     assert.match(fs.readFileSync(path.join(b, 'config.yaml'), 'utf8'), /^ {2}steps: 6$/m);
     const fa = fs.readFileSync(path.join(a, 'checkpoints', 'step-00000006.safetensors'));
     const fb = fs.readFileSync(path.join(b, 'checkpoints', 'step-00000006.safetensors'));
