@@ -7,20 +7,26 @@ import { parseArgs } from 'node:util';
 import { savePlot, type PlotSeries } from '../io/plot.js';
 import { UsageError, intOption } from './usage.js';
 
-export const plotHelp = `Usage: creativeai plot --run <run dir> [--keys loss/D,loss/G] [options]
-       creativeai plot --runs <run dir>,<run dir> --keys <key> [options]
+export const plotHelp = `Usage: creativeai plot --run <run> [--keys loss/D,loss/G] [options]
+       creativeai plot --runs <run>,<run> --keys <key> [options]
 
 Draws training curves from the metrics.jsonl of a run (or one metric across runs) as PNG or SVG.
+A run is a run directory, or a run's record (docs/results/runs/<run>.json, written by
+\`creativeai results --summarize\`: its in-training evaluations), so a run whose directory is gone
+can still be compared with one that is training.
 
-  --run <dir>          a run directory; plots its metrics.jsonl
-  --runs <a,b,...>     several run directories: one key compared across them, one line per run
-                       (named by folder)
+  --run <run>          a run directory or record; plots its metrics
+  --runs <a,b,...>     several runs: one key compared across them, one line per run (named by
+                       folder, or by the record's run)
   --keys <k1,k2>       metrics to plot (default: every loss/* key; with --runs exactly one key,
                        default the only loss/* key all runs share)
+  --x <step|images>    the x axis: steps (default), or images seen, which lines up runs of other
+                       batch sizes and runs that started from another model's weights (their images
+                       before count, as in the results tables)
   --smooth <x>         display smoothing in [0, 1), a debiased moving average as TensorBoard's
                        (default 0; the raw curve stays faint behind)
   --log-y              logarithmic y axis (values <= 0 are skipped)
-  --title <text>       chart title (default: the run's folder name, or the key with --runs)
+  --title <text>       chart title (default: the run's name, or the key with --runs)
   --width <px>         image width (default 640)
   --height <px>        image height (default 360)
   --out <file>         output .png or .svg (default plot.png)`;
@@ -47,6 +53,75 @@ function readMetrics(runDir: string): Row[] {
   return rows;
 }
 
+/**
+ * A run to plot: its metric rows and, where the run says how many images each step saw, the images
+ * seen by a row's step (those before the run included, when it started from another model).
+ */
+interface Source {
+  name: string;
+  rows: Row[];
+  images?: (step: number) => number;
+}
+
+/** What a run records of the images before it: run.json's or the record's startedFrom. */
+function imagesBefore(startedFrom: unknown): number {
+  const images = (startedFrom as { images?: unknown } | undefined)?.images;
+  return typeof images === 'number' ? images : 0;
+}
+
+/** A run directory: metrics.jsonl, and images per step from its newest checkpoint's training state. */
+function readRunDir(dir: string): Source {
+  const rows = readMetrics(dir);
+  const source: Source = { name: path.basename(path.resolve(dir)), rows };
+  const ckDir = path.join(dir, 'checkpoints');
+  const newest = fs.existsSync(ckDir)
+    ? fs
+        .readdirSync(ckDir)
+        .filter((f) => /^step-\d+\.json$/.test(f))
+        .sort()
+        .pop()
+    : undefined;
+  if (newest !== undefined) {
+    const m = JSON.parse(fs.readFileSync(path.join(ckDir, newest), 'utf8')) as {
+      step?: number;
+      state?: { imagesSeen?: number };
+    };
+    const runFile = path.join(dir, 'run.json');
+    const before = fs.existsSync(runFile)
+      ? imagesBefore((JSON.parse(fs.readFileSync(runFile, 'utf8')) as { startedFrom?: unknown }).startedFrom)
+      : 0;
+    // Every step sees one batch, so the images of any step follow from the newest checkpoint's.
+    if (m.step && m.state?.imagesSeen) {
+      const perStep = m.state.imagesSeen / m.step;
+      source.images = (step) => step * perStep + before;
+    }
+  }
+  return source;
+}
+
+/** A run's record (creativeai results --summarize): its in-training evaluations as rows. */
+function readRecord(file: string): Source {
+  const r = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    run?: unknown;
+    evals?: unknown;
+    startedFrom?: unknown;
+  };
+  if (typeof r.run !== 'string' || !Array.isArray(r.evals))
+    throw new Error(`'${file}' is not a run record (creativeai results --summarize writes them)`);
+  const evals = r.evals as ({ step: number; images: number } & Row)[];
+  const before = imagesBefore(r.startedFrom);
+  const byStep = new Map(evals.map((e) => [e.step, e.images]));
+  return {
+    name: r.run,
+    rows: evals.map(({ images: _images, ...row }) => row),
+    images: (step) => byStep.get(step)! + before,
+  };
+}
+
+function readSource(p: string): Source {
+  return p.endsWith('.json') && fs.existsSync(p) && fs.statSync(p).isFile() ? readRecord(p) : readRunDir(p);
+}
+
 /** Scalar keys of the rows: numbers, or null (JSON's spelling of NaN/Infinity); step and time excluded. */
 function metricKeys(rows: Row[]): string[] {
   const keys = new Set<string>();
@@ -56,13 +131,13 @@ function metricKeys(rows: Row[]): string[] {
   return [...keys].sort();
 }
 
-/** The key's [step, value] points; missing values are absent, null ones NaN so the chart counts them as skipped. */
-function pointsOf(rows: Row[], key: string): [number, number][] {
+/** The key's [x, value] points; missing values are absent, null ones NaN so the chart counts them as skipped. */
+function pointsOf(rows: Row[], key: string, x: (step: number) => number): [number, number][] {
   const pts: [number, number][] = [];
   for (const r of rows) {
     if (!(key in r)) continue;
     const v = r[key];
-    pts.push([r.step as number, typeof v === 'number' ? v : NaN]);
+    pts.push([x(r.step as number), typeof v === 'number' ? v : NaN]);
   }
   return pts;
 }
@@ -90,6 +165,7 @@ export async function plotCommand(argv: string[]): Promise<void> {
       run: { type: 'string' },
       runs: { type: 'string' },
       keys: { type: 'string' },
+      x: { type: 'string', default: 'step' },
       smooth: { type: 'string', default: '0' },
       'log-y': { type: 'boolean', default: false },
       title: { type: 'string' },
@@ -108,13 +184,22 @@ export async function plotCommand(argv: string[]): Promise<void> {
   if (!/\.(png|svg)$/i.test(out)) throw new UsageError(`--out must end in .png or .svg, got '${out}'`, plotHelp);
   const keys = values.keys === undefined ? undefined : list(values.keys);
   if (keys !== undefined && keys.length === 0) throw new UsageError('--keys names no metric', plotHelp);
+  const byImages = values.x === 'images';
+  if (!byImages && values.x !== 'step') throw new UsageError(`--x must be step or images, got '${values.x}'`, plotHelp);
+  /** The x of each step of a run: the step, or the images seen by then. */
+  const xOf = (src: Source, where: string): ((step: number) => number) => {
+    if (!byImages) return (step) => step;
+    if (src.images === undefined)
+      throw new Error(`${where} has no checkpoint recording the images it saw: plot it against steps (--x step)`);
+    return src.images;
+  };
 
   let series: PlotSeries[];
   let title: string;
   let yLabel: string | undefined;
   if (values.run !== undefined) {
-    const rows = readMetrics(values.run);
-    const available = metricKeys(rows);
+    const src = readSource(values.run);
+    const available = metricKeys(src.rows);
     const chosen = keys ?? available.filter((k) => k.startsWith('loss/'));
     if (chosen.length === 0)
       throw new Error(
@@ -122,15 +207,16 @@ export async function plotCommand(argv: string[]): Promise<void> {
       );
     const err = unknownKeys(`'${values.run}'`, chosen, available);
     if (err) throw err;
-    series = chosen.map((k) => ({ name: k, points: pointsOf(rows, k) }));
-    title = path.basename(path.resolve(values.run));
+    const x = xOf(src, `'${values.run}'`);
+    series = chosen.map((k) => ({ name: k, points: pointsOf(src.rows, k, x) }));
+    title = src.name;
     yLabel = chosen.length === 1 ? chosen[0] : undefined;
   } else {
     const dirs = list(values.runs!);
     if (dirs.length === 0) throw new UsageError('--runs names no run directory', plotHelp);
     const runs = dirs.map((d) => {
-      const rows = readMetrics(d);
-      return { dir: d, rows, keys: metricKeys(rows) };
+      const src = readSource(d);
+      return { dir: d, src, keys: metricKeys(src.rows) };
     });
     let key: string;
     if (keys === undefined) {
@@ -148,7 +234,7 @@ export async function plotCommand(argv: string[]): Promise<void> {
       const err = unknownKeys(`'${r.dir}'`, [key], r.keys);
       if (err) throw err;
     }
-    series = runs.map((r) => ({ name: path.basename(path.resolve(r.dir)), points: pointsOf(r.rows, key) }));
+    series = runs.map((r) => ({ name: r.src.name, points: pointsOf(r.src.rows, key, xOf(r.src, `'${r.dir}'`)) }));
     title = key;
     yLabel = key;
   }
@@ -156,7 +242,7 @@ export async function plotCommand(argv: string[]): Promise<void> {
   await savePlot(out, {
     title: values.title ?? title,
     series,
-    xLabel: 'step',
+    xLabel: byImages ? 'images seen' : 'step',
     ...(yLabel !== undefined ? { yLabel } : {}),
     smooth,
     logY: values['log-y']!,

@@ -237,6 +237,51 @@ test('plot command: PNG from a run, several runs compared, clear errors', async 
     );
     await assert.rejects(plotCommand(['--runs', `${a},${b}`, '--keys', 'loss/G', '--out', svgOut]), /run-b.*loss\/D/);
     await assert.rejects(plotCommand(['--run', path.join(dir, 'nope'), '--out', out]), /no metrics\.jsonl/);
+
+    // Against images seen: a run directory's come from its newest checkpoint (batch 64 here, 1,000
+    // images before it from another model); a record's from its evaluations. Both lines end at
+    // 4,200 images: the axis reaches them and no further.
+    const c = run('run-c', ['{"step":10,"time":1,"eval/fid":3}', '{"step":50,"time":2,"eval/fid":2}']);
+    fs.mkdirSync(path.join(c, 'checkpoints'));
+    fs.writeFileSync(
+      path.join(c, 'checkpoints', 'step-00000050.json'),
+      JSON.stringify({ step: 50, state: { imagesSeen: 3200 } }),
+    );
+    fs.writeFileSync(path.join(c, 'run.json'), JSON.stringify({ startedFrom: { file: 'm', step: 9, images: 1000 } }));
+    const record = path.join(dir, 'old-run.json');
+    fs.writeFileSync(
+      record,
+      JSON.stringify({
+        run: 'old-run',
+        evals: [
+          { step: 100, images: 1600, 'eval/fid': 4 },
+          { step: 262, images: 4200, 'eval/fid': 1.5 },
+        ],
+      }),
+    );
+    await plotCommand(['--runs', `${c},${record}`, '--keys', 'eval/fid', '--x', 'images', '--out', svgOut]);
+    const byImages = fs.readFileSync(svgOut, 'utf8');
+    assert.equal(count(byImages, /<path\b/g), 2);
+    assert.ok(byImages.includes('>run-c<') && byImages.includes('>old-run<') && byImages.includes('>images seen<'));
+    const xTicks = (svgText: string): number[] =>
+      [...svgText.matchAll(/text-anchor="middle">([\d.]+)</g)].map((m) => Number(m[1]));
+    // The lines span 1,640 (run-c's step 10: 640 + 1,000 before) to 4,200 images.
+    assert.ok(Math.max(...xTicks(byImages)) >= 4000 && Math.max(...xTicks(byImages)) <= 4500, String(xTicks(byImages)));
+    assert.ok(Math.min(...xTicks(byImages)) >= 1000, String(xTicks(byImages)));
+    // Against steps the same runs span 10 to 262.
+    await plotCommand(['--runs', `${c},${record}`, '--keys', 'eval/fid', '--out', svgOut]);
+    const bySteps = fs.readFileSync(svgOut, 'utf8');
+    assert.ok(bySteps.includes('>step<'));
+    assert.ok(Math.max(...xTicks(bySteps)) <= 300, String(xTicks(bySteps)));
+    // A record alone, and the errors: no checkpoint to count images by, an unknown --x, not a record.
+    await plotCommand(['--run', record, '--keys', 'eval/fid', '--x', 'images', '--out', out]);
+    await assert.rejects(
+      plotCommand(['--run', a, '--keys', 'loss/D', '--x', 'images', '--out', out]),
+      /no checkpoint recording the images.*--x step/,
+    );
+    await assert.rejects(plotCommand(['--run', a, '--x', 'epochs', '--out', out]), /--x must be step or images/);
+    fs.writeFileSync(path.join(dir, 'not-a-record.json'), '{"steps": 3}');
+    await assert.rejects(plotCommand(['--run', path.join(dir, 'not-a-record.json'), '--out', out]), /not a run record/);
     await assert.rejects(plotCommand(['--run', a, '--out', path.join(dir, 'x.gif')]), /\.png or \.svg/);
   } finally {
     console.log = log;
