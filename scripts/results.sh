@@ -33,6 +33,12 @@ if [ -d runs/tag-projection-anime ]; then
     cai directions --model models/tag-projection-anime.safetensors --classifier runs/attribute-classifier-anime --samples 4096 --measure 128 --strengths 2,4
   fi
 fi
+# The run from nothing after runs/ was lost (2026-12-03): its record, and its curves beside the first run's record.
+if [ -d runs/tag-projection-anime-3 ]; then
+  cai results --summarize runs/tag-projection-anime-3
+  cai plot --runs runs/tag-projection-anime-3,docs/results/runs/tag-projection-anime.json --keys eval/attr_both --x images --title "both colours right (in-training, 528 faces)" --out docs/images/tag-projection-anime-3-both.png
+  cai plot --runs runs/tag-projection-anime-3,docs/results/runs/tag-projection-anime.json --keys eval/fid --x images --title "FID (classifier features, in-training)" --out docs/images/tag-projection-anime-3-fid.png
+fi
 if [ -d runs/latent-encoder-anime ]; then
   # The last checkpoint: its error on real faces is flat over the run (docs/results.md, "Latent space").
   cai export --model runs/latent-encoder-anime --out models/tag-projection-anime.encoder.safetensors --fp16
