@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 
 // plot.js directly, not io/index.js: plotting needs no libtorch.
 import { savePlot, type PlotSeries } from '../io/plot.js';
+import { summarizeRun, type RunSummary } from '../eval/run-summary.js';
 import { UsageError, intOption } from './usage.js';
 
 export const plotHelp = `Usage: creativeai plot --run <run> [--keys loss/D,loss/G] [options]
@@ -60,43 +61,28 @@ function readMetrics(runDir: string): Row[] {
 interface Source {
   name: string;
   rows: Row[];
-  images?: (step: number) => number;
+  /** Images seen by each step, or undefined when the run does not record them (read on demand). */
+  images: () => ((step: number) => number) | undefined;
 }
 
-/** What a run records of the images before it: run.json's or the record's startedFrom. */
-function imagesBefore(startedFrom: unknown): number {
-  const images = (startedFrom as { images?: unknown } | undefined)?.images;
-  return typeof images === 'number' ? images : 0;
-}
-
-/** A run directory: metrics.jsonl, and images per step from its newest checkpoint's training state. */
+/** A run directory: metrics.jsonl, and images per step as its summary derives them. */
 function readRunDir(dir: string): Source {
-  const rows = readMetrics(dir);
-  const source: Source = { name: path.basename(path.resolve(dir)), rows };
-  const ckDir = path.join(dir, 'checkpoints');
-  const newest = fs.existsSync(ckDir)
-    ? fs
-        .readdirSync(ckDir)
-        .filter((f) => /^step-\d+\.json$/.test(f))
-        .sort()
-        .pop()
-    : undefined;
-  if (newest !== undefined) {
-    const m = JSON.parse(fs.readFileSync(path.join(ckDir, newest), 'utf8')) as {
-      step?: number;
-      state?: { imagesSeen?: number };
-    };
-    const runFile = path.join(dir, 'run.json');
-    const before = fs.existsSync(runFile)
-      ? imagesBefore((JSON.parse(fs.readFileSync(runFile, 'utf8')) as { startedFrom?: unknown }).startedFrom)
-      : 0;
-    // Every step sees one batch, so the images of any step follow from the newest checkpoint's.
-    if (m.step && m.state?.imagesSeen) {
-      const perStep = m.state.imagesSeen / m.step;
-      source.images = (step) => step * perStep + before;
-    }
-  }
-  return source;
+  return {
+    name: path.basename(path.resolve(dir)),
+    rows: readMetrics(dir),
+    images: () => {
+      let summary: RunSummary;
+      try {
+        summary = summarizeRun(dir, 1);
+      } catch {
+        return undefined; // no checkpoint with its training state
+      }
+      // Every step sees one batch, so a step's images follow from the newest checkpoint's.
+      const perStep = summary.imagesSeen / summary.steps;
+      const before = summary.startedFrom?.images ?? 0;
+      return (step) => step * perStep + before;
+    },
+  };
 }
 
 /** A run's record (creativeai results --summarize): its in-training evaluations as rows. */
@@ -104,17 +90,17 @@ function readRecord(file: string): Source {
   const r = JSON.parse(fs.readFileSync(file, 'utf8')) as {
     run?: unknown;
     evals?: unknown;
-    startedFrom?: unknown;
+    startedFrom?: RunSummary['startedFrom'];
   };
   if (typeof r.run !== 'string' || !Array.isArray(r.evals))
     throw new Error(`'${file}' is not a run record (creativeai results --summarize writes them)`);
   const evals = r.evals as ({ step: number; images: number } & Row)[];
-  const before = imagesBefore(r.startedFrom);
+  const before = r.startedFrom?.images ?? 0;
   const byStep = new Map(evals.map((e) => [e.step, e.images]));
   return {
     name: r.run,
     rows: evals.map(({ images: _images, ...row }) => row),
-    images: (step) => byStep.get(step)! + before,
+    images: () => (step) => byStep.get(step)! + before,
   };
 }
 
@@ -189,9 +175,10 @@ export async function plotCommand(argv: string[]): Promise<void> {
   /** The x of each step of a run: the step, or the images seen by then. */
   const xOf = (src: Source, where: string): ((step: number) => number) => {
     if (!byImages) return (step) => step;
-    if (src.images === undefined)
+    const images = src.images();
+    if (images === undefined)
       throw new Error(`${where} has no checkpoint recording the images it saw: plot it against steps (--x step)`);
-    return src.images;
+    return images;
   };
 
   let series: PlotSeries[];

@@ -245,7 +245,7 @@ test('plot command: PNG from a run, several runs compared, clear errors', async 
     fs.mkdirSync(path.join(c, 'checkpoints'));
     fs.writeFileSync(
       path.join(c, 'checkpoints', 'step-00000050.json'),
-      JSON.stringify({ step: 50, state: { imagesSeen: 3200 } }),
+      JSON.stringify({ step: 50, state: { imagesSeen: 3200, seconds: 1 } }),
     );
     fs.writeFileSync(path.join(c, 'run.json'), JSON.stringify({ startedFrom: { file: 'm', step: 9, images: 1000 } }));
     const record = path.join(dir, 'old-run.json');
