@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import type { Tensor } from '../engine/index.js';
+import { tidy, type Tensor } from '../engine/index.js';
 import { TENSORS_DIGEST_KEY, saveSafetensors, tensorsDigest } from '../io/index.js';
-import { imagesBefore, loadCheckpoint, resolveRunCheckpoint } from '../artifacts/checkpoint.js';
+import { imagesBefore, loadCheckpoint, resolveRunCheckpoint, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
 import { CacheReader } from '../data/index.js';
 import { TagVocabulary } from '../text/index.js';
 
@@ -25,6 +25,8 @@ one .safetensors file; for a latent-encoder run, the encoder (ship it as models/
   --fp16           store weights as float16
   --discriminator  keep the discriminator(s) too (sampling ignores them): a run can then go on from the
                    file with its D (init.from) when the run's checkpoints are gone
+  --average <a,b,…> average the generator's weights (its moving average when it has one) with those of
+                   these checkpoints of the same run: a longer window than the run's EMA
   --dataset <cache> for a tag model trained before checkpoints recorded it: the cache it was trained
                    on, whose training faces' colours the model file then records (requests for a
                    colour none of them has, such as gray eyes, are refused with the reason)`;
@@ -39,18 +41,30 @@ export async function exportCommand(argv: string[]): Promise<void> {
       discriminator: { type: 'boolean', default: false },
       best: { type: 'boolean', default: false },
       dataset: { type: 'string' },
+      average: { type: 'string' },
     },
   });
   if (values.model === undefined || values.out === undefined)
     throw new UsageError('--model and --out are required', exportHelp);
+  const averageWith = (values.average ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (values.average !== undefined && averageWith.length === 0)
+    throw new UsageError('--average names no checkpoint', exportHelp);
   const ck = loadCheckpoint(resolveRunCheckpoint(values.model, values.best!));
+  const others: LoadedCheckpoint[] = [];
   const owned: Tensor[] = [];
   try {
+    for (const p of averageWith) others.push(loadCheckpoint(resolveRunCheckpoint(p, false)));
     const hasEma = [...ck.tensors.keys()].some((k) => k.startsWith('G_ema.'));
     const gPrefix = hasEma ? 'G_ema.' : 'G.';
+    const averaged = averageGenerator(ck, others, gPrefix);
+    owned.push(...averaged.values());
     const keep = new Map<string, Tensor>();
-    for (const [k, t] of ck.tensors) {
+    for (const [k, t0] of ck.tensors) {
       let name: string | null = null;
+      const t = averaged.get(k) ?? t0;
       if (k.startsWith(gPrefix)) name = `G.${k.slice(gPrefix.length)}`;
       else if (k.startsWith('text.') || k.startsWith('stage1.') || k.startsWith('encoder.')) name = k;
       else if (values.discriminator && /^D\d*\./.test(k)) name = k;
@@ -96,16 +110,46 @@ export async function exportCommand(argv: string[]): Promise<void> {
     meta.step = String(ck.manifest.step);
     meta.exportedFrom = path.relative(process.cwd(), ck.path);
     meta.weights = hasEma ? 'ema' : 'last';
+    if (others.length > 0) meta.averagedSteps = JSON.stringify([ck, ...others].map((c) => c.manifest.step));
     fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
     // Written twice: the digest of the tensors as stored goes into the file's own metadata, so a
     // damaged or altered model is refused when it is loaded (checkTensorsDigest).
     saveSafetensors(values.out, keep, meta);
     saveSafetensors(values.out, keep, { ...meta, [TENSORS_DIGEST_KEY]: tensorsDigest(values.out) });
     console.error(
-      `${values.out}: ${keep.size} tensors, ${(fs.statSync(values.out).size / 1e6).toFixed(1)} MB (step ${ck.manifest.step}, ${meta.weights} weights${values.fp16 ? ', fp16' : ''})`,
+      `${values.out}: ${keep.size} tensors, ${(fs.statSync(values.out).size / 1e6).toFixed(1)} MB (step ${ck.manifest.step}, ${meta.weights} weights${others.length > 0 ? ` averaged over steps ${meta.averagedSteps}` : ''}${values.fp16 ? ', fp16' : ''})`,
     );
   } finally {
     for (const t of owned) t.dispose();
-    for (const t of ck.tensors.values()) t.dispose();
+    for (const c of [ck, ...others]) for (const t of c.tensors.values()) t.dispose();
   }
+}
+
+/**
+ * The mean of the generator's float tensors (weights and batch-norm statistics) over `ck` and
+ * `others`, keyed as in the checkpoints; empty when there are no others. The checkpoints must hold
+ * the same model with the same generator layout.
+ */
+function averageGenerator(ck: LoadedCheckpoint, others: LoadedCheckpoint[], gPrefix: string): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  if (others.length === 0) return out;
+  for (const o of others)
+    if (o.metadata.model !== ck.metadata.model || o.metadata.generator !== ck.metadata.generator)
+      throw new Error(
+        `${o.path} holds another model or generator layout than ${ck.path}: only checkpoints of one run can be averaged`,
+      );
+  for (const [k, t] of ck.tensors) {
+    if (!k.startsWith(gPrefix) || t.dtype !== 'float32') continue;
+    const rest = others.map((o) => {
+      const v = o.tensors.get(k);
+      if (v === undefined || v.shape.join() !== t.shape.join())
+        throw new Error(`${o.path} has no ${k} of shape [${t.shape.join(', ')}]: not the same generator`);
+      return v;
+    });
+    out.set(
+      k,
+      tidy(() => rest.reduce((sum, v) => sum.add(v), t).div(others.length + 1)),
+    );
+  }
+  return out;
 }

@@ -450,6 +450,49 @@ describe('training', () => {
     await prepareTagCache(other, 4, undefined, { hair: ['blue', 'green'] });
     await assert.rejects(exportCommand(['--model', run, '--out', out, '--dataset', other]), /other training colours/);
   });
+
+  test('export --average: the mean of the moving averages of checkpoints of one run; another model refused', async () => {
+    const ck = (dir: string, step: number): string =>
+      path.join(tmp, 'runs', dir, 'checkpoints', `step-0000000${step}.safetensors`);
+    const out = path.join(tmp, 'tp-avg.safetensors');
+    await exportCommand(['--model', ck('straight', 4), '--out', out, '--average', ck('straight', 2)]);
+    assert.equal(readSafetensorsHeader(out).metadata.averagedSteps, '[4,2]');
+    const [file, a, b] = [loadCheckpoint(out), loadCheckpoint(ck('straight', 4)), loadCheckpoint(ck('straight', 2))];
+    try {
+      for (const k of ['fc.weight', 'block0.norm.bn.running_mean']) {
+        const off = tidy(() =>
+          file.tensors
+            .get(`G.${k}`)!
+            .sub(
+              a.tensors
+                .get(`G_ema.${k}`)!
+                .add(b.tensors.get(`G_ema.${k}`)!)
+                .div(2),
+            )
+            .abs()
+            .max()
+            .item(),
+        );
+        assert.ok(off < 1e-6, `${k} off by ${off}`);
+      }
+      // The two checkpoints differ, so the mean is neither.
+      const apart = tidy(() =>
+        a.tensors.get('G_ema.fc.weight')!.sub(b.tensors.get('G_ema.fc.weight')!).abs().max().item(),
+      );
+      assert.ok(apart > 0);
+    } finally {
+      for (const c of [file, a, b]) for (const t of c.tensors.values()) t.dispose();
+    }
+    const cls = path.join(tmp, 'runs', 'classifier');
+    await assert.rejects(
+      exportCommand(['--model', ck('straight', 4), '--out', out, '--average', cls]),
+      /another model or generator layout.*only checkpoints of one run can be averaged/,
+    );
+    await assert.rejects(
+      exportCommand(['--model', ck('straight', 4), '--out', out, '--average', ',']),
+      /--average names no checkpoint/,
+    );
+  });
 });
 
 test('no tensor is left behind', () => {
