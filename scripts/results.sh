@@ -22,20 +22,22 @@ if [ -d runs/tag-acgan-anime ]; then
   cai plot --run runs/tag-acgan-anime --keys loss/D,loss/G --smooth 0.6 --out docs/images/tag-acgan-anime-loss.png
   cai plot --run runs/tag-acgan-anime --keys eval/attr_hair,eval/attr_eyes,eval/attr_both --out docs/images/tag-acgan-anime-attr.png
 fi
+# The first run (shipped until 2026-12-03; its directory was lost on 2026-12-02: docs/results/runs/tag-projection-anime.json).
 if [ -d runs/tag-projection-anime ]; then
-  cai export --model runs/tag-projection-anime --best --out models/tag-projection-anime.safetensors --fp16 --dataset data/anime
-  cai sample --model models/tag-projection-anime.safetensors --tags-file samples/testing_tags.txt --seed 42 --out docs/images/tag-projection-anime-testing-tags.png --device cpu
-  cai sample --model models/tag-projection-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-projection-anime-unseen.png --device cpu
   cai plot --run runs/tag-projection-anime --keys eval/attr_hair,eval/attr_eyes,eval/attr_both,eval/attr_unseen_both --out docs/images/tag-projection-anime-accuracy.png
   cai plot --run runs/tag-projection-anime --keys eval/fid --out docs/images/tag-projection-anime-fid.png
   cai results --summarize runs/tag-projection-anime
+fi
+# The run from nothing after runs/ was lost (2026-12-03): its record, and its curves beside the first run's record.
+# The shipped model is its step 12,000 (the run's best by both-right when it was exported).
+if [ -d runs/tag-projection-anime-3 ]; then
+  cai export --model runs/tag-projection-anime-3/checkpoints/step-00012000.json --out models/tag-projection-anime.safetensors --fp16 --discriminator --dataset data/anime
+  cai sample --model models/tag-projection-anime.safetensors --tags-file samples/testing_tags.txt --seed 42 --out docs/images/tag-projection-anime-testing-tags.png --device cpu
+  cai sample --model models/tag-projection-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-projection-anime-unseen.png --device cpu
   if [ -d runs/attribute-classifier-anime ]; then
     cai directions --model models/tag-projection-anime.safetensors --classifier runs/attribute-classifier-anime --samples 4096 --measure 128 --strengths 2,4
   fi
-fi
-# The run from nothing after runs/ was lost (2026-12-03): its record, and its curves beside the first run's record.
-if [ -d runs/tag-projection-anime-3 ]; then
-  cai results --summarize runs/tag-projection-anime-3
+  cai results --summarize runs/tag-projection-anime-3 --threads 2
   cai plot --runs runs/tag-projection-anime-3,docs/results/runs/tag-projection-anime.json --keys eval/attr_both --x images --title "both colours right (in-training, 528 faces)" --out docs/images/tag-projection-anime-3-both.png
   cai plot --runs runs/tag-projection-anime-3,docs/results/runs/tag-projection-anime.json --keys eval/fid --x images --title "FID (classifier features, in-training)" --out docs/images/tag-projection-anime-3-fid.png
 fi
@@ -43,6 +45,7 @@ if [ -d runs/latent-encoder-anime ]; then
   # The last checkpoint: its error on real faces is flat over the run (docs/results.md, "Latent space").
   cai export --model runs/latent-encoder-anime --out models/tag-projection-anime.encoder.safetensors --fp16
   cai invert --model models/tag-projection-anime.safetensors --measure --dataset data/anime --split test --n 12 --steps 100 --starts 4 --json docs/results/tag-projection-anime-inversion.json
+  bash scripts/invert-figure.sh
 fi
 if [ -d runs/damsm-cub ]; then
   cai plot --run runs/damsm-cub --out docs/images/damsm-cub-loss.png
@@ -96,6 +99,10 @@ if [ -f models/tag-acgan-anime.safetensors ] && [ -d data/anime ] && [ -d runs/a
 fi
 if [ -f models/tag-projection-anime.safetensors ] && [ -d data/anime ] && [ -d runs/attribute-classifier-anime ]; then
   cai eval --model models/tag-projection-anime.safetensors --dataset data/anime --metrics fid,kid,is,div,attr --classifier runs/attribute-classifier-anime --n 1000 --per-combo 16 --reference val --json docs/results/tag-projection-anime-eval.json --device cpu
+  # The stronger judge (the classifier's config's 3,000 steps): docs/results.md, "A stronger judge".
+  if [ -d runs/attribute-classifier-anime-3000 ]; then
+    cai eval --model models/tag-projection-anime.safetensors --dataset data/anime --metrics attr --classifier runs/attribute-classifier-anime-3000 --per-combo 16 --json docs/results/tag-projection-anime-cls3000-eval.json --device cpu
+  fi
 fi
 # DF-GAN on the birds (issue 18): the best checkpoint by R-precision of the run the shipped model came
 # from (its card's exportedFrom), scored on the test split through the same encoders as the models above.

@@ -17,6 +17,7 @@ import { count as thousands, fixed, pct, pctStd } from './card-metrics.js';
 export type TableSpec =
   | { kind: 'eval'; columns: [string, string][]; reference?: boolean }
   | { kind: 'attr'; columns: [string, string][] }
+  | { kind: 'tag-evals'; rows: [string, string][] }
   | { kind: 'bench-engine'; file: string }
   | { kind: 'bench-models'; before: string; after: string }
   | { kind: 'bench-models-rows'; file: string; labels: [string, string][] }
@@ -155,6 +156,37 @@ function attrTable(spec: Extract<TableSpec, { kind: 'attr' }>, read: ReadJson): 
   });
   const head = ['combinations', ...spec.columns.flatMap(([, h]) => [`${h}: hair`, 'eyes', 'both'])];
   return table(head, rows);
+}
+
+/**
+ * Several evaluations of tag models side by side, one row each (checkpoints of a run, say): FID,
+ * diversity ratio, and both colours right over all combinations, those in the training data and
+ * the new pairs of known colours.
+ */
+function tagEvalsTable(spec: Extract<TableSpec, { kind: 'tag-evals' }>, read: ReadJson): string {
+  const rows = spec.rows.map(([f, label]) => {
+    const r = read(f) as EvaluationResult;
+    if (!r.attr || !r.fid || !r.div)
+      throw new Error(`${f} lacks FID, diversity or attribute accuracy (creativeai eval --metrics fid,div,attr)`);
+    const g = comboGroups(r.attr.perCombo);
+    const both = (group: keyof typeof g): string => {
+      const p = pooledAccuracy(g[group]);
+      return p === null ? '' : pct(p.both);
+    };
+    return [label, fixed(r.fid.value), r.div.ratio.toFixed(2), both('all'), both('inTraining'), both('pair')];
+  });
+  const first = comboGroups((read(spec.rows[0]![0]) as EvaluationResult).attr!.perCombo);
+  return table(
+    [
+      'model',
+      'FID',
+      'diversity ratio',
+      `both right: all (${first.all.length})`,
+      `in the training data (${first.inTraining.length})`,
+      `new pairs of known colours (${first.pair.length})`,
+    ],
+    rows,
+  );
 }
 
 interface BenchEngine {
@@ -600,6 +632,8 @@ export function renderTable(spec: TableSpec, read: ReadJson): string {
       return evalTable(spec, read);
     case 'attr':
       return attrTable(spec, read);
+    case 'tag-evals':
+      return tagEvalsTable(spec, read);
     case 'bench-engine':
       return benchEngineTable(spec, read);
     case 'bench-models':

@@ -447,6 +447,59 @@ describe('training runs summarised for the results tables', () => {
     assert.equal(g[3], '| R-precision of the real images (same captions) | 30.0% ± 0.4 (generated ÷ real 0.50) |');
   });
 
+  test('tag evaluations one row each: FID, diversity ratio, both right over all, present and new-pair combinations', () => {
+    // Hair a, b, c × eyes x, y: (b, y) is a new pair of known colours; c hair is on no training face.
+    const combo = (hair: string, eyes: string, both: number, inTraining: boolean): object => ({
+      hair,
+      eyes,
+      n: 4,
+      accuracy: { hair: 1, eyes: 1, both },
+      inTraining,
+    });
+    const evaluation = (fid: number, ratio: number, bothTrained: number): object => ({
+      n: 100,
+      fid: { value: fid },
+      div: { generated: 1, real: 2, ratio, modeCollapse: false },
+      attr: {
+        perCombo: [
+          combo('a', 'x', bothTrained, true),
+          combo('a', 'y', bothTrained, true),
+          combo('b', 'x', 1, true),
+          combo('b', 'y', 0.5, false),
+          combo('c', 'x', 0, false),
+          combo('c', 'y', 0, false),
+        ],
+      },
+    });
+    const files: Record<string, object> = {
+      'a.json': evaluation(1.234, 0.7, 0.25),
+      'b.json': evaluation(0.8, 0.75, 1),
+    };
+    const read = (f: string): unknown => files[f];
+    const t = renderTable(
+      {
+        kind: 'tag-evals',
+        rows: [
+          ['a.json', 'step 1'],
+          ['b.json', 'mean'],
+        ],
+      },
+      read,
+    ).split('\n');
+    assert.equal(
+      t[0],
+      '| model | FID | diversity ratio | both right: all (6) | in the training data (3) | new pairs of known colours (1) |',
+    );
+    // All: (0.25 + 0.25 + 1 + 0.5 + 0 + 0) / 6; in the training data: (0.25 + 0.25 + 1) / 3.
+    assert.equal(t[2], '| step 1 | 1.23 | 0.70 | 33.3% | 50.0% | 50.0% |');
+    assert.equal(t[3], '| mean | 0.80 | 0.75 | 58.3% | 100.0% | 50.0% |');
+    files['c.json'] = { n: 100, fid: { value: 1 } };
+    assert.throws(
+      () => renderTable({ kind: 'tag-evals', rows: [['c.json', 'x']] }, read),
+      /c.json lacks FID, diversity/,
+    );
+  });
+
   test('chosen rows of a bench:models run, in the order and under the names given', () => {
     const bench = {
       torch: '2.x',
