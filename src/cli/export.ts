@@ -12,7 +12,7 @@ import { imagesBefore, loadCheckpoint, resolveRunCheckpoint, type LoadedCheckpoi
 import { CacheReader } from '../data/index.js';
 import { TagVocabulary } from '../text/index.js';
 
-import { UsageError } from './usage.js';
+import { UsageError, list } from './usage.js';
 
 export const exportHelp = `Usage: creativeai export --model <run|checkpoint> --out <file.safetensors> [--fp16]
 
@@ -46,10 +46,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   });
   if (values.model === undefined || values.out === undefined)
     throw new UsageError('--model and --out are required', exportHelp);
-  const averageWith = (values.average ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+  const averageWith = list(values.average ?? '');
   if (values.average !== undefined && averageWith.length === 0)
     throw new UsageError('--average names no checkpoint', exportHelp);
   const ck = loadCheckpoint(resolveRunCheckpoint(values.model, values.best!));

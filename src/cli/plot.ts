@@ -5,8 +5,8 @@ import { parseArgs } from 'node:util';
 
 // plot.js directly, not io/index.js: plotting needs no libtorch.
 import { savePlot, type PlotSeries } from '../io/plot.js';
-import { summarizeRun, type RunSummary } from '../eval/run-summary.js';
-import { UsageError, intOption } from './usage.js';
+import { NotSummarizableError, summarizeRun, type RunSummary } from '../eval/run-summary.js';
+import { UsageError, intOption, list } from './usage.js';
 
 export const plotHelp = `Usage: creativeai plot --run <run> [--keys loss/D,loss/G] [options]
        creativeai plot --runs <run>,<run> --keys <key> [options]
@@ -74,8 +74,9 @@ function readRunDir(dir: string): Source {
       let summary: RunSummary;
       try {
         summary = summarizeRun(dir, 1);
-      } catch {
-        return undefined; // no checkpoint with its training state
+      } catch (e) {
+        if (e instanceof NotSummarizableError) return undefined; // plot says to use --x step
+        throw e;
       }
       // Every step sees one batch, so a step's images follow from the newest checkpoint's.
       const perStep = summary.imagesSeen / summary.steps;
@@ -136,12 +137,6 @@ function unknownKeys(where: string, wanted: string[], available: string[]): Erro
       `available: ${available.length > 0 ? available.join(', ') : '(none)'}`,
   );
 }
-
-const list = (v: string): string[] =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
 
 export async function plotCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({

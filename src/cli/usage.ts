@@ -18,3 +18,11 @@ export function intOption(name: string, v: string): number {
 export function intList(name: string, v: string): number[] {
   return v.split(',').map((x) => intOption(name, x.trim()));
 }
+
+/** A comma-separated option's non-empty items. */
+export function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

@@ -45,13 +45,16 @@ interface Manifest {
   state?: { imagesSeen?: number; seconds?: number; cpuSeconds?: number; cpuFromStep?: number };
 }
 
+/** `dir` holds no run to summarise: no run.json, or no checkpoint with its training state. */
+export class NotSummarizableError extends Error {}
+
 /**
  * Reads `dir` (a run directory) into a RunSummary; `threads` stands for the thread count of starts
  * whose run.json entry does not record one.
  */
 export function summarizeRun(dir: string, threads: number): RunSummary {
   const runFile = path.join(dir, 'run.json');
-  if (!fs.existsSync(runFile)) throw new Error(`${dir} is not a run directory (no run.json)`);
+  if (!fs.existsSync(runFile)) throw new NotSummarizableError(`${dir} is not a run directory (no run.json)`);
   const run = JSON.parse(fs.readFileSync(runFile, 'utf8')) as {
     model?: string;
     seed?: number;
@@ -71,7 +74,7 @@ export function summarizeRun(dir: string, threads: number): RunSummary {
     : [];
   const last = manifests[manifests.length - 1];
   if (!last?.state?.imagesSeen || last.state.seconds === undefined)
-    throw new Error(`${dir} has no checkpoint with its training state: nothing to summarise`);
+    throw new NotSummarizableError(`${dir} has no checkpoint with its training state: nothing to summarise`);
   // Every step sees the same number of images (the batch), so a step's images follow from the last.
   const perStep = last.state.imagesSeen / last.step;
   const lines = fs

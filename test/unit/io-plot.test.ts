@@ -280,6 +280,12 @@ test('plot command: PNG from a run, several runs compared, clear errors', async 
       /no checkpoint recording the images.*--x step/,
     );
     await assert.rejects(plotCommand(['--run', a, '--x', 'epochs', '--out', out]), /--x must be step or images/);
+    // A run whose checkpoint manifest is unreadable says so, not that it has no checkpoint.
+    fs.writeFileSync(path.join(c, 'checkpoints', 'step-00000060.json'), '{"step": 60,');
+    await assert.rejects(
+      plotCommand(['--run', c, '--keys', 'eval/fid', '--x', 'images', '--out', out]),
+      (e: Error) => e instanceof SyntaxError && !/--x step/.test(e.message),
+    );
     fs.writeFileSync(path.join(dir, 'not-a-record.json'), '{"steps": 3}');
     await assert.rejects(plotCommand(['--run', path.join(dir, 'not-a-record.json'), '--out', out]), /not a run record/);
     await assert.rejects(plotCommand(['--run', a, '--out', path.join(dir, 'x.gif')]), /\.png or \.svg/);
