@@ -9,10 +9,12 @@ import { parseArgs } from 'node:util';
 import { tidy, type Tensor } from '../engine/index.js';
 import { TENSORS_DIGEST_KEY, saveSafetensors, tensorsDigest } from '../io/index.js';
 import { imagesBefore, loadCheckpoint, resolveRunCheckpoint, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
-import { CacheReader } from '../data/index.js';
+import { CacheReader, type CacheRecord } from '../data/index.js';
+import { TextToImagePipeline } from '../inference/pipeline.js';
+import { Prng } from '../util/prng.js';
 import { TagVocabulary } from '../text/index.js';
 
-import { UsageError, list } from './usage.js';
+import { UsageError, intOption, list } from './usage.js';
 
 export const exportHelp = `Usage: creativeai export --model <run|checkpoint> --out <file.safetensors> [--fp16]
 
@@ -27,9 +29,14 @@ one .safetensors file; for a latent-encoder run, the encoder (ship it as models/
                    file with its D (init.from) when the run's checkpoints are gone
   --average <a,b,…> average the generator's weights (its moving average when it has one) with those of
                    these checkpoints of the same run: a longer window than the run's EMA
-  --dataset <cache> for a tag model trained before checkpoints recorded it: the cache it was trained
-                   on, whose training faces' colours the model file then records (requests for a
-                   colour none of them has, such as gray eyes, are refused with the reason)`;
+  --dataset <cache> the cache the model was trained on: for --standing-stats, and for a tag model
+                   trained before checkpoints recorded it, whose training faces' colours the model
+                   file then records (requests for a colour none of them has, such as gray eyes,
+                   are refused with the reason)
+  --standing-stats <n> recompute the generator's batch-norm statistics for the weights exported
+                   (BigGAN's standing statistics): the mean over n batches of the training split's
+                   captions (or tags) with fresh noise; needs --dataset
+  --seed <n>       noise and captions for --standing-stats (default 0)`;
 
 export async function exportCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -42,6 +49,8 @@ export async function exportCommand(argv: string[]): Promise<void> {
       best: { type: 'boolean', default: false },
       dataset: { type: 'string' },
       average: { type: 'string' },
+      'standing-stats': { type: 'string' },
+      seed: { type: 'string', default: '0' },
     },
   });
   if (values.model === undefined || values.out === undefined)
@@ -49,6 +58,16 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const averageWith = list(values.average ?? '');
   if (values.average !== undefined && averageWith.length === 0)
     throw new UsageError('--average names no checkpoint', exportHelp);
+  const standingBatches =
+    values['standing-stats'] === undefined ? undefined : intOption('--standing-stats', values['standing-stats']);
+  if (standingBatches !== undefined && standingBatches < 1)
+    throw new UsageError('--standing-stats needs at least one batch', exportHelp);
+  if (standingBatches !== undefined && values.dataset === undefined)
+    throw new UsageError(
+      '--standing-stats needs --dataset: the captions (or tags) to draw the batches from',
+      exportHelp,
+    );
+  const seed = intOption('--seed', values.seed!);
   const ck = loadCheckpoint(resolveRunCheckpoint(values.model, values.best!));
   const others: LoadedCheckpoint[] = [];
   const owned: Tensor[] = [];
@@ -96,13 +115,36 @@ export async function exportCommand(argv: string[]): Promise<void> {
     // before this run, so that a run started from this file counts them too.
     const before = imagesBefore(ck);
     if (before > 0) meta.imagesBefore = String(before);
-    if (values.dataset !== undefined) {
-      if (meta.condition !== 'tags') throw new UsageError('--dataset is for tag models (condition: tags)', exportHelp);
-      const train = CacheReader.open(values.dataset).records.filter((r) => r.split === 'train');
+    const train =
+      values.dataset === undefined ? [] : CacheReader.open(values.dataset).records.filter((r) => r.split === 'train');
+    if (values.dataset !== undefined && train.length === 0) throw new Error(`${values.dataset} has no training split`);
+    if (values.dataset !== undefined && standingBatches === undefined && meta.condition !== 'tags')
+      throw new UsageError('--dataset is for tag models (condition: tags) or --standing-stats', exportHelp);
+    if (values.dataset !== undefined && meta.condition === 'tags') {
       const inData = TagVocabulary.fromRecords(train);
       if (meta.tagsInData !== undefined && meta.tagsInData !== JSON.stringify(inData.toJSON()))
         throw new Error(`${ck.path} records other training colours than ${values.dataset}'s training split`);
       meta.tagsInData = JSON.stringify(inData.toJSON());
+    }
+    if (standingBatches !== undefined) {
+      const batch = trainingBatch(meta.config);
+      const stats = standingStatistics(
+        { path: ck.path, tensors: keep, metadata: meta },
+        train,
+        standingBatches,
+        batch,
+        seed,
+      );
+      if (stats.size === 0)
+        throw new Error(`${ck.path}: the generator has no batch norm, so no statistics to recompute`);
+      for (const [k, b] of stats) {
+        const old = keep.get(k);
+        if (old === undefined) throw new Error(`the generator's buffer ${k} is not in ${ck.path}`);
+        keep.set(k, b.to(old.dtype));
+        owned.push(keep.get(k)!);
+        b.dispose();
+      }
+      meta.standingStatistics = JSON.stringify({ dataset: values.dataset, batches: standingBatches, batch, seed });
     }
     meta.step = String(ck.manifest.step);
     meta.exportedFrom = path.relative(process.cwd(), ck.path);
@@ -149,4 +191,42 @@ function averageGenerator(ck: LoadedCheckpoint, others: LoadedCheckpoint[], gPre
     );
   }
   return out;
+}
+
+/** The batch size a run trained with (its config's data.batchSize), else 64. */
+function trainingBatch(config: string | undefined): number {
+  try {
+    const b = (JSON.parse(config ?? '{}') as { data?: { batchSize?: unknown } }).data?.batchSize;
+    return typeof b === 'number' && Number.isSafeInteger(b) && b > 0 ? b : 64;
+  } catch {
+    return 64;
+  }
+}
+
+/**
+ * The generator's buffers after standing statistics over `batches` batches of `batch` training
+ * records' captions (one caption of each, at random), computed in float32 from the weights as
+ * exported (float16 ones included); copies, the caller's to dispose.
+ */
+function standingStatistics(
+  ck: { path: string; tensors: Map<string, Tensor>; metadata: Record<string, string> },
+  records: readonly CacheRecord[],
+  batches: number,
+  batch: number,
+  seed: number,
+): Map<string, Tensor> {
+  const rng = new Prng(seed);
+  const captions = Array.from({ length: batches }, () =>
+    Array.from({ length: batch }, () => {
+      const r = records[rng.int(records.length)]!;
+      return r.captions[rng.int(r.captions.length)] ?? '';
+    }),
+  );
+  const pipe = TextToImagePipeline.fromCheckpoint(ck, 'cpu', { precision: 'fp32', memoryFormat: 'contiguous' });
+  try {
+    const stats = pipe.recomputeStandingStatistics(captions, seed);
+    return new Map([...stats].map(([k, t]) => [k, t.clone()]));
+  } finally {
+    pipe.dispose();
+  }
 }

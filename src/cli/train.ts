@@ -27,7 +27,8 @@ config, seed, git commit, metrics, TensorBoard events, sample grids and checkpoi
 
 Often set: train.steps, data.batchSize, train.precision (auto | fp32 | tf32 | bf16 | fp16; auto: bf16
 on a CPU with native bfloat16, else fp32), train.memoryFormat (auto | contiguous | channelsLast),
-optim.ema, eval.samples (R-precision picks the best checkpoint), eval.classifier (tag GANs).
+optim.ema, train.standingStats (the EMA's batch-norm statistics recomputed for its own weights),
+eval.samples (R-precision picks the best checkpoint), eval.classifier (tag GANs).
 Every key and its meaning: creativeai train --keys <model>.
 
 Ctrl-C finishes the current step, writes a checkpoint and exits; resume with --resume.`;

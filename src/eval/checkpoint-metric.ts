@@ -6,6 +6,7 @@ import { Generator, cat, noGrad, randn, type Device, type Tensor } from '../engi
 import type { LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
 import type { Conditioner } from '../models/conditioning.js';
 import type { DamsmImageEncoder } from '../models/damsm/index.js';
+import type { Module } from '../nn/index.js';
 import { comboGroups, pooledAccuracy } from './absent-combos.js';
 import { attributeAccuracy, comboKeys } from './attribute-accuracy.js';
 import { readReal } from './evaluate.js';
@@ -24,6 +25,8 @@ export interface Sampler {
   images(z: Tensor, captions: readonly string[]): Tensor;
   /** Runs fn with the networks in eval mode (the mode they were in is restored after). */
   inEvalMode<T>(fn: () => T): T;
+  /** The trained network images() runs (the moving average when there is one), for standing statistics. */
+  readonly network?: Module;
 }
 
 /** The records a metric draws captions, classes, splits and tag combinations from (a CacheReader's). */

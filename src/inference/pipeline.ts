@@ -15,6 +15,7 @@ import {
   type MemoryFormat,
   type Tensor,
 } from '../engine/index.js';
+import { recomputeStandingStatistics } from '../nn/index.js';
 import { loadCheckpoint, resolveRunCheckpoint } from '../artifacts/checkpoint.js';
 import { encoderFileOf, loadLatentEncoder } from '../artifacts/latent-encoder.js';
 import { generatorFromCheckpoint, type AnyGenerator } from '../artifacts/generators.js';
@@ -117,67 +118,93 @@ export class TextToImagePipeline {
 
   /** A run directory (its newest checkpoint), a checkpoint (.json or .safetensors) or an export. */
   static load(model: string, device: Device = 'cpu', o: LoadOptions = {}): TextToImagePipeline {
+    const ck = loadCheckpoint(resolveRunCheckpoint(model, false));
+    try {
+      return TextToImagePipeline.fromCheckpoint(ck, device, o);
+    } finally {
+      for (const t of ck.tensors.values()) t.dispose();
+    }
+  }
+
+  /**
+   * The pipeline of tensors and metadata as loadCheckpoint gives them (the tensors stay the
+   * caller's); `ck.path` names the source and is where the directions and encoder beside it are looked for.
+   */
+  static fromCheckpoint(
+    ck: { path: string; tensors: Map<string, Tensor>; metadata: Record<string, string> },
+    device: Device = 'cpu',
+    o: LoadOptions = {},
+  ): TextToImagePipeline {
     const fast = fastestMode(device);
     const auto = o.precision === undefined || o.precision === 'auto';
     let precision = auto ? fast.precision : o.precision!;
     let memoryFormat = o.memoryFormat === undefined || o.memoryFormat === 'auto' ? fast.memoryFormat : o.memoryFormat;
     if (precision !== 'fp32' && precision !== 'bf16')
       throw new TypeError(`precision must be auto, fp32 or bf16; got '${String(precision)}'`);
-    const file = resolveRunCheckpoint(model, false);
-    const ck = loadCheckpoint(file);
-    try {
-      const kind = ck.metadata.model;
-      if (kind === 'damsm') throw new Error(`${ck.path} is a DAMSM text/image encoder, not an image generator`);
-      const { G, conditioner, usedEma } = generatorFromCheckpoint(ck.tensors, ck.metadata, device);
-      // The tree generators ran slower in channels-last (bench:models): auto keeps their layout.
-      if (isTree(G) && (o.memoryFormat === undefined || o.memoryFormat === 'auto')) memoryFormat = 'contiguous';
-      if (memoryFormat !== 'contiguous')
-        for (const net of G instanceof StackedGenerator ? [G.stage1, G.stage2] : [G]) net.to({ memoryFormat });
-      // AttnGAN's word attention is a softmax over small differences of bf16 products: auto keeps
-      // its maps (and so its images) in fp32.
-      if (auto && isTree(G) && G.readsWords) precision = 'fp32';
-      const pipe = new TextToImagePipeline(
-        G,
-        conditioner,
-        device,
-        ck.path,
-        String(kind),
-        usedEma,
-        precision,
-        memoryFormat,
-      );
-      const sibling = directionsFileOf(ck.path);
-      const dirFile = o.directions ?? (sibling !== ck.path && fs.existsSync(sibling) ? sibling : undefined);
-      if (dirFile !== undefined) {
-        const d = readDirections(dirFile);
-        if (d.noiseDim !== pipe.noiseDim) {
-          pipe.dispose();
-          throw new Error(`${dirFile} holds ${d.noiseDim}-wide directions; ${ck.path} has ${pipe.noiseDim}-wide noise`);
-        }
-        pipe.directions = d;
+    const kind = ck.metadata.model;
+    if (kind === 'damsm') throw new Error(`${ck.path} is a DAMSM text/image encoder, not an image generator`);
+    const { G, conditioner, usedEma } = generatorFromCheckpoint(ck.tensors, ck.metadata, device);
+    // The tree generators ran slower in channels-last (bench:models): auto keeps their layout.
+    if (isTree(G) && (o.memoryFormat === undefined || o.memoryFormat === 'auto')) memoryFormat = 'contiguous';
+    if (memoryFormat !== 'contiguous')
+      for (const net of G instanceof StackedGenerator ? [G.stage1, G.stage2] : [G]) net.to({ memoryFormat });
+    // AttnGAN's word attention is a softmax over small differences of bf16 products: auto keeps
+    // its maps (and so its images) in fp32.
+    if (auto && isTree(G) && G.readsWords) precision = 'fp32';
+    const pipe = new TextToImagePipeline(
+      G,
+      conditioner,
+      device,
+      ck.path,
+      String(kind),
+      usedEma,
+      precision,
+      memoryFormat,
+    );
+    const sibling = directionsFileOf(ck.path);
+    const dirFile = o.directions ?? (sibling !== ck.path && fs.existsSync(sibling) ? sibling : undefined);
+    if (dirFile !== undefined) {
+      const d = readDirections(dirFile);
+      if (d.noiseDim !== pipe.noiseDim) {
+        pipe.dispose();
+        throw new Error(`${dirFile} holds ${d.noiseDim}-wide directions; ${ck.path} has ${pipe.noiseDim}-wide noise`);
       }
-      const encoderSibling = encoderFileOf(ck.path);
-      const encFile =
-        o.encoder ?? (encoderSibling !== ck.path && fs.existsSync(encoderSibling) ? encoderSibling : undefined);
-      if (encFile !== undefined) {
-        try {
-          const e = loadLatentEncoder(encFile, device);
-          if (e.net.o.noiseDim !== pipe.noiseDim || e.net.o.resolution !== pipe.resolution) {
-            e.net.dispose();
-            throw new Error(
-              `${encFile} encodes ${e.net.o.resolution} px images into ${e.net.o.noiseDim} numbers; ${ck.path} draws ${pipe.resolution} px from ${pipe.noiseDim}`,
-            );
-          }
-          pipe.encoder = e.net;
-        } catch (e) {
-          pipe.dispose();
-          throw e;
-        }
-      }
-      return pipe;
-    } finally {
-      for (const t of ck.tensors.values()) t.dispose();
+      pipe.directions = d;
     }
+    const encoderSibling = encoderFileOf(ck.path);
+    const encFile =
+      o.encoder ?? (encoderSibling !== ck.path && fs.existsSync(encoderSibling) ? encoderSibling : undefined);
+    if (encFile !== undefined) {
+      try {
+        const e = loadLatentEncoder(encFile, device);
+        if (e.net.o.noiseDim !== pipe.noiseDim || e.net.o.resolution !== pipe.resolution) {
+          e.net.dispose();
+          throw new Error(
+            `${encFile} encodes ${e.net.o.resolution} px images into ${e.net.o.noiseDim} numbers; ${ck.path} draws ${pipe.resolution} px from ${pipe.noiseDim}`,
+          );
+        }
+        pipe.encoder = e.net;
+      } catch (e) {
+        pipe.dispose();
+        throw e;
+      }
+    }
+    return pipe;
+  }
+
+  /**
+   * Standing statistics (nn/standing-statistics.ts) for the trained network's batch norms (StackGAN
+   * Stage II's only: its Stage I is frozen): one forward pass per batch of captions, noise from
+   * `seed`. The pipeline samples with them from then on; returns the network's buffers under their
+   * names in a model file (G.…), or an empty map when it has no batch norm.
+   */
+  recomputeStandingStatistics(batches: readonly (readonly string[])[], seed = 0): Map<string, Tensor> {
+    const net = this.G instanceof StackedGenerator ? this.G.stage2 : this.G;
+    const n = recomputeStandingStatistics(net, batches.length, (i) => {
+      using z = this.noise(batches[i]!.length, seed + i);
+      for (const t of this.generateStagesFrom(z, batches[i]!)) t.dispose();
+    });
+    return n === 0 ? new Map() : new Map(net.namedBuffers('G.'));
   }
 
   /** The side of the final (largest) images. */

@@ -3,6 +3,7 @@ export { Module, type StateDict, type LoadResult } from './module.js';
 export { Linear } from './linear.js';
 export { Conv1d, Conv2d, ConvTranspose2d, type ConvOptions } from './conv.js';
 export { BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm, type BatchNormOptions } from './norm.js';
+export { batchNorms, recomputeStandingStatistics } from './standing-statistics.js';
 export { Embedding } from './embedding.js';
 export { LSTM, GRU, type RnnOptions, type RnnState } from './rnn.js';
 export { Dropout } from './dropout.js';

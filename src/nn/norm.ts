@@ -9,13 +9,14 @@ export interface BatchNormOptions {
   trackRunningStats?: boolean;
 }
 
-abstract class BatchNormBase extends Module {
+export abstract class BatchNormBase extends Module {
   readonly weight: Tensor | null;
   readonly bias: Tensor | null;
   readonly runningMean: Tensor | null;
   readonly runningVar: Tensor | null;
   readonly eps: number;
-  readonly momentum: number;
+  /** Weight of a batch's statistics in the running ones; standing statistics vary it per batch. */
+  momentum: number;
 
   constructor(
     readonly numFeatures: number,

@@ -1,6 +1,7 @@
 // An exponential moving average of a generator's weights (Karras et al. 2018; Yazıcı et al. 2019):
 // samples from the average are smoother and usually better than from the last iterate. Buffers
-// (batch-norm statistics, spectral-norm vectors) are copied, not averaged.
+// (batch-norm statistics, spectral-norm vectors) are copied, not averaged: train.standingStats
+// recomputes the statistics for the averaged weights before each checkpoint.
 import { noGrad } from '../engine/index.js';
 import type { Module } from '../nn/index.js';
 

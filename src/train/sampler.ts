@@ -22,7 +22,7 @@ export function samplerOf(
   o: SamplerContext,
   images: (z: Tensor, captions: readonly string[]) => Tensor,
 ): Sampler {
-  return { ...o, images, inEvalMode: (fn) => g.inEvalMode(fn) };
+  return { ...o, images, inEvalMode: (fn) => g.inEvalMode(fn), network: g };
 }
 
 /** A recipe's fixed noise and conditions for its sample grid, `perCondition` images per row. */

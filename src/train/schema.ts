@@ -26,6 +26,13 @@ export const commonSchema = {
       keep: { kind: 'number', int: true, min: 1, default: 3, doc: 'checkpoints kept besides the best' },
       logEvery: { kind: 'number', int: true, min: 1, default: 50, doc: 'steps between logged scalars' },
       sampleEvery: { kind: 'number', int: true, min: 1, default: 500, doc: 'steps between sample grids' },
+      standingStats: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: "batches of standing statistics (BigGAN): before each checkpoint and its evaluation, the sampled generator's batch-norm statistics are recomputed as the mean over this many batches of training captions; 0 keeps those it has (a moving average's are copied from the live generator)",
+      },
       precision: {
         kind: 'string',
         choices: ['auto', ...PRECISIONS],

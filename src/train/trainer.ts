@@ -9,6 +9,8 @@ import {
   Generator,
   cuda,
   manualSeed,
+  noGrad,
+  randn,
   pickDevice,
   retainFreedCpuMemory,
   type Device,
@@ -17,6 +19,8 @@ import {
 } from '../engine/index.js';
 import { SummaryWriter, makeGrid, tensorToImage } from '../io/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { Prng } from '../util/prng.js';
+import { recomputeStandingStatistics } from '../nn/index.js';
 import { Progress } from '../util/progress.js';
 import { CheckpointStore, loadCheckpoint, withPrefix, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
 import { applyOverrides, readConfigFile, resolveConfig, type ConfigObject } from './config.js';
@@ -331,6 +335,8 @@ async function trainIn(
   };
 
   const save = async (final: boolean): Promise<void> => {
+    if (tr.standingStats > 0)
+      standingStatistics(recipe, reader, tr.standingStats, data.batchSize, seed, state.step, device);
     const metrics = final || state.step % tr.checkpointEvery === 0 ? await evaluate() : {};
     if (Object.keys(metrics).length > 0) {
       log(`eval @${state.step}: ${fmtScalars(metrics)}`);
@@ -566,4 +572,36 @@ function restore(
   } finally {
     for (const t of ck.tensors.values()) t.dispose();
   }
+}
+
+/**
+ * Standing statistics for the generator the recipe samples from (nn/standing-statistics.ts): the
+ * mean batch-norm statistics of `batches` batches of training captions with fresh noise, in
+ * float32 as it is evaluated. Its draws come from (seed, step), not the run's generators, so a
+ * resumed run trains exactly as an uninterrupted one.
+ */
+function standingStatistics(
+  recipe: Recipe,
+  reader: CacheReader,
+  batches: number,
+  batchSize: number,
+  seed: number,
+  step: number,
+  device: Device,
+): void {
+  const sampler = recipe.sampler?.();
+  const g = sampler?.network;
+  if (sampler === undefined || g === undefined)
+    throw new Error('train.standingStats is for GANs: this model has no generator to sample from');
+  const train = reader.records.filter((r) => r.split === 'train');
+  const pick = Prng.derive(seed, step);
+  const noise = new Generator(Prng.derive(seed, step, 1).int(2 ** 31), device);
+  recomputeStandingStatistics(g, batches, () => {
+    const captions = Array.from({ length: batchSize }, () => {
+      const r = train[pick.int(train.length)]!;
+      return r.captions[pick.int(r.captions.length)] ?? '';
+    });
+    using z = randn([batchSize, sampler.noiseDim], { generator: noise, device });
+    noGrad(() => sampler.images(z, captions)).dispose();
+  });
 }

@@ -52,6 +52,7 @@ const TINY = [
   'generator.noiseDim=8',
   'samples.perCondition=2',
   'train.logEvery=1',
+  'train.standingStats=0',
 ];
 
 before(async () => {
@@ -337,6 +338,73 @@ describe('training', () => {
     const firstHalf = summarizeRun(a, 2);
     assert.ok(r.cpuSeconds! > 0 && firstHalf.cpuSeconds! > 0, `CPU seconds ${r.cpuSeconds}, ${firstHalf.cpuSeconds}`);
     assert.ok(r.wallSeconds > 0);
+  });
+
+  test('train.standingStats: the moving average is checkpointed with batch-norm statistics of its own weights; training unchanged', async () => {
+    const dir = path.join(tmp, 'runs', 'standing');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'tag-projection-anime.yaml'),
+      runDir: dir,
+      sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=2', 'train.standingStats=3'],
+    });
+    const step2 = (d: string): string => path.join(tmp, 'runs', d, 'checkpoints', 'step-00000002.safetensors');
+    const [ss, plain] = [loadCheckpoint(step2('standing')), loadCheckpoint(step2('straight'))];
+    try {
+      const differ = (a: Tensor, b: Tensor): boolean => tidy(() => a.sub(b).abs().max().item()) > 0;
+      const stats = [...ss.tensors.keys()].filter((k) => k.startsWith('G_ema.') && /running_(mean|var)$/.test(k));
+      assert.ok(stats.length > 0);
+      for (const [k, t] of ss.tensors) {
+        if (stats.includes(k)) continue;
+        // Everything else as in the run without it: the statistics' draws leave the run's own generators alone.
+        if (t.dtype === 'float32') assert.ok(!differ(t, plain.tensors.get(k)!), `${k} changed`);
+      }
+      for (const k of stats) {
+        const live = k.replace(/^G_ema\./, 'G.');
+        // Without standing statistics the average carries the live G's; with them, its own.
+        assert.ok(!differ(plain.tensors.get(k)!, plain.tensors.get(live)!), `${k}: copied from G`);
+        assert.ok(differ(ss.tensors.get(k)!, ss.tensors.get(live)!), `${k}: still G's`);
+      }
+    } finally {
+      for (const c of [ss, plain]) for (const t of c.tensors.values()) t.dispose();
+    }
+  });
+
+  test('export --standing-stats: the batch-norm statistics recomputed for the weights exported, recorded in the file', async () => {
+    const ck = path.join(tmp, 'runs', 'straight', 'checkpoints', 'step-00000004.safetensors');
+    const [plainOut, ssOut] = [path.join(tmp, 'tp-plain.safetensors'), path.join(tmp, 'tp-ss.safetensors')];
+    await exportCommand(['--model', ck, '--out', plainOut, '--fp16']);
+    await exportCommand(['--model', ck, '--out', ssOut, '--fp16', '--dataset', tags, '--standing-stats', '3']);
+    assert.deepEqual(JSON.parse(readSafetensorsHeader(ssOut).metadata.standingStatistics!), {
+      dataset: tags,
+      batches: 3,
+      batch: 8,
+      seed: 0,
+    });
+    const [a, b] = [loadCheckpoint(plainOut), loadCheckpoint(ssOut)];
+    try {
+      assert.deepEqual([...a.tensors.keys()].sort(), [...b.tensors.keys()].sort());
+      for (const [k, t] of a.tensors) {
+        assert.equal(b.tensors.get(k)!.dtype, 'float16', k);
+        const d = tidy(() => t.float().sub(b.tensors.get(k)!.float()).abs().max().item());
+        if (/running_(mean|var)$/.test(k)) assert.ok(d > 0, `${k} not recomputed`);
+        else assert.equal(d, 0, `${k} changed`);
+      }
+    } finally {
+      for (const c of [a, b]) for (const t of c.tensors.values()) t.dispose();
+    }
+    const pipe = TextToImagePipeline.load(ssOut);
+    try {
+      using img = pipe.generate(['blue hair red eyes']);
+      assert.deepEqual(img.shape, [1, 3, 64, 64]);
+    } finally {
+      pipe.dispose();
+    }
+    await assert.rejects(exportCommand(['--model', ck, '--out', ssOut, '--standing-stats', '3']), /needs --dataset/);
+    await assert.rejects(
+      exportCommand(['--model', ck, '--out', ssOut, '--dataset', tags, '--standing-stats', '0']),
+      /at least one batch/,
+    );
   });
 
   test('init.from: a run goes on from an exported fp16 model, D alone first; the file of another layout refused', async () => {

@@ -35,7 +35,9 @@ import {
   ReLU,
   Sequential,
   Tanh,
+  batchNorms,
   init,
+  recomputeStandingStatistics,
   spectralNorm,
 } from '../../src/nn/index.js';
 import { Adam } from '../../src/optim/index.js';
@@ -744,6 +746,75 @@ describe('init', () => {
       assert.equal(liveTensors(), live, 'orthogonal_ leaves no temporaries behind');
     }),
   );
+});
+
+describe('standing statistics', () => {
+  test('running statistics become the mean of the passes’ batch statistics; momentum and mode restored', () => {
+    manualSeed(3);
+    const net = new Block();
+    const untracked = net.module('free', new BatchNorm2d(2, { trackRunningStats: false }));
+    const norms = batchNorms(net); // identity, not deepEqual: that would read every tensor's getters
+    assert.ok(norms.length === 1 && norms[0] === net.bn);
+    // Running statistics of other weights first, as a moving average of weights carries them.
+    net.train();
+    for (let i = 0; i < 5; i++) tidy(() => void net.bn.forward(net.conv.forward(randn([4, 1, 5, 5]).mul(3).add(2))));
+    const xs = [0, 1, 2].map((i) =>
+      tidy(() =>
+        randn([4, 1, 5, 5])
+          .mul(i + 1)
+          .add(i),
+      ),
+    );
+    // Expected: per channel, the mean over passes of the batch mean and of the unbiased batch variance.
+    const mean = [0, 0];
+    const variance = [0, 0];
+    for (const x of xs) {
+      const y = noGrad(() => net.conv.forward(x));
+      const v = Array.from(y.toFloat32Array()); // [4, 2, 3, 3]
+      y.dispose();
+      for (let c = 0; c < 2; c++) {
+        const vals: number[] = [];
+        for (let b = 0; b < 4; b++) for (let k = 0; k < 9; k++) vals.push(v[b * 18 + c * 9 + k]!);
+        const m = vals.reduce((a, b) => a + b, 0) / vals.length;
+        mean[c]! += m / xs.length;
+        variance[c]! += vals.reduce((a, b) => a + (b - m) ** 2, 0) / (vals.length - 1) / xs.length;
+      }
+    }
+    net.eval();
+    const passes: number[] = [];
+    const n = recomputeStandingStatistics(net, 3, (i) => {
+      passes.push(i);
+      assert.ok(net.training && net.bn.training);
+      tidy(() => void untracked.forward(net.bn.forward(net.conv.forward(xs[i]!))));
+    });
+    assert.equal(n, 1);
+    assert.deepEqual(passes, [0, 1, 2]);
+    close(vals(net.bn.runningMean!), mean, 1e-4, 'running mean');
+    close(vals(net.bn.runningVar!), variance, 1e-4, 'running var');
+    assert.equal(net.bn.momentum, 0.1);
+    assert.ok(!net.training && !net.bn.training);
+    xs.forEach((x) => x.dispose());
+    net.dispose();
+  });
+
+  test('a network in training mode stays in it', () => {
+    const net = new Block().train();
+    recomputeStandingStatistics(net, 1, () => tidy(() => void net.bn.forward(net.conv.forward(ones([2, 1, 4, 4])))));
+    assert.ok(net.training && net.bn.training);
+    net.dispose();
+  });
+
+  test('a network without batch norm is left alone; no batches is an error', () => {
+    const lin = new Linear(2, 2);
+    let ran = false;
+    assert.equal(
+      recomputeStandingStatistics(lin, 4, () => (ran = true)),
+      0,
+    );
+    assert.ok(!ran);
+    assert.throws(() => recomputeStandingStatistics(lin, 0, () => undefined), /at least one batch/);
+    lin.dispose();
+  });
 });
 
 test('no tensor handles leak from this file', () => {
