@@ -204,7 +204,14 @@ describe('training', () => {
       config: cfg('stackgan-stage1-cub.yaml'),
       runDir: stage1Run,
       // Batches of 16: an epoch is a few steps, so the run crosses a learning-rate decay.
-      sets: [...TINY_STAGE1, 'data.batchSize=16', 'train.steps=4', 'optim.lrDecayEpochs=1', 'optim.ema=0.9'],
+      sets: [
+        ...TINY_STAGE1,
+        'data.batchSize=16',
+        'train.steps=4',
+        'optim.lrDecayEpochs=1',
+        'optim.ema=0.9',
+        'train.standingStats=2',
+      ],
     });
     assert.equal(r.step, 4);
     assert.equal(liveTensors(), before, 'the trainer frees everything it made');

@@ -230,6 +230,7 @@ describe('models train on the shapes set', () => {
       'generator.spectralNorm=true',
       'discriminator.minibatchKernels=4',
       'optim.ema=0.99',
+      'train.standingStats=2',
       'generator.conditioningAugmentation=true',
     ])();
     const ck = loadCheckpoint(path.join(tmp, 'runs', 'stab', 'checkpoints', 'step-00000004.safetensors'));
@@ -251,6 +252,11 @@ describe('models train on the shapes set', () => {
         (k) => maxAbsDiff(ck.tensors.get(k)!, ck.tensors.get(k.replace(/^G_ema\./, 'G.'))!) > 0,
       );
       assert.ok(moved, 'G_ema equals G everywhere');
+      // Standing statistics: the EMA's batch-norm statistics are its own, not copies of G's.
+      const stats = keys.filter((k) => k.startsWith('G_ema.') && k.endsWith('.running_mean'));
+      assert.ok(stats.length > 0, 'no batch norm in G');
+      for (const k of stats)
+        assert.ok(maxAbsDiff(ck.tensors.get(k)!, ck.tensors.get(k.replace(/^G_ema\./, 'G.'))!) > 0, `${k} is G's`);
     } finally {
       for (const t of ck.tensors.values()) t.dispose();
     }

@@ -503,7 +503,15 @@ describe('training', () => {
         ...quiet,
         config: cfg(config),
         runDir: dir,
-        sets: [...TINY, ...extra, `train.steps=${steps}`, 'train.checkpointEvery=1', 'optim.ema=0.9'],
+        // Standing statistics at every checkpoint too: their draws must leave the run's own alone.
+        sets: [
+          ...TINY,
+          ...extra,
+          `train.steps=${steps}`,
+          'train.checkpointEvery=1',
+          'optim.ema=0.9',
+          'train.standingStats=2',
+        ],
       });
       await train(s(a, 3));
       await train(s(b, 2));
