@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { tidy, type Tensor } from '../engine/index.js';
 import { TENSORS_DIGEST_KEY, saveSafetensors, tensorsDigest } from '../io/index.js';
 import { imagesBefore, loadCheckpoint, resolveRunCheckpoint, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
-import { CacheReader, type CacheRecord } from '../data/index.js';
+import { CacheReader, randomCaptions, type CacheRecord } from '../data/index.js';
 import { TextToImagePipeline } from '../inference/pipeline.js';
 import { Prng } from '../util/prng.js';
 import { TagVocabulary } from '../text/index.js';
@@ -216,12 +216,7 @@ function standingStatistics(
   seed: number,
 ): Map<string, Tensor> {
   const rng = new Prng(seed);
-  const captions = Array.from({ length: batches }, () =>
-    Array.from({ length: batch }, () => {
-      const r = records[rng.int(records.length)]!;
-      return r.captions[rng.int(r.captions.length)] ?? '';
-    }),
-  );
+  const captions = Array.from({ length: batches }, () => randomCaptions(records, batch, rng));
   const pipe = TextToImagePipeline.fromCheckpoint(ck, 'cpu', { precision: 'fp32', memoryFormat: 'contiguous' });
   try {
     const stats = pipe.recomputeStandingStatistics(captions, seed);

@@ -5,3 +5,4 @@ export { prepareCache, bboxCrop, type PrepareOptions, type PrepareResult } from 
 export { CacheReader } from './cache/reader.js';
 export { DataLoader, type Batch, type LoaderOptions } from './loader.js';
 export { assignSplit, defaultSplit } from './split.js';
+export { randomCaptions } from './random-captions.js';

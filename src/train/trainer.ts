@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { DataLoader, CacheReader, type Batch } from '../data/index.js';
+import { DataLoader, CacheReader, randomCaptions, type Batch } from '../data/index.js';
 import {
   Generator,
   cuda,
@@ -195,6 +195,10 @@ async function trainIn(
   } catch (e) {
     disposeRecipe(recipe);
     throw e;
+  }
+  if (tr.standingStats > 0 && recipe.sampler?.().network === undefined) {
+    disposeRecipe(recipe);
+    throw new Error(`train.standingStats is for GANs: ${String(config.model)} has no generator to sample from`);
   }
   const best = recipe.best ?? (metric ? { metric: metric.best, mode: 'max' as const } : undefined);
   const evaluate = async (): Promise<Record<string, number>> =>
@@ -589,18 +593,13 @@ function standingStatistics(
   step: number,
   device: Device,
 ): void {
-  const sampler = recipe.sampler?.();
-  const g = sampler?.network;
-  if (sampler === undefined || g === undefined)
-    throw new Error('train.standingStats is for GANs: this model has no generator to sample from');
+  const sampler = recipe.sampler!();
+  const g = sampler.network!; // checked when the run started
   const train = reader.records.filter((r) => r.split === 'train');
   const pick = Prng.derive(seed, step);
   const noise = new Generator(Prng.derive(seed, step, 1).int(2 ** 31), device);
   recomputeStandingStatistics(g, batches, () => {
-    const captions = Array.from({ length: batchSize }, () => {
-      const r = train[pick.int(train.length)]!;
-      return r.captions[pick.int(r.captions.length)] ?? '';
-    });
+    const captions = randomCaptions(train, batchSize, pick);
     using z = randn([batchSize, sampler.noiseDim], { generator: noise, device });
     noGrad(() => sampler.images(z, captions)).dispose();
   });

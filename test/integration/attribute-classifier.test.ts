@@ -150,6 +150,19 @@ describe('attribute classifier', () => {
       for (const k of ['loss/total', 'grad/classifier']) assert.ok(Number.isFinite(l[k]), `${k}=${l[k]}`);
   });
 
+  test('train.standingStats is refused before the first step: a classifier has no generator', async () => {
+    await assert.rejects(
+      train({
+        ...quiet,
+        config,
+        runDir: path.join(tmp, 'runs', 'standing'),
+        sets: [`data.cache=${tags}`, 'data.batchSize=8', 'data.workers=0', 'train.steps=1', 'train.standingStats=2'],
+      }),
+      /train\.standingStats is for GANs: attribute-classifier has no generator/,
+    );
+    assert.ok(!fs.existsSync(path.join(tmp, 'runs', 'standing', 'checkpoints', 'step-00000001.safetensors')));
+  });
+
   test('data without hair/eyes attributes is refused at creation', async () => {
     const shapes = path.join(tmp, 'shapes');
     await prepareCache(await openDataset('shapes:64:1'), { out: shapes, resolutions: [32] });
