@@ -29,9 +29,9 @@ if [ -d runs/tag-projection-anime ]; then
   cai results --summarize runs/tag-projection-anime
 fi
 # The run from nothing after runs/ was lost (2026-12-03): its record, and its curves beside the first run's record.
-# The shipped model is its step 12,000 (the run's best by both-right when it was exported).
+# The shipped model is its step 19,500 (the run's best by both-right when it was exported; step 12,000 before it).
 if [ -d runs/tag-projection-anime-3 ]; then
-  cai export --model runs/tag-projection-anime-3/checkpoints/step-00012000.json --out models/tag-projection-anime.safetensors --fp16 --discriminator --dataset data/anime
+  cai export --model runs/tag-projection-anime-3/checkpoints/step-00019500.json --out models/tag-projection-anime.safetensors --fp16 --discriminator --dataset data/anime
   cai sample --model models/tag-projection-anime.safetensors --tags-file samples/testing_tags.txt --seed 42 --out docs/images/tag-projection-anime-testing-tags.png --device cpu
   cai sample --model models/tag-projection-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-projection-anime-unseen.png --device cpu
   if [ -d runs/attribute-classifier-anime ]; then
