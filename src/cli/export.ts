@@ -217,7 +217,12 @@ function standingStatistics(
 ): Map<string, Tensor> {
   const rng = new Prng(seed);
   const captions = Array.from({ length: batches }, () => randomCaptions(records, batch, rng));
-  const pipe = TextToImagePipeline.fromCheckpoint(ck, 'cpu', { precision: 'fp32', memoryFormat: 'contiguous' });
+  // The generator alone: no directions or encoder from beside the source file.
+  const pipe = TextToImagePipeline.fromCheckpoint(ck, 'cpu', {
+    precision: 'fp32',
+    memoryFormat: 'contiguous',
+    companions: false,
+  });
   try {
     const stats = pipe.recomputeStandingStatistics(captions, seed);
     return new Map([...stats].map(([k, t]) => [k, t.clone()]));

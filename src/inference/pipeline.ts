@@ -85,6 +85,8 @@ export interface LoadOptions {
    * export's `<name>.encoder.safetensors` beside it, when there is one.
    */
   encoder?: string;
+  /** Look for the directions and encoder beside the file when not given (default true). */
+  companions?: boolean;
 }
 
 function isTree(g: AnyGenerator): g is TreeGenerator {
@@ -162,7 +164,8 @@ export class TextToImagePipeline {
       memoryFormat,
     );
     const sibling = directionsFileOf(ck.path);
-    const dirFile = o.directions ?? (sibling !== ck.path && fs.existsSync(sibling) ? sibling : undefined);
+    const companions = o.companions ?? true;
+    const dirFile = o.directions ?? (companions && sibling !== ck.path && fs.existsSync(sibling) ? sibling : undefined);
     if (dirFile !== undefined) {
       const d = readDirections(dirFile);
       if (d.noiseDim !== pipe.noiseDim) {
@@ -173,7 +176,8 @@ export class TextToImagePipeline {
     }
     const encoderSibling = encoderFileOf(ck.path);
     const encFile =
-      o.encoder ?? (encoderSibling !== ck.path && fs.existsSync(encoderSibling) ? encoderSibling : undefined);
+      o.encoder ??
+      (companions && encoderSibling !== ck.path && fs.existsSync(encoderSibling) ? encoderSibling : undefined);
     if (encFile !== undefined) {
       try {
         const e = loadLatentEncoder(encFile, device);

@@ -143,6 +143,9 @@ describe('latent encoder', () => {
       ],
     );
 
+    const alone = TextToImagePipeline.load(model, 'cpu', { precision: 'fp32', companions: false });
+    assert.ok(alone.encoder === undefined, 'companions: false loads the generator alone');
+    alone.dispose();
     const pipe = TextToImagePipeline.load(model, 'cpu', { precision: 'fp32' });
     try {
       assert.ok(pipe.encoder !== undefined, 'the encoder beside the model is loaded');
