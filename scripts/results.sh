@@ -29,9 +29,9 @@ if [ -d runs/tag-projection-anime ]; then
   cai results --summarize runs/tag-projection-anime
 fi
 # The run from nothing after runs/ was lost (2026-12-03): its record, and its curves beside the first run's record.
-# The shipped model is its step 19,500 (the run's best by both-right when it was exported; step 12,000 before it).
+# The shipped model is its step 24,000 (1.54 M images, the run's best by both-right; steps 12,000 and 19,500 before it).
 if [ -d runs/tag-projection-anime-3 ]; then
-  cai export --model runs/tag-projection-anime-3/checkpoints/step-00019500.json --out models/tag-projection-anime.safetensors --fp16 --discriminator --dataset data/anime
+  cai export --model runs/tag-projection-anime-3/checkpoints/step-00024000.json --out models/tag-projection-anime.safetensors --fp16 --discriminator --dataset data/anime
   cai sample --model models/tag-projection-anime.safetensors --tags-file samples/testing_tags.txt --seed 42 --out docs/images/tag-projection-anime-testing-tags.png --device cpu
   cai sample --model models/tag-projection-anime.safetensors --text "blonde hair purple eyes" --text "pink hair green eyes" --text "black hair yellow eyes" --text "white hair aqua eyes" --n 8 --seed 1 --out docs/images/tag-projection-anime-unseen.png --device cpu
   if [ -d runs/attribute-classifier-anime ]; then
@@ -99,6 +99,10 @@ if [ -f models/tag-acgan-anime.safetensors ] && [ -d data/anime ] && [ -d runs/a
 fi
 if [ -f models/tag-projection-anime.safetensors ] && [ -d data/anime ] && [ -d runs/attribute-classifier-anime ]; then
   cai eval --model models/tag-projection-anime.safetensors --dataset data/anime --metrics fid,kid,is,div,attr --classifier runs/attribute-classifier-anime --n 1000 --per-combo 16 --reference val --json docs/results/tag-projection-anime-eval.json --device cpu
+  # Diversity over every present combination with two or more test faces (113), not a seeded 20 of them.
+  for m in tag-gan-anime tag-acgan-anime tag-projection-anime; do
+    cai eval --model models/$m.safetensors --dataset data/anime --metrics div --classifier runs/attribute-classifier-anime --div-captions all --reference val --json docs/results/$m-div-all-eval.json --device cpu
+  done
   # The stronger judge (the classifier's config's 3,000 steps): docs/results.md, "A stronger judge".
   if [ -d runs/attribute-classifier-anime-3000 ]; then
     cai eval --model models/tag-projection-anime.safetensors --dataset data/anime --metrics attr --classifier runs/attribute-classifier-anime-3000 --per-combo 16 --json docs/results/tag-projection-anime-cls3000-eval.json --device cpu

@@ -60,7 +60,7 @@ Metrics (--metrics, comma-separated):
   --damsm <run>          DAMSM run or checkpoint (rprec; features of caption models); default: the one the
                          model was trained with (condition.damsm in its config)
   --per-combo <n>        attr: images per hair/eyes combination (default 16)
-  --div-captions <n>     div: captions, one per held-out class (default 20)
+  --div-captions <n>     div: captions, one per held-out class (default 20; all: every class with 2+ real images)
   --div-samples <n>      div: images per caption (default 10)
   --collapse-ratio <r>   div: flag mode collapse below this fraction of the real diversity (default ${DEFAULT_COLLAPSE_RATIO})
   --batch-size <n>       images per forward pass (default 50)
@@ -237,7 +237,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       ...(classifier ? { classifier } : {}),
       perCombo: intOption('--per-combo', values['per-combo']!),
       diversity: {
-        captions: intOption('--div-captions', values['div-captions']!),
+        captions: values['div-captions'] === 'all' ? 'all' : intOption('--div-captions', values['div-captions']!),
         perCaption: intOption('--div-samples', values['div-samples']!),
         threshold: ratio,
       },

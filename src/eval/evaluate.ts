@@ -55,8 +55,11 @@ export interface EvaluateOptions {
   classifier?: LoadedAttributeClassifier;
   /** attr: images per hair/eyes combination (default 16). */
   perCombo?: number;
-  /** div: captions (held-out classes), images per caption (defaults 20, 10) and the collapse threshold. */
-  diversity?: { captions?: number; perCaption?: number; threshold?: number };
+  /**
+   * div: captions (held-out classes: a seeded choice of that many, or 'all' with two or more real
+   * images), images per caption (defaults 20, 10) and the collapse threshold.
+   */
+  diversity?: { captions?: number | 'all'; perCaption?: number; threshold?: number };
   kid?: KidOptions;
   /** IS: parts the predictions are cut into (default 10). */
   isSplits?: number;
@@ -346,7 +349,8 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
 }
 
 /**
- * Diversity: `captions` held-out classes with at least two real images (a seeded choice), one
+ * Diversity: `captions` held-out classes with at least two real images (a seeded choice; 'all':
+ * every one, so no sampling of classes adds to the spread), one
  * caption each (its first record's first), `perCaption` images per caption, against the real
  * images of those classes.
  */
@@ -363,8 +367,8 @@ function diversityOf(
   const net = o.features!;
   const nCaptions = o.diversity?.captions ?? 20;
   const per = o.diversity?.perCaption ?? 10;
-  if (!(Number.isInteger(nCaptions) && nCaptions >= 1))
-    throw new RangeError(`div captions must be ≥ 1, got ${nCaptions}`);
+  if (nCaptions !== 'all' && !(Number.isInteger(nCaptions) && nCaptions >= 1))
+    throw new RangeError(`div captions must be ≥ 1 or 'all', got ${nCaptions}`);
   if (!(Number.isInteger(per) && per >= 2)) throw new RangeError(`div samples per caption must be ≥ 2, got ${per}`);
   const rows = new Map<string, number[]>();
   realClasses.forEach((c, i) => rows.set(c, [...(rows.get(c) ?? []), i]));
@@ -374,7 +378,8 @@ function diversityOf(
   if (eligible.length === 0)
     throw new MissingInputError('div needs held-out classes with at least two real images each: none has');
   const order = Prng.derive(seed, 0xd1).permutation(eligible.length);
-  const chosen = Array.from(order.subarray(0, Math.min(nCaptions, eligible.length)), (i) => eligible[i]!);
+  const count = nCaptions === 'all' ? eligible.length : Math.min(nCaptions, eligible.length);
+  const chosen = Array.from(order.subarray(0, count), (i) => eligible[i]!);
   const gen: Tensor[] = [];
   const real: Tensor[] = [];
   const pb = bar(o.progress, 'diversity', chosen.length * per);

@@ -129,7 +129,8 @@ function evalTable(spec: Extract<TableSpec, { kind: 'eval' }>, read: ReadJson): 
   if (attrRow) attrRow[0] = 'attribute accuracy, hair / eyes / both';
   const head = [
     'metric',
-    ...spec.columns.map(([, h], i) => `${h}, ${thousands(results[i]!.n)} generated`),
+    // n counts the FID/KID/IS images: none in a diversity- or attribute-only evaluation.
+    ...spec.columns.map(([, h], i) => (results[i]!.n > 0 ? `${h}, ${thousands(results[i]!.n)} generated` : h)),
     ...refs.map(
       (x) =>
         `real ${x.ref.split} (${thousands(x.ref.images)}) vs real ${results[0]!.splits.join('+')}` +

@@ -445,6 +445,15 @@ describe('training runs summarised for the results tables', () => {
     assert.equal(t[4], '| R-precision of real images (1,000 captions, 1 of 100) | 7.1% ± 0.4 | 30.0% ± 0.4 |');
     const g = renderTable({ kind: 'eval', columns: [['gen.json', 'model']] }, read).split('\n');
     assert.equal(g[3], '| R-precision of the real images (same captions) | 30.0% ± 0.4 (generated ÷ real 0.50) |');
+    // A diversity-only evaluation (no FID images): no "0 generated" in its header.
+    files['div.json'] = {
+      n: 0,
+      splits: ['test'],
+      div: { label: 'Diversity (x)', generated: 2.5, real: 3, ratio: 2.5 / 3, modeCollapse: false },
+    };
+    const d = renderTable({ kind: 'eval', columns: [['div.json', 'all pairs']] }, read).split('\n');
+    assert.equal(d[0], '| metric | all pairs |');
+    assert.equal(d[2], '| Diversity (x) | 2.50 per condition vs 3.00 real (ratio 0.83) |');
   });
 
   test('tag evaluations one row each: FID, diversity ratio, both right over all, present and new-pair combinations', () => {

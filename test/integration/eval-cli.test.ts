@@ -109,9 +109,18 @@ describe('creativeai eval', () => {
     await creativeai(
       'eval',
       ...['--model', gicRun, '--dataset', shapes, '--metrics', 'fid,kid,div,rprec', '--n', '30', '--split', 'val,test'],
-      ...['--div-captions', '2', '--div-samples', '3', '--json', json],
+      ...['--div-captions', 'all', '--div-samples', '3', '--json', json],
     );
     const r = JSON.parse(fs.readFileSync(json, 'utf8')) as EvaluationResult;
+    // 'all': one caption for every held-out class with two or more real images.
+    const reader = CacheReader.open(shapes);
+    const perClass = new Map<string, number>();
+    for (const rec of reader.records)
+      if (rec.split !== 'train') perClass.set(rec.classId, (perClass.get(rec.classId) ?? 0) + 1);
+    reader.close();
+    const eligible = [...perClass.values()].filter((n) => n >= 2).length;
+    assert.ok(eligible > 2, 'more classes than the numeric tests ask for');
+    assert.equal(r.div!.perCaptionDiversity.length, eligible);
     assert.match(r.features!.name, /^damsm@4\/global32$/);
     assert.match(r.fid!.label, /^FID \(project features: damsm@4\/global32\)$/);
     assert.deepEqual(r.splits, ['val', 'test']);
