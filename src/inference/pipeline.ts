@@ -163,9 +163,11 @@ export class TextToImagePipeline {
       precision,
       memoryFormat,
     );
-    const sibling = directionsFileOf(ck.path);
     const companions = o.companions ?? true;
-    const dirFile = o.directions ?? (companions && sibling !== ck.path && fs.existsSync(sibling) ? sibling : undefined);
+    // A companion file is one beside the checkpoint (not the checkpoint itself) that exists.
+    const beside = (file: string): string | undefined =>
+      companions && file !== ck.path && fs.existsSync(file) ? file : undefined;
+    const dirFile = o.directions ?? beside(directionsFileOf(ck.path));
     if (dirFile !== undefined) {
       const d = readDirections(dirFile);
       if (d.noiseDim !== pipe.noiseDim) {
@@ -174,10 +176,7 @@ export class TextToImagePipeline {
       }
       pipe.directions = d;
     }
-    const encoderSibling = encoderFileOf(ck.path);
-    const encFile =
-      o.encoder ??
-      (companions && encoderSibling !== ck.path && fs.existsSync(encoderSibling) ? encoderSibling : undefined);
+    const encFile = o.encoder ?? beside(encoderFileOf(ck.path));
     if (encFile !== undefined) {
       try {
         const e = loadLatentEncoder(encFile, device);
