@@ -133,6 +133,17 @@ for dir in runs/dfgan-cub-[0-9]*; do
     cai results --summarize "$dir"
   fi
 done
+# The 1 M-image chain from nothing: its curves against images seen beside the first run's record, and
+# the fixed captions' samples at step 7,000 (while that checkpoint is kept).
+if [ -d runs/dfgan-cub-5 ]; then
+  for key in rprec fid; do
+    cai plot --runs runs/dfgan-cub-5,docs/results/runs/dfgan-cub.json --keys "eval/$key" --x images --out "docs/images/dfgan-cub-5-$key.png"
+  done
+  ck=runs/dfgan-cub-5/checkpoints/step-00007000.safetensors
+  if [ -f "$ck" ]; then
+    cai sample --model "$ck" --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/dfgan-cub-5-7000.png --device cpu
+  fi
+fi
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
 for b in 16 64; do
   run="stackgan-stage1-cub-updates-b$b"
