@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cai() { node dist/src/cli/index.js "$@"; }
 mkdir -p models docs/images
+# The fixed captions of every bird sample grid: the seed's own caption first.
+bird_captions=(--text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak")
 
 if [ -d runs/tag-gan-anime ]; then
   cai export --model runs/tag-gan-anime --best --out models/tag-gan-anime.safetensors --fp16
@@ -72,7 +74,7 @@ if [ -d runs/damsm-cub-baseline ] && [ -d runs/damsm-cub-species ]; then
 fi
 if [ -d runs/gan-int-cls-cub ]; then
   cai export --model runs/gan-int-cls-cub --best --out models/gan-int-cls-cub.safetensors --fp16
-  cai sample --model models/gan-int-cls-cub.safetensors --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/gan-int-cls-cub.png --device cpu
+  cai sample --model models/gan-int-cls-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/gan-int-cls-cub.png --device cpu
   cai sample --model models/gan-int-cls-cub.safetensors --text "a small bright yellow bird with black wings" --text "a large dark blue bird with a long tail" --interpolate --n 8 --seed 3 --out docs/images/gan-int-cls-cub-interpolation.png --device cpu
   cai plot --run runs/gan-int-cls-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/gan-int-cls-cub-loss.png
   cai plot --run runs/gan-int-cls-cub --keys eval/rprec --out docs/images/gan-int-cls-cub-rprec.png
@@ -81,12 +83,12 @@ fi
 if [ -d runs/stackgan-stage2-cub ]; then
   # Stage II holds its frozen Stage I: one file with both stages.
   cai export --model runs/stackgan-stage2-cub --out models/stackgan-cub.safetensors --fp16
-  cai sample --model models/stackgan-cub.safetensors --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 2 --seed 42 --out /tmp/stackgan-cub.png --device cpu && cp /tmp/stackgan-cub-stages.png docs/images/stackgan-cub-stages.png
+  cai sample --model models/stackgan-cub.safetensors "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/stackgan-cub.png --device cpu && cp /tmp/stackgan-cub-stages.png docs/images/stackgan-cub-stages.png
   cai plot --run runs/stackgan-stage2-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/stackgan-stage2-cub-loss.png
 fi
 for run in stackgan-stage1-cub stackgan-stage1-cub-b16; do
   if [ -d "runs/$run" ]; then
-    cai sample --model "runs/$run" --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out "docs/images/$run.png" --device cpu
+    cai sample --model "runs/$run" "${bird_captions[@]}" --n 8 --seed 42 --out "docs/images/$run.png" --device cpu
   fi
 done
 
@@ -116,7 +118,7 @@ dfgan_shipped=runs/dfgan-cub-4 # from the step-9,500 export of runs/dfgan-cub (l
 if [ -d "$dfgan_shipped" ]; then
   cai results --summarize "$dfgan_shipped"
   cai export --model "$dfgan_shipped" --best --out models/dfgan-cub.safetensors --fp16 --discriminator
-  cai sample --model models/dfgan-cub.safetensors --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
+  cai sample --model models/dfgan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
   if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
     cai eval --model models/dfgan-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-eval.json --device cpu
   fi
@@ -141,7 +143,7 @@ if [ -d runs/dfgan-cub-5 ]; then
   done
   ck=runs/dfgan-cub-5/checkpoints/step-00007000.safetensors
   if [ -f "$ck" ]; then
-    cai sample --model "$ck" --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/dfgan-cub-5-7000.png --device cpu
+    cai sample --model "$ck" "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub-5-7000.png --device cpu
   fi
 fi
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
@@ -150,7 +152,7 @@ for b in 16 64; do
   if [ -d "runs/$run" ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
     cai results --summarize "runs/$run" --out "docs/results/runs/$run.json"
     cai eval --model "runs/$run" --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$run-eval.json" --device cpu
-    cai sample --model "runs/$run" --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out "docs/images/$run.png" --device cpu
+    cai sample --model "runs/$run" "${bird_captions[@]}" --n 8 --seed 42 --out "docs/images/$run.png" --device cpu
   fi
 done
 if [ -f models/gan-int-cls-cub.safetensors ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
@@ -168,7 +170,7 @@ if [ -f models/stackgan-cub.safetensors ] && [ -d data/cub ] && [ -d runs/damsm-
   done
 fi
 if [ -d runs/wgan-cls-cub ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
-  cai sample --model runs/wgan-cls-cub --text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak" --n 8 --seed 42 --out docs/images/wgan-cls-cub.png --device cpu
+  cai sample --model runs/wgan-cls-cub "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/wgan-cls-cub.png --device cpu
   cai plot --run runs/wgan-cls-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/wgan-cls-cub-loss.png
   cai eval --model runs/wgan-cls-cub --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/wgan-cls-cub-eval.json --device cpu
 fi
