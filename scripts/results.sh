@@ -123,6 +123,12 @@ if [ -d "$dfgan_shipped" ]; then
     cai eval --model models/dfgan-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-eval.json --device cpu
   fi
 fi
+# The file shipped until 2026-12-03 (runs/dfgan-cub's step 9,500), from git, on the same protocol.
+if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+  mkdir -p runs
+  git show a339592:models/dfgan-cub.safetensors >runs/dfgan-cub-9500.safetensors
+  cai eval --model runs/dfgan-cub-9500.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-9500-eval.json --device cpu
+fi
 # The first run's curves (results.md's DF-GAN section), while its directory is there.
 if [ -d runs/dfgan-cub ]; then
   cai plot --run runs/dfgan-cub --keys eval/rprec --out docs/images/dfgan-cub-rprec.png
@@ -144,6 +150,18 @@ if [ -d runs/dfgan-cub-5 ]; then
   ck=runs/dfgan-cub-5/checkpoints/step-00007000.safetensors
   if [ -f "$ck" ]; then
     cai sample --model "$ck" "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub-5-7000.png --device cpu
+  fi
+fi
+# The chain from nothing once more, after runs/ was lost on 2026-12-03 (conditioned on and scored
+# through the reproduced first DAMSM, as the first run was): its curves beside both earlier runs'
+# records, and the fixed captions at its last checkpoint of 2026-12-03 (while that checkpoint is kept).
+if [ -d runs/dfgan-cub-6 ]; then
+  for key in rprec fid; do
+    cai plot --runs runs/dfgan-cub-6,docs/results/runs/dfgan-cub.json,docs/results/runs/dfgan-cub-5.json --keys "eval/$key" --x images --out "docs/images/dfgan-cub-6-$key.png"
+  done
+  ck=runs/dfgan-cub-6/checkpoints/step-00006000.safetensors
+  if [ -f "$ck" ]; then
+    cai sample --model "$ck" "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub-6-6000.png --device cpu
   fi
 fi
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
