@@ -141,29 +141,32 @@ for dir in runs/dfgan-cub-[0-9]*; do
     cai results --summarize "$dir"
   fi
 done
-# The 1 M-image chain from nothing: its curves against images seen beside the first run's record, and
-# the fixed captions' samples at step 7,000 (while that checkpoint is kept).
-if [ -d runs/dfgan-cub-5 ]; then
+# A run of the 1 M-image chain from nothing: its R-precision and FID curves against images seen beside
+# earlier runs' records, and the fixed captions' samples at one checkpoint (while that checkpoint is kept).
+# Usage: dfgan_chain <run> <step> <record>...
+dfgan_chain() {
+  local run=$1 step=$2 name
+  shift 2
+  name=$(basename "$run")
+  [ -d "$run" ] || return 0
+  local runs
+  runs=$(
+    IFS=,
+    echo "$run,$*"
+  )
   for key in rprec fid; do
-    cai plot --runs runs/dfgan-cub-5,docs/results/runs/dfgan-cub.json --keys "eval/$key" --x images --out "docs/images/dfgan-cub-5-$key.png"
+    cai plot --runs "$runs" --keys "eval/$key" --x images --out "docs/images/$name-$key.png"
   done
-  ck=runs/dfgan-cub-5/checkpoints/step-00007000.safetensors
+  local ck
+  ck="$run/checkpoints/step-$(printf %08d "$step").safetensors"
   if [ -f "$ck" ]; then
-    cai sample --model "$ck" "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub-5-7000.png --device cpu
+    cai sample --model "$ck" "${bird_captions[@]}" --n 8 --seed 42 --out "docs/images/$name-$step.png" --device cpu
   fi
-fi
-# The chain from nothing once more, after runs/ was lost on 2026-12-03 (conditioned on and scored
-# through the reproduced first DAMSM, as the first run was): its curves beside both earlier runs'
-# records, and the fixed captions at its last checkpoint of 2026-12-03 (while that checkpoint is kept).
-if [ -d runs/dfgan-cub-6 ]; then
-  for key in rprec fid; do
-    cai plot --runs runs/dfgan-cub-6,docs/results/runs/dfgan-cub.json,docs/results/runs/dfgan-cub-5.json --keys "eval/$key" --x images --out "docs/images/dfgan-cub-6-$key.png"
-  done
-  ck=runs/dfgan-cub-6/checkpoints/step-00006000.safetensors
-  if [ -f "$ck" ]; then
-    cai sample --model "$ck" "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub-6-6000.png --device cpu
-  fi
-fi
+}
+dfgan_chain runs/dfgan-cub-5 7000 docs/results/runs/dfgan-cub.json
+# Once more after runs/ was lost on 2026-12-03, conditioned on and scored through the reproduced first
+# DAMSM, as the first run was; beside both earlier runs' records.
+dfgan_chain runs/dfgan-cub-6 6000 docs/results/runs/dfgan-cub.json docs/results/runs/dfgan-cub-5.json
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
 for b in 16 64; do
   run="stackgan-stage1-cub-updates-b$b"
