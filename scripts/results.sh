@@ -110,18 +110,27 @@ if [ -f models/tag-projection-anime.safetensors ] && [ -d data/anime ] && [ -d r
     cai eval --model models/tag-projection-anime.safetensors --dataset data/anime --metrics attr --classifier runs/attribute-classifier-anime-3000 --per-combo 16 --json docs/results/tag-projection-anime-cls3000-eval.json --device cpu
   fi
 fi
-# DF-GAN on the birds (issue 18): the best checkpoint by R-precision of the run the shipped model came
-# from (its card's exportedFrom), scored on the test split through the same encoders as the models above.
-# Change dfgan_shipped only when another run's best has measured better: exporting a run's --best
-# replaces the shipped file whatever that best is.
-dfgan_shipped=runs/dfgan-cub-4 # from the step-9,500 export of runs/dfgan-cub (lost with runs/ on 2026-12-02)
-if [ -d "$dfgan_shipped" ]; then
-  cai results --summarize "$dfgan_shipped"
-  cai export --model "$dfgan_shipped" --best --out models/dfgan-cub.safetensors --fp16 --discriminator
+# DF-GAN on the birds (issue 18): the shipped checkpoint, picked among the kept checkpoints of its run
+# by R-precision on the validation split (the val evaluations below), scored on the test split
+# through the same encoders as the models above. Change dfgan_shipped only when another checkpoint has
+# measured better on the validation split.
+dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00011000.safetensors
+dfgan_shipped_run=$(dirname "$(dirname "$dfgan_shipped")")
+if [ -f "$dfgan_shipped" ]; then
+  cai results --summarize "$dfgan_shipped_run"
+  cai export --model "$dfgan_shipped" --out models/dfgan-cub.safetensors --fp16 --discriminator
   cai sample --model models/dfgan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
   if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
     cai eval --model models/dfgan-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-eval.json --device cpu
   fi
+fi
+# The file shipped from 2026-12-03 to 2026-12-04 (runs/dfgan-cub-4's step 1,000), from git, on the test
+# protocol and on the validation split the shipped checkpoint was picked on.
+if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+  mkdir -p runs
+  git show baedd51:models/dfgan-cub.safetensors >runs/dfgan-cub-4-1000.safetensors
+  cai eval --model runs/dfgan-cub-4-1000.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-4-1000-eval.json --device cpu
+  cai eval --model runs/dfgan-cub-4-1000.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split val --reference train --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-4-1000-val-eval.json --device cpu
 fi
 # The file shipped until 2026-12-03 (runs/dfgan-cub's step 9,500), from git, on the same protocol.
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
@@ -134,18 +143,18 @@ if [ -d runs/dfgan-cub ]; then
   cai plot --run runs/dfgan-cub --keys eval/rprec --out docs/images/dfgan-cub-rprec.png
   cai plot --run runs/dfgan-cub --keys eval/fid --out docs/images/dfgan-cub-fid.png
 fi
-# The runs going on from the shipped file (init.from): their records (docs/results/runs/<run>.json), read
-# by results.md's run tables and curves.
+# The other DF-GAN runs: their records (docs/results/runs/<run>.json), read by results.md's run tables
+# and curves.
 for dir in runs/dfgan-cub-[0-9]*; do
-  if [ -d "$dir" ] && [ "$dir" != "$dfgan_shipped" ]; then
+  if [ -d "$dir" ] && [ "$dir" != "$dfgan_shipped_run" ]; then
     cai results --summarize "$dir"
   fi
 done
 # A run of the 1 M-image chain from nothing: its R-precision and FID curves against images seen beside
-# earlier runs' records, and the fixed captions' samples at one checkpoint (while that checkpoint is kept).
-# Usage: dfgan_chain <run> <step> <record>...
+# earlier runs' records, and the fixed captions' samples at some checkpoints (while they are kept).
+# Usage: dfgan_chain <run> <step>[,<step>...] <record>...
 dfgan_chain() {
-  local run=$1 step=$2 name
+  local run=$1 steps=$2 name step
   shift 2
   name=$(basename "$run")
   [ -d "$run" ] || return 0
@@ -158,15 +167,28 @@ dfgan_chain() {
     cai plot --runs "$runs" --keys "eval/$key" --x images --out "docs/images/$name-$key.png"
   done
   local ck
-  ck="$run/checkpoints/step-$(printf %08d "$step").safetensors"
-  if [ -f "$ck" ]; then
-    cai sample --model "$ck" "${bird_captions[@]}" --n 8 --seed 42 --out "docs/images/$name-$step.png" --device cpu
-  fi
+  for step in ${steps//,/ }; do
+    ck="$run/checkpoints/step-$(printf %08d "$step").safetensors"
+    if [ -f "$ck" ]; then
+      cai sample --model "$ck" "${bird_captions[@]}" --n 8 --seed 42 --out "docs/images/$name-$step.png" --device cpu
+    fi
+  done
 }
 dfgan_chain runs/dfgan-cub-5 7000 docs/results/runs/dfgan-cub.json
 # Once more after runs/ was lost on 2026-12-03, conditioned on and scored through the reproduced first
 # DAMSM, as the first run was; beside both earlier runs' records.
-dfgan_chain runs/dfgan-cub-6 6000 docs/results/runs/dfgan-cub.json docs/results/runs/dfgan-cub-5.json
+dfgan_chain runs/dfgan-cub-6 6000,10500 docs/results/runs/dfgan-cub.json docs/results/runs/dfgan-cub-5.json
+# Its checkpoints past 30 % in training (while they are kept): on the validation split (1,000 captions,
+# against the training birds), where the shipped one is picked, and on the test protocol.
+if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+  for step in 9000 9500 10000 10500 11000 11500; do
+    ck="runs/dfgan-cub-6/checkpoints/step-$(printf %08d "$step").safetensors"
+    if [ -f "$ck" ]; then
+      cai eval --model "$ck" --damsm runs/damsm-cub-species --dataset data/cub --split val --reference train --metrics fid,kid,div,rprec --n 1000 --json "docs/results/dfgan-cub-6-$step-val-eval.json" --device cpu
+      cai eval --model "$ck" --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/dfgan-cub-6-$step-eval.json" --device cpu
+    fi
+  done
+fi
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
 for b in 16 64; do
   run="stackgan-stage1-cub-updates-b$b"
