@@ -60,19 +60,35 @@ function table(head: string[], rows: string[][]): string {
   return [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
 }
 
+const isText = (m: { mean: number; std: number }): string => `${m.mean.toFixed(1)} ± ${m.std.toFixed(1)}`;
+
+type Ref = NonNullable<EvaluationResult['reference']>;
+/**
+ * A reference as its column prints it. Files that read the same real images print the same figures
+ * even when the last digits differ (another thread count sums in another order), so the printed
+ * figures, not the stored ones, tell two references apart.
+ */
+const printedRef = (ref: Ref): string =>
+  JSON.stringify([
+    ref.split,
+    ref.images,
+    ref.fid ? fixed(ref.fid.value) : '',
+    ref.kid ? meanStd(ref.kid.mean, ref.kid.std) : '',
+    ref.is ? isText(ref.is) : '',
+  ]);
+
 /**
  * One evaluation per column, a metric per row; with `reference`, the real-vs-real figures too: one
  * column per distinct reference among the files (stages read real images at their own side).
  */
 function evalTable(spec: Extract<TableSpec, { kind: 'eval' }>, read: ReadJson): string {
   const results = spec.columns.map(([f]) => read(f) as EvaluationResult);
-  type Ref = NonNullable<EvaluationResult['reference']>;
   const refs: { ref: Ref; of: string }[] = [];
   if (spec.reference) {
     results.forEach((r, i) => {
       if (!r.reference) throw new Error(`${spec.columns[i]![0]} has no reference (creativeai eval --reference)`);
-      if (!refs.some((x) => JSON.stringify(x.ref) === JSON.stringify(r.reference)))
-        refs.push({ ref: r.reference, of: spec.columns[i]![1] });
+      const printed = printedRef(r.reference);
+      if (!refs.some((x) => printedRef(x.ref) === printed)) refs.push({ ref: r.reference, of: spec.columns[i]![1] });
     });
   }
   const rows: string[][] = [];
@@ -111,8 +127,8 @@ function evalTable(spec: Extract<TableSpec, { kind: 'eval' }>, read: ReadJson): 
   );
   add(
     (r) => r.is,
-    (r) => `${r.is!.mean.toFixed(1)} ± ${r.is!.std.toFixed(1)}`,
-    (ref) => (ref.is ? `${ref.is.mean.toFixed(1)} ± ${ref.is.std.toFixed(1)}` : ''),
+    (r) => isText(r.is!),
+    (ref) => (ref.is ? isText(ref.is) : ''),
   );
   add(
     (r) => r.div,

@@ -454,6 +454,28 @@ describe('training runs summarised for the results tables', () => {
     const d = renderTable({ kind: 'eval', columns: [['div.json', 'all pairs']] }, read).split('\n');
     assert.equal(d[0], '| metric | all pairs |');
     assert.equal(d[2], '| Diversity (x) | 2.50 per condition vs 3.00 real (ratio 0.83) |');
+    // Real-vs-real columns: one per reference as printed. The same val images read with another thread
+    // count differ past the printed digits (one column); another split's images print other figures.
+    const withRef = (fid: number, refFid: number, split = 'val'): object => ({
+      n: 1000,
+      splits: ['test'],
+      fid: { label: 'FID (x)', value: fid },
+      reference: { split, images: 287, fid: { label: 'FID (x)', value: refFid } },
+    });
+    files['r1.json'] = withRef(28.4, 87.43327998125721);
+    files['r2.json'] = withRef(29.8, 87.43327997372415);
+    files['r3.json'] = withRef(30.0, 55.5, 'train');
+    const spec = (names: string[]): Extract<Parameters<typeof renderTable>[0], { kind: 'eval' }> => ({
+      kind: 'eval',
+      columns: names.map((n): [string, string] => [`${n}.json`, n]),
+      reference: true,
+    });
+    const same = renderTable(spec(['r1', 'r2']), read).split('\n');
+    assert.equal(same[0], '| metric | r1, 1,000 generated | r2, 1,000 generated | real val (287) vs real test |');
+    assert.equal(same[2], '| FID (x) | 28.4 | 29.8 | 87.4 |');
+    const other = renderTable(spec(['r1', 'r2', 'r3']), read).split('\n');
+    assert.equal(other[2], '| FID (x) | 28.4 | 29.8 | 30.0 | 87.4 | 55.5 |');
+    assert.ok(other[0]!.endsWith('| real val (287) vs real test, r1 | real train (287) vs real test, r3 |'));
   });
 
   test('tag evaluations one row each: FID, diversity ratio, both right over all, present and new-pair combinations', () => {
