@@ -110,6 +110,17 @@ if [ -f models/tag-projection-anime.safetensors ] && [ -d data/anime ] && [ -d r
     cai eval --model models/tag-projection-anime.safetensors --dataset data/anime --metrics attr --classifier runs/attribute-classifier-anime-3000 --per-combo 16 --json docs/results/tag-projection-anime-cls3000-eval.json --device cpu
   fi
 fi
+# A bird model through the species encoders: on the test protocol (test captions, real val birds beside;
+# docs/results/<name>-eval.json) or, with "val", on the validation split against the training birds
+# (docs/results/<name>-val-eval.json), where DF-GAN checkpoints are picked.
+# Usage: bird_eval <model> <name> [test|val]
+bird_eval() {
+  if [ "${3:-test}" = val ]; then
+    cai eval --model "$1" --damsm runs/damsm-cub-species --dataset data/cub --split val --reference train --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-val-eval.json" --device cpu
+  else
+    cai eval --model "$1" --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-eval.json" --device cpu
+  fi
+}
 # DF-GAN on the birds (issue 18): the shipped checkpoint, picked among the kept checkpoints of its run
 # by R-precision on the validation split (the val evaluations below), scored on the test split
 # through the same encoders as the models above. Change dfgan_shipped only when another checkpoint has
@@ -121,22 +132,18 @@ if [ -f "$dfgan_shipped" ]; then
   cai export --model "$dfgan_shipped" --out models/dfgan-cub.safetensors --fp16 --discriminator
   cai sample --model models/dfgan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
   if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
-    cai eval --model models/dfgan-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-eval.json --device cpu
+    bird_eval models/dfgan-cub.safetensors dfgan-cub
   fi
 fi
-# The file shipped from 2026-12-03 to 2026-12-04 (runs/dfgan-cub-4's step 1,000), from git, on the test
-# protocol and on the validation split the shipped checkpoint was picked on.
-if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
-  mkdir -p runs
-  git show baedd51:models/dfgan-cub.safetensors >runs/dfgan-cub-4-1000.safetensors
-  cai eval --model runs/dfgan-cub-4-1000.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-4-1000-eval.json --device cpu
-  cai eval --model runs/dfgan-cub-4-1000.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split val --reference train --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-4-1000-val-eval.json --device cpu
-fi
-# The file shipped until 2026-12-03 (runs/dfgan-cub's step 9,500), from git, on the same protocol.
+# The files shipped before, from git: until 2026-12-03 runs/dfgan-cub's step 9,500, then until
+# 2026-12-04 runs/dfgan-cub-4's step 1,000 (also on the validation split its successor was picked on).
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
   mkdir -p runs
   git show a339592:models/dfgan-cub.safetensors >runs/dfgan-cub-9500.safetensors
-  cai eval --model runs/dfgan-cub-9500.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/dfgan-cub-9500-eval.json --device cpu
+  bird_eval runs/dfgan-cub-9500.safetensors dfgan-cub-9500
+  git show baedd51:models/dfgan-cub.safetensors >runs/dfgan-cub-4-1000.safetensors
+  bird_eval runs/dfgan-cub-4-1000.safetensors dfgan-cub-4-1000
+  bird_eval runs/dfgan-cub-4-1000.safetensors dfgan-cub-4-1000 val
 fi
 # The first run's curves (results.md's DF-GAN section), while its directory is there.
 if [ -d runs/dfgan-cub ]; then
@@ -184,8 +191,8 @@ if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
   for step in 9000 9500 10000 10500 11000 11500; do
     ck="runs/dfgan-cub-6/checkpoints/step-$(printf %08d "$step").safetensors"
     if [ -f "$ck" ]; then
-      cai eval --model "$ck" --damsm runs/damsm-cub-species --dataset data/cub --split val --reference train --metrics fid,kid,div,rprec --n 1000 --json "docs/results/dfgan-cub-6-$step-val-eval.json" --device cpu
-      cai eval --model "$ck" --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/dfgan-cub-6-$step-eval.json" --device cpu
+      bird_eval "$ck" "dfgan-cub-6-$step" val
+      bird_eval "$ck" "dfgan-cub-6-$step"
     fi
   done
 fi
