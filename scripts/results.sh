@@ -125,7 +125,7 @@ bird_eval() {
 # by R-precision on the validation split (the val evaluations below), scored on the test split
 # through the same encoders as the models above. Change dfgan_shipped only when another checkpoint has
 # measured better on the validation split.
-dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00011000.safetensors
+dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00012000.safetensors
 dfgan_shipped_run=$(dirname "$(dirname "$dfgan_shipped")")
 if [ -f "$dfgan_shipped" ]; then
   cai results --summarize "$dfgan_shipped_run"
@@ -188,7 +188,7 @@ dfgan_chain runs/dfgan-cub-6 6000,10500 docs/results/runs/dfgan-cub.json docs/re
 # Its checkpoints past 30 % in training (while they are kept): on the validation split (1,000 captions,
 # against the training birds), where the shipped one is picked, and on the test protocol.
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
-  for step in 9000 9500 10000 10500 11000 11500; do
+  for step in 9000 9500 10000 10500 11000 11500 12000 12500; do
     ck="runs/dfgan-cub-6/checkpoints/step-$(printf %08d "$step").safetensors"
     if [ -f "$ck" ]; then
       bird_eval "$ck" "dfgan-cub-6-$step" val
