@@ -201,7 +201,7 @@ for b in 16 64; do
   run="stackgan-stage1-cub-updates-b$b"
   if [ -d "runs/$run" ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
     cai results --summarize "runs/$run" --out "docs/results/runs/$run.json"
-    cai eval --model "runs/$run" --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$run-eval.json" --device cpu
+    bird_eval "runs/$run" "$run"
     cai sample --model "runs/$run" "${bird_captions[@]}" --n 8 --seed 42 --out "docs/images/$run.png" --device cpu
   fi
 done
