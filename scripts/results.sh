@@ -126,9 +126,7 @@ bird_eval() {
 # through the same encoders as the models above. Change dfgan_shipped only when another checkpoint has
 # measured better on the validation split.
 dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00012000.safetensors
-dfgan_shipped_run=$(dirname "$(dirname "$dfgan_shipped")")
 if [ -f "$dfgan_shipped" ]; then
-  cai results --summarize "$dfgan_shipped_run"
   cai export --model "$dfgan_shipped" --out models/dfgan-cub.safetensors --fp16 --discriminator
   cai sample --model models/dfgan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
   if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
@@ -150,10 +148,10 @@ if [ -d runs/dfgan-cub ]; then
   cai plot --run runs/dfgan-cub --keys eval/rprec --out docs/images/dfgan-cub-rprec.png
   cai plot --run runs/dfgan-cub --keys eval/fid --out docs/images/dfgan-cub-fid.png
 fi
-# The other DF-GAN runs: their records (docs/results/runs/<run>.json), read by results.md's run tables
+# Every DF-GAN run: its record (docs/results/runs/<run>.json), read by results.md's run tables
 # and curves.
 for dir in runs/dfgan-cub-[0-9]*; do
-  if [ -d "$dir" ] && [ "$dir" != "$dfgan_shipped_run" ]; then
+  if [ -d "$dir" ]; then
     cai results --summarize "$dir"
   fi
 done
