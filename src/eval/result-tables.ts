@@ -60,22 +60,26 @@ function table(head: string[], rows: string[][]): string {
   return [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
 }
 
-const isText = (m: { mean: number; std: number }): string => `${m.mean.toFixed(1)} ± ${m.std.toFixed(1)}`;
+/** How FID, KID and IS print, in the generated columns and the real-vs-real ones alike. */
+const metricText = {
+  fid: (m: { value: number }): string => fixed(m.value),
+  kid: (m: { mean: number; std: number }): string => meanStd(m.mean, m.std),
+  is: (m: { mean: number; std: number }): string => `${m.mean.toFixed(1)} ± ${m.std.toFixed(1)}`,
+};
 
 type Ref = NonNullable<EvaluationResult['reference']>;
+/** A reference's cells: its FID, KID and IS as printed, blank where it has none. */
+const refCells = (ref: Ref): Record<keyof typeof metricText, string> => ({
+  fid: ref.fid ? metricText.fid(ref.fid) : '',
+  kid: ref.kid ? metricText.kid(ref.kid) : '',
+  is: ref.is ? metricText.is(ref.is) : '',
+});
 /**
  * A reference as its column prints it. Files that read the same real images print the same figures
  * even when the last digits differ (another thread count sums in another order), so the printed
  * figures, not the stored ones, tell two references apart.
  */
-const printedRef = (ref: Ref): string =>
-  JSON.stringify([
-    ref.split,
-    ref.images,
-    ref.fid ? fixed(ref.fid.value) : '',
-    ref.kid ? meanStd(ref.kid.mean, ref.kid.std) : '',
-    ref.is ? isText(ref.is) : '',
-  ]);
+const printedRef = (ref: Ref): string => JSON.stringify([ref.split, ref.images, refCells(ref)]);
 
 /**
  * One evaluation per column, a metric per row; with `reference`, the real-vs-real figures too: one
@@ -117,18 +121,18 @@ function evalTable(spec: Extract<TableSpec, { kind: 'eval' }>, read: ReadJson): 
   );
   add(
     (r) => r.fid,
-    (r) => fixed(r.fid!.value),
-    (ref) => (ref.fid ? fixed(ref.fid.value) : ''),
+    (r) => metricText.fid(r.fid!),
+    (ref) => refCells(ref).fid,
   );
   add(
     (r) => r.kid,
-    (r) => meanStd(r.kid!.mean, r.kid!.std),
-    (ref) => (ref.kid ? meanStd(ref.kid.mean, ref.kid.std) : ''),
+    (r) => metricText.kid(r.kid!),
+    (ref) => refCells(ref).kid,
   );
   add(
     (r) => r.is,
-    (r) => isText(r.is!),
-    (ref) => (ref.is ? isText(ref.is) : ''),
+    (r) => metricText.is(r.is!),
+    (ref) => refCells(ref).is,
   );
   add(
     (r) => r.div,
