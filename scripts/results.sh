@@ -125,7 +125,7 @@ bird_eval() {
 # by R-precision on the validation split (the val evaluations below), scored on the test split
 # through the same encoders as the models above. Change dfgan_shipped only when another checkpoint has
 # measured better on the validation split.
-dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00012000.safetensors
+dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00015000.safetensors
 if [ -f "$dfgan_shipped" ]; then
   cai export --model "$dfgan_shipped" --out models/dfgan-cub.safetensors --fp16 --discriminator
   cai sample --model models/dfgan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
@@ -134,9 +134,12 @@ if [ -f "$dfgan_shipped" ]; then
   fi
 fi
 # The files shipped before, from git: until 2026-12-03 runs/dfgan-cub's step 9,500, then until
-# 2026-12-04 runs/dfgan-cub-4's step 1,000 (also on the validation split its successor was picked on).
+# 2026-12-04 runs/dfgan-cub-4's step 1,000 (also on the validation split its successor was picked on),
+# then that day until 04:40 runs/dfgan-cub-6's step 12,000.
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
   mkdir -p runs
+  git show 5276c41:models/dfgan-cub.safetensors >runs/dfgan-cub-6-12000-shipped.safetensors
+  bird_eval runs/dfgan-cub-6-12000-shipped.safetensors dfgan-cub-6-12000-shipped
   git show a339592:models/dfgan-cub.safetensors >runs/dfgan-cub-9500.safetensors
   bird_eval runs/dfgan-cub-9500.safetensors dfgan-cub-9500
   git show baedd51:models/dfgan-cub.safetensors >runs/dfgan-cub-4-1000.safetensors
@@ -186,13 +189,28 @@ dfgan_chain runs/dfgan-cub-6 6000,10500 docs/results/runs/dfgan-cub.json docs/re
 # Its checkpoints past 30 % in training (while they are kept): on the validation split (1,000 captions,
 # against the training birds), where the shipped one is picked, and on the test protocol.
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
-  for step in 9000 9500 10000 10500 11000 11500 12000 12500; do
+  for step in 9000 9500 10000 10500 11000 11500 12000 12500 13000 13500 14000 14500 15000 15500 16000 16500; do
     ck="runs/dfgan-cub-6/checkpoints/step-$(printf %08d "$step").safetensors"
     if [ -f "$ck" ]; then
       bird_eval "$ck" "dfgan-cub-6-$step" val
       bird_eval "$ck" "dfgan-cub-6-$step"
     fi
   done
+fi
+# A run's best checkpoint (its checkpoints/best.json: R-precision of the validation captions in training).
+# Usage: best_checkpoint <run>
+best_checkpoint() {
+  printf '%s/checkpoints/step-%08d.safetensors\n' "$1" "$(sed 's/.*"step": *\([0-9]*\).*/\1/' "$1/checkpoints/best.json")"
+}
+# The seed demo's models trained for real (issue 19), two runs at a time at one thread each
+# (docs/training.md): StackGAN's Stage I, its record and R-precision curve, its best checkpoint on the
+# test protocol and the fixed captions' samples.
+if [ -d runs/stackgan-stage1-cub-2 ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+  cai results --summarize runs/stackgan-stage1-cub-2
+  cai plot --runs runs/stackgan-stage1-cub-2 --keys eval/rprec --x images --out docs/images/stackgan-stage1-cub-2-rprec.png
+  ck=$(best_checkpoint runs/stackgan-stage1-cub-2)
+  cai sample --model "$ck" "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/stackgan-stage1-cub-2.png --device cpu
+  bird_eval "$ck" stackgan-stage1-cub-2
 fi
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
 for b in 16 64; do
