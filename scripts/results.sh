@@ -138,12 +138,11 @@ fi
 # then that day until 04:40 runs/dfgan-cub-6's step 12,000.
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
   mkdir -p runs
-  git show 5276c41:models/dfgan-cub.safetensors >runs/dfgan-cub-6-12000-shipped.safetensors
-  bird_eval runs/dfgan-cub-6-12000-shipped.safetensors dfgan-cub-6-12000-shipped
-  git show a339592:models/dfgan-cub.safetensors >runs/dfgan-cub-9500.safetensors
-  bird_eval runs/dfgan-cub-9500.safetensors dfgan-cub-9500
-  git show baedd51:models/dfgan-cub.safetensors >runs/dfgan-cub-4-1000.safetensors
-  bird_eval runs/dfgan-cub-4-1000.safetensors dfgan-cub-4-1000
+  for shipped in 5276c41:dfgan-cub-6-12000-shipped a339592:dfgan-cub-9500 baedd51:dfgan-cub-4-1000; do
+    commit=${shipped%%:*} name=${shipped#*:}
+    git show "$commit:models/dfgan-cub.safetensors" >"runs/$name.safetensors"
+    bird_eval "runs/$name.safetensors" "$name"
+  done
   bird_eval runs/dfgan-cub-4-1000.safetensors dfgan-cub-4-1000 val
 fi
 # The first run's curves (results.md's DF-GAN section), while its directory is there.
@@ -186,12 +185,15 @@ dfgan_chain runs/dfgan-cub-5 7000 docs/results/runs/dfgan-cub.json
 # Once more after runs/ was lost on 2026-12-03, conditioned on and scored through the reproduced first
 # DAMSM, as the first run was; beside both earlier runs' records.
 dfgan_chain runs/dfgan-cub-6 6000,10500 docs/results/runs/dfgan-cub.json docs/results/runs/dfgan-cub-5.json
-# Its checkpoints past 30 % in training (while they are kept): on the validation split (1,000 captions,
-# against the training birds), where the shipped one is picked, and on the test protocol.
+# Its kept checkpoints from step 9,000 on (past 30 % in training), every 500 steps (not the ones an
+# interrupt wrote): on the validation split (1,000 captions, against the training birds), where the
+# shipped one is picked, and on the test protocol.
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
-  for step in 9000 9500 10000 10500 11000 11500 12000 12500 13000 13500 14000 14500 15000 15500 16000 16500; do
-    ck="runs/dfgan-cub-6/checkpoints/step-$(printf %08d "$step").safetensors"
-    if [ -f "$ck" ]; then
+  for ck in runs/dfgan-cub-6/checkpoints/step-*.safetensors; do
+    [ -f "$ck" ] || continue
+    step=${ck##*/step-}
+    step=$((10#${step%.safetensors}))
+    if ((step >= 9000 && step % 500 == 0)); then
       bird_eval "$ck" "dfgan-cub-6-$step" val
       bird_eval "$ck" "dfgan-cub-6-$step"
     fi
