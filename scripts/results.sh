@@ -203,7 +203,7 @@ fi
 # (docs/training.md): StackGAN's Stage I, its record and R-precision curve, and the checkpoint that
 # results.md names (the run's best by R-precision of 1,000 validation captions when it was written:
 # change it with the text) on the test protocol, with the fixed captions' samples.
-stage1_picked=runs/stackgan-stage1-cub-2/checkpoints/step-00005940.safetensors
+stage1_picked=runs/stackgan-stage1-cub-2/checkpoints/step-00007560.safetensors
 if [ -d runs/stackgan-stage1-cub-2 ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
   cai results --summarize runs/stackgan-stage1-cub-2
   cai plot --runs runs/stackgan-stage1-cub-2 --keys eval/rprec --x images --out docs/images/stackgan-stage1-cub-2-rprec.png
