@@ -187,7 +187,7 @@ describe('the generator EMA (shadow ← d · shadow + (1 - d) · source)', () =>
     // Two updates after moving the source: s1 = .9 w0 + .1 w1, s2 = .9 s1 + .1 w2.
     const moves: number[][] = [];
     const expected = new Map(w0.map(([k, v]) => [k, v.slice()]));
-    for (const delta of [1, -3]) {
+    for (const [step, delta] of [1, -3].entries()) {
       noGrad(() => {
         for (const [k, p] of G.namedParameters()) {
           tidy(() => p.copy_(p.add(delta)));
@@ -202,7 +202,7 @@ describe('the generator EMA (shadow ← d · shadow + (1 - d) · source)', () =>
         const rm = new Map(G.namedBuffers()).get('1.running_mean')!;
         tidy(() => rm.copy_(rm.add(delta * 10)));
       });
-      ema.update();
+      ema.update(step);
     }
     for (const [k] of w0) {
       const got = Array.from(shadowOf(k));
@@ -214,6 +214,27 @@ describe('the generator EMA (shadow ← d · shadow + (1 - d) · source)', () =>
     assert.throws(() => new ExponentialMovingAverage(G, build, 1), /decay must be in \(0, 1\)/);
     G.dispose();
     ema.shadow.dispose();
+  });
+
+  test('with warm-up the decay is min(decay, (1 + t) / (10 + t)): the first update moves the shadow 90 % of the way', () => {
+    const build = (): Sequential => new Sequential(new Conv2d(1, 2, 1));
+    const G = build();
+    const ema = ExponentialMovingAverage.fromConfig(G, build, { ema: 0.999, emaWarmup: true })!;
+    assert.equal(ema.decayAt(0), 0.1);
+    assert.equal(ema.decayAt(90), 0.91);
+    assert.equal(ema.decayAt(10_000), 0.999); // (1 + t) / (10 + t) passes 0.999 at t = 8,991
+    const w0 = Array.from(G.namedParameters()[0]![1].toFloat32Array());
+    noGrad(() => tidy(() => G.namedParameters()[0]![1].copy_(G.namedParameters()[0]![1].add(1))));
+    ema.update(0);
+    const got = Array.from(ema.shadow.namedParameters()[0]![1].toFloat32Array());
+    got.forEach((g, i) => close(g, 0.1 * w0[i]! + 0.9 * (w0[i]! + 1), `[${i}]`, 1e-6));
+    // Off (the default), the configured decay from the first step; 0 builds no average.
+    const plain = ExponentialMovingAverage.fromConfig(G, build, { ema: 0.999, emaWarmup: false })!;
+    assert.equal(plain.decayAt(0), 0.999);
+    assert.equal(ExponentialMovingAverage.fromConfig(G, build, { ema: 0, emaWarmup: true }), null);
+    G.dispose();
+    ema.shadow.dispose();
+    plain.shadow.dispose();
   });
 });
 

@@ -9,7 +9,7 @@ import { NORMS } from '../../models/layers/norm.js';
 import type { ConfigObject, ConfigOf, Schema } from '../config.js';
 import type { CommonConfig } from '../schema.js';
 import { ADVERSARIAL_LOSSES } from '../losses.js';
-import { adamSchema } from '../optim-config.js';
+import { adamSchema, emaSchema } from '../optim-config.js';
 import { diffAugmentSchema } from '../augment-config.js';
 import type { RecipeContext } from '../recipe.js';
 
@@ -80,7 +80,7 @@ export const conditionalGanSchema = {
       generator: { kind: 'object', fields: adamSchema },
       discriminator: { kind: 'object', fields: adamSchema },
       criticSteps: { kind: 'number', int: true, min: 1, default: 1, doc: 'D updates per G update' },
-      ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
+      ...emaSchema(0),
     },
   },
   eval: {

@@ -97,11 +97,7 @@ class ConditionalGanRecipe implements Recipe {
     this.D = new MatchingAwareDiscriminator(dOpts).to(device);
     this.modules.set('G', this.G).set('D', this.D);
     const o = config.optim;
-    const decay = o.ema;
-    this.ema =
-      decay > 0
-        ? new ExponentialMovingAverage(this.G, () => new ConditionalGenerator(this.G.o).to(device), decay)
-        : null;
+    this.ema = ExponentialMovingAverage.fromConfig(this.G, () => new ConditionalGenerator(this.G.o).to(device), o);
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     if (this.conditioner.module) this.modules.set('text', this.conditioner.module);
     const og = o.generator;
@@ -130,7 +126,7 @@ class ConditionalGanRecipe implements Recipe {
     return randn([n, this.G.o.noiseDim], { generator: this.rng, device: this.device });
   }
 
-  step(batches: Batch[], _step: number, { logging }: { logging: boolean }): StepResult {
+  step(batches: Batch[], step: number, { logging }: { logging: boolean }): StepResult {
     const scalars: Record<string, number> = {};
     let images = 0;
     let last: { h: Tensor; labels: [Tensor, Tensor] | null } | null = null;
@@ -158,7 +154,7 @@ class ConditionalGanRecipe implements Recipe {
     this.#stepG(last!.h, last!.labels, scalars, logging);
     last!.h.dispose();
     last!.labels?.forEach((t) => t.dispose());
-    this.ema?.update();
+    this.ema?.update(step);
     if (logging) {
       scalars['lr/G'] = this.optimizers.get('G')!.lr;
       scalars['lr/D'] = this.optimizers.get('D')!.lr;

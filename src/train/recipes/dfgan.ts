@@ -33,7 +33,7 @@ import {
   addModeSeeking,
   weightedSum,
 } from '../losses.js';
-import { adamFromConfig, adamSchema } from '../optim-config.js';
+import { adamFromConfig, adamSchema, emaSchema } from '../optim-config.js';
 import { initSchema, setGeneratorLr, readWarmStart, startFrom, startedFromOf } from '../warm-start.js';
 import type { Recipe, RecipeContext, RecipeFactory, StartedFrom, StepResult } from '../recipe.js';
 import { conditionVectorSampler, fixedSamples } from '../sampler.js';
@@ -104,7 +104,7 @@ export const dfganSchema = {
     fields: {
       generator: { kind: 'object', fields: adamSchema },
       discriminator: { kind: 'object', fields: adamSchema },
-      ema: { kind: 'number', min: 0, max: 0.99999, default: 0.999, doc: 'EMA decay of G for sampling (0: off)' },
+      ...emaSchema(0.999),
     },
   },
   eval: {
@@ -188,7 +188,7 @@ class DfganRecipe implements Recipe {
     // The text encoder is frozen; it is kept in the checkpoint so that the model samples on its own.
     if (this.conditioner.module) this.modules.set('text', this.conditioner.module);
     const o = config.optim;
-    this.ema = o.ema > 0 ? new ExponentialMovingAverage(this.G, () => new DfGenerator(gOpts).to(device), o.ema) : null;
+    this.ema = ExponentialMovingAverage.fromConfig(this.G, () => new DfGenerator(gOpts).to(device), o);
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator));
     this.optimizers.set('D', adamFromConfig(this.D.parameters(), o.discriminator));
@@ -317,7 +317,7 @@ class DfganRecipe implements Recipe {
         const optG = this.optimizers.get('G')!;
         setGeneratorLr(optG, this.c.optim.generator.lr, this.c.init, step, scalars, logging);
         minimize(optG, loss, 'G', scalars, logging, this.ctx.precision);
-        this.ema?.update();
+        this.ema?.update(step);
       }
     } finally {
       for (const t of [e, eG, z, fake]) t.dispose();

@@ -22,7 +22,7 @@ import { dFakeLoss, dRealLoss, gLoss, meanScore, type AdversarialLoss, minimize,
 import type { Sampler } from '../../eval/checkpoint-metric.js';
 import { samplerOf } from '../sampler.js';
 import type { Recipe, RecipeContext, StepResult } from '../recipe.js';
-import { adamFromConfig, adamSchema } from '../optim-config.js';
+import { adamFromConfig, adamSchema, emaSchema } from '../optim-config.js';
 import { conditionalGanSchema, sampleCaptions } from './conditional-gan-config.js';
 
 /** The losses a StackGAN stage trains with (a Wasserstein critic would need its gradient penalty). */
@@ -88,7 +88,7 @@ const stackganSections = {
         doc: 'multiply both learning rates by lrDecay every this many epochs (0: constant)',
       },
       lrDecay: { kind: 'number', min: 0, max: 1, default: 0.5, doc: 'the factor of each decay' },
-      ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
+      ...emaSchema(0),
     },
   },
   augment: conditionalGanSchema.augment,
@@ -146,8 +146,7 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     }).to(device);
     this.modules.set('G', this.G).set('D', this.D);
     const o = config.optim;
-    const decay = o.ema;
-    this.ema = decay > 0 ? new ExponentialMovingAverage(this.G, () => stage.build().to(device), decay) : null;
+    this.ema = ExponentialMovingAverage.fromConfig(this.G, () => stage.build().to(device), o);
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     for (const [name, m] of stage.frozen) this.modules.set(name, m);
     if (conditioner.module) this.modules.set('text', conditioner.module);
@@ -260,7 +259,7 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     })();
     // D's parameters get gradients from the G loss too; they are cleared at its next zeroGrad.
     minimize(optG, gl, 'G', scalars, logging, this.ctx.precision);
-    this.ema?.update();
+    this.ema?.update(step);
     if (logging) {
       scalars['lr/G'] = optG.lr;
       scalars['lr/D'] = optD.lr;

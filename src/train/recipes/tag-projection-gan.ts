@@ -36,7 +36,7 @@ import { ExponentialMovingAverage } from '../ema.js';
 import { dFakeLoss, dRealLoss, gLoss, minimize, addModeSeeking } from '../losses.js';
 import { initSchema, setGeneratorLr, startFrom } from '../warm-start.js';
 import type { Recipe, RecipeContext, RecipeFactory, StartedFrom, StepResult } from '../recipe.js';
-import { adamFromConfig, adamSchema } from '../optim-config.js';
+import { adamFromConfig, adamSchema, emaSchema } from '../optim-config.js';
 
 export const tagProjectionSchema = {
   generator: {
@@ -100,7 +100,7 @@ export const tagProjectionSchema = {
     fields: {
       generator: { kind: 'object', fields: adamSchema },
       discriminator: { kind: 'object', fields: adamSchema },
-      ema: { kind: 'number', min: 0, max: 0.99999, default: 0.999, doc: 'EMA decay of G for sampling (0: off)' },
+      ...emaSchema(0.999),
     },
   },
   eval: {
@@ -203,8 +203,7 @@ class TagProjectionRecipe implements Recipe {
     this.D = new ProjectionDiscriminator({ width: d.width, classes, resolution }).to(device);
     this.modules.set('G', this.G).set('D', this.D);
     const o = config.optim;
-    const decay = o.ema;
-    this.ema = decay > 0 ? new ExponentialMovingAverage(this.G, () => new TagGenerator(gOpts).to(device), decay) : null;
+    this.ema = ExponentialMovingAverage.fromConfig(this.G, () => new TagGenerator(gOpts).to(device), o);
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator));
     this.optimizers.set('D', adamFromConfig(this.D.parameters(), o.discriminator));
@@ -323,7 +322,7 @@ class TagProjectionRecipe implements Recipe {
         const optG = this.optimizers.get('G')!;
         setGeneratorLr(optG, this.c.optim.generator.lr, this.c.init, step, scalars, logging);
         minimize(optG, loss, 'G', scalars, logging, this.ctx.precision);
-        this.ema?.update();
+        this.ema?.update(step);
       }
     } finally {
       for (const t of [z, fake, ...labels, ...wrong, ...yG]) t.dispose();

@@ -2,7 +2,7 @@
 // paper's terms, and the static type the recipe reads (typed from the schema, checked by resolveConfig).
 import type { TreeModel } from '../../artifacts/generators.js';
 import type { ConfigOf, Schema } from '../config.js';
-import { adamSchema } from '../optim-config.js';
+import { adamSchema, emaSchema } from '../optim-config.js';
 import type { CommonConfig } from '../schema.js';
 import { conditionalGanSchema } from './conditional-gan-config.js';
 
@@ -73,7 +73,7 @@ const sections = {
     fields: {
       generator: { kind: 'object', fields: adamSchema },
       discriminator: { kind: 'object', fields: adamSchema },
-      ema: { kind: 'number', min: 0, max: 1, default: 0, doc: "decay of G's moving average (0: off)" },
+      ...emaSchema(0),
     },
   },
   grow: {

@@ -128,9 +128,7 @@ class TreeGanRecipe implements Recipe {
     this.modules.set('G', this.G);
     this.Ds.forEach((D, i) => this.modules.set(`D${i}`, D));
     const o = config.optim;
-    const decay = o.ema;
-    this.ema =
-      decay > 0 ? new ExponentialMovingAverage(this.G, () => buildTreeGenerator(model, opts).to(device), decay) : null;
+    this.ema = ExponentialMovingAverage.fromConfig(this.G, () => buildTreeGenerator(model, opts).to(device), o);
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     if (conditioner.module) this.modules.set('text', conditioner.module);
     this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator));
@@ -198,7 +196,7 @@ class TreeGanRecipe implements Recipe {
     return noGrad(() => (mu ? mu.detach() : this.G.conditionMean(sentence)));
   }
 
-  step(batches: Batch[], _step: number, { logging, auxiliary }: StepOptions): StepResult {
+  step(batches: Batch[], step: number, { logging, auxiliary }: StepOptions): StepResult {
     const scalars: Record<string, number> = {};
     const batch = batches[0]!;
     const reals = this.G.stages.map((r) => {
@@ -227,7 +225,7 @@ class TreeGanRecipe implements Recipe {
       disposeText(text);
       wrongText.dispose();
     }
-    this.ema?.update();
+    this.ema?.update(step);
     return { scalars, images: n + (auxiliary?.indices.length ?? 0) };
   }
 
