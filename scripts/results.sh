@@ -123,8 +123,9 @@ bird_eval() {
 }
 # DF-GAN on the birds (issue 18): the shipped checkpoint, picked among the kept checkpoints of its run
 # by R-precision on the validation split (the val evaluations below), scored on the test split
-# through the same encoders as the models above. Change dfgan_shipped only when another checkpoint has
-# measured better on the validation split.
+# through the same encoders as the models above. Change dfgan_shipped only when another checkpoint
+# leads it on validation R-precision by more than one spread (docs/results.md, DF-GAN, "Steps 17,000
+# to 19,000").
 dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00015000.safetensors
 if [ -f "$dfgan_shipped" ]; then
   cai export --model "$dfgan_shipped" --out models/dfgan-cub.safetensors --fp16 --discriminator
