@@ -27,7 +27,7 @@ export function tinyTreeOverrides(cache: string, damsm: string): string[] {
     'samples.rows=2',
     'samples.perCondition=2',
     'train.logEvery=1',
-    'eval.samples=0', // the configs score 200 captions per checkpoint; the tests that check it set their own
+    'eval.samples=0', // the configs score 1,000 captions per checkpoint; the tests that check it set their own
     'train.standingStats=0', // the configs' 64 batches per checkpoint; the resume test sets its own
   ];
 }
