@@ -213,6 +213,17 @@ if [ -d runs/stackgan-stage1-cub-2 ] && [ -d runs/damsm-cub-species ] && [ -d da
     bird_eval "$stage1_picked" stackgan-stage1-cub-2
   fi
 fi
+# Its Stage II (in progress): record, R-precision curve, and each stage's image for the fixed captions
+# at the checkpoint results.md names (the last one written when it was).
+stage2_shown=runs/stackgan-stage2-cub-2/checkpoints/step-00001418.safetensors
+if [ -d runs/stackgan-stage2-cub-2 ]; then
+  cai results --summarize runs/stackgan-stage2-cub-2
+  cai plot --runs runs/stackgan-stage2-cub-2 --keys eval/rprec --x images --out docs/images/stackgan-stage2-cub-2-rprec.png
+  if [ -f "$stage2_shown" ]; then
+    cai sample --model "$stage2_shown" "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/stackgan-stage2-cub-2.jpg --device cpu
+    cp /tmp/stackgan-stage2-cub-2-stages.jpg docs/images/stackgan-stage2-cub-2-stages.jpg
+  fi
+fi
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
 for b in 16 64; do
   run="stackgan-stage1-cub-updates-b$b"
