@@ -61,11 +61,16 @@ for run in damsm-cub-baseline damsm-cub-species; do
     cai eval --damsm "runs/$run" --dataset data/cub --split val --json "docs/results/$run-real-val.json" --device cpu
   fi
 done
+# The StackGAN shipped until 2026-12-04 (runs/stackgan-stage2-cub's step 806 on a 73 CPU-minute Stage I),
+# from git: the "-eval-64/256" files below are its.
+stackgan_first=runs/stackgan-cub-1-shipped.safetensors
+mkdir -p runs
+git show 0161c88:models/stackgan-cub.safetensors >"$stackgan_first"
 # The shipped bird models re-scored through the new encoders (features, R-precision and its real figure).
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
   cai eval --model models/gan-int-cls-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval-species.json --device cpu
   for side in 64 256; do
-    cai eval --model models/stackgan-cub.safetensors --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-eval-$side-species.json" --device cpu
+    cai eval --model "$stackgan_first" --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-eval-$side-species.json" --device cpu
   done
 fi
 if [ -d runs/damsm-cub-baseline ] && [ -d runs/damsm-cub-species ]; then
@@ -80,10 +85,8 @@ if [ -d runs/gan-int-cls-cub ]; then
   cai plot --run runs/gan-int-cls-cub --keys eval/rprec --out docs/images/gan-int-cls-cub-rprec.png
 fi
 
+cai sample --model "$stackgan_first" "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/stackgan-cub.png --device cpu && cp /tmp/stackgan-cub-stages.png docs/images/stackgan-cub-stages.png
 if [ -d runs/stackgan-stage2-cub ]; then
-  # Stage II holds its frozen Stage I: one file with both stages.
-  cai export --model runs/stackgan-stage2-cub --out models/stackgan-cub.safetensors --fp16
-  cai sample --model models/stackgan-cub.safetensors "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/stackgan-cub.png --device cpu && cp /tmp/stackgan-cub-stages.png docs/images/stackgan-cub-stages.png
   cai plot --run runs/stackgan-stage2-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/stackgan-stage2-cub-loss.png
 fi
 for run in stackgan-stage1-cub stackgan-stage1-cub-b16; do
@@ -213,15 +216,25 @@ if [ -d runs/stackgan-stage1-cub-2 ] && [ -d runs/damsm-cub-species ] && [ -d da
     bird_eval "$stage1_picked" stackgan-stage1-cub-2
   fi
 fi
-# Its Stage II (in progress): record, R-precision curve, and each stage's image for the fixed captions
-# at the checkpoint results.md names (the last one written when it was).
+# Its Stage II: record, R-precision curve, each stage's image for the fixed captions at the checkpoint
+# results.md shows (step 1,418, where it stood a session before), and the checkpoint shipped as
+# models/stackgan-cub.safetensors (with its Stage I: one file, both stages), scored per stage.
 stage2_shown=runs/stackgan-stage2-cub-2/checkpoints/step-00001418.safetensors
+stage2_shipped=runs/stackgan-stage2-cub-2/checkpoints/step-00002160.safetensors
 if [ -d runs/stackgan-stage2-cub-2 ]; then
   cai results --summarize runs/stackgan-stage2-cub-2
   cai plot --runs runs/stackgan-stage2-cub-2 --keys eval/rprec --x images --out docs/images/stackgan-stage2-cub-2-rprec.png
   if [ -f "$stage2_shown" ]; then
     cai sample --model "$stage2_shown" "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/stackgan-stage2-cub-2.jpg --device cpu
     cp /tmp/stackgan-stage2-cub-2-stages.jpg docs/images/stackgan-stage2-cub-2-stages.jpg
+  fi
+  if [ -f "$stage2_shipped" ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+    cai export --model "$stage2_shipped" --out models/stackgan-cub.safetensors --fp16
+    cai sample --model models/stackgan-cub.safetensors "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/stackgan-cub-2.jpg --device cpu
+    cp /tmp/stackgan-cub-2-stages.jpg docs/images/stackgan-cub-2-stages.jpg
+    for side in 64 256; do
+      cai eval --model models/stackgan-cub.safetensors --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-2-eval-$side.json" --device cpu
+    done
   fi
 fi
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
@@ -242,9 +255,9 @@ for run in stackgan-stage1-cub stackgan-stage1-cub-b16; do
     cai eval --model "runs/$run" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$run-eval.json" --device cpu
   fi
 done
-if [ -f models/stackgan-cub.safetensors ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
+if [ -d data/cub ] && [ -d runs/damsm-cub ]; then
   for side in 64 256; do
-    cai eval --model models/stackgan-cub.safetensors --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-eval-$side.json" --device cpu
+    cai eval --model "$stackgan_first" --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-eval-$side.json" --device cpu
   done
 fi
 if [ -d runs/wgan-cls-cub ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then

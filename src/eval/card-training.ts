@@ -22,7 +22,8 @@ export function runLength(r: RunSummary): string {
 
 /**
  * The card's `training`: `hardware` as the card has it, `checkpoint` and `steps` from the model
- * file's metadata, and with a run record `images` (seen by that step) and `run` (the run's length).
+ * file's metadata (and `stage1` for a stacked model), and with a run record `images` (seen by that
+ * step) and `run` (the run's length).
  */
 export function cardTraining(
   hardware: string | undefined,
@@ -38,11 +39,16 @@ export function cardTraining(
     return out;
   }
   out.steps = Number(step);
-  // A stacked model's file (StackGAN Stage II) records its last stage's step only.
+  // A stacked model's file (StackGAN Stage II) records its last stage's step only, and the Stage I it
+  // was trained on in its config; a record is the Stage II run's.
   if (model.metadata.stage1Model !== undefined) {
-    if (record !== undefined) throw new Error(`${model.file}: a stacked model's card names no run record`);
-    out.steps = `${count(out.steps)} (Stage II; Stage I's are not recorded in the file)`;
-    return out;
+    const stage1 = stage1Of(model.metadata.config);
+    if (stage1 !== undefined) out.stage1 = stage1;
+    if (record === undefined) {
+      out.steps = `${count(out.steps)} (Stage II; Stage I's are not recorded in the file)`;
+      return out;
+    }
+    out.steps = `${count(out.steps)} (Stage II)`;
   }
   if (record !== undefined) {
     const r = record.summary;
@@ -62,7 +68,14 @@ export function cardTraining(
         (r.startedFrom.images !== null
           ? `: ${count(r.startedFrom.images)} of the images above were seen before this run`
           : ': the images seen before this run are not recorded');
-    out.run = `${runLength(r)} (${record.file})`;
+    out.run = `${out.stage1 !== undefined ? 'Stage II: ' : ''}${runLength(r)} (${record.file})`;
   }
   return out;
+}
+
+/** The Stage I run or checkpoint a Stage II config names, when the file records its config. */
+function stage1Of(config: string | undefined): string | undefined {
+  if (config === undefined) return undefined;
+  const stage1 = (JSON.parse(config) as { stage1?: unknown }).stage1;
+  return typeof stage1 === 'string' ? stage1 : undefined;
 }

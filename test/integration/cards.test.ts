@@ -139,6 +139,23 @@ describe('training facts and tables of shipped models, from their files', () => 
     // A stacked model's file knows its last stage's step only, and says so.
     const stacked = { file: 's.safetensors', metadata: { step: '806', stage1Model: 'stackgan-stage1' } };
     assert.equal(cardTraining(undefined, stacked).steps, "806 (Stage II; Stage I's are not recorded in the file)");
+    // With its config, the Stage I it refines; with a record (the Stage II run's), that run's images.
+    const refiner = {
+      ...model,
+      metadata: {
+        ...model.metadata,
+        stage1Model: 'stackgan-stage1',
+        config: JSON.stringify({ stage1: 'runs/s1/ck.json' }),
+      },
+    };
+    assert.deepEqual(cardTraining('CPU', refiner, { file: 'r.json', summary: record }), {
+      hardware: 'CPU',
+      checkpoint: 'runs/r/checkpoints/step-00000750.safetensors',
+      stage1: 'runs/s1/ck.json',
+      steps: '750 (Stage II)',
+      images: 24_000,
+      run: 'Stage II: 1,000 steps, 0.03 M images, 2.0 h wall-clock, 3.5 CPU-hours since step 100, bf16 + channels-last (r.json)',
+    });
   });
 
   test("the early models table from each model file's metadata", () => {
