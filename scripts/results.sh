@@ -129,7 +129,7 @@ bird_eval() {
 # through the same encoders as the models above. Change dfgan_shipped only when another checkpoint
 # leads it on validation R-precision by more than one spread (docs/results.md, DF-GAN, "Steps 17,000
 # to 19,000").
-dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00015000.safetensors
+dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00023000.safetensors
 if [ -f "$dfgan_shipped" ]; then
   cai export --model "$dfgan_shipped" --out models/dfgan-cub.safetensors --fp16 --discriminator
   cai sample --model models/dfgan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
@@ -139,10 +139,10 @@ if [ -f "$dfgan_shipped" ]; then
 fi
 # The files shipped before, from git: until 2026-12-03 runs/dfgan-cub's step 9,500, then until
 # 2026-12-04 runs/dfgan-cub-4's step 1,000 (also on the validation split its successor was picked on),
-# then that day until 04:40 runs/dfgan-cub-6's step 12,000.
+# then that day until 04:40 runs/dfgan-cub-6's step 12,000, then until 10:40 its step 15,000.
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
   mkdir -p runs
-  for shipped in 5276c41:dfgan-cub-6-12000-shipped a339592:dfgan-cub-9500 baedd51:dfgan-cub-4-1000; do
+  for shipped in 2b45fe3:dfgan-cub-6-15000-shipped 5276c41:dfgan-cub-6-12000-shipped a339592:dfgan-cub-9500 baedd51:dfgan-cub-4-1000; do
     commit=${shipped%%:*} name=${shipped#*:}
     git show "$commit:models/dfgan-cub.safetensors" >"runs/$name.safetensors"
     bird_eval "runs/$name.safetensors" "$name"
@@ -236,6 +236,20 @@ if [ -d runs/stackgan-stage2-cub-2 ]; then
       cai eval --model models/stackgan-cub.safetensors --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-2-eval-$side.json" --device cpu
     done
   fi
+fi
+# WGAN-CLS (issue 19): the run at 5 critic batches per generator step (stopped at step 1,456, not
+# shipped: results.md) and the one at 1 (stopped at step 4,233): records, R-precision curves, and the
+# sample grids results.md shows.
+for ws in wgan-cls-cub-2:1430 wgan-cls-cub-3:4233; do
+  run=${ws%%:*} step=${ws#*:}
+  if [ -d "runs/$run" ]; then
+    cai results --summarize "runs/$run"
+    node -e "require('sharp')(process.argv[1]).jpeg({ quality: 88 }).toFile(process.argv[2])" \
+      "runs/$run/samples/step-$(printf %08d "$step").png" "docs/images/$run-$step.jpg"
+  fi
+done
+if [ -d runs/wgan-cls-cub-2 ] && [ -d runs/wgan-cls-cub-3 ]; then
+  cai plot --runs runs/wgan-cls-cub-2,runs/wgan-cls-cub-3 --keys eval/rprec --x images --out docs/images/wgan-cls-cub-2-rprec.png
 fi
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
 for b in 16 64; do
