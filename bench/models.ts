@@ -298,11 +298,22 @@ async function main(): Promise<void> {
   const deps: Partial<Record<'damsm' | 'stage1', string>> = {};
   const depOf: Record<string, 'damsm' | 'stage1'> = { damsm: 'damsm', 'stackgan-stage1': 'stage1' };
   try {
+    // What the wanted models need, and what those need in turn (Stage II → Stage I → DAMSM).
+    const required = new Set(wantedModels);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const m of MODELS) {
+        const provider = Object.keys(depOf).find((k) => depOf[k] === m.needs);
+        if (required.has(m.name) && provider !== undefined && !required.has(provider)) {
+          required.add(provider);
+          grew = true;
+        }
+      }
+    }
     for (const spec of MODELS) {
       const wanted = wantedModels.includes(spec.name);
       const provides = depOf[spec.name];
-      const laterNeed = provides && MODELS.some((m) => wantedModels.includes(m.name) && m.needs === provides);
-      if (!wanted && !laterNeed) continue;
+      if (!required.has(spec.name)) continue;
       const base = [`data.cache=${caches[spec.data]}`, ...spec.sets];
       if (spec.needs === 'damsm') base.push(`condition.damsm=${deps.damsm}`);
       if (spec.needs === 'stage1') base.push(`stage1=${deps.stage1}`);
