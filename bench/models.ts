@@ -33,6 +33,26 @@ interface ModelSpec {
   window: number;
 }
 
+/**
+ * The seed demo's models, two rows each: the row named after the model at the widths it was first
+ * measured at (`widths`: the official ones, or GAN-INT-CLS's for WGAN-CLS), since the before/after
+ * files compare rows by name, and a `-cpu` row timing the config as trained on two cores (issue 19).
+ */
+function seedDemoRows(
+  name: string,
+  config: string,
+  needs: ModelSpec['needs'],
+  window: number,
+  widths: string[],
+  sets: string[] = [],
+): ModelSpec[] {
+  const row = { config, data: 'cub' as const, needs, window };
+  return [
+    { name, ...row, sets: [...sets, ...widths] },
+    { name: `${name}-cpu`, ...row, sets },
+  ];
+}
+
 // In dependency order: DAMSM conditions the caption models; Stage II refines a Stage I.
 const MODELS: ModelSpec[] = [
   { name: 'tag-gan', config: 'configs/tag-gan-anime.yaml', data: 'anime', sets: [], window: 3 },
@@ -53,57 +73,30 @@ const MODELS: ModelSpec[] = [
     needs: 'damsm',
     window: 3,
   },
-  // The seed demo's models: the rows named after the model keep the widths they were first measured
-  // at (the official ones, or GAN-INT-CLS's for WGAN-CLS), since the before/after files compare rows
-  // by name; the -cpu rows are the configs as trained on two cores (issue 19).
-  {
-    name: 'wgan-cls',
-    config: 'configs/wgan-cls-cub.yaml',
-    data: 'cub',
-    sets: ['eval.samples=0', 'generator.width=64', 'discriminator.width=64'],
-    needs: 'damsm',
-    window: 1,
-  },
-  {
-    name: 'wgan-cls-cpu',
-    config: 'configs/wgan-cls-cub.yaml',
-    data: 'cub',
-    sets: ['eval.samples=0'],
-    needs: 'damsm',
-    window: 1,
-  },
-  {
-    name: 'stackgan-stage1',
-    config: 'configs/stackgan-stage1-cub.yaml',
-    data: 'cub',
-    sets: ['eval.samples=0', 'generator.width=128', 'discriminator.width=64'],
-    needs: 'damsm',
-    window: 3,
-  },
-  {
-    name: 'stackgan-stage1-cpu',
-    config: 'configs/stackgan-stage1-cub.yaml',
-    data: 'cub',
-    sets: ['eval.samples=0'],
-    needs: 'damsm',
-    window: 3,
-  },
-  {
-    name: 'stackgan-stage2',
-    config: 'configs/stackgan-stage2-cub.yaml',
-    data: 'cub',
-    sets: ['eval.samples=0', 'generator.width=128', 'discriminator.width=64'],
-    needs: 'stage1',
-    window: 1,
-  },
-  {
-    name: 'stackgan-stage2-cpu',
-    config: 'configs/stackgan-stage2-cub.yaml',
-    data: 'cub',
-    sets: ['eval.samples=0'],
-    needs: 'stage1',
-    window: 1,
-  },
+  ...seedDemoRows(
+    'wgan-cls',
+    'configs/wgan-cls-cub.yaml',
+    'damsm',
+    1,
+    ['generator.width=64', 'discriminator.width=64'],
+    ['eval.samples=0'],
+  ),
+  ...seedDemoRows(
+    'stackgan-stage1',
+    'configs/stackgan-stage1-cub.yaml',
+    'damsm',
+    3,
+    ['generator.width=128', 'discriminator.width=64'],
+    ['eval.samples=0'],
+  ),
+  ...seedDemoRows(
+    'stackgan-stage2',
+    'configs/stackgan-stage2-cub.yaml',
+    'stage1',
+    1,
+    ['generator.width=128', 'discriminator.width=64'],
+    ['eval.samples=0'],
+  ),
   {
     name: 'dfgan',
     config: 'configs/dfgan-cub.yaml',
@@ -138,25 +131,11 @@ const MODELS: ModelSpec[] = [
     needs: 'damsm',
     window: 1,
   },
-  // As for the seed demo's models above: official widths, then the configs as trained (issue 19).
-  {
-    name: 'stackgan-pp',
-    config: 'configs/stackgan-pp-cub.yaml',
-    data: 'cub',
-    sets: ['generator.width=64', 'discriminator.width=64'],
-    needs: 'damsm',
-    window: 1,
-  },
-  { name: 'stackgan-pp-cpu', config: 'configs/stackgan-pp-cub.yaml', data: 'cub', sets: [], needs: 'damsm', window: 1 },
-  {
-    name: 'attngan',
-    config: 'configs/attngan-cub.yaml',
-    data: 'cub',
-    sets: ['discriminator.width=64'],
-    needs: 'damsm',
-    window: 1,
-  },
-  { name: 'attngan-cpu', config: 'configs/attngan-cub.yaml', data: 'cub', sets: [], needs: 'damsm', window: 1 },
+  ...seedDemoRows('stackgan-pp', 'configs/stackgan-pp-cub.yaml', 'damsm', 1, [
+    'generator.width=64',
+    'discriminator.width=64',
+  ]),
+  ...seedDemoRows('attngan', 'configs/attngan-cub.yaml', 'damsm', 1, ['discriminator.width=64']),
 ];
 
 interface Mode {
