@@ -5,7 +5,10 @@
 // 76/64), and stored as JPEG; bounding_boxes.txt gets a box whose crop is the whole new image.
 // Captions, classes and the split are copied as they are, so `prepare` on the copy gives the same
 // records, splits and crops as on the original, up to JPEG re-encoding. Then tar.xz it.
-//   node scripts/compact-cub.mjs <cub-dir> <out-dir> [--side 304] [--quality 90]
+//   node scripts/compact-cub.mjs <cub-dir> <out-dir> [--side 304] [--quality 90] [--eval-quality Q --cache <dir>]
+// --eval-quality stores the photos that <dir>/records.jsonl (a cache prepared from the original) puts
+// outside the training split at quality Q: a training call never reads them, but they must be there,
+// since the class-disjoint split is drawn over all classes present (docs/gpu.md).
 // Needs `npm run build` (it uses the cache's own crop rule).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,8 +18,8 @@ import sharp from 'sharp';
 import { bboxCrop } from '../dist/src/data/cache/prepare.js';
 import { compactOptions } from './compact-options.mjs';
 
-const { src, out, side, quality } = compactOptions(
-  'node scripts/compact-cub.mjs <cub-dir> <out-dir> [--side 304] [--quality 90]',
+const { src, out, side, quality, evalQuality, cache } = compactOptions(
+  'node scripts/compact-cub.mjs <cub-dir> <out-dir> [--side 304] [--quality 90] [--eval-quality Q --cache <dir>]',
   { side: 304, quality: 90 },
 );
 const meta = path.join(src, 'CUB_200_2011');
@@ -52,6 +55,21 @@ for (const f of fs.readdirSync(meta))
 for (const d of ['text_c10', 'split'])
   if (fs.existsSync(path.join(src, d))) fs.cpSync(path.join(src, d), path.join(tmp, d), { recursive: true });
 
+// The records outside the training split ("<class>/<file>" ids), when their photos are stored lower.
+const notTrain = new Set();
+if (evalQuality !== null) {
+  const records = path.join(cache, 'records.jsonl');
+  if (!fs.existsSync(records)) {
+    console.error(`--eval-quality needs --cache <dir> with records.jsonl: ${records} is missing`);
+    process.exit(1);
+  }
+  for (const line of fs.readFileSync(records, 'utf8').split('\n'))
+    if (line.trim()) {
+      const r = JSON.parse(line);
+      if (r.split !== 'train') notTrain.add(r.id);
+    }
+}
+
 const newBoxes = [];
 let done = 0;
 let bytesIn = 0;
@@ -75,7 +93,7 @@ for (const [id, rel] of images) {
     const scale = side / Math.min(width, height);
     img = img.resize(Math.max(side, Math.round(width * scale)), Math.max(side, Math.round(height * scale)));
   }
-  await img.jpeg({ quality, mozjpeg: true }).toFile(target);
+  await img.jpeg({ quality: notTrain.has(rel) ? evalQuality : quality, mozjpeg: true }).toFile(target);
   bytesIn += fs.statSync(file).size;
   bytesOut += fs.statSync(target).size;
   if (++done % 500 === 0) console.error(`compact-cub: ${done}/${images.size} images`);
@@ -83,5 +101,5 @@ for (const [id, rel] of images) {
 fs.writeFileSync(path.join(tmp, 'CUB_200_2011', 'bounding_boxes.txt'), `${newBoxes.join('\n')}\n`);
 fs.renameSync(tmp, out);
 console.error(
-  `compact-cub: ${done} images, ${(bytesIn / 2 ** 20).toFixed(1)} MiB → ${(bytesOut / 2 ** 20).toFixed(1)} MiB (${side} px, JPEG ${quality}) in ${((Date.now() - started) / 1000).toFixed(0)} s → ${out}`,
+  `compact-cub: ${done} images, ${(bytesIn / 2 ** 20).toFixed(1)} MiB → ${(bytesOut / 2 ** 20).toFixed(1)} MiB (${side} px, JPEG ${quality}${evalQuality !== null ? `, ${notTrain.size} outside the training split at ${evalQuality}` : ''}) in ${((Date.now() - started) / 1000).toFixed(0)} s → ${out}`,
 );

@@ -8,16 +8,20 @@
 #                                        sharp (+ libvips), yaml: what training needs
 #   .gpu/package.json                    ("type": "module" for dist/)
 # .gpu/ is then a package root of its own: scripts/gpu-run.sh builds the addon into .gpu/build there.
-# Usage (repository root): bash scripts/pack-gpu.sh [--no-build]
+# With --compact, dist/ and node_modules/ travel as one .gpu/bundle.tar.xz (6.9 MiB instead of 22.6),
+# which unpack-node.sh unpacks on the machine: room for data in the call's 64 MiB.
+# Usage (repository root): bash scripts/pack-gpu.sh [--no-build] [--compact]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 gpu=.gpu
 
 build=1
+compact=0
 for a in "$@"; do
   case "$a" in
     --no-build) build=0 ;;
+    --compact) compact=1 ;;
     *) echo "pack-gpu: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -32,7 +36,8 @@ sed -i 's|dirname "\$0"|dirname "${BASH_SOURCE[0]:-$0}"|' "$gpu/unpack-node.sh"
 grep -q 'BASH_SOURCE' "$gpu/unpack-node.sh" || { echo "pack-gpu: could not patch $gpu/unpack-node.sh" >&2; exit 1; }
 
 # 2. What the run needs, fresh each time (a stale build/ from an earlier run would travel too).
-rm -rf "$gpu/dist" "$gpu/native" "$gpu/install" "$gpu/bench" "$gpu/node_modules" "$gpu/build" "$gpu/package.json"
+rm -rf "$gpu/dist" "$gpu/native" "$gpu/install" "$gpu/bench" "$gpu/node_modules" "$gpu/build" "$gpu/package.json" \
+  "$gpu/bundle.tar.xz"
 if [ "$build" = 1 ]; then npm run --silent build; fi
 [ -d dist/src/engine ] || { echo "pack-gpu: dist/ is missing: run npm run build" >&2; exit 1; }
 (cd dist && find . -name '*.js' -print0 | while IFS= read -r -d '' f; do
@@ -51,6 +56,14 @@ for pkg in node-addon-api node-api-headers sharp @img/colour @img/sharp-linux-x6
   mkdir -p "$gpu/node_modules/$(dirname "$pkg")"
   cp -r "node_modules/$pkg" "$gpu/node_modules/$pkg"
 done
+
+if [ "$compact" = 1 ]; then
+  (cd "$gpu" && tar -cf - dist node_modules | xz -T0 -6 >bundle.tar.xz && rm -rf dist node_modules)
+  cat >>"$gpu/unpack-node.sh" <<'EOS'
+# pack-gpu.sh --compact: dist/ and node_modules/ travel packed.
+if [ -f "$here/bundle.tar.xz" ] && [ ! -d "$here/dist" ]; then tar -xJf "$here/bundle.tar.xz" -C "$here"; fi
+EOS
+fi
 
 # 3. Size: everything that travels must stay under 64 MiB per call (the working tree counts too).
 bytes=$(du -sb "$gpu" | cut -f1)

@@ -60,26 +60,56 @@ function args(o: RandomOptions): [GeneratorHandle | null, number, number] {
   return [o.generator?.handle ?? null, dtypeCode(o.dtype ?? 'float32'), deviceCode(o.device ?? 'cpu')];
 }
 
+/**
+ * Draws where the generator lives and moves the result to the device asked for: a seeded CPU
+ * generator then gives the same numbers for a CUDA run as for a CPU run (libtorch refuses a CPU
+ * generator for a CUDA tensor).
+ */
+function onGeneratorDevice(o: RandomOptions, draw: (o: RandomOptions) => Tensor): Tensor {
+  const want = o.device ?? 'cpu';
+  const g = o.generator;
+  if (g === undefined || deviceCode(g.device) === deviceCode(want)) return draw(o);
+  const here = draw({ ...o, device: g.device });
+  const there = here.to(want);
+  here.dispose();
+  return there;
+}
+
+/** The same for draws shaped by a tensor (bernoulli, multinomial): its values go to the generator. */
+function fromGeneratorDevice(t: Tensor, g: Generator | undefined, draw: (t: Tensor) => Tensor): Tensor {
+  if (g === undefined || deviceCode(g.device) === deviceCode(t.device)) return draw(t);
+  const here = t.to(g.device);
+  const drawn = draw(here);
+  here.dispose();
+  const there = drawn.to(t.device);
+  drawn.dispose();
+  return there;
+}
+
 /** Uniform on [0, 1). */
 export function rand(shape: number[], opts: RandomOptions = {}): Tensor {
-  return new Tensor(native.rand(shape, ...args(opts)));
+  return onGeneratorDevice(opts, (o) => new Tensor(native.rand(shape, ...args(o))));
 }
 /** Standard normal. */
 export function randn(shape: number[], opts: RandomOptions = {}): Tensor {
-  return new Tensor(native.randn(shape, ...args(opts)));
+  return onGeneratorDevice(opts, (o) => new Tensor(native.randn(shape, ...args(o))));
 }
 /** Integers in [low, high). */
 export function randint(low: number, high: number, shape: number[], opts: RandomOptions = {}): Tensor {
   if (high <= low) throw new RangeError(`randint needs low < high, got [${low}, ${high})`);
-  return new Tensor(native.randint(low, high, shape, ...args({ dtype: 'int64', ...opts })));
+  return onGeneratorDevice(
+    { dtype: 'int64', ...opts },
+    (o) => new Tensor(native.randint(low, high, shape, ...args(o))),
+  );
 }
 export function normal(mean: number, std: number, shape: number[], opts: RandomOptions = {}): Tensor {
   if (!(std >= 0)) throw new RangeError(`normal std must be >= 0, got ${std}`);
-  return new Tensor(native.normal(mean, std, shape, ...args(opts)));
+  return onGeneratorDevice(opts, (o) => new Tensor(native.normal(mean, std, shape, ...args(o))));
 }
 /** 0/1 draws with the given probabilities. */
 export function bernoulli(probs: Tensor, opts: { generator?: Generator } = {}): Tensor {
-  return new Tensor(native.bernoulli(probs.handle, opts.generator?.handle ?? null));
+  const g = opts.generator;
+  return fromGeneratorDevice(probs, g, (p) => new Tensor(native.bernoulli(p.handle, g?.handle ?? null)));
 }
 /** Indices drawn from each row of (unnormalised) probabilities. */
 export function multinomial(
@@ -87,13 +117,19 @@ export function multinomial(
   numSamples: number,
   opts: { replacement?: boolean; generator?: Generator } = {},
 ): Tensor {
-  return new Tensor(
-    native.multinomial(probs.handle, numSamples, opts.replacement ?? false, opts.generator?.handle ?? null),
+  const g = opts.generator;
+  return fromGeneratorDevice(
+    probs,
+    g,
+    (p) => new Tensor(native.multinomial(p.handle, numSamples, opts.replacement ?? false, g?.handle ?? null)),
   );
 }
 /** A random permutation of 0..n-1 (int64). */
 export function randperm(n: number, opts: { generator?: Generator; device?: Device } = {}): Tensor {
-  return new Tensor(native.randperm(n, opts.generator?.handle ?? null, deviceCode(opts.device ?? 'cpu')));
+  return onGeneratorDevice(
+    opts,
+    (o) => new Tensor(native.randperm(n, o.generator?.handle ?? null, deviceCode(o.device ?? 'cpu'))),
+  );
 }
 /**
  * Normal(mean, std) truncated to [a, b] (in units of the distribution), by the inverse CDF

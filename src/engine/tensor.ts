@@ -234,12 +234,22 @@ export class Tensor implements Disposable {
   }
   /** Fills with U(a, b) draws. */
   uniform_(a = 0, b = 1, generator?: Generator): this {
-    native.uniform_(this.handle, a, b, generator?.handle ?? null);
-    return this;
+    return this.fillOnGenerator(generator, (h) => native.uniform_(h, a, b, generator?.handle ?? null));
   }
   /** Fills with N(mean, std) draws. */
   normal_(mean = 0, std = 1, generator?: Generator): this {
-    native.normal_(this.handle, mean, std, generator?.handle ?? null);
+    return this.fillOnGenerator(generator, (h) => native.normal_(h, mean, std, generator?.handle ?? null));
+  }
+  /** Fills where the generator lives when that is another device (libtorch refuses the mix). */
+  private fillOnGenerator(generator: Generator | undefined, fill: (h: Handle) => void): this {
+    if (generator === undefined || deviceCode(generator.device) === deviceCode(this.device)) {
+      fill(this.handle);
+      return this;
+    }
+    const here = this.to(generator.device);
+    fill(here.handle);
+    native.copy_(this.handle, here.handle);
+    here.dispose();
     return this;
   }
   /** this += weight * (end - this): an exponential moving average step. */

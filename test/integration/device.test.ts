@@ -17,7 +17,9 @@ import {
   liveTensors,
   noGrad,
   pickDevice,
+  bernoulli,
   randn,
+  randperm,
   tensor,
   tidy,
   type Tensor,
@@ -94,6 +96,30 @@ describe(`the engine on ${dev}`, () => {
       assert.deepEqual(vals(a), vals(b));
       const m = vals(a).reduce((s, v) => s + v, 0) / 1000;
       assert.ok(Math.abs(m) < 0.15, `mean of 1,000 standard normals ${m}`);
+    }));
+
+  // The training recipes seed generators on their device and draw CPU tensors from them (shuffles,
+  // fixed sample noise), and the reverse; libtorch refuses both mixes, so the engine draws where the
+  // generator lives and moves the numbers (the first StackGAN++ run on an H200 stopped there).
+  test('a generator draws for tensors of the other device: the same numbers as on its own', () =>
+    tidy(() => {
+      const mine = vals(randn([64], { generator: new Generator(5, 'cpu') }));
+      const other = randn([64], { generator: new Generator(5, 'cpu'), device: dev });
+      assert.equal(other.device, dev);
+      assert.deepEqual(vals(other), mine);
+      const onDev = vals(randn([64], { generator: new Generator(6, dev), device: dev }));
+      assert.deepEqual(vals(randn([64], { generator: new Generator(6, dev) })), onDev);
+      const perm = vals(randperm(50, { generator: new Generator(7, dev) }));
+      assert.deepEqual(
+        [...perm].sort((a, b) => a - b),
+        [...Array(50).keys()],
+      );
+      const coins = bernoulli(tensor([0, 1, 0, 1]).to(dev), { generator: new Generator(8, 'cpu') });
+      assert.equal(coins.device, dev);
+      assert.deepEqual(vals(coins), [0, 1, 0, 1]);
+      const filled = tensor([0, 0, 0]).uniform_(2, 3, new Generator(9, dev));
+      assert.equal(filled.device, 'cpu');
+      assert.ok(vals(filled).every((v) => v >= 2 && v < 3));
     }));
 
   test('an Adam step on the device equals the CPU step', () => {
