@@ -251,6 +251,35 @@ done
 if [ -d runs/wgan-cls-cub-2 ] && [ -d runs/wgan-cls-cub-3 ]; then
   cai plot --runs runs/wgan-cls-cub-2,runs/wgan-cls-cub-3 --keys eval/rprec --x images --out docs/images/wgan-cls-cub-2-rprec.png
 fi
+# The same without DiffAugment (wgan-cls-cub-4): its record, and step 3,850 of both side by side.
+if [ -d runs/wgan-cls-cub-3 ] && [ -d runs/wgan-cls-cub-4 ]; then
+  cai results --summarize runs/wgan-cls-cub-4
+  node -e "
+const sharp = require('sharp');
+(async () => {
+  const [a, b] = await Promise.all(process.argv.slice(1, 3).map((f) => sharp(f).resize({ width: 400 }).toBuffer()));
+  await sharp({ create: { width: 810, height: 400, channels: 3, background: '#ffffff' } })
+    .composite([{ input: a, left: 0, top: 0 }, { input: b, left: 410, top: 0 }])
+    .jpeg({ quality: 85 })
+    .toFile(process.argv[3]);
+})();" runs/wgan-cls-cub-3/samples/step-00003850.png runs/wgan-cls-cub-4/samples/step-00003850.png \
+    docs/images/wgan-cls-cub-augment-ablation.jpg
+fi
+# StackGAN++ grown on the H200 (scripts/gpu-chains.sh with configs/gpu/stackgan-pp-cub.plan; the
+# exports and logs as they came back, in runs/gpu-1): both generators per stage on the test protocol,
+# and their stages for the fixed captions.
+for m in official:stackgan-pp-256 half:stackgan-pp-half-256; do
+  f=runs/gpu-1/${m#*:}.safetensors
+  if [ -f "$f" ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+    for side in 64 256; do
+      cai eval --model "$f" --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-pp-h200-1-${m%%:*}-eval-$side.json" --device cpu
+    done
+    cai sample --model "$f" "${bird_captions[@]}" --n 4 --out "/tmp/${m#*:}.png" --device cpu
+    shown=$([ "${m%%:*}" = half ] && echo stackgan-pp-h200-1-half-stages || echo stackgan-pp-h200-1-stages)
+    node -e "require('sharp')(process.argv[1]).extract({ left: 0, top: 0, width: 776, height: 2070 }).resize({ width: 388 }).jpeg({ quality: 85 }).toFile(process.argv[2])" \
+      "/tmp/${m#*:}-stages.png" "docs/images/$shown.jpg"
+  fi
+done
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
 for b in 16 64; do
   run="stackgan-stage1-cub-updates-b$b"
