@@ -14,7 +14,7 @@ exclude=$(git rev-parse --git-path info/exclude)
 mark='# gpu-travel.sh slim'
 case "${1:-}" in
   slim)
-    if git diff --cached --quiet -- "${dirs[@]}"; then :; else
+    if ! git diff --cached --quiet -- "${dirs[@]}"; then
       echo "gpu-travel: staged changes under ${dirs[*]}: commit or unstage them first" >&2
       exit 1
     fi
