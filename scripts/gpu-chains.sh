@@ -102,11 +102,10 @@ chain() {
 }
 
 mapfile -t lines < <(grep -v '^\s*#' "$repo/$PLAN" | grep -v '^\s*$')
-mapfile -t labels < <(printf '%s\n' "${lines[@]}" | awk '{ print $1 }' | awk '!seen[$0]++')
+mapfile -t labels < <(printf '%s\n' "${lines[@]}" | awk '!seen[$1]++ { print $1 }')
 pids=()
 for label in "${labels[@]}"; do
-  mine=()
-  for l in "${lines[@]}"; do [ "$(awk '{ print $1 }' <<<"$l")" = "$label" ] && mine+=("$l"); done
+  mapfile -t mine < <(printf '%s\n' "${lines[@]}" | awk -v c="$label" '$1 == c')
   chain "$label" "${mine[@]}" &
   pids+=($!)
 done

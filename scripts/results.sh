@@ -274,10 +274,10 @@ for m in official:stackgan-pp-256 half:stackgan-pp-half-256; do
     for side in 64 256; do
       cai eval --model "$f" --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-pp-h200-1-${m%%:*}-eval-$side.json" --device cpu
     done
-    cai sample --model "$f" "${bird_captions[@]}" --n 4 --out "/tmp/${m#*:}.png" --device cpu
-    shown=$([ "${m%%:*}" = half ] && echo stackgan-pp-h200-1-half-stages || echo stackgan-pp-h200-1-stages)
-    node -e "require('sharp')(process.argv[1]).extract({ left: 0, top: 0, width: 776, height: 2070 }).resize({ width: 388 }).jpeg({ quality: 85 }).toFile(process.argv[2])" \
-      "/tmp/${m#*:}-stages.png" "docs/images/$shown.jpg"
+    # The first two captions: 8 rows of 64, 128 and 256 px side by side.
+    cai sample --model "$f" "${bird_captions[@]:0:4}" --n 4 --out "/tmp/${m#*:}.png" --device cpu
+    node -e "require('sharp')(process.argv[1]).resize({ width: 388 }).jpeg({ quality: 85 }).toFile(process.argv[2])" \
+      "/tmp/${m#*:}-stages.png" "docs/images/stackgan-pp-h200-1-${m%%:*}-stages.jpg"
   fi
 done
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
