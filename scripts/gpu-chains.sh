@@ -9,6 +9,8 @@
 #   4. the runs named in EXPORT exported as fp16 safetensors in 15 MiB parts, and one tarball of the
 #      logs, metrics, run records and newest sample grids.
 #   PLAN=.gpu/plan.txt EXPORT="stackgan-pp-256" DEADLINE=560 bash scripts/gpu-chains.sh
+# A name in EXPORT ending in '+D' keeps its discriminator(s) too (`export --discriminator`), so a later
+# run can go on from the file (init.from / grow.from) when this machine's checkpoints are gone.
 # Plan lines: <chain> <run-name> <minutes|rest> <config> [key=value ...]. '@runs/' in a value names
 # this machine's run folder; 'rest' gives a chain's last run what is left before DEADLINE seconds
 # (counted from the script's start) minus the time kept for the exports. data.cache and
@@ -124,9 +126,12 @@ for p in "${pids[@]}"; do wait "$p" || status=1; done
 kill "$watchdog" 2>/dev/null
 if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi --query-gpu=memory.used --format=csv,noheader >>"$logs/setup.log" 2>&1; fi
 
-for name in ${EXPORT:-}; do
+for entry in ${EXPORT:-}; do
+  name=${entry%+D}
+  withD=()
+  [ "$name" = "$entry" ] || withD=(--discriminator)
   [ -d "$runs/$name/checkpoints" ] || { say "export: $name has no checkpoints"; status=1; continue; }
-  $cli export --model "$runs/$name" --fp16 --out "$runs/$name.safetensors" >>"$logs/chains.log" 2>&1 || { status=1; continue; }
+  $cli export --model "$runs/$name" --fp16 ${withD[@]+"${withD[@]}"} --out "$runs/$name.safetensors" >>"$logs/chains.log" 2>&1 || { status=1; continue; }
   split -b 15M -d -a 1 "$runs/$name.safetensors" "$OUT/$name.safetensors.part-"
   (cd "$runs" && sha256sum "$name.safetensors") >"$OUT/$name.safetensors.sha256"
   say "exported $name: $(du -h "$runs/$name.safetensors" | cut -f1)"

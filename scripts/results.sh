@@ -117,11 +117,13 @@ fi
 # docs/results/<name>-eval.json) or, with "val", on the validation split against the training birds
 # (docs/results/<name>-val-eval.json), where DF-GAN checkpoints are picked.
 # Usage: bird_eval <model> <name> [test|val]
+# The encoders are $bird_damsm: the species DAMSM run, or from 2026-12-04 on the committed pair.
+bird_damsm=runs/damsm-cub-species
 bird_eval() {
   if [ "${3:-test}" = val ]; then
-    cai eval --model "$1" --damsm runs/damsm-cub-species --dataset data/cub --split val --reference train --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-val-eval.json" --device cpu
+    cai eval --model "$1" --damsm "$bird_damsm" --dataset data/cub --split val --reference train --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-val-eval.json" --device cpu
   else
-    cai eval --model "$1" --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-eval.json" --device cpu
+    cai eval --model "$1" --damsm "$bird_damsm" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-eval.json" --device cpu
   fi
 }
 # DF-GAN on the birds (issue 18): the shipped checkpoint, picked among the kept checkpoints of its run
@@ -307,4 +309,34 @@ if [ -d runs/wgan-cls-cub ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
   cai sample --model runs/wgan-cls-cub "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/wgan-cls-cub.png --device cpu
   cai plot --run runs/wgan-cls-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/wgan-cls-cub-loss.png
   cai eval --model runs/wgan-cls-cub --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/wgan-cls-cub-eval.json --device cpu
+fi
+# After runs/ was lost a third time (2026-12-04, evening): the committed encoders score the birds from
+# here on (docs/evaluation.md): the real held-out birds, the shipped files beside the runs that go on
+# from them, and those runs' kept checkpoints: runs/dfgan-cub-7 (64 px, the shipped file toward 1 M
+# images) and runs/dfgan-cub-128 (grown to 128 px from the shipped file).
+if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
+  bird_damsm=assets/damsm-cub-species.safetensors
+  cai eval --damsm "$bird_damsm" --dataset data/cub --split test --json docs/results/damsm-cub-species-committed-real.json --device cpu
+  cai eval --damsm "$bird_damsm" --dataset data/cub --split val --json docs/results/damsm-cub-species-committed-real-val.json --device cpu
+  git show 007683f:models/dfgan-cub.safetensors >runs/dfgan-cub-6-23000-shipped.safetensors
+  bird_eval runs/dfgan-cub-6-23000-shipped.safetensors dfgan-cub-6-23000-committed
+  bird_eval runs/dfgan-cub-6-23000-shipped.safetensors dfgan-cub-6-23000-committed val
+  git show 007683f:models/stackgan-cub.safetensors >runs/stackgan-cub-2-shipped.safetensors
+  for side in 64 256; do
+    cai eval --model runs/stackgan-cub-2-shipped.safetensors --damsm "$bird_damsm" --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-2-committed-eval-$side.json" --device cpu
+  done
+  for run in dfgan-cub-7 dfgan-cub-128; do
+    for ck in runs/$run/checkpoints/step-*.safetensors; do
+      [ -f "$ck" ] || continue
+      step=${ck##*/step-}
+      step=$((10#${step%.safetensors}))
+      if ((step % 1000 == 0)); then
+        bird_eval "$ck" "$run-$step" val
+      fi
+    done
+  done
+  if [ -f runs/dfgan-cub-128/checkpoints/step-00001000.safetensors ]; then
+    cai sample --model runs/dfgan-cub-128/checkpoints/step-00001000.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/dfgan-cub-128-1000.png --device cpu
+    node -e "require('sharp')(process.argv[1]).jpeg({ quality: 85 }).toFile(process.argv[2])" /tmp/dfgan-cub-128-1000.png docs/images/dfgan-cub-128-1000.jpg
+  fi
 fi

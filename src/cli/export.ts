@@ -27,6 +27,8 @@ one .safetensors file; for a latent-encoder run, the encoder (ship it as models/
   --fp16           store weights as float16
   --discriminator  keep the discriminator(s) too (sampling ignores them): a run can then go on from the
                    file with its D (init.from) when the run's checkpoints are gone
+  --image-encoder  for a DAMSM run: keep its image encoder too, so the file scores R-precision and FID
+                   (eval --damsm <file>) on the same encoders after the run is gone
   --average <a,b,…> average the generator's weights (its moving average when it has one) with those of
                    these checkpoints of the same run: a longer window than the run's EMA
   --dataset <cache> the cache the model was trained on: for --standing-stats, and for a tag model
@@ -46,6 +48,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
       out: { type: 'string' },
       fp16: { type: 'boolean', default: false },
       discriminator: { type: 'boolean', default: false },
+      'image-encoder': { type: 'boolean', default: false },
       best: { type: 'boolean', default: false },
       dataset: { type: 'string' },
       average: { type: 'string' },
@@ -69,6 +72,14 @@ export async function exportCommand(argv: string[]): Promise<void> {
     );
   const seed = intOption('--seed', values.seed!);
   const ck = loadCheckpoint(resolveRunCheckpoint(values.model, values.best!));
+  const withImage = values['image-encoder']!;
+  if (withImage && ck.metadata.model !== 'damsm') {
+    for (const t of ck.tensors.values()) t.dispose();
+    throw new UsageError(
+      `--image-encoder is for DAMSM runs; ${ck.path} holds a ${ck.metadata.model} model`,
+      exportHelp,
+    );
+  }
   const others: LoadedCheckpoint[] = [];
   const owned: Tensor[] = [];
   try {
@@ -84,6 +95,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
       if (k.startsWith(gPrefix)) name = `G.${k.slice(gPrefix.length)}`;
       else if (k.startsWith('text.') || k.startsWith('stage1.') || k.startsWith('encoder.')) name = k;
       else if (values.discriminator && /^D\d*\./.test(k)) name = k;
+      else if (withImage && k.startsWith('image.')) name = k;
       if (name === null) continue;
       let v = t;
       if (values.fp16 && t.dtype === 'float32') {
@@ -111,6 +123,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
       'tagsInData',
     ])
       if (ck.metadata[k] !== undefined) meta[k] = ck.metadata[k]!;
+    if (withImage) meta.imageEncoder = ck.metadata.imageEncoder!;
     // A run that started from another model's weights: the file records the images its G had seen
     // before this run, so that a run started from this file counts them too.
     const before = imagesBefore(ck);

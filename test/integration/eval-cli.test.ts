@@ -168,6 +168,31 @@ describe('creativeai eval', () => {
     await fails(['--damsm', damsmRun, '--dataset', shapes, '--metrics', 'fid'], /without --model only --metrics rprec/);
   });
 
+  test('a DAMSM exported with --image-encoder scores as its run does; without it, or from a GAN, it says why not', async () => {
+    const common = ['--dataset', shapes, '--n', '30', '--split', 'val,test'];
+    const file = path.join(tmp, 'out', 'damsm-both.safetensors');
+    await creativeai('export', '--model', damsmRun, '--image-encoder', '--out', file);
+    const fromRun = path.join(tmp, 'out', 'damsm-run.json');
+    const fromFile = path.join(tmp, 'out', 'damsm-file.json');
+    await creativeai('eval', '--damsm', damsmRun, ...common, '--json', fromRun);
+    await creativeai('eval', '--damsm', file, ...common, '--json', fromFile);
+    const a = JSON.parse(fs.readFileSync(fromRun, 'utf8')) as EncoderEvaluation;
+    const b = JSON.parse(fs.readFileSync(fromFile, 'utf8')) as EncoderEvaluation;
+    assert.deepEqual(b.rprec.splits, a.rprec.splits);
+    assert.deepEqual(b.imageToText, a.imageToText);
+    assert.deepEqual(b.textToImage, a.textToImage);
+    assert.equal(b.rprec.label, a.rprec.label);
+    const textOnly = path.join(tmp, 'out', 'damsm-text.safetensors');
+    await creativeai('export', '--model', damsmRun, '--out', textOnly);
+    await assert.rejects(creativeai('eval', '--damsm', textOnly, ...common), (x: { stderr: string }) =>
+      /text encoder only: .*--image-encoder/.test(x.stderr),
+    );
+    await assert.rejects(
+      creativeai('export', '--model', gicRun, '--image-encoder', '--out', path.join(tmp, 'out', 'x.safetensors')),
+      (x: { stderr: string; code: number }) => x.code === 2 && /--image-encoder is for DAMSM runs/.test(x.stderr),
+    );
+  });
+
   test('missing inputs and unknown metrics are usage errors that say what to pass', async () => {
     const fails = async (args: string[], re: RegExp): Promise<void> =>
       assert.rejects(
