@@ -116,8 +116,8 @@ fi
 # A bird model through the species encoders: on the test protocol (test captions, real val birds beside;
 # docs/results/<name>-eval.json) or, with "val", on the validation split against the training birds
 # (docs/results/<name>-val-eval.json), where DF-GAN checkpoints are picked.
-# Usage: bird_eval <model> <name> [test|val]
 # The encoders are $bird_damsm: the species DAMSM run, or from 2026-12-04 on the committed pair.
+# Usage: bird_eval <model> <name> [test|val]
 bird_damsm=runs/damsm-cub-species
 bird_eval() {
   if [ "${3:-test}" = val ]; then
@@ -316,6 +316,7 @@ fi
 # images) and runs/dfgan-cub-128 (grown to 128 px from the shipped file).
 if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   bird_damsm=assets/damsm-cub-species.safetensors
+  mkdir -p runs
   cai eval --damsm "$bird_damsm" --dataset data/cub --split test --json docs/results/damsm-cub-species-committed-real.json --device cpu
   cai eval --damsm "$bird_damsm" --dataset data/cub --split val --json docs/results/damsm-cub-species-committed-real-val.json --device cpu
   git show 007683f:models/dfgan-cub.safetensors >runs/dfgan-cub-6-23000-shipped.safetensors

@@ -26,12 +26,13 @@ export function loadDamsm(
     const conditioner = conditionerFromMetadata({ ...ck.metadata, condition: 'damsm' }) as DamsmConditioner;
     conditioner.module.loadStateDict(withPrefix(ck.tensors, 'text.'));
     let image: DamsmImageEncoder | null = null;
-    if (withImage && ck.metadata.imageEncoder === undefined)
-      throw new Error(
-        `${ck.path} holds a DAMSM's text encoder only: R-precision and FID need its image encoder too (a DAMSM run, or creativeai export --image-encoder)`,
-      );
     if (withImage) {
-      image = new DamsmImageEncoder(JSON.parse(ck.metadata.imageEncoder ?? 'null') as DamsmImageEncoderOptions);
+      const options = ck.metadata.imageEncoder;
+      if (options === undefined)
+        throw new Error(
+          `${ck.path} holds a DAMSM's text encoder only: R-precision and FID need its image encoder too (a DAMSM run, or creativeai export --image-encoder)`,
+        );
+      image = new DamsmImageEncoder(JSON.parse(options) as DamsmImageEncoderOptions);
       image.loadStateDict(withPrefix(ck.tensors, 'image.'));
       image.eval().requiresGrad_(false);
     }
