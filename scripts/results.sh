@@ -126,6 +126,11 @@ bird_eval() {
     cai eval --model "$1" --damsm "$bird_damsm" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-eval.json" --device cpu
   fi
 }
+# The step of a checkpoint file (runs/<run>/checkpoints/step-00001000.safetensors → 1000).
+checkpoint_step() {
+  local step=${1##*/step-}
+  echo $((10#${step%.safetensors}))
+}
 # DF-GAN on the birds (issue 18): the shipped checkpoint, picked among the kept checkpoints of its run
 # by R-precision on the validation split (the val evaluations below), scored on the test split
 # through the same encoders as the models above. Change dfgan_shipped only when another checkpoint
@@ -197,8 +202,7 @@ dfgan_chain runs/dfgan-cub-6 6000,10500 docs/results/runs/dfgan-cub.json docs/re
 if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
   for ck in runs/dfgan-cub-6/checkpoints/step-*.safetensors; do
     [ -f "$ck" ] || continue
-    step=${ck##*/step-}
-    step=$((10#${step%.safetensors}))
+    step=$(checkpoint_step "$ck")
     if ((step >= 9000 && step % 500 == 0)); then
       bird_eval "$ck" "dfgan-cub-6-$step" val
       bird_eval "$ck" "dfgan-cub-6-$step"
@@ -329,8 +333,7 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   for run in dfgan-cub-7 dfgan-cub-128; do
     for ck in runs/$run/checkpoints/step-*.safetensors; do
       [ -f "$ck" ] || continue
-      step=${ck##*/step-}
-      step=$((10#${step%.safetensors}))
+      step=$(checkpoint_step "$ck")
       if ((step % 1000 == 0)); then
         bird_eval "$ck" "$run-$step" val
       fi
