@@ -117,11 +117,15 @@ fi
 # docs/results/<name>-eval.json) or, with "val", on the validation split against the training birds
 # (docs/results/<name>-val-eval.json), where DF-GAN checkpoints are picked.
 # The encoders are $bird_damsm: the species DAMSM run, or from 2026-12-04 on the committed pair.
-# Usage: bird_eval <model> <name> [test|val]
+# A stacked model's stage (64, 128 or 256) is scored on the test protocol with a fourth argument
+# (docs/results/<name>-eval-<stage>.json).
+# Usage: bird_eval <model> <name> [test|val] [stage]
 bird_damsm=runs/damsm-cub-species
 bird_eval() {
   if [ "${3:-test}" = val ]; then
     cai eval --model "$1" --damsm "$bird_damsm" --dataset data/cub --split val --reference train --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-val-eval.json" --device cpu
+  elif [ -n "${4:-}" ]; then
+    cai eval --model "$1" --damsm "$bird_damsm" --stage "$4" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-eval-$4.json" --device cpu
   else
     cai eval --model "$1" --damsm "$bird_damsm" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-eval.json" --device cpu
   fi
@@ -239,7 +243,7 @@ if [ -d runs/stackgan-stage2-cub-2 ]; then
     cai sample --model models/stackgan-cub.safetensors "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/stackgan-cub-2.jpg --device cpu
     cp /tmp/stackgan-cub-2-stages.jpg docs/images/stackgan-cub-2-stages.jpg
     for side in 64 256; do
-      cai eval --model models/stackgan-cub.safetensors --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-2-eval-$side.json" --device cpu
+      bird_eval models/stackgan-cub.safetensors stackgan-cub-2 test "$side"
     done
   fi
 fi
@@ -278,7 +282,7 @@ for m in official:stackgan-pp-256 half:stackgan-pp-half-256; do
   f=runs/gpu-1/${m#*:}.safetensors
   if [ -f "$f" ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
     for side in 64 256; do
-      cai eval --model "$f" --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-pp-h200-1-${m%%:*}-eval-$side.json" --device cpu
+      bird_eval "$f" "stackgan-pp-h200-1-${m%%:*}" test "$side"
     done
     # The first two captions: 8 rows of 64, 128 and 256 px side by side.
     cai sample --model "$f" "${bird_captions[@]:0:4}" --n 4 --out "/tmp/${m#*:}.png" --device cpu
@@ -328,7 +332,12 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   bird_eval runs/dfgan-cub-6-23000-shipped.safetensors dfgan-cub-6-23000-committed val
   git show 007683f:models/stackgan-cub.safetensors >runs/stackgan-cub-2-shipped.safetensors
   for side in 64 256; do
-    cai eval --model runs/stackgan-cub-2-shipped.safetensors --damsm "$bird_damsm" --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-2-committed-eval-$side.json" --device cpu
+    bird_eval runs/stackgan-cub-2-shipped.safetensors stackgan-cub-2-committed test "$side"
+  done
+  # The StackGAN shipped when issue 19 was filed ("today's StackGAN", its target), on the same scale.
+  git show 0161c88:models/stackgan-cub.safetensors >runs/stackgan-cub-1-shipped.safetensors
+  for side in 64 256; do
+    bird_eval runs/stackgan-cub-1-shipped.safetensors stackgan-cub-1-committed test "$side"
   done
   for run in dfgan-cub-7 dfgan-cub-128; do
     for ck in runs/$run/checkpoints/step-*.safetensors; do
@@ -339,6 +348,17 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
       fi
     done
   done
+  # WGAN-CLS rerun (issue 19; the config as wgan-cls-cub-4 trained: no DiffAugment, one critic batch
+  # per generator step), shipped at its best checkpoint by in-training R-precision (1,000 val captions).
+  wgan_shipped=runs/wgan-cls-cub-5/checkpoints/step-00011000.safetensors
+  if [ -f "$wgan_shipped" ]; then
+    cai results --summarize runs/wgan-cls-cub-5
+    cai plot --runs docs/results/runs/wgan-cls-cub-4.json,runs/wgan-cls-cub-5 --keys eval/rprec --x images --out docs/images/wgan-cls-cub-5-rprec.png
+    cai export --model "$wgan_shipped" --out models/wgan-cls-cub.safetensors --fp16
+    cai sample --model models/wgan-cls-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/wgan-cls-cub-5.png --device cpu
+    node -e "require('sharp')(process.argv[1]).jpeg({ quality: 85 }).toFile(process.argv[2])" /tmp/wgan-cls-cub-5.png docs/images/wgan-cls-cub-5.jpg
+    bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
+  fi
   if [ -f runs/dfgan-cub-128/checkpoints/step-00001000.safetensors ]; then
     cai sample --model runs/dfgan-cub-128/checkpoints/step-00001000.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/dfgan-cub-128-1000.png --device cpu
     node -e "require('sharp')(process.argv[1]).jpeg({ quality: 85 }).toFile(process.argv[2])" /tmp/dfgan-cub-128-1000.png docs/images/dfgan-cub-128-1000.jpg

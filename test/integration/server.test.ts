@@ -81,7 +81,7 @@ describe('HTTP API', () => {
       models: { name: string; condition: string; metrics: unknown[]; examples: string[] }[];
     }>();
     const names = list.map((m) => m.name);
-    assert.deepEqual(names.sort(), ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime']);
+    assert.deepEqual(names.sort(), ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime', 'wgan-cls-cub']);
     const tags = list.find((m) => m.name === TAGS)!;
     assert.equal(tags.condition, 'tags');
     assert.ok(tags.metrics.length > 0 && tags.examples.length > 0);
@@ -500,7 +500,15 @@ describe('queue limits, model memory and the game', () => {
         foolRate: number | null;
       }[];
     }>();
-    assert.deepEqual(stats.playable.sort(), ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime']);
+    assert.deepEqual(stats.playable.sort(), [
+      'dfgan-cub',
+      CUB,
+      STACK,
+      ACGAN,
+      TAGS,
+      'tag-projection-anime',
+      'wgan-cls-cub',
+    ]);
     const t = stats.tallies.find((x) => x.model === TAGS)!;
     assert.equal(t.fakes, fakes);
     assert.equal(t.fooled, fooled);
@@ -584,7 +592,7 @@ describe('queue limits, model memory and the game', () => {
         .list()
         .map((c) => c.name)
         .sort(),
-      ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime'],
+      ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime', 'wgan-cls-cub'],
     );
     assert.equal(r.problems.length, 3, r.problems.join('\n'));
     assert.ok(r.problems.some((p) => p.includes('broken.safetensors')));
