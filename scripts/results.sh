@@ -130,6 +130,23 @@ bird_eval() {
     cai eval --model "$1" --damsm "$bird_damsm" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-eval.json" --device cpu
   fi
 }
+# Two images side by side, each scaled to the height given, 10 px apart, as a JPEG.
+# Usage: side_by_side <left> <right> <out.jpg> <height>
+side_by_side() {
+  node -e "
+const sharp = require('sharp');
+(async () => {
+  const [left, right, out, h] = process.argv.slice(1);
+  const height = Number(h);
+  const [a, b] = await Promise.all(
+    [left, right].map((f) => sharp(f).resize({ height }).toBuffer({ resolveWithObject: true })),
+  );
+  await sharp({ create: { width: a.info.width + 10 + b.info.width, height, channels: 3, background: '#ffffff' } })
+    .composite([{ input: a.data, left: 0, top: 0 }, { input: b.data, left: a.info.width + 10, top: 0 }])
+    .jpeg({ quality: 85 })
+    .toFile(out);
+})();" "$1" "$2" "$3" "$4"
+}
 # The step of a checkpoint file (runs/<run>/checkpoints/step-00001000.safetensors → 1000).
 checkpoint_step() {
   local step=${1##*/step-}
@@ -140,6 +157,7 @@ checkpoint_step() {
 # through the same encoders as the models above. Change dfgan_shipped only when another checkpoint
 # leads it on validation R-precision by more than one spread (docs/results.md, DF-GAN, "Steps 17,000
 # to 19,000").
+# Shipped until 2026-12-05 (the pick at the end of this script replaces it).
 dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00023000.safetensors
 if [ -f "$dfgan_shipped" ]; then
   cai export --model "$dfgan_shipped" --out models/dfgan-cub.safetensors --fp16 --discriminator
@@ -264,16 +282,8 @@ fi
 # The same without DiffAugment (wgan-cls-cub-4): its record, and step 3,850 of both side by side.
 if [ -d runs/wgan-cls-cub-3 ] && [ -d runs/wgan-cls-cub-4 ]; then
   cai results --summarize runs/wgan-cls-cub-4
-  node -e "
-const sharp = require('sharp');
-(async () => {
-  const [a, b] = await Promise.all(process.argv.slice(1, 3).map((f) => sharp(f).resize({ width: 400 }).toBuffer()));
-  await sharp({ create: { width: 810, height: 400, channels: 3, background: '#ffffff' } })
-    .composite([{ input: a, left: 0, top: 0 }, { input: b, left: 410, top: 0 }])
-    .jpeg({ quality: 85 })
-    .toFile(process.argv[3]);
-})();" runs/wgan-cls-cub-3/samples/step-00003850.png runs/wgan-cls-cub-4/samples/step-00003850.png \
-    docs/images/wgan-cls-cub-augment-ablation.jpg
+  side_by_side runs/wgan-cls-cub-3/samples/step-00003850.png runs/wgan-cls-cub-4/samples/step-00003850.png \
+    docs/images/wgan-cls-cub-augment-ablation.jpg 400
 fi
 # StackGAN++ grown on the H200 (scripts/gpu-chains.sh with configs/gpu/stackgan-pp-cub.plan; the
 # exports and logs as they came back, in runs/gpu-1): both generators per stage on the test protocol,
@@ -343,11 +353,20 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     for ck in runs/$run/checkpoints/step-*.safetensors; do
       [ -f "$ck" ] || continue
       step=$(checkpoint_step "$ck")
-      if ((step % 1000 == 0)); then
+      # Every 1,000th step; from 6,500 on the 1 M-image run's end-of-run pick read every 500th and the last.
+      if ((step % 1000 == 0)) || { [ "$run" = dfgan-cub-7 ] && ((step >= 6500 && (step % 500 == 0 || step == 8250))); }; then
         bird_eval "$ck" "$run-$step" val
       fi
     done
   done
+  # The end-of-run pick of dfgan-cub-7 (docs/results.md, "The 1 M-image run's end"): step 5,000, within
+  # one spread of the file it went on from on validation R-precision and ahead on FID and KID.
+  dfgan_shipped=runs/dfgan-cub-7/checkpoints/step-00005000.safetensors
+  if [ -f "$dfgan_shipped" ]; then
+    cai export --model "$dfgan_shipped" --out models/dfgan-cub.safetensors --fp16 --discriminator
+    cai sample --model models/dfgan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
+    bird_eval models/dfgan-cub.safetensors dfgan-cub-7-5000
+  fi
   # WGAN-CLS rerun (issue 19; the config as wgan-cls-cub-4 trained: no DiffAugment, one critic batch
   # per generator step), shipped at its best checkpoint by in-training R-precision (1,000 val captions).
   wgan_shipped=runs/wgan-cls-cub-5/checkpoints/step-00011000.safetensors
@@ -358,6 +377,26 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     cai sample --model models/wgan-cls-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/wgan-cls-cub-5.png --device cpu
     node -e "require('sharp')(process.argv[1]).jpeg({ quality: 85 }).toFile(process.argv[2])" /tmp/wgan-cls-cub-5.png docs/images/wgan-cls-cub-5.jpg
     bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
+  fi
+  # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
+  # beside the low-resolution consistency term at two weights (loss.consistency=10 and 50:
+  # runs/wgan-cls-stage2-cub-c10, -c50), R-precision against images seen, and the first two at step
+  # 720 with the same captions and noise (each caption's 64 px image beside its 256 px one).
+  # StackGAN++ on the CPU, grown stage by stage: the 64 px tree's record.
+  if [ -d runs/stackgan-pp-cub-64 ]; then
+    cai results --summarize runs/stackgan-pp-cub-64
+  fi
+  stage2_runs=(wgan-cls-stage2-cub-1 wgan-cls-stage2-cub-c10 wgan-cls-stage2-cub-c50)
+  if [ -d runs/wgan-cls-stage2-cub-1 ] && [ -d runs/wgan-cls-stage2-cub-c10 ] && [ -d runs/wgan-cls-stage2-cub-c50 ]; then
+    for run in "${stage2_runs[@]}"; do
+      cai results --summarize "runs/$run"
+    done
+    cai plot --runs runs/wgan-cls-stage2-cub-1,runs/wgan-cls-stage2-cub-c10,runs/wgan-cls-stage2-cub-c50 --keys eval/rprec --x images --out docs/images/wgan-cls-stage2-rprec.png
+    for run in wgan-cls-stage2-cub-1 wgan-cls-stage2-cub-c10; do
+      cai sample --model "runs/$run/checkpoints/step-00000720.safetensors" "${bird_captions[@]}" --n 2 --seed 42 --out "/tmp/$run-720.jpg" --device cpu
+    done
+    side_by_side /tmp/wgan-cls-stage2-cub-1-720-stages.jpg /tmp/wgan-cls-stage2-cub-c10-720-stages.jpg \
+      docs/images/wgan-cls-stage2-720.jpg 1200
   fi
   if [ -f runs/dfgan-cub-128/checkpoints/step-00001000.safetensors ]; then
     cai sample --model runs/dfgan-cub-128/checkpoints/step-00001000.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/dfgan-cub-128-1000.png --device cpu

@@ -37,6 +37,13 @@ const FAMILY_TITLES: Record<string, string> = {
   attngan: 'AttnGAN',
 };
 
+/** The family's name; a Stage II on another family's generator is named after it ("WGAN-CLS + Stage II"). */
+function familyTitle(family: string, stage1Model: string | undefined): string {
+  if (family === 'stackgan-stage2' && stage1Model !== undefined && stage1Model !== 'stackgan-stage1')
+    return `${FAMILY_TITLES[stage1Model] ?? stage1Model} + Stage II`;
+  return FAMILY_TITLES[family] ?? family;
+}
+
 function stringArray(v: unknown, what: string): string[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`${what} must be an array of strings`);
   return v as string[];
@@ -115,7 +122,7 @@ export function readModelCard(file: string): ModelCard {
 
   return {
     name,
-    title: typeof card.title === 'string' ? card.title : `${FAMILY_TITLES[family] ?? family} (${cache})`,
+    title: typeof card.title === 'string' ? card.title : `${familyTitle(family, meta.stage1Model)} (${cache})`,
     family,
     dataset: typeof card.dataset === 'string' ? card.dataset : cache,
     description: typeof card.description === 'string' ? card.description : '',

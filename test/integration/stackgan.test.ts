@@ -15,7 +15,7 @@ import sharp from 'sharp';
 
 import { CacheReader, prepareCache, type SplitName } from '../../src/data/index.js';
 import { openDataset } from '../../src/data/sources/index.js';
-import { Generator, liveTensors, noGrad, randn, tensor } from '../../src/engine/index.js';
+import { F, Generator, liveTensors, noGrad, randn, tensor } from '../../src/engine/index.js';
 import { evaluateGenerator, type Metric } from '../../src/eval/evaluate.js';
 import { loadDamsmNetwork } from '../../src/eval/feature-network.js';
 import { ConditioningAugmentation } from '../../src/models/layers/conditioning-augmentation.js';
@@ -24,10 +24,11 @@ import {
   Stage1Generator,
   Stage2Generator,
   StackedGenerator,
+  lowResolutionConsistency,
 } from '../../src/models/stackgan/index.js';
 import { init } from '../../src/nn/index.js';
 import { loadCheckpoint, resolveRunCheckpoint } from '../../src/artifacts/checkpoint.js';
-import { LocalGenerationService, ModelRegistry, buildApp } from '../../src/server/index.js';
+import { LocalGenerationService, ModelRegistry, buildApp, readModelCard } from '../../src/server/index.js';
 import { TextToImagePipeline } from '../../src/inference/pipeline.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { assertBestKept, ckptFile, finiteMetrics, maxAbsDiff, metricsOf } from '../helpers/runs.js';
@@ -355,6 +356,48 @@ describe('training', () => {
     assert.ok(fs.readFileSync(ckptFile(a, 2)).equals(fs.readFileSync(ckptFile(b, 2))), 'checkpoints at step 2 differ');
   });
 
+  test('loss.consistency holds the Stage-II image, pooled to 64 px, to its Stage-I image; Stage I refuses it', async () => {
+    const before = liveTensors();
+    noGrad(() => {
+      using low = randn([2, 3, 4, 4], { generator: new Generator(3) });
+      using enlarged = F.interpolate(low, { size: [16, 16], mode: 'nearest' });
+      using zero = lowResolutionConsistency(enlarged, low);
+      assert.ok(zero.item() < 1e-6, `${zero.item()}`);
+      using shifted = enlarged.add(0.5);
+      using half = lowResolutionConsistency(shifted, low);
+      assert.ok(Math.abs(half.item() - 0.5) < 1e-6, `${half.item()}`);
+      using odd = randn([2, 3, 10, 10]);
+      assert.throws(() => lowResolutionConsistency(odd, low), /multiple of the input side/);
+      using other = randn([1, 3, 4, 4]);
+      assert.throws(() => lowResolutionConsistency(enlarged, other), /two batches of the same images/);
+    });
+    assert.equal(liveTensors(), before);
+    const s = (dir: string, extra: string[]): TrainOptions => ({
+      ...quiet,
+      config: cfg('stackgan-stage2-cub.yaml'),
+      runDir: path.join(runs, dir),
+      sets: [...TINY_STAGE2, `stage1=${stage1Run}`, 'train.steps=1', ...extra],
+    });
+    await train(s('s2-cons-off', []));
+    await train(s('s2-cons-on', ['loss.consistency=10']));
+    const [off] = finiteMetrics(path.join(runs, 's2-cons-off'));
+    const [on] = finiteMetrics(path.join(runs, 's2-cons-on'));
+    assert.equal(off!['loss/consistency'], undefined);
+    assert.ok(on!['loss/consistency']! > 0, 'the term is logged');
+    // The same D step, then a G loss that differs by exactly the weighted term.
+    assert.equal(on!['loss/D'], off!['loss/D']);
+    assert.ok(Math.abs(on!['loss/G']! - off!['loss/G']! - 10 * on!['loss/consistency']!) < 1e-3 * on!['loss/G']!);
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('stackgan-stage1-cub.yaml'),
+        runDir: path.join(runs, 'bad-cons'),
+        sets: [...TINY_STAGE1, 'loss.consistency=1', 'train.steps=1'],
+      }),
+      /Stage II only/,
+    );
+  });
+
   test('Stage II refines a WGAN-CLS generator ("WGAN-CLS + Stage II")', async () => {
     await train({
       ...quiet,
@@ -393,6 +436,10 @@ describe('training', () => {
     } finally {
       pipe.dispose();
     }
+    // Without a card the page names it after both networks, not "StackGAN".
+    const file = path.join(tmp, 'wgan-cls-stage2.safetensors');
+    await run(process.execPath, [cli, 'export', '--model', dir, '--out', file]);
+    assert.equal(readModelCard(file).title, 'WGAN-CLS + Stage II (shapes)');
     await assert.rejects(
       train({
         ...quiet,

@@ -6,3 +6,4 @@ export { Stage1Generator, type Stage1GeneratorOptions } from './stage1-generator
 export { Stage2Generator, type Stage2GeneratorOptions } from './stage2-generator.js';
 export { StackGanDiscriminator, type StackGanDiscriminatorOptions } from './discriminator.js';
 export { StackedGenerator, type Stage1Source, type StackedOutput } from './stacked-generator.js';
+export { lowResolutionConsistency } from './low-resolution-consistency.js';

@@ -42,10 +42,9 @@ class Stage2 implements StackGanStage<Stage2Generator> {
     return new Stage2Generator(this.G.o);
   }
 
-  forward(g: Stage2Generator, z: Tensor, embedding: Tensor, rng?: Generator): GeneratorOutput {
+  forward(g: Stage2Generator, z: Tensor, embedding: Tensor, rng?: Generator): GeneratorOutput & { input: Tensor } {
     const out = new StackedGenerator(this.stage1, g).forward(z, embedding, rng);
-    out.stages[0].dispose();
-    return { images: out.stages[1], mu: out.mu, logvar: out.logvar };
+    return { images: out.stages[1], mu: out.mu, logvar: out.logvar, input: out.stages[0] };
   }
 
   /** Per caption, a row of Stage-I images (enlarged) above the row of their Stage-II refinements. */

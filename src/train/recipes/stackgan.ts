@@ -1,18 +1,19 @@
 // Adversarial training of one StackGAN stage (Zhang et al. 2017, Eqs. 3–6), shared by Stage I and
 // Stage II; what differs (the generator, what it reads, a frozen Stage I) is a `StackGanStage`.
 //   D: L = ℓ_real(D(x, φ)) + w·ℓ_fake(D(x, φ̂)) + (1 − w)·ℓ_fake(D(G(·), φ)) [+ u·(ℓ_real(D(x)) + ℓ_fake(D(G(·))))]
-//   G: L = ℓ_gen(D(G(·), φ)) [+ u·ℓ_gen(D(G(·)))] + λ·KL(N(μ(φ), Σ(φ)) ‖ N(0, I))
+//   G: L = ℓ_gen(D(G(·), φ)) [+ u·ℓ_gen(D(G(·)))] + λ·KL(N(μ(φ), Σ(φ)) ‖ N(0, I)) [+ λ_c·L_cons]
 // with φ the text embedding, φ̂ one of another class (matching-aware) and u the weight of the
-// unconditional logit of the official PyTorch Stage II. As in the official code, one generator pass
-// per step serves both updates (D sees its images detached), and the learning rates halve every
-// `optim.lrDecayEpochs` epochs.
+// unconditional logit of the official PyTorch Stage II, and L_cons our optional low-resolution
+// consistency of a Stage-II image with the Stage-I image it refines. As in the official code, one
+// generator pass per step serves both updates (D sees its images detached), and the learning rates
+// halve every `optim.lrDecayEpochs` epochs.
 import { discriminatorAugment } from '../augment-config.js';
 import { Generator, noGrad, randn, type Device, type Tensor } from '../../engine/index.js';
 import type { Batch } from '../../data/index.js';
 import type { Conditioner } from '../../models/conditioning.js';
 import type { GeneratorOutput } from '../../models/dcgan/conditional-generator.js';
 import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
-import { StackGanDiscriminator } from '../../models/stackgan/index.js';
+import { StackGanDiscriminator, lowResolutionConsistency } from '../../models/stackgan/index.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigOf, Schema } from '../config.js';
@@ -44,8 +45,11 @@ export interface StackGanStage<G extends StageGenerator> {
   readonly stages: number[];
   /** Networks saved in checkpoints but not trained (the frozen Stage I). */
   readonly frozen: Map<string, Module>;
-  /** Images of generator g at G's resolution with its conditioning Gaussian; `rng` draws the CA noise. */
-  forward(g: G, z: Tensor, embedding: Tensor, rng?: Generator): GeneratorOutput;
+  /**
+   * Images of generator g at G's resolution with its conditioning Gaussian; `rng` draws the CA noise.
+   * A refining stage also returns the image it refined (`input`).
+   */
+  forward(g: G, z: Tensor, embedding: Tensor, rng?: Generator): GeneratorOutput & { input?: Tensor };
   /** The sample grid's images for fixed inputs (g in eval mode). */
   sampleImages(g: G, z: Tensor, embedding: Tensor, perCondition: number): Tensor;
   /** Strings beyond the generator's options that sampling needs. */
@@ -72,6 +76,12 @@ const stackganSections = {
         min: 0,
         default: 0,
         doc: 'weight of the unconditional (image-only) logit in D and G (0: off)',
+      },
+      consistency: {
+        kind: 'number',
+        min: 0,
+        default: 0,
+        doc: 'λ_c: L1 between the Stage-II image pooled to the Stage-I side and the Stage-I image (Stage II only; 0: off; not in the paper)',
       },
     },
   },
@@ -134,6 +144,10 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     this.device = device;
     this.augment = discriminatorAugment(config.augment, ctx.rng);
     this.l = config.loss;
+    if (this.l.consistency > 0 && stage.stages.length < 2)
+      throw new Error(
+        `loss.consistency holds a refined image to the image it refines: ${model} refines none (Stage II only)`,
+      );
     this.loss = this.l.adversarial;
     this.G = stage.G;
     const d = config.discriminator;
@@ -209,6 +223,7 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     using fake = out.images;
     using mu = out.mu!;
     using logvar = out.logvar!;
+    using input = out.input;
 
     // DiffAugment (when on): every image D sees, in the D and the G step.
     using xa = this.augment(x);
@@ -253,6 +268,11 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
       terms.push(ConditioningAugmentation.klLossPerDimension(mu, logvar));
       weights.push(this.l.kl);
       if (logging) scalars['loss/kl'] = terms[terms.length - 1]!.item();
+      if (this.l.consistency > 0) {
+        terms.push(lowResolutionConsistency(fake, input!));
+        weights.push(this.l.consistency);
+        if (logging) scalars['loss/consistency'] = terms[terms.length - 1]!.item();
+      }
       const total = weightedSum(terms, weights);
       terms.forEach((t) => t.dispose());
       return total;
@@ -286,6 +306,7 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
       const out = this.stage.forward(g, z, embedding);
       out.mu?.dispose();
       out.logvar?.dispose();
+      out.input?.dispose();
       return out.images;
     });
   }
