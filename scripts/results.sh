@@ -378,22 +378,22 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     node -e "require('sharp')(process.argv[1]).jpeg({ quality: 85 }).toFile(process.argv[2])" /tmp/wgan-cls-cub-5.png docs/images/wgan-cls-cub-5.jpg
     bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
   fi
-  # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
-  # beside the low-resolution consistency term at two weights (loss.consistency=10 and 50:
-  # runs/wgan-cls-stage2-cub-c10, -c50), R-precision against images seen, and the first two at step
-  # 720 with the same captions and noise (each caption's 64 px image beside its 256 px one).
   # StackGAN++ on the CPU, grown stage by stage: the 64 px tree's record.
   if [ -d runs/stackgan-pp-cub-64 ]; then
     cai results --summarize runs/stackgan-pp-cub-64
   fi
-  stage2_runs=(wgan-cls-stage2-cub-1 wgan-cls-stage2-cub-c10 wgan-cls-stage2-cub-c50)
-  if [ -d runs/wgan-cls-stage2-cub-1 ] && [ -d runs/wgan-cls-stage2-cub-c10 ] && [ -d runs/wgan-cls-stage2-cub-c50 ]; then
+  # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
+  # beside the low-resolution consistency term at two weights (loss.consistency=10 and 50:
+  # runs/wgan-cls-stage2-cub-c10, -c50), R-precision against images seen, and the first two at step
+  # 720 with the same captions and noise (each caption's 64 px image beside its 256 px one).
+  stage2_runs=(runs/wgan-cls-stage2-cub-1 runs/wgan-cls-stage2-cub-c10 runs/wgan-cls-stage2-cub-c50)
+  if [ -d "${stage2_runs[0]}" ] && [ -d "${stage2_runs[1]}" ] && [ -d "${stage2_runs[2]}" ]; then
     for run in "${stage2_runs[@]}"; do
-      cai results --summarize "runs/$run"
+      cai results --summarize "$run"
     done
-    cai plot --runs runs/wgan-cls-stage2-cub-1,runs/wgan-cls-stage2-cub-c10,runs/wgan-cls-stage2-cub-c50 --keys eval/rprec --x images --out docs/images/wgan-cls-stage2-rprec.png
-    for run in wgan-cls-stage2-cub-1 wgan-cls-stage2-cub-c10; do
-      cai sample --model "runs/$run/checkpoints/step-00000720.safetensors" "${bird_captions[@]}" --n 2 --seed 42 --out "/tmp/$run-720.jpg" --device cpu
+    cai plot --runs "$(IFS=,; echo "${stage2_runs[*]}")" --keys eval/rprec --x images --out docs/images/wgan-cls-stage2-rprec.png
+    for run in "${stage2_runs[@]:0:2}"; do
+      cai sample --model "$run/checkpoints/step-00000720.safetensors" "${bird_captions[@]}" --n 2 --seed 42 --out "/tmp/${run#runs/}-720.jpg" --device cpu
     done
     side_by_side /tmp/wgan-cls-stage2-cub-1-720-stages.jpg /tmp/wgan-cls-stage2-cub-c10-720-stages.jpg \
       docs/images/wgan-cls-stage2-720.jpg 1200
