@@ -378,16 +378,18 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     node -e "require('sharp')(process.argv[1]).jpeg({ quality: 85 }).toFile(process.argv[2])" /tmp/wgan-cls-cub-5.png docs/images/wgan-cls-cub-5.jpg
     bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
   fi
-  # StackGAN++ on the CPU, grown stage by stage: the 64 px tree's record.
-  if [ -d runs/stackgan-pp-cub-64 ]; then
-    cai results --summarize runs/stackgan-pp-cub-64
-  fi
+  # StackGAN++ and AttnGAN on the CPU, grown stage by stage: each stage's record.
+  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 attngan-cub-64; do
+    if [ -d "runs/$run" ]; then
+      cai results --summarize "runs/$run"
+    fi
+  done
   # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
-  # beside the low-resolution consistency term at two weights (loss.consistency=10 and 50:
-  # runs/wgan-cls-stage2-cub-c10, -c50), R-precision against images seen, and the first two at step
-  # 720 with the same captions and noise (each caption's 64 px image beside its 256 px one).
-  stage2_runs=(runs/wgan-cls-stage2-cub-1 runs/wgan-cls-stage2-cub-c10 runs/wgan-cls-stage2-cub-c50)
-  if [ -d "${stage2_runs[0]}" ] && [ -d "${stage2_runs[1]}" ] && [ -d "${stage2_runs[2]}" ]; then
+  # beside the low-resolution consistency term at three weights (loss.consistency=10, 50 and 200:
+  # runs/wgan-cls-stage2-cub-c10, -c50, -c200), R-precision against images seen, and the first two at
+  # step 720 with the same captions and noise (each caption's 64 px image beside its 256 px one).
+  stage2_runs=(runs/wgan-cls-stage2-cub-1 runs/wgan-cls-stage2-cub-c10 runs/wgan-cls-stage2-cub-c50 runs/wgan-cls-stage2-cub-c200)
+  if [ -d "${stage2_runs[0]}" ] && [ -d "${stage2_runs[1]}" ] && [ -d "${stage2_runs[2]}" ] && [ -d "${stage2_runs[3]}" ]; then
     for run in "${stage2_runs[@]}"; do
       cai results --summarize "$run"
     done
@@ -397,6 +399,21 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     done
     side_by_side /tmp/wgan-cls-stage2-cub-1-720-stages.jpg /tmp/wgan-cls-stage2-cub-c10-720-stages.jpg \
       docs/images/wgan-cls-stage2-720.jpg 1200
+    # lambda_c = 50 at its best checkpoint, scored per stage (not shipped).
+    for side in 64 256; do
+      bird_eval runs/wgan-cls-stage2-cub-c50/checkpoints/step-00000720.safetensors wgan-cls-stage2-cub-c50-720 test "$side"
+    done
+  fi
+  # Shipped: lambda_c = 200 at its best checkpoint by in-training R-precision (step 720), one file with
+  # its Stage I, scored per stage; the stage picture holds the fixed captions.
+  stage2_shipped=runs/wgan-cls-stage2-cub-c200/checkpoints/step-00000720.safetensors
+  if [ -f "$stage2_shipped" ]; then
+    cai export --model "$stage2_shipped" --out models/wgan-cls-stage2-cub.safetensors --fp16
+    cai sample --model models/wgan-cls-stage2-cub.safetensors "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/wgan-cls-stage2-cub.jpg --device cpu
+    cp /tmp/wgan-cls-stage2-cub-stages.jpg docs/images/wgan-cls-stage2-cub-stages.jpg
+    for side in 64 256; do
+      bird_eval models/wgan-cls-stage2-cub.safetensors wgan-cls-stage2-cub-c200 test "$side"
+    done
   fi
   if [ -f runs/dfgan-cub-128/checkpoints/step-00001000.safetensors ]; then
     cai sample --model runs/dfgan-cub-128/checkpoints/step-00001000.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/dfgan-cub-128-1000.png --device cpu

@@ -81,7 +81,16 @@ describe('HTTP API', () => {
       models: { name: string; condition: string; metrics: unknown[]; examples: string[] }[];
     }>();
     const names = list.map((m) => m.name);
-    assert.deepEqual(names.sort(), ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime', 'wgan-cls-cub']);
+    assert.deepEqual(names.sort(), [
+      'dfgan-cub',
+      CUB,
+      STACK,
+      ACGAN,
+      TAGS,
+      'tag-projection-anime',
+      'wgan-cls-cub',
+      'wgan-cls-stage2-cub',
+    ]);
     const tags = list.find((m) => m.name === TAGS)!;
     assert.equal(tags.condition, 'tags');
     assert.ok(tags.metrics.length > 0 && tags.examples.length > 0);
@@ -508,6 +517,7 @@ describe('queue limits, model memory and the game', () => {
       TAGS,
       'tag-projection-anime',
       'wgan-cls-cub',
+      'wgan-cls-stage2-cub',
     ]);
     const t = stats.tallies.find((x) => x.model === TAGS)!;
     assert.equal(t.fakes, fakes);
@@ -592,7 +602,7 @@ describe('queue limits, model memory and the game', () => {
         .list()
         .map((c) => c.name)
         .sort(),
-      ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime', 'wgan-cls-cub'],
+      ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime', 'wgan-cls-cub', 'wgan-cls-stage2-cub'],
     );
     assert.equal(r.problems.length, 3, r.problems.join('\n'));
     assert.ok(r.problems.some((p) => p.includes('broken.safetensors')));

@@ -95,7 +95,7 @@ describe('web page', { skip: SKIP }, () => {
 
   test('generate shows the image with a PNG download link, and Enter submits', async () => {
     const page = await open('/');
-    assert.equal(await page.locator('input[name=model]').count(), 7);
+    assert.equal(await page.locator('input[name=model]').count(), 8);
     await page.getByLabel('Caption', { exact: true }).fill(CAPTION);
     await page.getByLabel('Seed', { exact: true }).fill('1234');
     await generate(page);
@@ -505,6 +505,7 @@ describe('web page', { skip: SKIP }, () => {
       FACES,
       'tag-projection-anime',
       'wgan-cls-cub',
+      'wgan-cls-stage2-cub',
     ]);
     assert.equal(
       rows.reduce((a, r) => a + r.fakes + r.reals, 0),
