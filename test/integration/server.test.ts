@@ -22,6 +22,8 @@ const TAGS = 'tag-gan-anime';
 const CUB = 'gan-int-cls-cub';
 const ACGAN = 'tag-acgan-anime';
 const STACK = 'stackgan-cub';
+/** Every bundled model's name, sorted: what the API lists and the game plays. */
+const BUNDLED = ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime', 'wgan-cls-cub', 'wgan-cls-stage2-cub'];
 
 /** The raw RGB bytes of a PNG data URL. */
 async function pixels(dataUrl: string): Promise<Buffer> {
@@ -81,16 +83,7 @@ describe('HTTP API', () => {
       models: { name: string; condition: string; metrics: unknown[]; examples: string[] }[];
     }>();
     const names = list.map((m) => m.name);
-    assert.deepEqual(names.sort(), [
-      'dfgan-cub',
-      CUB,
-      STACK,
-      ACGAN,
-      TAGS,
-      'tag-projection-anime',
-      'wgan-cls-cub',
-      'wgan-cls-stage2-cub',
-    ]);
+    assert.deepEqual(names.sort(), BUNDLED);
     const tags = list.find((m) => m.name === TAGS)!;
     assert.equal(tags.condition, 'tags');
     assert.ok(tags.metrics.length > 0 && tags.examples.length > 0);
@@ -509,16 +502,7 @@ describe('queue limits, model memory and the game', () => {
         foolRate: number | null;
       }[];
     }>();
-    assert.deepEqual(stats.playable.sort(), [
-      'dfgan-cub',
-      CUB,
-      STACK,
-      ACGAN,
-      TAGS,
-      'tag-projection-anime',
-      'wgan-cls-cub',
-      'wgan-cls-stage2-cub',
-    ]);
+    assert.deepEqual(stats.playable.sort(), BUNDLED);
     const t = stats.tallies.find((x) => x.model === TAGS)!;
     assert.equal(t.fakes, fakes);
     assert.equal(t.fooled, fooled);
@@ -602,7 +586,7 @@ describe('queue limits, model memory and the game', () => {
         .list()
         .map((c) => c.name)
         .sort(),
-      ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime', 'wgan-cls-cub', 'wgan-cls-stage2-cub'],
+      BUNDLED,
     );
     assert.equal(r.problems.length, 3, r.problems.join('\n'));
     assert.ok(r.problems.some((p) => p.includes('broken.safetensors')));
