@@ -294,7 +294,8 @@ async function main(): Promise<void> {
       const provides = depOf[spec.name];
       if (!required.has(spec.name)) continue;
       const base = [`data.cache=${caches[spec.data]}`, ...spec.sets];
-      if (spec.needs === 'damsm') base.push(`condition.damsm=${deps.damsm}`);
+      // eval.damsm too: AttnGAN's config scores with another pair than the one it trains with.
+      if (spec.needs === 'damsm') base.push(`condition.damsm=${deps.damsm}`, `eval.damsm=${deps.damsm}`);
       if (spec.needs === 'stage1') base.push(`stage1=${deps.stage1}`);
       for (const mode of wanted ? modes : [MODES[0]!]) {
         const dir = path.join(root, `${spec.name}-${mode.name}`);

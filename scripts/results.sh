@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cai() { node dist/src/cli/index.js "$@"; }
+# True when every argument is a directory (a block that compares runs needs all of them).
+all_dirs() {
+  local d
+  for d in "$@"; do [ -d "$d" ] || return 1; done
+}
 mkdir -p models docs/images
 # The fixed captions of every bird sample grid: the seed's own caption first.
 bird_captions=(--text "this bird is red with white and has a very short beak" --text "a small yellow bird with black wings and a short pointed beak" --text "this bird has a white belly, a grey back and a long orange bill" --text "a black bird with a long tail and a thick black beak")
@@ -379,9 +384,44 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
   fi
   # StackGAN++ and AttnGAN on the CPU, grown stage by stage: each stage's record.
-  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 attngan-cub-64; do
+  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 attngan-cub-64 attngan-cub-64-s1 attngan-cub-64-s1-l1; do
     if [ -d "runs/$run" ]; then
       cai results --summarize "runs/$run"
+    fi
+  done
+  # StackGAN++'s 64 px tree again with the uncaptioned birds of cub-extra in u_r (extra.cache), the
+  # config otherwise the first run's: R-precision against steps, and both runs' samples at step 4,900.
+  if all_dirs runs/stackgan-pp-cub-64 runs/stackgan-pp-cub-64-extra; then
+    cai results --summarize runs/stackgan-pp-cub-64-extra
+    cai plot --runs docs/results/runs/stackgan-pp-cub-64.json,docs/results/runs/stackgan-pp-cub-64-extra.json \
+      --keys eval/rprec --x step --out docs/images/stackgan-pp-cub-64-extra-rprec.png
+    side_by_side runs/stackgan-pp-cub-64/samples/step-00004900.png runs/stackgan-pp-cub-64-extra/samples/step-00004900.png \
+      docs/images/stackgan-pp-cub-64-extra-4900.jpg 600
+  fi
+  # A second DAMSM pair, the same recipe with seed 1 (runs/damsm-cub-species-s1): the real birds through
+  # it, then the first AttnGAN (trained against the scoring pair, stopped at step 3,666), StackGAN++'s
+  # 64 px tree and the shipped DF-GAN scored through both pairs: how far the scoring pair's R-precision
+  # of a generator trained against it is from the same generator's through a pair it never saw.
+  if all_dirs runs/damsm-cub-species-s1 runs/attngan-cub-64 runs/stackgan-pp-cub-64; then
+    cai results --summarize runs/damsm-cub-species-s1
+    cai eval --damsm runs/damsm-cub-species-s1 --dataset data/cub --split test --json docs/results/damsm-cub-species-s1-real.json --device cpu
+    attn_first=runs/attngan-cub-64/checkpoints/step-00003510.safetensors
+    pp_64=runs/stackgan-pp-cub-64/checkpoints/step-00014700.safetensors
+    bird_eval "$attn_first" attngan-cub-64-3510
+    bird_eval "$pp_64" stackgan-pp-cub-64-14700
+    (
+      bird_damsm=runs/damsm-cub-species-s1
+      bird_eval "$attn_first" attngan-cub-64-3510-s1
+      bird_eval "$pp_64" stackgan-pp-cub-64-14700-s1
+      bird_eval models/dfgan-cub.safetensors dfgan-cub-7-5000-s1
+    )
+  fi
+  # AttnGAN trained with the seed-1 pair and scored with the other: λ = 5 against λ = 1 at step 1,170,
+  # and λ = 1 at 2,340.
+  for ck in attngan-cub-64-s1/checkpoints/step-00001170 attngan-cub-64-s1-l1/checkpoints/step-00001170 \
+    attngan-cub-64-s1-l1/checkpoints/step-00002340; do
+    if [ -f "runs/$ck.safetensors" ]; then
+      bird_eval "runs/$ck.safetensors" "${ck%%/*}-$(checkpoint_step "runs/$ck.safetensors")"
     fi
   done
   # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
@@ -389,7 +429,7 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   # runs/wgan-cls-stage2-cub-c10, -c50, -c200), R-precision against images seen, and the first two at
   # step 720 with the same captions and noise (each caption's 64 px image beside its 256 px one).
   stage2_runs=(runs/wgan-cls-stage2-cub-1 runs/wgan-cls-stage2-cub-c10 runs/wgan-cls-stage2-cub-c50 runs/wgan-cls-stage2-cub-c200)
-  if [ -d "${stage2_runs[0]}" ] && [ -d "${stage2_runs[1]}" ] && [ -d "${stage2_runs[2]}" ] && [ -d "${stage2_runs[3]}" ]; then
+  if all_dirs "${stage2_runs[@]}"; then
     for run in "${stage2_runs[@]}"; do
       cai results --summarize "$run"
     done

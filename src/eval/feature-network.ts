@@ -80,7 +80,9 @@ function identify(p: string): { file: string; model: string; name: string } {
   const md = readSafetensorsHeader(file).metadata;
   let run = path.basename(file, '.safetensors');
   try {
-    run = (JSON.parse(md.config ?? '{}') as { name?: string }).name ?? run;
+    const c = JSON.parse(md.config ?? '{}') as { name?: string; seed?: number };
+    // Two runs of one config differ by their seed: the label tells their numbers apart.
+    run = (c.name ?? run) + (c.seed !== undefined && c.seed !== 0 ? `-seed${c.seed}` : '');
   } catch {
     // an export without a readable config keeps its file name
   }

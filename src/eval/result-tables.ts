@@ -96,8 +96,13 @@ function evalTable(spec: Extract<TableSpec, { kind: 'eval' }>, read: ReadJson): 
     });
   }
   const rows: string[][] = [];
-  const labelOf = (pick: (r: EvaluationResult) => { label: string } | undefined): string | undefined =>
-    results.map(pick).find((x) => x !== undefined)?.label;
+  // A row's label names the features or encoders it was measured with: one table per network.
+  const labelOf = (pick: (r: EvaluationResult) => { label: string } | undefined): string | undefined => {
+    const labels = [...new Set(results.map((r) => pick(r)?.label).filter((l) => l !== undefined))];
+    if (labels.length > 1)
+      throw new Error(`the columns were measured with different networks (${labels.join('; ')}): one table for each`);
+    return labels[0];
+  };
   const add = (
     pick: (r: EvaluationResult) => { label: string } | undefined,
     value: (r: EvaluationResult) => string,

@@ -17,6 +17,7 @@ export function tinyTreeOverrides(cache: string, damsm: string): string[] {
   return [
     `data.cache=${cache}`,
     `condition.damsm=${damsm}`,
+    `eval.damsm=${damsm}`, // AttnGAN's config scores with another pair than it trains with
     'data.batchSize=4',
     'data.workers=0',
     'generator.noiseDim=8',

@@ -493,6 +493,22 @@ describe('training runs summarised for the results tables', () => {
     const other = renderTable(spec(['r1', 'r2', 'r3']), read).split('\n');
     assert.equal(other[2], '| FID (x) | 28.4 | 29.8 | 30.0 | 87.4 | 55.5 |');
     assert.ok(other[0]!.endsWith('| real val (287) vs real test, r1 | real train (287) vs real test, r3 |'));
+    // Columns measured through different features cannot share a row's label: refused, not mislabelled.
+    files['y.json'] = { n: 1000, splits: ['test'], fid: { label: 'FID (y)', value: 31 } };
+    assert.throws(
+      () =>
+        renderTable(
+          {
+            kind: 'eval',
+            columns: [
+              ['r1.json', 'x'],
+              ['y.json', 'y'],
+            ],
+          },
+          read,
+        ),
+      /measured with different networks \(FID \(x\); FID \(y\)\): one table for each/,
+    );
   });
 
   test('tag evaluations one row each: FID, diversity ratio, both right over all, present and new-pair combinations', () => {

@@ -149,6 +149,16 @@ describe('creativeai eval', () => {
     assert.equal(r.rprec.samples, 30);
     assert.match(r.rprec.label, /^R-precision of real images \(DAMSM: damsm@4\/global32\)$/);
     assert.ok(stdout.includes('| image → caption recall @1 / @5 / @10 |'));
+    // A second pair of the same config, another seed: its label says which pair scored.
+    const seeded = path.join(tmp, 'runs', 'damsm-seed1');
+    await train({
+      ...quiet,
+      config: path.join(root, 'configs', 'shapes', 'damsm.yaml'),
+      runDir: seeded,
+      sets: [`data.cache=${shapes}`, 'train.steps=2', 'seed=1'],
+    });
+    const s1 = await creativeai('eval', '--damsm', seeded, ...common);
+    assert.match(s1.stdout, /\| R-precision of real images \(DAMSM: damsm-seed1@2\/global32\) \|/);
     // A generator's rprec carries the same real-image figure: same captions, same draws.
     const gen = path.join(tmp, 'out', 'gic-rprec.json');
     const g = await creativeai('eval', '--model', gicRun, ...common, '--metrics', 'rprec', '--json', gen);

@@ -294,7 +294,7 @@ const ppRun = path.join(runs, 'stackgan-pp');
 const attnRun = path.join(runs, 'attngan');
 
 describe('training', () => {
-  test('StackGAN++ and AttnGAN keep the best checkpoint by R-precision of their last stage', async () => {
+  test('StackGAN++ and AttnGAN keep the best checkpoint by R-precision of their last stage, with FID beside it', async () => {
     const before = liveTensors();
     for (const [name, config] of [
       ['pp-rprec', 'stackgan-pp-cub.yaml'],
@@ -305,10 +305,17 @@ describe('training', () => {
         ...quiet,
         config: cfg(config),
         runDir: dir,
-        sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=1', 'eval.samples=8'],
+        sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=1', 'eval.samples=8', 'eval.fid=16'],
       });
       const best = assertBestKept(dir, 'rprec', 'max', 2);
       assert.ok(best.value >= 0 && best.value <= 1);
+      // FID of 16 generated against 16 training images on the DAMSM's image features, at each checkpoint.
+      const scored = finiteMetrics(dir).filter((m) => m['eval/rprec'] !== undefined);
+      assert.equal(scored.length, 2);
+      assert.ok(
+        scored.every((m) => m['eval/fid']! > 0),
+        JSON.stringify(scored),
+      );
     }
     assert.equal(liveTensors(), before);
   });

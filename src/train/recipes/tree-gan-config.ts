@@ -97,7 +97,20 @@ const sections = {
       batchSize: { kind: 'number', int: true, min: 1, default: 16, doc: 'images of `cache` per step' },
     },
   },
-  eval: conditionalGanSchema.eval,
+  eval: {
+    kind: 'object',
+    fields: {
+      ...conditionalGanSchema.eval.fields,
+      // AttnGAN's R-precision rewards what its DAMSM loss taught it (docs/results.md): FID beside it.
+      fid: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: "generated and training images for FID (eval.damsm's image features) of the last stage at each checkpoint (0: off)",
+      },
+    },
+  },
   samples: conditionalGanSchema.samples,
 } as const satisfies Schema;
 
