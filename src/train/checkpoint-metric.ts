@@ -19,6 +19,11 @@ import type { ConfigObject } from './config.js';
 import type { ConditionalGanConfig } from './recipes/conditional-gan-config.js';
 import type { CommonConfig } from './schema.js';
 
+/** The eval.fid field of a recipe's schema: images for FID at each checkpoint, read by checkpointMetricFromConfig. */
+export function fidSchema(doc: string) {
+  return { kind: 'number', int: true, min: 0, default: 0, doc } as const;
+}
+
 /** The sections read here; a model's schema has the eval keys that apply to it (checked by resolveConfig). */
 type MetricConfig = CommonConfig & {
   // fid: the tag projection GAN's and DF-GAN's schemas have it (FID beside attribute accuracy or R-precision).

@@ -34,6 +34,7 @@ import {
   weightedSum,
 } from '../losses.js';
 import { adamFromConfig, adamSchema, emaSchema } from '../optim-config.js';
+import { fidSchema } from '../checkpoint-metric.js';
 import { initSchema, setGeneratorLr, readWarmStart, startFrom, startedFromOf } from '../warm-start.js';
 import type { Recipe, RecipeContext, RecipeFactory, StartedFrom, StepResult } from '../recipe.js';
 import { conditionVectorSampler, fixedSamples } from '../sampler.js';
@@ -118,13 +119,7 @@ export const dfganSchema = {
         doc: 'validation captions for R-precision at each checkpoint (0: off); picks the best checkpoint',
       },
       damsm: { kind: 'string', nullable: true, doc: 'the DAMSM that ranks them (default: condition.damsm)' },
-      fid: {
-        kind: 'number',
-        int: true,
-        min: 0,
-        default: 0,
-        doc: "generated and training images for FID (that DAMSM's image features) at each checkpoint (0: off)",
-      },
+      fid: fidSchema("generated and training images for FID (that DAMSM's image features) at each checkpoint (0: off)"),
     },
   },
   samples: {

@@ -37,6 +37,7 @@ import { dFakeLoss, dRealLoss, gLoss, minimize, addModeSeeking } from '../losses
 import { initSchema, setGeneratorLr, startFrom } from '../warm-start.js';
 import type { Recipe, RecipeContext, RecipeFactory, StartedFrom, StepResult } from '../recipe.js';
 import { adamFromConfig, adamSchema, emaSchema } from '../optim-config.js';
+import { fidSchema } from '../checkpoint-metric.js';
 
 export const tagProjectionSchema = {
   generator: {
@@ -112,13 +113,9 @@ export const tagProjectionSchema = {
         doc: 'an attribute-classifier run: each checkpoint is scored by attribute accuracy and the best kept',
       },
       perCombo: { kind: 'number', int: true, min: 1, default: 4, doc: 'faces per hair/eye combination scored' },
-      fid: {
-        kind: 'number',
-        int: true,
-        min: 0,
-        default: 0,
-        doc: 'with a classifier: also FID on its features, this many generated against as many real faces (0: off)',
-      },
+      fid: fidSchema(
+        'with a classifier: also FID on its features, this many generated against as many real faces (0: off)',
+      ),
     },
   },
   samples: {

@@ -3,6 +3,7 @@
 import type { TreeModel } from '../../artifacts/generators.js';
 import type { ConfigOf, Schema } from '../config.js';
 import { adamSchema, emaSchema } from '../optim-config.js';
+import { fidSchema } from '../checkpoint-metric.js';
 import type { CommonConfig } from '../schema.js';
 import { conditionalGanSchema } from './conditional-gan-config.js';
 
@@ -102,13 +103,9 @@ const sections = {
     fields: {
       ...conditionalGanSchema.eval.fields,
       // AttnGAN's R-precision rewards what its DAMSM loss taught it (docs/results.md): FID beside it.
-      fid: {
-        kind: 'number',
-        int: true,
-        min: 0,
-        default: 0,
-        doc: "generated and training images for FID (eval.damsm's image features) of the last stage at each checkpoint (0: off)",
-      },
+      fid: fidSchema(
+        "generated and training images for FID (eval.damsm's image features) of the last stage at each checkpoint (0: off)",
+      ),
     },
   },
   samples: conditionalGanSchema.samples,
