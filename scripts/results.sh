@@ -61,7 +61,7 @@ fi
 # The birds' DAMSM before (AttnGAN's recipe) and after (species supervision, cub-extra, DiffAugment),
 # scored on the real held-out birds (issue 18).
 for run in damsm-cub-baseline damsm-cub-species; do
-  if [ -d "runs/$run" ] && [ -d data/cub ]; then
+  if all_dirs "runs/$run" data/cub; then
     cai eval --damsm "runs/$run" --dataset data/cub --split test --json "docs/results/$run-real.json" --device cpu
     cai eval --damsm "runs/$run" --dataset data/cub --split val --json "docs/results/$run-real-val.json" --device cpu
   fi
@@ -72,13 +72,13 @@ stackgan_first=runs/stackgan-cub-1-shipped.safetensors
 mkdir -p runs
 git show 0161c88:models/stackgan-cub.safetensors >"$stackgan_first"
 # The shipped bird models re-scored through the new encoders (features, R-precision and its real figure).
-if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+if all_dirs runs/damsm-cub-species data/cub; then
   cai eval --model models/gan-int-cls-cub.safetensors --damsm runs/damsm-cub-species --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval-species.json --device cpu
   for side in 64 256; do
     cai eval --model "$stackgan_first" --damsm runs/damsm-cub-species --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-eval-$side-species.json" --device cpu
   done
 fi
-if [ -d runs/damsm-cub-baseline ] && [ -d runs/damsm-cub-species ]; then
+if all_dirs runs/damsm-cub-baseline runs/damsm-cub-species; then
   cai plot --runs runs/damsm-cub-baseline,runs/damsm-cub-species --keys eval/val_loss --out docs/images/damsm-cub-val-loss.png
   cai plot --run runs/damsm-cub-species --keys acc/species,acc/s_i2t --smooth 0.9 --out docs/images/damsm-cub-species-acc.png
 fi
@@ -167,14 +167,14 @@ dfgan_shipped=runs/dfgan-cub-6/checkpoints/step-00023000.safetensors
 if [ -f "$dfgan_shipped" ]; then
   cai export --model "$dfgan_shipped" --out models/dfgan-cub.safetensors --fp16 --discriminator
   cai sample --model models/dfgan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/dfgan-cub.png --device cpu
-  if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+  if all_dirs runs/damsm-cub-species data/cub; then
     bird_eval models/dfgan-cub.safetensors dfgan-cub
   fi
 fi
 # The files shipped before, from git: until 2026-12-03 runs/dfgan-cub's step 9,500, then until
 # 2026-12-04 runs/dfgan-cub-4's step 1,000 (also on the validation split its successor was picked on),
 # then that day until 04:40 runs/dfgan-cub-6's step 12,000, then until 10:40 its step 15,000.
-if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+if all_dirs runs/damsm-cub-species data/cub; then
   mkdir -p runs
   for shipped in 2b45fe3:dfgan-cub-6-15000-shipped 5276c41:dfgan-cub-6-12000-shipped a339592:dfgan-cub-9500 baedd51:dfgan-cub-4-1000; do
     commit=${shipped%%:*} name=${shipped#*:}
@@ -226,7 +226,7 @@ dfgan_chain runs/dfgan-cub-6 6000,10500 docs/results/runs/dfgan-cub.json docs/re
 # Its kept checkpoints from step 9,000 on (past 30 % in training), every 500 steps (not the ones an
 # interrupt wrote): on the validation split (1,000 captions, against the training birds), where the
 # shipped one is picked, and on the test protocol.
-if [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+if all_dirs runs/damsm-cub-species data/cub; then
   for ck in runs/dfgan-cub-6/checkpoints/step-*.safetensors; do
     [ -f "$ck" ] || continue
     step=$(checkpoint_step "$ck")
@@ -241,7 +241,7 @@ fi
 # results.md names (the run's best by R-precision of 1,000 validation captions when it was written:
 # change it with the text) on the test protocol, with the fixed captions' samples.
 stage1_picked=runs/stackgan-stage1-cub-2/checkpoints/step-00007560.safetensors
-if [ -d runs/stackgan-stage1-cub-2 ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+if all_dirs runs/stackgan-stage1-cub-2 runs/damsm-cub-species data/cub; then
   cai results --summarize runs/stackgan-stage1-cub-2
   cai plot --runs runs/stackgan-stage1-cub-2 --keys eval/rprec --x images --out docs/images/stackgan-stage1-cub-2-rprec.png
   if [ -f "$stage1_picked" ]; then
@@ -281,11 +281,11 @@ for ws in wgan-cls-cub-2:1430 wgan-cls-cub-3:4233; do
       "runs/$run/samples/step-$(printf %08d "$step").png" "docs/images/$run-$step.jpg"
   fi
 done
-if [ -d runs/wgan-cls-cub-2 ] && [ -d runs/wgan-cls-cub-3 ]; then
+if all_dirs runs/wgan-cls-cub-2 runs/wgan-cls-cub-3; then
   cai plot --runs runs/wgan-cls-cub-2,runs/wgan-cls-cub-3 --keys eval/rprec --x images --out docs/images/wgan-cls-cub-2-rprec.png
 fi
 # The same without DiffAugment (wgan-cls-cub-4): its record, and step 3,850 of both side by side.
-if [ -d runs/wgan-cls-cub-3 ] && [ -d runs/wgan-cls-cub-4 ]; then
+if all_dirs runs/wgan-cls-cub-3 runs/wgan-cls-cub-4; then
   cai results --summarize runs/wgan-cls-cub-4
   side_by_side runs/wgan-cls-cub-3/samples/step-00003850.png runs/wgan-cls-cub-4/samples/step-00003850.png \
     docs/images/wgan-cls-cub-augment-ablation.jpg 400
@@ -308,7 +308,7 @@ done
 # The seed's batch-size finding at equal updates (issue 19): StackGAN Stage I, batch 16 and 64, 2,000 steps each.
 for b in 16 64; do
   run="stackgan-stage1-cub-updates-b$b"
-  if [ -d "runs/$run" ] && [ -d runs/damsm-cub-species ] && [ -d data/cub ]; then
+  if all_dirs "runs/$run" runs/damsm-cub-species data/cub; then
     cai results --summarize "runs/$run" --out "docs/results/runs/$run.json"
     bird_eval "runs/$run" "$run"
     cai sample --model "runs/$run" "${bird_captions[@]}" --n 8 --seed 42 --out "docs/images/$run.png" --device cpu
@@ -319,16 +319,16 @@ if [ -f models/gan-int-cls-cub.safetensors ] && [ -d data/cub ] && [ -d runs/dam
   cai eval --model models/gan-int-cls-cub.safetensors --dataset data/cub --split val,test --reference train --metrics fid,kid,div,rprec --n 1000 --json docs/results/gan-int-cls-cub-eval-valtest.json --device cpu
 fi
 for run in stackgan-stage1-cub stackgan-stage1-cub-b16; do
-  if [ -d "runs/$run" ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
+  if all_dirs "runs/$run" data/cub runs/damsm-cub; then
     cai eval --model "runs/$run" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$run-eval.json" --device cpu
   fi
 done
-if [ -d data/cub ] && [ -d runs/damsm-cub ]; then
+if all_dirs data/cub runs/damsm-cub; then
   for side in 64 256; do
     cai eval --model "$stackgan_first" --stage "$side" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/stackgan-cub-eval-$side.json" --device cpu
   done
 fi
-if [ -d runs/wgan-cls-cub ] && [ -d data/cub ] && [ -d runs/damsm-cub ]; then
+if all_dirs runs/wgan-cls-cub data/cub runs/damsm-cub; then
   cai sample --model runs/wgan-cls-cub "${bird_captions[@]}" --n 8 --seed 42 --out docs/images/wgan-cls-cub.png --device cpu
   cai plot --run runs/wgan-cls-cub --keys loss/D,loss/G --smooth 0.6 --out docs/images/wgan-cls-cub-loss.png
   cai eval --model runs/wgan-cls-cub --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json docs/results/wgan-cls-cub-eval.json --device cpu
@@ -384,7 +384,7 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
   fi
   # StackGAN++ and AttnGAN on the CPU, grown stage by stage: each stage's record.
-  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 attngan-cub-64 attngan-cub-64-s1 attngan-cub-64-s1-l1; do
+  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 attngan-cub-64 attngan-cub-64-s1 attngan-cub-64-s1-l1 attngan-cub-64-s1-l01; do
     if [ -d "runs/$run" ]; then
       cai results --summarize "runs/$run"
     fi
@@ -416,14 +416,20 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
       bird_eval models/dfgan-cub.safetensors dfgan-cub-7-5000-s1
     )
   fi
-  # AttnGAN trained with the seed-1 pair and scored with the other: λ = 5 against λ = 1 at step 1,170,
-  # and λ = 1 at 2,340.
+  # AttnGAN trained with the seed-1 pair and scored with the other: λ = 5, 1 and 0.1 at step 1,170,
+  # and λ = 1 and 0.1 at 2,340.
   for ck in attngan-cub-64-s1/checkpoints/step-00001170 attngan-cub-64-s1-l1/checkpoints/step-00001170 \
-    attngan-cub-64-s1-l1/checkpoints/step-00002340; do
+    attngan-cub-64-s1-l1/checkpoints/step-00002340 attngan-cub-64-s1-l01/checkpoints/step-00001170 \
+    attngan-cub-64-s1-l01/checkpoints/step-00002340; do
     if [ -f "runs/$ck.safetensors" ]; then
       bird_eval "runs/$ck.safetensors" "${ck%%/*}-$(checkpoint_step "runs/$ck.safetensors")"
     fi
   done
+  # λ = 1 and λ = 0.1 at step 2,340, the same captions and noise.
+  if all_dirs runs/attngan-cub-64-s1-l1 runs/attngan-cub-64-s1-l01; then
+    side_by_side runs/attngan-cub-64-s1-l1/samples/step-00002340.png runs/attngan-cub-64-s1-l01/samples/step-00002340.png \
+      docs/images/attngan-cub-64-s1-lambda-2340.jpg 500
+  fi
   # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
   # beside the low-resolution consistency term at three weights (loss.consistency=10, 50 and 200:
   # runs/wgan-cls-stage2-cub-c10, -c50, -c200), R-precision against images seen, and the first two at
