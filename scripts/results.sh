@@ -461,6 +461,32 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
       bird_eval models/wgan-cls-stage2-cub.safetensors wgan-cls-stage2-cub-c200 test "$side"
     done
   fi
+  # StackGAN++ grown to 128 px: its 128 px stage's checkpoints scored on the test protocol, and the one
+  # shipped until the 256 px stage is grown (step 2,940: the lowest FID and KID of the three; R-precision
+  # fell from step 1,960 on, so the 128 px stage stopped at step 3,920),
+  # one file with both stages, scored per stage.
+  for ck in runs/stackgan-pp-cub-128/checkpoints/step-0000{1960,2940,3920}.safetensors; do
+    if [ -f "$ck" ]; then
+      bird_eval "$ck" "stackgan-pp-cub-128-$(checkpoint_step "$ck")" test 128
+    fi
+  done
+  pp_shipped=runs/stackgan-pp-cub-128/checkpoints/step-00002940.safetensors
+  if [ -f "$pp_shipped" ]; then
+    cai export --model "$pp_shipped" --out models/stackgan-pp-cub.safetensors --fp16
+    cai sample --model models/stackgan-pp-cub.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub.jpg --device cpu
+    cp /tmp/stackgan-pp-cub-128.jpg docs/images/stackgan-pp-cub.jpg
+    for side in 64 128; do
+      bird_eval models/stackgan-pp-cub.safetensors stackgan-pp-cub-128-2940-shipped test "$side"
+    done
+  fi
+  # DF-GAN + Stage II (issue 18's refiner): StackGAN's Stage II on the frozen, shipped 64 px DF-GAN with
+  # the consistency term WGAN-CLS + Stage II kept (loss.consistency=200): its record and R-precision.
+  if [ -d runs/dfgan-stage2-cub ]; then
+    cai results --summarize runs/dfgan-stage2-cub
+    # The first two captions of step 540's grid: Stage-I rows above their Stage-II rows.
+    node -e "require('sharp')(process.argv[1]).extract({ left: 0, top: 0, width: 1034, height: 1034 }).jpeg({ quality: 85 }).toFile(process.argv[2])" \
+      runs/dfgan-stage2-cub/samples/step-00000540.png docs/images/dfgan-stage2-cub-540.jpg
+  fi
   if [ -f runs/dfgan-cub-128/checkpoints/step-00001000.safetensors ]; then
     cai sample --model runs/dfgan-cub-128/checkpoints/step-00001000.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/dfgan-cub-128-1000.png --device cpu
     node -e "require('sharp')(process.argv[1]).jpeg({ quality: 85 }).toFile(process.argv[2])" /tmp/dfgan-cub-128-1000.png docs/images/dfgan-cub-128-1000.jpg

@@ -23,7 +23,17 @@ const CUB = 'gan-int-cls-cub';
 const ACGAN = 'tag-acgan-anime';
 const STACK = 'stackgan-cub';
 /** Every bundled model's name, sorted: what the API lists and the game plays. */
-const BUNDLED = ['dfgan-cub', CUB, STACK, ACGAN, TAGS, 'tag-projection-anime', 'wgan-cls-cub', 'wgan-cls-stage2-cub'];
+const BUNDLED = [
+  'dfgan-cub',
+  CUB,
+  STACK,
+  'stackgan-pp-cub',
+  ACGAN,
+  TAGS,
+  'tag-projection-anime',
+  'wgan-cls-cub',
+  'wgan-cls-stage2-cub',
+];
 
 /** The raw RGB bytes of a PNG data URL. */
 async function pixels(dataUrl: string): Promise<Buffer> {

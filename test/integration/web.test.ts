@@ -95,7 +95,7 @@ describe('web page', { skip: SKIP }, () => {
 
   test('generate shows the image with a PNG download link, and Enter submits', async () => {
     const page = await open('/');
-    assert.equal(await page.locator('input[name=model]').count(), 8);
+    assert.equal(await page.locator('input[name=model]').count(), 9);
     await page.getByLabel('Caption', { exact: true }).fill(CAPTION);
     await page.getByLabel('Seed', { exact: true }).fill('1234');
     await generate(page);
@@ -357,7 +357,7 @@ describe('web page', { skip: SKIP }, () => {
 
   test('a long request shows its progress and can be cancelled; the images on screen stay', async () => {
     const page = await open('/');
-    await page.getByRole('radio', { name: /StackGAN/ }).check();
+    await page.getByRole('radio', { name: /^StackGAN —/ }).check();
     await page.getByLabel('Caption', { exact: true }).fill(CAPTION);
     await page.getByLabel('Seed', { exact: true }).fill('7');
     await generate(page);
@@ -501,6 +501,7 @@ describe('web page', { skip: SKIP }, () => {
       BIRDS,
       'gan-int-cls-cub',
       'stackgan-cub',
+      'stackgan-pp-cub',
       'tag-acgan-anime',
       FACES,
       'tag-projection-anime',
