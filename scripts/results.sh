@@ -417,10 +417,10 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     )
   fi
   # AttnGAN trained with the seed-1 pair and scored with the other: λ = 5, 1 and 0.1 at step 1,170,
-  # and λ = 1 and 0.1 at 2,340.
+  # λ = 1 and 0.1 at 2,340, and λ = 0.1 at 7,020.
   for ck in attngan-cub-64-s1/checkpoints/step-00001170 attngan-cub-64-s1-l1/checkpoints/step-00001170 \
     attngan-cub-64-s1-l1/checkpoints/step-00002340 attngan-cub-64-s1-l01/checkpoints/step-00001170 \
-    attngan-cub-64-s1-l01/checkpoints/step-00002340; do
+    attngan-cub-64-s1-l01/checkpoints/step-00002340 attngan-cub-64-s1-l01/checkpoints/step-00007020; do
     if [ -f "runs/$ck.safetensors" ]; then
       bird_eval "runs/$ck.safetensors" "${ck%%/*}-$(checkpoint_step "runs/$ck.safetensors")"
     fi
@@ -461,10 +461,10 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
       bird_eval models/wgan-cls-stage2-cub.safetensors wgan-cls-stage2-cub-c200 test "$side"
     done
   fi
-  # StackGAN++ grown to 128 px: its 128 px stage's checkpoints scored on the test protocol, and the one
-  # shipped until the 256 px stage is grown (step 2,940: the lowest FID and KID of the three; R-precision
-  # fell from step 1,960 on, so the 128 px stage stopped at step 3,920),
-  # one file with both stages, scored per stage.
+  # StackGAN++ grown to 128 px: three checkpoints of its 128 px stage on the test protocol (R-precision
+  # fell from step 1,960 on, so the stage stopped after step 3,920), and the one shipped until the
+  # 256 px stage is grown (step 2,940: the lowest FID and KID of the three), one file with both stages,
+  # scored per stage.
   for ck in runs/stackgan-pp-cub-128/checkpoints/step-0000{1960,2940,3920}.safetensors; do
     if [ -f "$ck" ]; then
       bird_eval "$ck" "stackgan-pp-cub-128-$(checkpoint_step "$ck")" test 128
@@ -483,9 +483,9 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   # the consistency term WGAN-CLS + Stage II kept (loss.consistency=200): its record and R-precision.
   if [ -d runs/dfgan-stage2-cub ]; then
     cai results --summarize runs/dfgan-stage2-cub
-    # The first two captions of step 540's grid: Stage-I rows above their Stage-II rows.
+    # The first two captions of step 720's grid: Stage-I rows above their Stage-II rows.
     node -e "require('sharp')(process.argv[1]).extract({ left: 0, top: 0, width: 1034, height: 1034 }).jpeg({ quality: 85 }).toFile(process.argv[2])" \
-      runs/dfgan-stage2-cub/samples/step-00000540.png docs/images/dfgan-stage2-cub-540.jpg
+      runs/dfgan-stage2-cub/samples/step-00000720.png docs/images/dfgan-stage2-cub-720.jpg
   fi
   if [ -f runs/dfgan-cub-128/checkpoints/step-00001000.safetensors ]; then
     cai sample --model runs/dfgan-cub-128/checkpoints/step-00001000.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/dfgan-cub-128-1000.png --device cpu
