@@ -135,6 +135,17 @@ bird_eval() {
     cai eval --model "$1" --damsm "$bird_damsm" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-eval.json" --device cpu
   fi
 }
+# The top square of a sample grid (as many rows as it has columns), as a JPEG: the first captions of
+# a tall grid, whatever its tile size.
+top_square() {
+  node -e "
+const sharp = require('sharp');
+(async () => {
+  const [input, out] = process.argv.slice(1);
+  const { width } = await sharp(input).metadata();
+  await sharp(input).extract({ left: 0, top: 0, width, height: width }).jpeg({ quality: 85 }).toFile(out);
+})();" "$1" "$2"
+}
 # Two images side by side, each scaled to the height given, 10 px apart, as a JPEG.
 # Usage: side_by_side <left> <right> <out.jpg> <height>
 side_by_side() {
@@ -484,8 +495,12 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   if [ -d runs/dfgan-stage2-cub ]; then
     cai results --summarize runs/dfgan-stage2-cub
     # The first two captions of step 720's grid: Stage-I rows above their Stage-II rows.
-    node -e "require('sharp')(process.argv[1]).extract({ left: 0, top: 0, width: 1034, height: 1034 }).jpeg({ quality: 85 }).toFile(process.argv[2])" \
-      runs/dfgan-stage2-cub/samples/step-00000720.png docs/images/dfgan-stage2-cub-720.jpg
+    top_square runs/dfgan-stage2-cub/samples/step-00000720.png docs/images/dfgan-stage2-cub-720.jpg
+  fi
+  # Grow or refine (issue 18): both paths at about one CPU-hour from the shipped 64 px file.
+  if [ -f runs/dfgan-stage2-cub/checkpoints/step-00000720.safetensors ] && [ -f runs/dfgan-cub-128/checkpoints/step-00000750.safetensors ]; then
+    bird_eval runs/dfgan-stage2-cub/checkpoints/step-00000720.safetensors dfgan-stage2-cub-720 val
+    bird_eval runs/dfgan-cub-128/checkpoints/step-00000750.safetensors dfgan-cub-128-750 val
   fi
   if [ -f runs/dfgan-cub-128/checkpoints/step-00001000.safetensors ]; then
     cai sample --model runs/dfgan-cub-128/checkpoints/step-00001000.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/dfgan-cub-128-1000.png --device cpu

@@ -225,9 +225,9 @@ export class TextToImagePipeline {
     return this.G instanceof StackedGenerator ? this.G.noiseDim : this.G.o.noiseDim;
   }
 
-  /** Whether the model attends to words and can return attention maps (AttnGAN). */
+  /** Whether the model attends to words and can return attention maps (AttnGAN past its first stage). */
   get hasAttention(): boolean {
-    return isTree(this.G) && this.G.readsWords;
+    return isTree(this.G) && this.G.readsWords && this.stages.length > 1;
   }
 
   /**
@@ -338,7 +338,7 @@ export class TextToImagePipeline {
    */
   generateWithAttention(z: Tensor, captions: readonly string[]): { stages: Tensor[] } & WordAttentionMaps {
     if (!this.hasAttention || !(this.conditioner instanceof DamsmConditioner))
-      throw new Error(`${this.model} has no word attention (only AttnGAN does)`);
+      throw new Error(`${this.model} has no word attention (only AttnGAN's stages above the first have it)`);
     if (z.size(0) !== captions.length)
       throw new Error(`generateWithAttention() got ${z.size(0)} noise rows for ${captions.length} captions`);
     const vocab = this.conditioner.vocabulary;

@@ -15,7 +15,7 @@ export class HttpError extends Error {
 export const badRequest = (message: string): HttpError => new HttpError(400, message);
 /** Asked for word attention from a model that has none. */
 export const noAttention = (model: string): HttpError =>
-  badRequest(`${model} has no word attention (only AttnGAN models do)`);
+  badRequest(`${model} has no word attention (only AttnGAN's stages above the first have it)`);
 export const notFound = (message: string): HttpError => new HttpError(404, message);
 export const forbidden = (message: string): HttpError => new HttpError(403, message);
 /** Too many requests from one client: it may try again in `retryAfter` seconds. */

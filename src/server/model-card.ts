@@ -131,7 +131,9 @@ export function readModelCard(file: string): ModelCard {
     examples: card.examples === undefined ? examples : stringArray(card.examples, `${cardFile}: examples`),
     metrics,
     training,
-    attention: family === 'attngan',
+    // AttnGAN's stages above the first read the words; its 64 px tree alone (the first step of
+    // growing it) has none.
+    attention: family === 'attngan' && resolutions.length > 1,
     // One-stage models: a 256 px tree costs ~100 times a 64 px pass per optimisation step.
     invert: resolutions.length === 1,
     directions: directionsOf(file, meta),

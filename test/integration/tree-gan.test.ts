@@ -668,7 +668,8 @@ describe('sampling', () => {
   });
 
   test("the API's word attention: every stage's image and, per word, the image lit by its map (AttnGAN only)", async () => {
-    // The served folder of the test above, with the StackGAN++ run (no attention) exported next to it.
+    // The served folder of the test above, with the StackGAN++ run (no attention) exported next to it,
+    // and AttnGAN's 64 px tree alone (the first step of growing it: no attentional stage yet).
     const dir = path.join(tmp, 'served');
     await run(process.execPath, [
       cli,
@@ -677,6 +678,21 @@ describe('sampling', () => {
       ppRun,
       '--out',
       path.join(dir, 'stackgan-pp-tiny.safetensors'),
+    ]);
+    const attn64 = path.join(runs, 'attngan-64');
+    await train({
+      ...quiet,
+      config: cfg('attngan-cub.yaml'),
+      runDir: attn64,
+      sets: [...TINY, 'generator.branches=1', 'data.resolution=64', 'train.steps=1'],
+    });
+    await run(process.execPath, [
+      cli,
+      'export',
+      '--model',
+      attn64,
+      '--out',
+      path.join(dir, 'attngan-tiny-64.safetensors'),
     ]);
     const service = new LocalGenerationService(new ModelRegistry([dir]));
     const app = await buildApp({ service });
@@ -701,13 +717,11 @@ describe('sampling', () => {
     };
     try {
       const models = (await app.inject('/api/models')).json<{ models: { name: string; attention: boolean }[] }>();
-      assert.deepEqual(
-        models.models.map((m) => [m.name, m.attention]),
-        [
-          ['attngan-tiny', true],
-          ['stackgan-pp-tiny', false],
-        ],
-      );
+      assert.deepEqual(models.models.map((m) => [m.name, m.attention]).sort(), [
+        ['attngan-tiny', true],
+        ['attngan-tiny-64', false],
+        ['stackgan-pp-tiny', false],
+      ]);
       const body = { model: 'attngan-tiny', text: 'a  small red circle', seed: 11 };
       const r = await ask(body);
       assert.equal(r.statusCode, 200, r.body);
@@ -766,7 +780,21 @@ describe('sampling', () => {
       assert.equal(none.statusCode, 400);
       assert.equal(
         none.json<{ message: string }>().message,
-        'stackgan-pp-tiny has no word attention (only AttnGAN models do)',
+        "stackgan-pp-tiny has no word attention (only AttnGAN's stages above the first have it)",
+      );
+      const first = await ask({ ...body, model: 'attngan-tiny-64' });
+      assert.equal(first.statusCode, 400);
+      assert.match(first.json<{ message: string }>().message, /^attngan-tiny-64 has no word attention/);
+      const drawn = await app.inject({
+        method: 'POST',
+        url: '/api/generate',
+        payload: { ...body, model: 'attngan-tiny-64' },
+      });
+      assert.equal(drawn.statusCode, 200, drawn.body);
+      assert.deepEqual(
+        drawn.json<{ stages: { resolution: number }[] }>().stages.map((s) => s.resolution),
+        [64],
+        'it draws its one stage',
       );
       assert.equal((await ask({ ...body, model: 'nope' })).statusCode, 404);
       const spec = (await app.inject('/docs/json')).json<{ paths: Record<string, unknown> }>();
