@@ -395,7 +395,7 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
   fi
   # StackGAN++ and AttnGAN on the CPU, grown stage by stage: each stage's record.
-  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 attngan-cub-64 attngan-cub-64-s1 attngan-cub-64-s1-l1 attngan-cub-64-s1-l01; do
+  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 stackgan-pp-cub-256 attngan-cub-64 attngan-cub-64-s1 attngan-cub-64-s1-l1 attngan-cub-64-s1-l01; do
     if [ -d "runs/$run" ]; then
       cai results --summarize "runs/$run"
     fi
@@ -428,10 +428,13 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     )
   fi
   # AttnGAN trained with the seed-1 pair and scored with the other: λ = 5, 1 and 0.1 at step 1,170,
-  # λ = 1 and 0.1 at 2,340, and λ = 0.1 at 7,020.
+  # λ = 1 and 0.1 at 2,340, and λ = 0.1 at 7,020 and at the candidates of its end-of-floor pick (the
+  # best by in-training R-precision, 11,700; the last two checkpoints).
   for ck in attngan-cub-64-s1/checkpoints/step-00001170 attngan-cub-64-s1-l1/checkpoints/step-00001170 \
     attngan-cub-64-s1-l1/checkpoints/step-00002340 attngan-cub-64-s1-l01/checkpoints/step-00001170 \
-    attngan-cub-64-s1-l01/checkpoints/step-00002340 attngan-cub-64-s1-l01/checkpoints/step-00007020; do
+    attngan-cub-64-s1-l01/checkpoints/step-00002340 attngan-cub-64-s1-l01/checkpoints/step-00007020 \
+    attngan-cub-64-s1-l01/checkpoints/step-00011700 attngan-cub-64-s1-l01/checkpoints/step-00016380 \
+    attngan-cub-64-s1-l01/checkpoints/step-00017550; do
     if [ -f "runs/$ck.safetensors" ]; then
       bird_eval "runs/$ck.safetensors" "${ck%%/*}-$(checkpoint_step "runs/$ck.safetensors")"
     fi
@@ -440,6 +443,15 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   if all_dirs runs/attngan-cub-64-s1-l1 runs/attngan-cub-64-s1-l01; then
     side_by_side runs/attngan-cub-64-s1-l1/samples/step-00002340.png runs/attngan-cub-64-s1-l01/samples/step-00002340.png \
       docs/images/attngan-cub-64-s1-lambda-2340.jpg 500
+  fi
+  # AttnGAN shipped (its 64 px tree): the end of the 150 epochs, within one spread of the in-training
+  # best on R-precision and ahead of it on FID and KID (docs/results.md).
+  attn_shipped=runs/attngan-cub-64-s1-l01/checkpoints/step-00017550.safetensors
+  if [ -f "$attn_shipped" ]; then
+    cai export --model "$attn_shipped" --out models/attngan-cub.safetensors --fp16
+    cai sample --model models/attngan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/attngan-cub.png --device cpu
+    node -e "require('sharp')(process.argv[1]).jpeg({ quality: 88 }).toFile(process.argv[2])" /tmp/attngan-cub.png docs/images/attngan-cub.jpg
+    bird_eval models/attngan-cub.safetensors attngan-cub-64-s1-l01-17550-shipped
   fi
   # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
   # beside the low-resolution consistency term at three weights (loss.consistency=10, 50 and 200:

@@ -24,6 +24,7 @@ interface CardFile {
   examples?: unknown;
   metrics?: unknown;
   training?: unknown;
+  default?: unknown;
 }
 
 const FAMILY_TITLES: Record<string, string> = {
@@ -114,6 +115,8 @@ export function readModelCard(file: string): ModelCard {
   let card: CardFile = {};
   if (fs.existsSync(cardFile)) card = parseJson(fs.readFileSync(cardFile, 'utf8'), cardFile) as CardFile;
 
+  if (card.default !== undefined && typeof card.default !== 'boolean')
+    throw new Error(`${cardFile}: default must be true or false`);
   const metrics = card.metrics === undefined ? [] : (card.metrics as ModelMetric[]);
   if (!Array.isArray(metrics) || metrics.some((m) => typeof m?.name !== 'string' || typeof m.value !== 'string'))
     throw new Error(`${cardFile}: metrics must be an array of { name, value, detail? } strings`);
@@ -134,6 +137,7 @@ export function readModelCard(file: string): ModelCard {
     // AttnGAN's stages above the first read the words; its 64 px tree alone (the first step of
     // growing it) has none.
     attention: family === 'attngan' && resolutions.length > 1,
+    default: card.default === true,
     // One-stage models: a 256 px tree costs ~100 times a 64 px pass per optimisation step.
     invert: resolutions.length === 1,
     directions: directionsOf(file, meta),

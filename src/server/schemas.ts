@@ -92,6 +92,9 @@ export const ModelInfo = Type.Object({
     description: 'Whether the model attends to words (AttnGAN): POST /api/attention shows where',
   }),
   invert: Type.Boolean({ description: 'Whether POST /api/invert finds latents of uploaded images in this model' }),
+  default: Type.Boolean({
+    description: 'Whether the page opens on this model (its card says so); the first such model when several do',
+  }),
   directions: Type.Array(
     Type.Object({
       name: Type.String(),

@@ -24,6 +24,7 @@ const ACGAN = 'tag-acgan-anime';
 const STACK = 'stackgan-cub';
 /** Every bundled model's name, sorted: what the API lists and the game plays. */
 const BUNDLED = [
+  'attngan-cub',
   'dfgan-cub',
   CUB,
   STACK,
@@ -90,7 +91,7 @@ describe('HTTP API', () => {
     const r = await app.inject('/api/models');
     assert.equal(r.statusCode, 200);
     const { models: list } = r.json<{
-      models: { name: string; condition: string; metrics: unknown[]; examples: string[] }[];
+      models: { name: string; condition: string; metrics: unknown[]; examples: string[]; default: boolean }[];
     }>();
     const names = list.map((m) => m.name);
     assert.deepEqual(names.sort(), BUNDLED);
@@ -102,6 +103,11 @@ describe('HTTP API', () => {
     const df = list.find((m) => m.name === 'dfgan-cub')!;
     assert.equal(df.condition, 'caption');
     assert.equal(df.examples[0], 'this bird is red with white and has a very short beak');
+    // Its card makes it the page's first model, whatever the file names sort to.
+    assert.deepEqual(
+      list.filter((m) => m.default).map((m) => m.name),
+      ['dfgan-cub'],
+    );
   });
 
   test('generate: 64×64 PNGs, the seed returned, the same seed gives the same bytes', async () => {

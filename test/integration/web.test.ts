@@ -95,7 +95,7 @@ describe('web page', { skip: SKIP }, () => {
 
   test('generate shows the image with a PNG download link, and Enter submits', async () => {
     const page = await open('/');
-    assert.equal(await page.locator('input[name=model]').count(), 9);
+    assert.equal(await page.locator('input[name=model]').count(), 10);
     await page.getByLabel('Caption', { exact: true }).fill(CAPTION);
     await page.getByLabel('Seed', { exact: true }).fill('1234');
     await generate(page);
@@ -498,6 +498,7 @@ describe('web page', { skip: SKIP }, () => {
       })),
     );
     assert.deepEqual(rows.map((r) => r.model).sort(), [
+      'attngan-cub',
       BIRDS,
       'gan-int-cls-cub',
       'stackgan-cub',
@@ -614,7 +615,7 @@ describe('word attention on the web page', { skip: SKIP }, () => {
       // An empty text in the address: no first-visit image, so nothing is generated before Enter.
       const { page, problems } = await open(context, '/?text=');
       assert.equal(await page.locator('#attention').isVisible(), false, 'hidden before generating');
-      await page.getByRole('radio', { name: /AttnGAN/ }).check();
+      await page.locator(`#model-${ATTN}`).check(); // by name: the bundled AttnGAN is offered beside it
       await page.getByLabel('Caption', { exact: true }).fill(TEXT);
       await page.getByLabel('Seed', { exact: true }).fill('5');
       await page.getByLabel('Caption', { exact: true }).press('Enter');

@@ -26,6 +26,7 @@ const card = (name: string, resolutions: number[]): ModelCard => ({
   training: {},
   attention: false,
   invert: resolutions.length === 1,
+  default: false,
   directions: [],
   memoryBytes: 0,
 });

@@ -649,7 +649,7 @@ async function start(): Promise<void> {
   }
   renderModels();
   const wanted = params.get('model');
-  const chosen = models.find((m) => m.name === wanted) ?? models[0]!;
+  const chosen = models.find((m) => m.name === wanted) ?? models.find((m) => m.default) ?? models[0]!;
   const text = params.get('text');
   if (text !== null) textInput.value = text;
   selectModel(chosen, { keepText: text !== null });
