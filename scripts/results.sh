@@ -135,6 +135,10 @@ bird_eval() {
     cai eval --model "$1" --damsm "$bird_damsm" --dataset data/cub --split test --reference val --metrics fid,kid,div,rprec --n 1000 --json "docs/results/$2-eval.json" --device cpu
   fi
 }
+# An image as a JPEG of the quality given. Usage: to_jpeg <in> <out.jpg> <quality>
+to_jpeg() {
+  node -e "require('sharp')(process.argv[1]).jpeg({ quality: Number(process.argv[3]) }).toFile(process.argv[2])" "$1" "$2" "$3"
+}
 # The top square of a sample grid (as many rows as it has columns), as a JPEG: the first captions of
 # a tall grid, whatever its tile size.
 top_square() {
@@ -288,8 +292,7 @@ for ws in wgan-cls-cub-2:1430 wgan-cls-cub-3:4233; do
   run=${ws%%:*} step=${ws#*:}
   if [ -d "runs/$run" ]; then
     cai results --summarize "runs/$run"
-    node -e "require('sharp')(process.argv[1]).jpeg({ quality: 88 }).toFile(process.argv[2])" \
-      "runs/$run/samples/step-$(printf %08d "$step").png" "docs/images/$run-$step.jpg"
+    to_jpeg "runs/$run/samples/step-$(printf %08d "$step").png" "docs/images/$run-$step.jpg" 88
   fi
 done
 if all_dirs runs/wgan-cls-cub-2 runs/wgan-cls-cub-3; then
@@ -391,7 +394,7 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     cai plot --runs docs/results/runs/wgan-cls-cub-4.json,runs/wgan-cls-cub-5 --keys eval/rprec --x images --out docs/images/wgan-cls-cub-5-rprec.png
     cai export --model "$wgan_shipped" --out models/wgan-cls-cub.safetensors --fp16
     cai sample --model models/wgan-cls-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/wgan-cls-cub-5.png --device cpu
-    node -e "require('sharp')(process.argv[1]).jpeg({ quality: 85 }).toFile(process.argv[2])" /tmp/wgan-cls-cub-5.png docs/images/wgan-cls-cub-5.jpg
+    to_jpeg /tmp/wgan-cls-cub-5.png docs/images/wgan-cls-cub-5.jpg 85
     bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
   fi
   # StackGAN++ and AttnGAN on the CPU, grown stage by stage: each stage's record.
@@ -450,7 +453,7 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   if [ -f "$attn_shipped" ]; then
     cai export --model "$attn_shipped" --out models/attngan-cub.safetensors --fp16
     cai sample --model models/attngan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/attngan-cub.png --device cpu
-    node -e "require('sharp')(process.argv[1]).jpeg({ quality: 88 }).toFile(process.argv[2])" /tmp/attngan-cub.png docs/images/attngan-cub.jpg
+    to_jpeg /tmp/attngan-cub.png docs/images/attngan-cub.jpg 88
     bird_eval models/attngan-cub.safetensors attngan-cub-64-s1-l01-17550-shipped
   fi
   # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
@@ -516,6 +519,6 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   fi
   if [ -f runs/dfgan-cub-128/checkpoints/step-00001000.safetensors ]; then
     cai sample --model runs/dfgan-cub-128/checkpoints/step-00001000.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/dfgan-cub-128-1000.png --device cpu
-    node -e "require('sharp')(process.argv[1]).jpeg({ quality: 85 }).toFile(process.argv[2])" /tmp/dfgan-cub-128-1000.png docs/images/dfgan-cub-128-1000.jpg
+    to_jpeg /tmp/dfgan-cub-128-1000.png docs/images/dfgan-cub-128-1000.jpg 85
   fi
 fi
