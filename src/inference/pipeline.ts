@@ -35,6 +35,7 @@ import {
   type TagLayout,
 } from './latent-edit.js';
 import { disposeText, encodeText, interpolateText } from './text-features.js';
+import { noWordAttention } from './no-attention.js';
 
 export { directionsFileOf };
 
@@ -338,7 +339,7 @@ export class TextToImagePipeline {
    */
   generateWithAttention(z: Tensor, captions: readonly string[]): { stages: Tensor[] } & WordAttentionMaps {
     if (!this.hasAttention || !(this.conditioner instanceof DamsmConditioner))
-      throw new Error(`${this.model} has no word attention (only AttnGAN's stages above the first have it)`);
+      throw new Error(noWordAttention(this.model));
     if (z.size(0) !== captions.length)
       throw new Error(`generateWithAttention() got ${z.size(0)} noise rows for ${captions.length} captions`);
     const vocab = this.conditioner.vocabulary;

@@ -1,6 +1,8 @@
 // Errors the HTTP layer turns into 4xx/503 answers with a message that says what is wrong. Anything
 // else reaching the error handler is a bug and answers 500.
 
+import { noWordAttention } from '../inference/no-attention.js';
+
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
@@ -14,8 +16,7 @@ export class HttpError extends Error {
 
 export const badRequest = (message: string): HttpError => new HttpError(400, message);
 /** Asked for word attention from a model that has none. */
-export const noAttention = (model: string): HttpError =>
-  badRequest(`${model} has no word attention (only AttnGAN's stages above the first have it)`);
+export const noAttention = (model: string): HttpError => badRequest(noWordAttention(model));
 export const notFound = (message: string): HttpError => new HttpError(404, message);
 export const forbidden = (message: string): HttpError => new HttpError(403, message);
 /** Too many requests from one client: it may try again in `retryAfter` seconds. */
