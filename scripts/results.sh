@@ -447,14 +447,32 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     side_by_side runs/attngan-cub-64-s1-l1/samples/step-00002340.png runs/attngan-cub-64-s1-l01/samples/step-00002340.png \
       docs/images/attngan-cub-64-s1-lambda-2340.jpg 500
   fi
-  # AttnGAN shipped (its 64 px tree): the end of the 150 epochs, within one spread of the in-training
-  # best on R-precision and ahead of it on FID and KID (docs/results.md).
-  attn_shipped=runs/attngan-cub-64-s1-l01/checkpoints/step-00017550.safetensors
-  if [ -f "$attn_shipped" ]; then
-    cai export --model "$attn_shipped" --out models/attngan-cub.safetensors --fp16
-    cai sample --model models/attngan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/attngan-cub.png --device cpu
+  # AttnGAN's 64 px tree, shipped until its 128 px stage was: the end of the 150 epochs, within one
+  # spread of the in-training best on R-precision and ahead of it on FID and KID (docs/results.md).
+  attn_64=runs/attngan-cub-64-s1-l01/checkpoints/step-00017550.safetensors
+  if [ -f "$attn_64" ]; then
+    cai export --model "$attn_64" --out /tmp/attngan-cub-64-tree.safetensors --fp16
+    cai sample --model /tmp/attngan-cub-64-tree.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/attngan-cub.png --device cpu
     to_jpeg /tmp/attngan-cub.png docs/images/attngan-cub.jpg 88
-    bird_eval models/attngan-cub.safetensors attngan-cub-64-s1-l01-17550-shipped
+    bird_eval /tmp/attngan-cub-64-tree.safetensors attngan-cub-64-s1-l01-17550-shipped
+  fi
+  # AttnGAN's 128 px (first attentional) stage grown from that file: both stages of the two in-training
+  # checkpoints on the test protocol; the later one, ahead by more than a spread at 128 px, is shipped,
+  # with its samples and the word-attention maps of the seed's caption (first 4 images).
+  if [ -d runs/attngan-cub-128 ]; then
+    cai results --summarize runs/attngan-cub-128
+    for step in 00001170 00002340; do
+      for side in 128 64; do
+        bird_eval "runs/attngan-cub-128/checkpoints/step-$step.safetensors" "attngan-cub-128-$((10#$step))" test "$side"
+      done
+    done
+    cai export --model runs/attngan-cub-128/checkpoints/step-00002340.safetensors --out models/attngan-cub.safetensors --fp16
+    cai sample --model models/attngan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/attngan-cub.png --device cpu
+    to_jpeg /tmp/attngan-cub-128.png docs/images/attngan-cub-128.jpg 88
+    node -e "require('sharp')('/tmp/attngan-cub-attention-128.png').extract({ left: 0, top: 0, width: 1692, height: 522 }).jpeg({ quality: 85 }).toFile('docs/images/attngan-cub-attention.jpg')"
+    for side in 128 64; do
+      bird_eval models/attngan-cub.safetensors attngan-cub-128-2340-shipped test "$side"
+    done
   fi
   # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
   # beside the low-resolution consistency term at three weights (loss.consistency=10, 50 and 200:

@@ -110,6 +110,39 @@ describe('HTTP API', () => {
     );
   });
 
+  test("the bundled AttnGAN answers the seed's caption with a word-attention map per word at 128 px", async () => {
+    const listed = (await app.inject('/api/models')).json<{ models: { name: string; attention: boolean }[] }>();
+    assert.deepEqual(
+      listed.models.filter((m) => m.attention).map((m) => m.name),
+      ['attngan-cub'],
+    );
+    const text = 'this bird is red with white and has a very short beak';
+    const r = await post(app, '/api/attention', { model: 'attngan-cub', text, seed: 3 });
+    assert.equal(r.statusCode, 200, r.body);
+    const a = r.json<{
+      words: string[];
+      unknownWords: string[];
+      stages: { resolution: number; image: string }[];
+      attention: { resolution: number; maps: string[] }[];
+    }>();
+    assert.deepEqual(a.words, text.split(' '));
+    assert.deepEqual(a.unknownWords, []);
+    assert.deepEqual(
+      a.stages.map((s) => s.resolution),
+      [64, 128],
+    );
+    // The 128 px stage attends over the 64 px stage's grid: one map per word, drawn over its image.
+    assert.deepEqual(
+      a.attention.map((s) => [s.resolution, s.maps.length]),
+      [[128, 12]],
+    );
+    for (const m of a.attention[0]!.maps) {
+      const meta = await sharp(png(m)).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['png', 128, 128]);
+    }
+    assert.ok(new Set(a.attention[0]!.maps).size > 1, 'the words look at different places');
+  });
+
   test('generate: 64×64 PNGs, the seed returned, the same seed gives the same bytes', async () => {
     const a = await post(app, '/api/generate', { model: TAGS, text: 'blue hair red eyes', seed: 7, count: 3 });
     assert.equal(a.statusCode, 200, a.body);

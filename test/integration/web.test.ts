@@ -672,6 +672,25 @@ describe('word attention on the web page', { skip: SKIP }, () => {
     }
   });
 
+  test("the bundled AttnGAN shows where each word of the seed's caption looked in its 128 px image", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const q = new URLSearchParams({ model: 'attngan-cub', text: CAPTION, seed: '3' });
+      const { page, problems } = await open(context, `/?${q.toString()}`);
+      await page.waitForSelector('#attention-result:not([hidden])');
+      assert.deepEqual(await page.locator('#attention-words .word-text').allTextContents(), CAPTION.split(' '));
+      const image = page.locator('#attention-image');
+      assert.equal(await image.evaluate((i) => (i as HTMLImageElement).naturalWidth), 128);
+      await page.getByRole('button', { name: 'red (word 4 of 12)' }).click();
+      assert.match((await image.getAttribute('alt')) ?? '', /128×128 image of .*, lit where the word “red” looks/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-attention-attngan-cub.png'), fullPage: true });
+      await page.close();
+      assert.deepEqual(problems, [], 'errors in the browser console');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('at 390 px wide the word attention does not scroll sideways', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
     try {
