@@ -514,13 +514,27 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
       bird_eval "$ck" "stackgan-pp-cub-128-$(checkpoint_step "$ck")" test 128
     fi
   done
-  pp_shipped=runs/stackgan-pp-cub-128/checkpoints/step-00002940.safetensors
-  if [ -f "$pp_shipped" ]; then
-    cai export --model "$pp_shipped" --out models/stackgan-pp-cub.safetensors --fp16
-    cai sample --model models/stackgan-pp-cub.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub.jpg --device cpu
+  pp_128=runs/stackgan-pp-cub-128/checkpoints/step-00002940.safetensors
+  if [ -f "$pp_128" ]; then
+    cai export --model "$pp_128" --out /tmp/stackgan-pp-cub-128-file.safetensors --fp16
+    cai sample --model /tmp/stackgan-pp-cub-128-file.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub.jpg --device cpu
     cp /tmp/stackgan-pp-cub-128.jpg docs/images/stackgan-pp-cub.jpg
     for side in 64 128; do
-      bird_eval models/stackgan-pp-cub.safetensors stackgan-pp-cub-128-2940-shipped test "$side"
+      bird_eval /tmp/stackgan-pp-cub-128-file.safetensors stackgan-pp-cub-128-2940-shipped test "$side"
+    done
+  fi
+  # StackGAN++'s 256 px stage after its second interval, its 64 and 256 px stages on the test protocol;
+  # ahead of the 128 px file's top stage by two spreads, it is shipped (each stage scored, samples).
+  pp_256=runs/stackgan-pp-cub-256/checkpoints/step-00001960.safetensors
+  if [ -f "$pp_256" ]; then
+    for side in 64 256; do
+      bird_eval "$pp_256" stackgan-pp-cub-256-1960 test "$side"
+    done
+    cai export --model "$pp_256" --out models/stackgan-pp-cub.safetensors --fp16
+    cai sample --model models/stackgan-pp-cub.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub.jpg --device cpu
+    to_jpeg /tmp/stackgan-pp-cub-256.jpg docs/images/stackgan-pp-cub-256.jpg 80
+    for side in 64 128 256; do
+      bird_eval models/stackgan-pp-cub.safetensors stackgan-pp-cub-256-1960-shipped test "$side"
     done
   fi
   # DF-GAN + Stage II (issue 18's refiner): StackGAN's Stage II on the frozen, shipped 64 px DF-GAN with
