@@ -398,7 +398,7 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
   fi
   # StackGAN++ and AttnGAN on the CPU, grown stage by stage: each stage's record.
-  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 stackgan-pp-cub-256 attngan-cub-64 attngan-cub-64-s1 attngan-cub-64-s1-l1 attngan-cub-64-s1-l01; do
+  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 stackgan-pp-cub-256 attngan-cub-64 attngan-cub-64-s1 attngan-cub-64-s1-l1 attngan-cub-64-s1-l01 attngan-cub-128; do
     if [ -d "runs/$run" ]; then
       cai results --summarize "runs/$run"
     fi
@@ -460,7 +460,6 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   # checkpoints on the test protocol; the later one, ahead by more than a spread at 128 px, is shipped,
   # with its samples and the word-attention maps of the seed's caption (first 4 images).
   if [ -d runs/attngan-cub-128 ]; then
-    cai results --summarize runs/attngan-cub-128
     for step in 00001170 00002340; do
       for side in 128 64; do
         bird_eval "runs/attngan-cub-128/checkpoints/step-$step.safetensors" "attngan-cub-128-$((10#$step))" test "$side"
