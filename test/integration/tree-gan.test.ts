@@ -47,6 +47,25 @@ const cfg = (name: string): string => path.join(root, 'configs', name);
 /** Overrides that shrink the CUB configs to seconds on a CPU. */
 const TINY = tinyTreeOverrides(data, damsmRun);
 
+/**
+ * Trains a tiny tree model: its CUB config shrunk by TINY, then `sets`; `dir` a run name under runs/
+ * or a path. `log` collects the run's log lines.
+ */
+function trainTree(
+  config: 'stackgan-pp-cub.yaml' | 'attngan-cub.yaml',
+  dir: string,
+  sets: string[],
+  log?: string[],
+): ReturnType<typeof train> {
+  return train({
+    ...quiet,
+    ...(log ? { log: (m: string) => log.push(m) } : {}),
+    config: cfg(config),
+    runDir: path.resolve(runs, dir),
+    sets: [...TINY, ...sets],
+  });
+}
+
 before(async () => {
   await prepareCache(await openDataset('shapes:64:5'), { out: data, resolutions: [32, 64, 128, 256] });
   await train({
@@ -301,12 +320,7 @@ describe('training', () => {
       ['attn-rprec', 'attngan-cub.yaml'],
     ] as const) {
       const dir = path.join(runs, name);
-      await train({
-        ...quiet,
-        config: cfg(config),
-        runDir: dir,
-        sets: [...TINY, 'train.steps=2', 'train.checkpointEvery=1', 'eval.samples=8', 'eval.fid=16'],
-      });
+      await trainTree(config, dir, ['train.steps=2', 'train.checkpointEvery=1', 'eval.samples=8', 'eval.fid=16']);
       const best = assertBestKept(dir, 'rprec', 'max', 2);
       assert.ok(best.value >= 0 && best.value <= 1);
       // FID of 16 generated against 16 training images on the DAMSM's image features, at each checkpoint.
@@ -322,12 +336,12 @@ describe('training', () => {
 
   test('StackGAN++ trains its three stages jointly with finite losses (colour consistency and DiffAugment on)', async () => {
     const before = liveTensors();
-    const r = await train({
-      ...quiet,
-      config: cfg('stackgan-pp-cub.yaml'),
-      runDir: ppRun,
-      sets: [...TINY, 'train.steps=2', 'loss.colorConsistency=1', 'augment.translation=0.125', 'augment.cutout=0.25'],
-    });
+    const r = await trainTree('stackgan-pp-cub.yaml', ppRun, [
+      'train.steps=2',
+      'loss.colorConsistency=1',
+      'augment.translation=0.125',
+      'augment.cutout=0.25',
+    ]);
     assert.equal(r.step, 2);
     assert.equal(liveTensors(), before, 'the trainer frees everything it made');
     const lines = finiteMetrics(ppRun);
@@ -340,24 +354,14 @@ describe('training', () => {
 
   test('AttnGAN trains with the DAMSM loss and attention; it refuses tag conditions', async () => {
     const before = liveTensors();
-    const r = await train({
-      ...quiet,
-      config: cfg('attngan-cub.yaml'),
-      runDir: attnRun,
-      sets: [...TINY, 'train.steps=2'],
-    });
+    const r = await trainTree('attngan-cub.yaml', attnRun, ['train.steps=2']);
     assert.equal(r.step, 2);
     assert.equal(liveTensors(), before);
     const lines = finiteMetrics(attnRun);
     for (const k of ['loss/D0', 'loss/D2', 'loss/damsm', 'loss/kl']) assert.ok(k in lines[0]!, `missing ${k}`);
     assert.ok(lines[0]!['loss/damsm']! > 0);
     await assert.rejects(
-      train({
-        ...quiet,
-        config: cfg('attngan-cub.yaml'),
-        runDir: path.join(runs, 'bad-tags'),
-        sets: [...TINY, 'condition.source=tags'],
-      }),
+      trainTree('attngan-cub.yaml', 'bad-tags', ['condition.source=tags']),
       /needs condition.source damsm/,
     );
   });
@@ -365,12 +369,7 @@ describe('training', () => {
   test('AttnGAN trains in bf16 mixed precision (attention, GLU, DAMSM loss under autocast); weights stay float32', async () => {
     const dir = path.join(runs, 'attngan-bf16');
     const before = liveTensors();
-    const r = await train({
-      ...quiet,
-      config: cfg('attngan-cub.yaml'),
-      runDir: dir,
-      sets: [...TINY, 'train.steps=2', 'train.precision=bf16'],
-    });
+    const r = await trainTree('attngan-cub.yaml', dir, ['train.steps=2', 'train.precision=bf16']);
     assert.equal(r.step, 2);
     assert.equal(liveTensors(), before);
     const lines = finiteMetrics(dir);
@@ -385,12 +384,7 @@ describe('training', () => {
 
   test('a cache without every stage size is refused with the sizes to prepare', async () => {
     await assert.rejects(
-      train({
-        ...quiet,
-        config: cfg('stackgan-pp-cub.yaml'),
-        runDir: path.join(runs, 'bad-sizes'),
-        sets: [...TINY, 'data.resolution=512'],
-      }),
+      trainTree('stackgan-pp-cub.yaml', 'bad-sizes', ['data.resolution=512']),
       /the config asks for 512|--sizes 128,256,512/,
     );
   });
@@ -398,24 +392,13 @@ describe('training', () => {
   test('grow.from: StackGAN++ grown from its 64 px stage alone keeps that stage and its D; the 128 and 256 px stages start fresh', async () => {
     const small = path.join(runs, 'pp-64');
     const grown = path.join(runs, 'pp-grown');
-    await train({
-      ...quiet,
-      config: cfg('stackgan-pp-cub.yaml'),
-      runDir: small,
-      sets: [...TINY, 'generator.branches=1', 'data.resolution=64', 'train.steps=2'],
-    });
+    await trainTree('stackgan-pp-cub.yaml', small, ['generator.branches=1', 'data.resolution=64', 'train.steps=2']);
     const logs: string[] = [];
     // One Adam step moves a weight by at most its learning rate (the first step is ±lr; float32
     // rounding near 1 adds ~1e-7): the kept weights are the small run's within that, where fresh
     // ones would differ by their whole scale.
     const frozen = ['train.steps=1', 'train.checkpointEvery=1'];
-    await train({
-      ...quiet,
-      log: (m) => logs.push(m),
-      config: cfg('stackgan-pp-cub.yaml'),
-      runDir: grown,
-      sets: [...TINY, `grow.from=${small}`, ...frozen],
-    });
+    await trainTree('stackgan-pp-cub.yaml', grown, [`grow.from=${small}`, ...frozen], logs);
     assert.ok(
       logs.some((l) => /^grew from .*\(stages 64, step 2\): stages 128, 256 added/.test(l)),
       logs.join('\n'),
@@ -441,22 +424,86 @@ describe('training', () => {
     }
     // Only a tree of fewer stages of the same model grows into this one.
     await assert.rejects(
-      train({
-        ...quiet,
-        config: cfg('stackgan-pp-cub.yaml'),
-        runDir: path.join(runs, 'pp-regrow'),
-        sets: [...TINY, `grow.from=${grown}`, 'train.steps=1'],
-      }),
+      trainTree('stackgan-pp-cub.yaml', 'pp-regrow', [`grow.from=${grown}`, 'train.steps=1']),
       /must start with them and add more/,
     );
     await assert.rejects(
-      train({
-        ...quiet,
-        config: cfg('attngan-cub.yaml'),
-        runDir: path.join(runs, 'pp-to-attn'),
-        sets: [...TINY, `grow.from=${small}`, 'train.steps=1'],
-      }),
+      trainTree('attngan-cub.yaml', 'pp-to-attn', [`grow.from=${small}`, 'train.steps=1']),
       /is not a attngan checkpoint/,
+    );
+  });
+
+  test('init.from: StackGAN++ goes on from a file exported without its discriminators: fresh Ds train alone first, then G at a rising rate', async () => {
+    const src = path.join(runs, 'pp-init-src');
+    const file = path.join(tmp, 'pp-64-no-d.safetensors');
+    const dir = path.join(runs, 'pp-init');
+    const small = ['generator.branches=1', 'data.resolution=64'];
+    await trainTree('stackgan-pp-cub.yaml', src, [...small, 'train.steps=2']);
+    await run(process.execPath, [cli, 'export', '--model', src, '--out', file]);
+    const logs: string[] = [];
+    const warm = ['init.discriminatorSteps=2', 'init.generatorWarmup=2'];
+    await trainTree(
+      'stackgan-pp-cub.yaml',
+      dir,
+      [...small, `init.from=${file}`, ...warm, 'train.steps=3', 'train.checkpointEvery=1'],
+      logs,
+    );
+    assert.ok(
+      logs.some((l) =>
+        /^started from .*pp-64-no-d\.safetensors \(stages 64, step 2\); it holds no D for 64 px: fresh; D alone for the first 2 steps$/.test(
+          l,
+        ),
+      ),
+      logs.join('\n'),
+    );
+    const f = loadCheckpoint(file);
+    const [c1, c2, c3] = [1, 2, 3].map((s) => loadCheckpoint(ckptFile(dir, s)));
+    try {
+      assert.ok(![...f.tensors.keys()].some((k) => k.startsWith('D')), 'the file holds no D');
+      // Batch-norm statistics follow the batches G draws even while it is held: weights only.
+      const buffer = /running_(mean|var)|num_batches_tracked/;
+      const weights = [...f.tensors.keys()].filter((k) => k.startsWith('G.') && !buffer.test(k));
+      assert.ok(weights.length > 10);
+      for (const k of weights) {
+        const t = f.tensors.get(k)!;
+        // The export holds the moving average: G and the average both start from it and are held.
+        for (const held of [c2!.tensors.get(k)!, c2!.tensors.get(`G_ema.${k.slice(2)}`)!])
+          assert.equal(maxAbsDiff(t, held), 0, k);
+      }
+      const d = [...c1!.tensors.keys()].find((k) => k.startsWith('D0.') && k.endsWith('weight'))!;
+      assert.ok(maxAbsDiff(c1!.tensors.get(d)!, c2!.tensors.get(d)!) > 0, 'D trains while G is held');
+      // Step 3 is G's first update, at half its rate (warm-up over 2 steps): Adam's first step moves
+      // a weight by at most that rate.
+      const moved = Math.max(...weights.map((k) => maxAbsDiff(f.tensors.get(k)!, c3!.tensors.get(k)!)));
+      assert.ok(moved > 0 && moved <= 0.0001 + 1e-6, `G moved ${moved}`);
+    } finally {
+      for (const ck of [f, c1!, c2!, c3!]) for (const t of ck.tensors.values()) t.dispose();
+    }
+    // Growing from such a file: its stage's D starts fresh too.
+    const grownLogs: string[] = [];
+    await trainTree(
+      'stackgan-pp-cub.yaml',
+      'pp-grow-no-d',
+      ['generator.branches=2', 'data.resolution=128', `grow.from=${file}`, 'train.steps=1'],
+      grownLogs,
+    );
+    assert.ok(
+      grownLogs.some((l) => /^grew from .*: stages 128 added; it holds no D for 64 px: fresh$/.test(l)),
+      grownLogs.join('\n'),
+    );
+    // init.from keeps the stages (grow.from adds them), and one source starts G.
+    await assert.rejects(
+      trainTree('stackgan-pp-cub.yaml', 'pp-init-more', [`init.from=${file}`, 'train.steps=1']),
+      /init\.from: .* has stages 64; this run's \(64, 128, 256\) must be the same \(grow\.from adds stages\)/,
+    );
+    await assert.rejects(
+      trainTree('stackgan-pp-cub.yaml', 'pp-init-both', [
+        ...small,
+        `init.from=${file}`,
+        `grow.from=${src}`,
+        'train.steps=1',
+      ]),
+      /grow\.from and init\.from both start G: give one/,
     );
   });
 
@@ -680,12 +727,7 @@ describe('sampling', () => {
       path.join(dir, 'stackgan-pp-tiny.safetensors'),
     ]);
     const attn64 = path.join(runs, 'attngan-64');
-    await train({
-      ...quiet,
-      config: cfg('attngan-cub.yaml'),
-      runDir: attn64,
-      sets: [...TINY, 'generator.branches=1', 'data.resolution=64', 'train.steps=1'],
-    });
+    await trainTree('attngan-cub.yaml', attn64, ['generator.branches=1', 'data.resolution=64', 'train.steps=1']);
     await run(process.execPath, [
       cli,
       'export',

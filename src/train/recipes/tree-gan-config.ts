@@ -5,6 +5,7 @@ import type { ConfigOf, Schema } from '../config.js';
 import { adamSchema, emaSchema } from '../optim-config.js';
 import { fidSchema } from '../checkpoint-metric.js';
 import type { CommonConfig } from '../schema.js';
+import { initSchema } from '../warm-start.js';
 import { conditionalGanSchema } from './conditional-gan-config.js';
 
 const TREE_LOSSES = ['nonsaturating', 'hinge', 'least-squares'] as const;
@@ -83,10 +84,13 @@ const sections = {
       from: {
         kind: 'string',
         nullable: true,
-        doc: 'a run of the same model with fewer stages (its best checkpoint) or checkpoint: its G, EMA and discriminators start this run, the added stages start fresh',
+        doc: 'a run of the same model with fewer stages (its best checkpoint), checkpoint or model file: its G, EMA and discriminators start this run (a discriminator the source lacks starts fresh), the added stages start fresh',
       },
     },
   },
+  // A model file of the same stages, when the run's checkpoints are gone: exports made without
+  // --discriminator hold no D, so the fresh ones train alone first (init.discriminatorSteps).
+  init: { kind: 'object', fields: initSchema },
   extra: {
     kind: 'object',
     fields: {
@@ -113,7 +117,18 @@ const sections = {
 
 /** The schema of one tree model: the shared sections, the loss with that paper's own terms. */
 export function treeSchema(model: TreeModel): Schema {
-  const { condition, augment, generator, discriminator, optim, grow, extra, eval: evaluation, samples } = sections;
+  const {
+    condition,
+    augment,
+    generator,
+    discriminator,
+    optim,
+    grow,
+    init,
+    extra,
+    eval: evaluation,
+    samples,
+  } = sections;
   const loss = { ...lossFields, ...(model === 'stackgan-pp' ? stackganPpLoss : attnganLoss) };
   return {
     condition,
@@ -123,6 +138,7 @@ export function treeSchema(model: TreeModel): Schema {
     loss: { kind: 'object', fields: loss },
     optim,
     grow,
+    init,
     extra,
     eval: evaluation,
     samples,

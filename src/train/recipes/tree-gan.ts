@@ -45,7 +45,7 @@ import type {
   StepResult,
 } from '../recipe.js';
 import { readExtraImages } from '../extra-images.js';
-import { readWarmStart, startedFromOf } from '../warm-start.js';
+import { readWarmStart, setGeneratorLr, startedFromOf } from '../warm-start.js';
 import { withPrefix } from '../../artifacts/checkpoint.js';
 import { adamFromConfig } from '../optim-config.js';
 import { conditionerFromConfig, sampleCaptions } from './conditional-gan-config.js';
@@ -141,23 +141,30 @@ class TreeGanRecipe implements Recipe {
   }
 
   /**
-   * A new run with grow.from starts from a tree of fewer stages (progressive growing, issue 19): its
-   * G (shared stages by name), EMA and the discriminators of its sides; the added stages start fresh.
+   * A new run with grow.from starts from a tree of fewer stages (progressive growing, issue 19), with
+   * init.from from a model file of the same stages (its run's checkpoints gone): its G (shared stages
+   * by name), EMA and the discriminators it holds; added stages, and the discriminators of a file
+   * exported without them, start fresh.
    */
   initialize(): StartedFrom | void {
-    const from = this.c.grow.from;
+    const { grow, init } = this.c;
+    if (grow.from !== null && init.from !== null) throw new Error('grow.from and init.from both start G: give one');
+    const option = grow.from !== null ? 'grow.from' : 'init.from';
+    const from = grow.from ?? init.from;
     if (from === null) return;
-    const ck = readWarmStart(from, this.model, this.conditioner.module);
+    const ck = readWarmStart(from, this.model, this.conditioner.module, option);
     try {
       const source = JSON.parse(ck.metadata.generator ?? 'null') as TreeGeneratorOptions;
       const mine = this.G.o;
       for (const k of ['noiseDim', 'embeddingDim', 'conditionDim', 'width', 'residualBlocks'] as const)
         if (source[k] !== mine[k])
-          throw new Error(`grow.from: generator.${k} is ${mine[k]} here, ${source[k]} in ${ck.path}`);
+          throw new Error(`${option}: generator.${k} is ${mine[k]} here, ${source[k]} in ${ck.path}`);
       const sides = stageSides(source);
-      if (!(source.branches < mine.branches) || sides[0] !== this.G.stages[0])
+      const fits = option === 'grow.from' ? source.branches < mine.branches : source.branches === mine.branches;
+      if (!fits || sides[0] !== this.G.stages[0])
         throw new Error(
-          `grow.from: ${ck.path} has stages ${sides.join(', ')}; this run's (${this.G.stages.join(', ')}) must start with them and add more`,
+          `${option}: ${ck.path} has stages ${sides.join(', ')}; this run's (${this.G.stages.join(', ')}) must ` +
+            (option === 'grow.from' ? 'start with them and add more' : 'be the same (grow.from adds stages)'),
         );
       const added = (k: string): boolean => {
         const m = /^(?:stage|image)(\d+)\./.exec(k);
@@ -169,10 +176,18 @@ class TreeGanRecipe implements Recipe {
       load(this.G, 'G.');
       const hadEma = [...ck.tensors.keys()].some((k) => k.startsWith('G_ema.'));
       if (this.ema) load(this.ema.shadow, hadEma ? 'G_ema.' : 'G.');
-      for (let i = 0; i < source.branches; i++) this.Ds[i]!.loadStateDict(withPrefix(ck.tensors, `D${i}.`));
+      const freshDs: number[] = [];
+      for (let i = 0; i < source.branches; i++) {
+        const D = withPrefix(ck.tensors, `D${i}.`);
+        if (D.size > 0) this.Ds[i]!.loadStateDict(D);
+        else freshDs.push(this.G.stages[i]!);
+      }
+      const steps = init.discriminatorSteps;
       this.ctx.log(
-        `grew from ${ck.path} (stages ${sides.join(', ')}, step ${ck.metadata.step ?? '?'}): ` +
-          `stages ${this.G.stages.slice(source.branches).join(', ')} added`,
+        `${option === 'grow.from' ? 'grew' : 'started'} from ${ck.path} (stages ${sides.join(', ')}, step ${ck.metadata.step ?? '?'})` +
+          (option === 'grow.from' ? `: stages ${this.G.stages.slice(source.branches).join(', ')} added` : '') +
+          (freshDs.length > 0 ? `; it holds no D for ${freshDs.join(', ')} px: fresh` : '') +
+          (steps > 0 ? `; D alone for the first ${steps} steps` : ''),
       );
       return startedFromOf(ck);
     } finally {
@@ -211,7 +226,10 @@ class TreeGanRecipe implements Recipe {
       this.device,
     );
     using z = randn([n, this.G.o.noiseDim], { generator: this.ctx.rng, device: this.device });
-    const out = this.G.forward(z, text, this.ctx.rng);
+    // The first init.discriminatorSteps steps update the discriminators alone (fresh ones facing a
+    // trained G): G's pass needs no graph then, and G and its average stay as they are.
+    const dAlone = step < this.c.init.discriminatorSteps;
+    const out = dAlone ? noGrad(() => this.G.forward(z, text, this.ctx.rng)) : this.G.forward(z, text, this.ctx.rng);
     try {
       using c = this.#dCode(text.sentence, out.mu);
       using cWrong = this.#dCode(wrongText);
@@ -219,13 +237,13 @@ class TreeGanRecipe implements Recipe {
         const extra = auxiliary?.images.get(this.G.stages[i]!);
         this.#stepD(i, D, { real: reals[i]!, extra }, out.stages[i]!, c, cWrong, scalars, logging);
       });
-      this.#stepG(out, text, batch, c, scalars, logging);
+      if (!dAlone) this.#stepG(out, text, batch, c, step, scalars, logging);
     } finally {
       disposeTreeOutput(out);
       disposeText(text);
       wrongText.dispose();
     }
-    this.ema?.update(step);
+    if (!dAlone) this.ema?.update(step);
     return { scalars, images: n + (auxiliary?.indices.length ?? 0) };
   }
 
@@ -290,11 +308,13 @@ class TreeGanRecipe implements Recipe {
     text: TextFeatures & { lengths?: number[] },
     batch: Batch,
     c: Tensor,
+    step: number,
     scalars: Record<string, number>,
     logging: boolean,
   ): void {
     const w = this.l.generator;
     const opt = this.optimizers.get('G')!;
+    setGeneratorLr(opt, this.c.optim.generator.lr, this.c.init, step, scalars, logging);
     const terms: Tensor[] = [];
     const weights: number[] = [];
     const add = (t: Tensor, k: number, name?: string): void => {
