@@ -167,6 +167,32 @@ const sharp = require('sharp');
     .toFile(out);
 })();" "$1" "$2" "$3" "$4"
 }
+# A tree model shipped from a checkpoint: exported as fp16 to <file>, the fixed captions sampled
+# (<n> images each, to /tmp/<name>.png with its files per stage, /tmp/<name>-<side>.png, and AttnGAN's
+# /tmp/<name>-attention-<side>.png) and each <side> given scored on the test protocol
+# (docs/results/<name>-shipped-eval-<side>.json).
+# Usage: ship_tree <checkpoint> <file> <name> <n> <side>...
+ship_tree() {
+  local ck=$1 file=$2 name=$3 n=$4 side
+  shift 4
+  cai export --model "$ck" --out "$file" --fp16
+  cai sample --model "$file" "${bird_captions[@]}" --n "$n" --seed 42 --out "/tmp/$name.png" --device cpu
+  for side in "$@"; do
+    bird_eval "$file" "$name-shipped" test "$side"
+  done
+}
+# The first <rows> images of a word-attention figure, as a JPEG: each a row of <side> px tiles 2 px
+# apart (the image, then one per word, as many as the longest caption has), cut after <words> words.
+# Usage: attention_rows <in> <out.jpg> <side> <rows> <words>
+attention_rows() {
+  node -e "
+const sharp = require('sharp');
+const [input, out, side, rows, words] = process.argv.slice(1).map((a, i) => (i < 2 ? a : Number(a)));
+sharp(input)
+  .extract({ left: 0, top: 0, width: (words + 1) * (side + 2) + 2, height: rows * (side + 2) + 2 })
+  .jpeg({ quality: 85 })
+  .toFile(out);" "$1" "$2" "$3" "$4" "$5"
+}
 # The step of a checkpoint file (runs/<run>/checkpoints/step-00001000.safetensors → 1000).
 checkpoint_step() {
   local step=${1##*/step-}
@@ -465,13 +491,10 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
         bird_eval "runs/attngan-cub-128/checkpoints/step-$step.safetensors" "attngan-cub-128-$((10#$step))" test "$side"
       done
     done
-    cai export --model runs/attngan-cub-128/checkpoints/step-00002340.safetensors --out models/attngan-cub.safetensors --fp16
-    cai sample --model models/attngan-cub.safetensors "${bird_captions[@]}" --n 8 --seed 42 --out /tmp/attngan-cub.png --device cpu
-    to_jpeg /tmp/attngan-cub-128.png docs/images/attngan-cub-128.jpg 88
-    node -e "require('sharp')('/tmp/attngan-cub-attention-128.png').extract({ left: 0, top: 0, width: 1692, height: 522 }).jpeg({ quality: 85 }).toFile('docs/images/attngan-cub-attention.jpg')"
-    for side in 128 64; do
-      bird_eval models/attngan-cub.safetensors attngan-cub-128-2340-shipped test "$side"
-    done
+    ship_tree runs/attngan-cub-128/checkpoints/step-00002340.safetensors models/attngan-cub.safetensors attngan-cub-128-2340 8 128 64
+    to_jpeg /tmp/attngan-cub-128-2340-128.png docs/images/attngan-cub-128.jpg 88
+    # The seed's caption (bird_captions[1]; [0] is --text): the first 4 images, its words.
+    attention_rows /tmp/attngan-cub-128-2340-attention-128.png docs/images/attngan-cub-attention.jpg 128 4 "$(wc -w <<<"${bird_captions[1]}")"
   fi
   # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
   # beside the low-resolution consistency term at three weights (loss.consistency=10, 50 and 200:
@@ -515,12 +538,8 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   done
   pp_128=runs/stackgan-pp-cub-128/checkpoints/step-00002940.safetensors
   if [ -f "$pp_128" ]; then
-    cai export --model "$pp_128" --out /tmp/stackgan-pp-cub-128-file.safetensors --fp16
-    cai sample --model /tmp/stackgan-pp-cub-128-file.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub.jpg --device cpu
-    cp /tmp/stackgan-pp-cub-128.jpg docs/images/stackgan-pp-cub.jpg
-    for side in 64 128; do
-      bird_eval /tmp/stackgan-pp-cub-128-file.safetensors stackgan-pp-cub-128-2940-shipped test "$side"
-    done
+    ship_tree "$pp_128" /tmp/stackgan-pp-cub-128-file.safetensors stackgan-pp-cub-128-2940 4 64 128
+    to_jpeg /tmp/stackgan-pp-cub-128-2940-128.png docs/images/stackgan-pp-cub.jpg 85
   fi
   # StackGAN++'s 256 px stage after its second interval, its 64 and 256 px stages on the test protocol;
   # ahead of the 128 px file's top stage by two spreads, it is shipped (each stage scored, samples).
@@ -529,12 +548,8 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     for side in 64 256; do
       bird_eval "$pp_256" stackgan-pp-cub-256-1960 test "$side"
     done
-    cai export --model "$pp_256" --out models/stackgan-pp-cub.safetensors --fp16
-    cai sample --model models/stackgan-pp-cub.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub.jpg --device cpu
-    to_jpeg /tmp/stackgan-pp-cub-256.jpg docs/images/stackgan-pp-cub-256.jpg 80
-    for side in 64 128 256; do
-      bird_eval models/stackgan-pp-cub.safetensors stackgan-pp-cub-256-1960-shipped test "$side"
-    done
+    ship_tree "$pp_256" models/stackgan-pp-cub.safetensors stackgan-pp-cub-256-1960 4 64 128 256
+    to_jpeg /tmp/stackgan-pp-cub-256-1960-256.png docs/images/stackgan-pp-cub-256.jpg 80
   fi
   # DF-GAN + Stage II (issue 18's refiner): StackGAN's Stage II on the frozen, shipped 64 px DF-GAN with
   # the consistency term WGAN-CLS + Stage II kept (loss.consistency=200): its record and R-precision.
