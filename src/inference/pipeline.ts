@@ -35,7 +35,7 @@ import {
   type TagLayout,
 } from './latent-edit.js';
 import { disposeText, encodeText, interpolateText } from './text-features.js';
-import { noWordAttention } from './no-attention.js';
+import { hasWordAttention, noWordAttention } from './word-attention.js';
 
 export { directionsFileOf };
 
@@ -228,7 +228,7 @@ export class TextToImagePipeline {
 
   /** Whether the model attends to words and can return attention maps (AttnGAN past its first stage). */
   get hasAttention(): boolean {
-    return isTree(this.G) && this.G.readsWords && this.stages.length > 1;
+    return hasWordAttention(this.model, this.stages.length);
   }
 
   /**

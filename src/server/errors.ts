@@ -1,7 +1,7 @@
 // Errors the HTTP layer turns into 4xx/503 answers with a message that says what is wrong. Anything
 // else reaching the error handler is a bug and answers 500.
 
-import { noWordAttention } from '../inference/no-attention.js';
+import { noWordAttention } from '../inference/word-attention.js';
 
 export class HttpError extends Error {
   constructor(

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { directionsFileOf, readDirections } from '../inference/directions-file.js';
+import { hasWordAttention } from '../inference/word-attention.js';
 import { readSafetensorsHeader } from '../io/index.js';
 import { TagVocabulary } from '../text/index.js';
 import type { Metric, ModelInfo } from './schemas.js';
@@ -134,9 +135,7 @@ export function readModelCard(file: string): ModelCard {
     examples: card.examples === undefined ? examples : stringArray(card.examples, `${cardFile}: examples`),
     metrics,
     training,
-    // AttnGAN's stages above the first read the words; its 64 px tree alone (the first step of
-    // growing it) has none.
-    attention: family === 'attngan' && resolutions.length > 1,
+    attention: hasWordAttention(family, resolutions.length),
     default: card.default === true,
     // One-stage models: a 256 px tree costs ~100 times a 64 px pass per optimisation step.
     invert: resolutions.length === 1,
