@@ -507,6 +507,68 @@ describe('training', () => {
     );
   });
 
+  test('damsm.text: an image encoder fitted to the text encoder in an AttnGAN file (its DAMSM run gone); the file grows to 256 px with that pair', async () => {
+    const src = path.join(runs, 'attn-128-src');
+    const file = path.join(tmp, 'attn-128.safetensors');
+    await trainTree('attngan-cub.yaml', src, ['generator.branches=2', 'data.resolution=128', 'train.steps=1']);
+    await run(process.execPath, [cli, 'export', '--model', src, '--out', file, '--fp16']);
+    const fitted = path.join(runs, 'damsm-fitted');
+    const damsmSets = [`data.cache=${data}`, 'train.checkpointEvery=1', 'eval.batches=1'];
+    const logs: string[] = [];
+    await train({
+      ...quiet,
+      log: (m) => logs.push(m),
+      config: cfg('shapes/damsm.yaml'),
+      runDir: fitted,
+      sets: [...damsmSets, `damsm.text=${file}`, 'train.steps=2'],
+    });
+    assert.ok(
+      logs.some((l) => l.includes(`text encoder of ${file}, held fixed`)),
+      logs.join('\n'),
+    );
+    const f = loadCheckpoint(file);
+    const [c1, c2] = [1, 2].map((s) => loadCheckpoint(ckptFile(fitted, s)));
+    try {
+      const text = [...f.tensors.keys()].filter((k) => k.startsWith('text.'));
+      assert.ok(text.length > 3);
+      // The text encoder is the file's (fp16 there, float32 here: the same numbers); the image encoder trains.
+      for (const k of text) {
+        using there = f.tensors.get(k)!.float();
+        assert.equal(maxAbsDiff(there, c2!.tensors.get(k)!), 0, k);
+      }
+      const image = [...c1!.tensors.keys()].find((k) => k.startsWith('image.') && k.endsWith('weight'))!;
+      assert.ok(maxAbsDiff(c1!.tensors.get(image)!, c2!.tensors.get(image)!) > 0, 'the image encoder trains');
+      assert.equal(c2!.metadata.vocabulary, f.metadata.vocabulary);
+    } finally {
+      for (const ck of [f, c1!, c2!]) for (const t of ck.tensors.values()) t.dispose();
+    }
+    // The file grows with the fitted pair (its text encoder passes the check; the DAMSM loss reads
+    // the fitted image encoder); the file's discriminators are not in it.
+    const grown: string[] = [];
+    await trainTree(
+      'attngan-cub.yaml',
+      'attn-grown-fitted',
+      [`condition.damsm=${fitted}`, `grow.from=${file}`, 'train.steps=1'],
+      grown,
+    );
+    assert.ok(
+      grown.some((l) =>
+        /^grew from .*attn-128\.safetensors .*: stages 256 added; it holds no D for 64, 128 px: fresh$/.test(l),
+      ),
+      grown.join('\n'),
+    );
+    // A joint space of another size than the text encoder's is refused.
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('shapes/damsm.yaml'),
+        runDir: path.join(runs, 'damsm-fitted-bad'),
+        sets: [...damsmSets, `damsm.text=${file}`, 'damsm.embeddingDim=8', 'train.steps=1'],
+      }),
+      /damsm\.text: .* encodes sentences in 32 dimensions, damsm\.embeddingDim is 8/,
+    );
+  });
+
   test('extra.cache: uncaptioned birds join the image-only real term at the stages they have; counted; resumed exactly', async () => {
     const extraDir = path.join(tmp, 'extra-src');
     await makeCubExtra(extraDir, ['901.Alpha_Extra', '902.Beta_Extra'], 4);

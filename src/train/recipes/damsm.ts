@@ -26,6 +26,7 @@ import { gradNorm } from '../losses.js';
 import { readExtraImages } from '../extra-images.js';
 import type { AuxiliaryData, Recipe, RecipeContext, RecipeFactory, StepOptions, StepResult } from '../recipe.js';
 import { validationLoader } from '../validation.js';
+import { loadDamsm } from '../../artifacts/damsm.js';
 
 export const damsmSchema = {
   damsm: {
@@ -52,6 +53,11 @@ export const damsmSchema = {
         doc: 'a prepared cache of uncaptioned, labelled images of other species (cub-extra): species loss only',
       },
       extraBatchSize: { kind: 'number', int: true, min: 1, default: 48, doc: 'images of `extra` per step' },
+      text: {
+        kind: 'string',
+        nullable: true,
+        doc: "a DAMSM run or checkpoint, or a caption GAN's model file: its text encoder and vocabulary, held fixed, and only the image encoder trains (a pair for a generator whose DAMSM run is gone: its file keeps the text encoder, not the image encoder its DAMSM loss needs)",
+      },
     },
   },
   augment: {
@@ -107,8 +113,14 @@ class DamsmRecipe implements Recipe {
     this.d = config.damsm;
     const trainCaptions = data.records.filter((r) => r.split === 'train').flatMap((r) => r.captions);
     if (trainCaptions.length === 0) throw new Error(`${data.dir} has no training captions`);
-    this.vocabulary = Vocabulary.build(trainCaptions, { minCount: this.d.minWordCount });
-    this.textOptions = {
+    // A fixed text encoder (damsm.text) brings its vocabulary and options; the image encoder learns its space.
+    const fixed = this.d.text === null ? null : loadDamsm(this.d.text, false).conditioner;
+    if (fixed !== null && fixed.options.hiddenSize !== this.d.embeddingDim)
+      throw new Error(
+        `damsm.text: ${this.d.text} encodes sentences in ${fixed.options.hiddenSize} dimensions, damsm.embeddingDim is ${this.d.embeddingDim}`,
+      );
+    this.vocabulary = fixed?.vocabulary ?? Vocabulary.build(trainCaptions, { minCount: this.d.minWordCount });
+    this.textOptions = fixed?.options ?? {
       vocabSize: this.vocabulary.size,
       embeddingDim: this.d.wordEmbedding,
       hiddenSize: this.d.embeddingDim,
@@ -130,19 +142,21 @@ class DamsmRecipe implements Recipe {
       this.modules.set('species', this.speciesHead);
     }
     if (this.d.extra !== null) this.auxiliary = { cache: this.d.extra, batchSize: this.d.extraBatchSize };
-    this.text = new DamsmTextEncoder(this.textOptions).to(device);
+    // The conditioner's text encoder comes in eval mode without gradients: it stays so.
+    this.text = fixed?.module.to(device) ?? new DamsmTextEncoder(this.textOptions).to(device);
     this.image = new DamsmImageEncoder(this.imageOptions).to(device);
     this.modules.set('text', this.text).set('image', this.image);
     const o = config.optim;
     const betas: [number, number] = [o.beta1, o.beta2];
-    this.optimizers.set('text', new Adam(this.text.parameters(), { lr: o.lr, betas }));
+    if (fixed === null) this.optimizers.set('text', new Adam(this.text.parameters(), { lr: o.lr, betas }));
     const imageParams = [...this.image.parameters(), ...(this.speciesHead?.parameters() ?? [])];
     this.optimizers.set('image', new Adam(imageParams, { lr: o.lr, betas }));
     this.clip = o.gradClip;
     ctx.log(
       `damsm: vocabulary ${this.vocabulary.size} words; text ${(this.text.numParameters() / 1e6).toFixed(2)}M, image ${(this.image.numParameters() / 1e6).toFixed(2)}M parameters` +
         (this.speciesHead ? `; species loss over ${this.species.length} species` : '') +
-        (this.d.extra !== null ? ` (${this.d.extra} beside the captioned birds)` : ''),
+        (this.d.extra !== null ? ` (${this.d.extra} beside the captioned birds)` : '') +
+        (fixed !== null ? `; text encoder of ${this.d.text}, held fixed` : ''),
     );
   }
 
@@ -209,22 +223,20 @@ class DamsmRecipe implements Recipe {
       training: true,
       ...(auxiliary ? { auxiliary } : {}),
     });
-    const optT = this.optimizers.get('text')!;
+    // No text optimizer when the text encoder is held fixed (damsm.text).
+    const optT = this.optimizers.get('text');
     const optI = this.optimizers.get('image')!;
-    optT.zeroGrad();
-    optI.zeroGrad();
-    const overflow = this.ctx.precision.backward(total, optT, optI);
+    const opts = optT ? [optT, optI] : [optI];
+    opts.forEach((o) => o.zeroGrad());
+    const overflow = this.ctx.precision.backward(total, ...opts);
     const scalars: Record<string, number> = {};
     if (logging && !overflow) {
-      scalars['grad/text'] = gradNorm(optT.params);
+      if (optT) scalars['grad/text'] = gradNorm(optT.params);
       scalars['grad/image'] = gradNorm(optI.params);
     }
     // AttnGAN clips the RNN's gradients (exploding gradients through time).
-    if (this.clip > 0) optT.clipGradNorm(this.clip);
-    if (!overflow) {
-      optT.step();
-      optI.step();
-    }
+    if (optT && this.clip > 0) optT.clipGradNorm(this.clip);
+    if (!overflow) opts.forEach((o) => o.step());
     if (logging) {
       scalars['loss/total'] = out.loss.item();
       scalars['loss/w_i2t'] = out.word.imageToText.item();
@@ -236,7 +248,7 @@ class DamsmRecipe implements Recipe {
         scalars['loss/species'] = species.loss.item();
         scalars['acc/species'] = species.accuracy;
       }
-      scalars.lr = optT.lr;
+      scalars.lr = optI.lr;
     }
     disposeAll(out, text, image);
     total.dispose();
@@ -267,7 +279,7 @@ class DamsmRecipe implements Recipe {
         if (++n >= config.eval.batches) break;
       }
     } finally {
-      this.text.train();
+      if (this.optimizers.has('text')) this.text.train();
       this.image.train();
       await loader.close();
     }
