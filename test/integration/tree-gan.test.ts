@@ -543,17 +543,19 @@ describe('training', () => {
       for (const ck of [f, c1!, c2!]) for (const t of ck.tensors.values()) t.dispose();
     }
     // The file grows with the fitted pair (its text encoder passes the check; the DAMSM loss reads
-    // the fitted image encoder); the file's discriminators are not in it.
+    // the fitted image encoder); the file's discriminators are not in it, so its stages are held.
     const grown: string[] = [];
     await trainTree(
       'attngan-cub.yaml',
       'attn-grown-fitted',
-      [`condition.damsm=${fitted}`, `grow.from=${file}`, 'train.steps=1'],
+      [`condition.damsm=${fitted}`, `grow.from=${file}`, 'grow.frozenStages=2', 'train.steps=1'],
       grown,
     );
     assert.ok(
       grown.some((l) =>
-        /^grew from .*attn-128\.safetensors .*: stages 256 added; it holds no D for 64, 128 px: fresh$/.test(l),
+        /^grew from .*attn-128\.safetensors .*: stages 256 added; it holds no D for 64, 128 px: fresh; stages 64, 128 held$/.test(
+          l,
+        ),
       ),
       grown.join('\n'),
     );
@@ -566,6 +568,54 @@ describe('training', () => {
         sets: [...damsmSets, `damsm.text=${file}`, 'damsm.embeddingDim=8', 'train.steps=1'],
       }),
       /damsm\.text: .* encodes sentences in 32 dimensions, damsm\.embeddingDim is 8/,
+    );
+  });
+
+  test("grow.frozenStages: the file's stages stay its own, bit for bit; only the added stage and its D train", async () => {
+    const src = path.join(runs, 'pp-held-src');
+    const file = path.join(tmp, 'pp-held-64.safetensors');
+    const dir = path.join(runs, 'pp-held');
+    await trainTree('stackgan-pp-cub.yaml', src, ['generator.branches=1', 'data.resolution=64', 'train.steps=2']);
+    await run(process.execPath, [cli, 'export', '--model', src, '--out', file]);
+    const two = ['generator.branches=2', 'data.resolution=128', `grow.from=${file}`];
+    const logs: string[] = [];
+    await trainTree(
+      'stackgan-pp-cub.yaml',
+      dir,
+      [...two, 'grow.frozenStages=1', 'train.steps=2', 'train.checkpointEvery=1'],
+      logs,
+    );
+    assert.ok(
+      logs.some((l) => /: stages 128 added; it holds no D for 64 px: fresh; stages 64 held$/.test(l)),
+      logs.join('\n'),
+    );
+    const f = loadCheckpoint(file);
+    const [c1, c2] = [1, 2].map((s) => loadCheckpoint(ckptFile(dir, s)));
+    try {
+      const buffer = /running_(mean|var)|num_batches_tracked/;
+      const held = [...f.tensors.keys()].filter((k) => /^G\.(ca|stage0|image0)\./.test(k) && !buffer.test(k));
+      assert.ok(held.length > 10);
+      for (const k of held) assert.equal(maxAbsDiff(f.tensors.get(k)!, c2!.tensors.get(k)!), 0, k);
+      const changed = (prefix: string): boolean =>
+        [...c1!.tensors.keys()]
+          .filter((k) => k.startsWith(prefix) && !buffer.test(k))
+          .some((k) => maxAbsDiff(c1!.tensors.get(k)!, c2!.tensors.get(k)!) > 0);
+      assert.ok(changed('G.stage1.') && changed('D1.'), 'the added stage and its D train');
+      assert.ok(!changed('D0.'), "the held stage's D sits idle");
+    } finally {
+      for (const ck of [f, c1!, c2!]) for (const t of ck.tensors.values()) t.dispose();
+    }
+    await assert.rejects(
+      trainTree('stackgan-pp-cub.yaml', 'pp-held-all', [...two, 'grow.frozenStages=2', 'train.steps=1']),
+      /grow\.frozenStages is 2: it would hold every stage of 64, 128 \(one at least must train\)/,
+    );
+    await assert.rejects(
+      trainTree('stackgan-pp-cub.yaml', 'pp-held-fresh', [`grow.from=${file}`, 'grow.frozenStages=2', 'train.steps=1']),
+      /grow\.frozenStages is 2; .* has 1 stage\(s\): only trained stages can be held/,
+    );
+    await assert.rejects(
+      trainTree('stackgan-pp-cub.yaml', 'pp-held-none', ['grow.frozenStages=1', 'train.steps=1']),
+      /grow\.frozenStages holds trained stages: it needs grow\.from/,
     );
   });
 

@@ -86,6 +86,13 @@ const sections = {
         nullable: true,
         doc: 'a run of the same model with fewer stages (its best checkpoint), checkpoint or model file: its G, EMA and discriminators start this run (a discriminator the source lacks starts fresh), the added stages start fresh',
       },
+      frozenStages: {
+        kind: 'number',
+        int: true,
+        min: 0,
+        default: 0,
+        doc: "the first N stages of G (with the conditioning augmentation before them) held fixed: only the stages above train, each against its own discriminator; the held stages' discriminators are neither trained nor asked (as StackGAN's Stage II holds Stage I). For growing from a file without discriminators: fresh ones undid the trained stages (docs/results.md)",
+      },
     },
   },
   // A model file of the same stages, when the run's checkpoints are gone: exports made without

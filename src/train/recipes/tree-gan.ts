@@ -51,6 +51,17 @@ import { adamFromConfig } from '../optim-config.js';
 import { conditionerFromConfig, sampleCaptions } from './conditional-gan-config.js';
 import { treeSchema, type TreeConfig } from './tree-gan-config.js';
 
+/**
+ * Whether G's parameter `name` belongs to the first `stages` stages (stage<i>., image<i>.) or to the
+ * conditioning augmentation that feeds them: what grow.frozenStages holds.
+ */
+function heldByGrowth(name: string, stages: number): boolean {
+  if (stages === 0) return false;
+  if (name.startsWith('ca.')) return true;
+  const m = /^(?:stage|image)(\d+)\./.exec(name);
+  return m !== null && Number(m[1]) < stages;
+}
+
 class TreeGanRecipe implements Recipe {
   readonly modules = new Map<string, Module>();
   readonly optimizers = new Map<string, Optimizer>();
@@ -69,6 +80,8 @@ class TreeGanRecipe implements Recipe {
   readonly augment: (x: Tensor) => Tensor;
   readonly resolutions: number[];
   readonly fixed: { noise: Tensor; text: TextFeatures; captions: string[]; perCondition: number };
+  /** G's first stages held fixed (grow.frozenStages): their discriminators sit idle. */
+  readonly frozenStages: number;
   readonly auxiliary?: AuxiliaryData;
 
   constructor(
@@ -131,8 +144,17 @@ class TreeGanRecipe implements Recipe {
     this.ema = ExponentialMovingAverage.fromConfig(this.G, () => buildTreeGenerator(model, opts).to(device), o);
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     if (conditioner.module) this.modules.set('text', conditioner.module);
-    this.optimizers.set('G', adamFromConfig(this.G.parameters(), o.generator));
-    this.Ds.forEach((D, i) => this.optimizers.set(`D${i}`, adamFromConfig(D.parameters(), o.discriminator)));
+    this.frozenStages = config.grow.frozenStages;
+    if (this.frozenStages >= this.G.stages.length)
+      throw new Error(
+        `grow.frozenStages is ${this.frozenStages}: it would hold every stage of ${this.G.stages.join(', ')} (one at least must train)`,
+      );
+    for (const [name, p] of this.G.namedParameters()) if (heldByGrowth(name, this.frozenStages)) p.requiresGrad_(false);
+    const trained = this.G.parameters().filter((p) => p.requiresGrad);
+    this.optimizers.set('G', adamFromConfig(trained, o.generator));
+    this.Ds.forEach((D, i) => {
+      if (i >= this.frozenStages) this.optimizers.set(`D${i}`, adamFromConfig(D.parameters(), o.discriminator));
+    });
     this.fixed = this.#fixedInputs();
     const dParams = this.Ds.reduce((s, D) => s + D.numParameters(), 0);
     ctx.log(
@@ -151,7 +173,11 @@ class TreeGanRecipe implements Recipe {
     if (grow.from !== null && init.from !== null) throw new Error('grow.from and init.from both start G: give one');
     const option = grow.from !== null ? 'grow.from' : 'init.from';
     const from = grow.from ?? init.from;
-    if (from === null) return;
+    if (from === null) {
+      if (this.frozenStages > 0)
+        throw new Error('grow.frozenStages holds trained stages: it needs grow.from (or init.from)');
+      return;
+    }
     const ck = readWarmStart(from, this.model, this.conditioner.module, option);
     try {
       const source = JSON.parse(ck.metadata.generator ?? 'null') as TreeGeneratorOptions;
@@ -160,6 +186,10 @@ class TreeGanRecipe implements Recipe {
         if (source[k] !== mine[k])
           throw new Error(`${option}: generator.${k} is ${mine[k]} here, ${source[k]} in ${ck.path}`);
       const sides = stageSides(source);
+      if (this.frozenStages > source.branches)
+        throw new Error(
+          `grow.frozenStages is ${this.frozenStages}; ${ck.path} has ${source.branches} stage(s): only trained stages can be held`,
+        );
       const fits = option === 'grow.from' ? source.branches < mine.branches : source.branches === mine.branches;
       if (!fits || sides[0] !== this.G.stages[0])
         throw new Error(
@@ -187,6 +217,7 @@ class TreeGanRecipe implements Recipe {
         `${option === 'grow.from' ? 'grew' : 'started'} from ${ck.path} (stages ${sides.join(', ')}, step ${ck.metadata.step ?? '?'})` +
           (option === 'grow.from' ? `: stages ${this.G.stages.slice(source.branches).join(', ')} added` : '') +
           (freshDs.length > 0 ? `; it holds no D for ${freshDs.join(', ')} px: fresh` : '') +
+          (this.frozenStages > 0 ? `; stages ${this.G.stages.slice(0, this.frozenStages).join(', ')} held` : '') +
           (steps > 0 ? `; D alone for the first ${steps} steps` : ''),
       );
       return startedFromOf(ck);
@@ -234,6 +265,7 @@ class TreeGanRecipe implements Recipe {
       using c = this.#dCode(text.sentence, out.mu);
       using cWrong = this.#dCode(wrongText);
       this.Ds.forEach((D, i) => {
+        if (i < this.frozenStages) return;
         const extra = auxiliary?.images.get(this.G.stages[i]!);
         this.#stepD(i, D, { real: reals[i]!, extra }, out.stages[i]!, c, cWrong, scalars, logging);
       });
@@ -325,6 +357,7 @@ class TreeGanRecipe implements Recipe {
     let gl: Tensor;
     try {
       this.Ds.forEach((D, i) => {
+        if (i < this.frozenStages) return;
         using fa = this.augment(out.stages[i]!);
         using ff = D.features(fa);
         using s = D.score(ff, c);
