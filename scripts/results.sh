@@ -394,7 +394,7 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   for side in 64 256; do
     bird_eval runs/stackgan-cub-1-shipped.safetensors stackgan-cub-1-committed test "$side"
   done
-  for run in dfgan-cub-7 dfgan-cub-128; do
+  for run in dfgan-cub-7 dfgan-cub-128 dfgan-cub-128-2; do
     for ck in runs/$run/checkpoints/step-*.safetensors; do
       [ -f "$ck" ] || continue
       step=$(checkpoint_step "$ck")
@@ -423,12 +423,21 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     to_jpeg /tmp/wgan-cls-cub-5.png docs/images/wgan-cls-cub-5.jpg 85
     bird_eval models/wgan-cls-cub.safetensors wgan-cls-cub-5
   fi
-  # StackGAN++ and AttnGAN on the CPU, grown stage by stage: each stage's record.
-  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 stackgan-pp-cub-256 attngan-cub-64 attngan-cub-64-s1 attngan-cub-64-s1-l1 attngan-cub-64-s1-l01 attngan-cub-128; do
+  # StackGAN++ and AttnGAN on the CPU, grown stage by stage: each stage's record. After runs/ was lost
+  # a fourth time (2026-12-05, evening): StackGAN++'s 256 px tree on from its shipped file with fresh
+  # discriminators (init.from), every stage training and the lower two held (grow.frozenStages), the
+  # seed-1 DAMSM pair retrained (stopped at step 538: not the same encoders), an image encoder fitted
+  # to the text encoder in AttnGAN's file (damsm.text), and AttnGAN's 256 px stage grown with it.
+  for run in stackgan-pp-cub-64 stackgan-pp-cub-128 stackgan-pp-cub-256 attngan-cub-64 attngan-cub-64-s1 attngan-cub-64-s1-l1 attngan-cub-64-s1-l01 attngan-cub-128 \
+    stackgan-pp-cub-256-2 stackgan-pp-cub-256-3 attngan-cub-256 damsm-cub-species-s1-rerun damsm-attngan-cub-fitted; do
     if [ -d "runs/$run" ]; then
       cai results --summarize "runs/$run"
     fi
   done
+  # The fitted pair on the real held-out birds (beside the seed-1 pair's figure).
+  if [ -d runs/damsm-attngan-cub-fitted ]; then
+    cai eval --damsm runs/damsm-attngan-cub-fitted --dataset data/cub --split test --json docs/results/damsm-attngan-cub-fitted-real.json --device cpu
+  fi
   # StackGAN++'s 64 px tree again with the uncaptioned birds of cub-extra in u_r (extra.cache), the
   # config otherwise the first run's: R-precision against steps, and both runs' samples at step 4,900.
   if all_dirs runs/stackgan-pp-cub-64 runs/stackgan-pp-cub-64-extra; then
