@@ -124,32 +124,10 @@ const sections = {
 
 /** The schema of one tree model: the shared sections, the loss with that paper's own terms. */
 export function treeSchema(model: TreeModel): Schema {
-  const {
-    condition,
-    augment,
-    generator,
-    discriminator,
-    optim,
-    grow,
-    init,
-    extra,
-    eval: evaluation,
-    samples,
-  } = sections;
+  const { condition, augment, generator, discriminator, ...rest } = sections;
   const loss = { ...lossFields, ...(model === 'stackgan-pp' ? stackganPpLoss : attnganLoss) };
-  return {
-    condition,
-    augment,
-    generator,
-    discriminator,
-    loss: { kind: 'object', fields: loss },
-    optim,
-    grow,
-    init,
-    extra,
-    eval: evaluation,
-    samples,
-  };
+  // The sections in the order a config file has them: the loss after the networks.
+  return { condition, augment, generator, discriminator, loss: { kind: 'object', fields: loss }, ...rest };
 }
 
 /** A resolved StackGAN++ or AttnGAN config; each model's own loss terms are present only for it. */
