@@ -66,6 +66,22 @@ function trainTree(
   });
 }
 
+/**
+ * One tiny 64 px StackGAN++ run of 2 steps and its export (without D): the source the growth and
+ * init tests start from, trained by whichever of them asks first, so their order does not matter.
+ */
+let pp64: Promise<{ run: string; file: string }> | undefined;
+function smallTree(): Promise<{ run: string; file: string }> {
+  pp64 ??= (async () => {
+    const dir = path.join(runs, 'pp-64');
+    const file = path.join(tmp, 'pp-64.safetensors');
+    await trainTree('stackgan-pp-cub.yaml', dir, ['generator.branches=1', 'data.resolution=64', 'train.steps=2']);
+    await run(process.execPath, [cli, 'export', '--model', dir, '--out', file]);
+    return { run: dir, file };
+  })();
+  return pp64;
+}
+
 before(async () => {
   await prepareCache(await openDataset('shapes:64:5'), { out: data, resolutions: [32, 64, 128, 256] });
   await train({
@@ -390,9 +406,8 @@ describe('training', () => {
   });
 
   test('grow.from: StackGAN++ grown from its 64 px stage alone keeps that stage and its D; the 128 and 256 px stages start fresh', async () => {
-    const small = path.join(runs, 'pp-64');
+    const { run: small } = await smallTree();
     const grown = path.join(runs, 'pp-grown');
-    await trainTree('stackgan-pp-cub.yaml', small, ['generator.branches=1', 'data.resolution=64', 'train.steps=2']);
     const logs: string[] = [];
     // One Adam step moves a weight by at most its learning rate (the first step is ±lr; float32
     // rounding near 1 adds ~1e-7): the kept weights are the small run's within that, where fresh
@@ -434,12 +449,9 @@ describe('training', () => {
   });
 
   test('init.from: StackGAN++ goes on from a file exported without its discriminators: fresh Ds train alone first, then G at a rising rate', async () => {
-    const src = path.join(runs, 'pp-init-src');
-    const file = path.join(tmp, 'pp-64-no-d.safetensors');
+    const { run: src, file } = await smallTree();
     const dir = path.join(runs, 'pp-init');
     const small = ['generator.branches=1', 'data.resolution=64'];
-    await trainTree('stackgan-pp-cub.yaml', src, [...small, 'train.steps=2']);
-    await run(process.execPath, [cli, 'export', '--model', src, '--out', file]);
     const logs: string[] = [];
     const warm = ['init.discriminatorSteps=2', 'init.generatorWarmup=2'];
     await trainTree(
@@ -450,7 +462,7 @@ describe('training', () => {
     );
     assert.ok(
       logs.some((l) =>
-        /^started from .*pp-64-no-d\.safetensors \(stages 64, step 2\); it holds no D for 64 px: fresh; D alone for the first 2 steps$/.test(
+        /^started from .*pp-64\.safetensors \(stages 64, step 2\); it holds no D for 64 px: fresh; D alone for the first 2 steps$/.test(
           l,
         ),
       ),
@@ -572,11 +584,8 @@ describe('training', () => {
   });
 
   test("grow.frozenStages: the file's stages stay its own, bit for bit; only the added stage and its D train", async () => {
-    const src = path.join(runs, 'pp-held-src');
-    const file = path.join(tmp, 'pp-held-64.safetensors');
+    const { file } = await smallTree();
     const dir = path.join(runs, 'pp-held');
-    await trainTree('stackgan-pp-cub.yaml', src, ['generator.branches=1', 'data.resolution=64', 'train.steps=2']);
-    await run(process.execPath, [cli, 'export', '--model', src, '--out', file]);
     const two = ['generator.branches=2', 'data.resolution=128', `grow.from=${file}`];
     const logs: string[] = [];
     await trainTree(

@@ -94,6 +94,8 @@ class DamsmRecipe implements Recipe {
   readonly best = { metric: 'val_loss', mode: 'min' as const };
   readonly vocabulary: Vocabulary;
   readonly text: DamsmTextEncoder;
+  /** The text encoder came from damsm.text: it stays in eval mode and has no optimizer. */
+  readonly textFixed: boolean;
   readonly image: DamsmImageEncoder;
   readonly textOptions: DamsmTextEncoderOptions;
   readonly imageOptions: DamsmImageEncoderOptions;
@@ -144,11 +146,12 @@ class DamsmRecipe implements Recipe {
     if (this.d.extra !== null) this.auxiliary = { cache: this.d.extra, batchSize: this.d.extraBatchSize };
     // The conditioner's text encoder comes in eval mode without gradients: it stays so.
     this.text = fixed?.module.to(device) ?? new DamsmTextEncoder(this.textOptions).to(device);
+    this.textFixed = fixed !== null;
     this.image = new DamsmImageEncoder(this.imageOptions).to(device);
     this.modules.set('text', this.text).set('image', this.image);
     const o = config.optim;
     const betas: [number, number] = [o.beta1, o.beta2];
-    if (fixed === null) this.optimizers.set('text', new Adam(this.text.parameters(), { lr: o.lr, betas }));
+    if (!this.textFixed) this.optimizers.set('text', new Adam(this.text.parameters(), { lr: o.lr, betas }));
     const imageParams = [...this.image.parameters(), ...(this.speciesHead?.parameters() ?? [])];
     this.optimizers.set('image', new Adam(imageParams, { lr: o.lr, betas }));
     this.clip = o.gradClip;
@@ -223,10 +226,9 @@ class DamsmRecipe implements Recipe {
       training: true,
       ...(auxiliary ? { auxiliary } : {}),
     });
-    // No text optimizer when the text encoder is held fixed (damsm.text).
     const optT = this.optimizers.get('text');
     const optI = this.optimizers.get('image')!;
-    const opts = optT ? [optT, optI] : [optI];
+    const opts = this.textFixed ? [optI] : [optT!, optI];
     opts.forEach((o) => o.zeroGrad());
     const overflow = this.ctx.precision.backward(total, ...opts);
     const scalars: Record<string, number> = {};
@@ -279,7 +281,7 @@ class DamsmRecipe implements Recipe {
         if (++n >= config.eval.batches) break;
       }
     } finally {
-      if (this.optimizers.has('text')) this.text.train();
+      if (!this.textFixed) this.text.train();
       this.image.train();
       await loader.close();
     }
