@@ -15,6 +15,32 @@ import { featureStats, frechetDistance, type FeatureStats } from './fid.js';
 import { Prng } from '../util/prng.js';
 import { rPrecision } from './r-precision.js';
 
+/**
+ * Images generated and encoded at a time by default (real ones read as many); the noise is still
+ * drawn 64 at a time, so the scores do not depend on it. The trainer keeps freed memory for reuse
+ * (retainFreedCpuMemory), so an evaluation's larger blocks stay in the process: on a 128 px DF-GAN
+ * checkpoint, 64 at a time peaked at 7.8 GB in 84 s, 8 at a time at 2.9 GB in 58 s, same scores
+ * (`npm run bench:eval-memory`, docs/training.md). A run was killed for memory during a 64-at-a-time
+ * evaluation.
+ */
+export const EVAL_CHUNK = 8;
+
+/** s.images(z, captions) in chunks, each handed to use() and freed after it. */
+function eachChunk(
+  s: Sampler,
+  z: Tensor,
+  captions: readonly string[],
+  chunk: number,
+  use: (images: Tensor) => void,
+): void {
+  for (let i = 0; i < captions.length; i += chunk) {
+    const n = Math.min(chunk, captions.length - i);
+    using zi = z.narrow(0, i, n);
+    using images = s.images(zi, captions.slice(i, i + n));
+    use(images);
+  }
+}
+
 /** A generator as evaluation sees it: images for captions or tag texts from given noise. */
 export interface Sampler {
   readonly noiseDim: number;
@@ -102,8 +128,9 @@ export function attributeAccuracyMetric(
  */
 export function rPrecisionMetric(
   damsm: { text: Conditioner; image: DamsmImageEncoder },
-  o: { samples: number; seed: number; records: readonly MetricRecord[] },
+  o: { samples: number; seed: number; records: readonly MetricRecord[]; chunk?: number },
 ): CheckpointMetric {
+  const chunk = o.chunk ?? EVAL_CHUNK;
   const split = o.records.some((r) => r.split === 'val') ? 'val' : 'test';
   const held = o.records.filter((r) => r.split === split);
   if (held.length === 0) throw new Error('R-precision needs validation or test records; the data has neither');
@@ -122,10 +149,11 @@ export function rPrecisionMetric(
             for (let i = 0; i < chosen.length; i += 64) {
               const caps = chosen.slice(i, i + 64).map((r) => r.captions[0]!);
               using z = randn([caps.length, s.noiseDim], { generator: gen, device: s.device });
-              using images = s.images(z, caps);
-              const f = damsm.image.forward(images);
-              f.regions.dispose();
-              imgF.push(f.global);
+              eachChunk(s, z, caps, chunk, (images) => {
+                const f = damsm.image.forward(images);
+                f.regions.dispose();
+                imgF.push(f.global);
+              });
               txtF.push(damsm.text.encode({ captions: caps }, s.device));
             }
             for (let i = 0; i < pool.length; i += 256)
@@ -165,8 +193,16 @@ export function rPrecisionMetric(
 export function withFid(
   inner: CheckpointMetric,
   net: FeatureNetwork,
-  o: { dataset: string; side: number; samples: number; seed: number; records: readonly MetricRecord[] },
+  o: {
+    dataset: string;
+    side: number;
+    samples: number;
+    seed: number;
+    records: readonly MetricRecord[];
+    chunk?: number;
+  },
 ): CheckpointMetric {
+  const chunk = o.chunk ?? EVAL_CHUNK;
   if (!(Number.isInteger(o.samples) && o.samples >= 2)) throw new RangeError(`eval.fid must be ≥ 2, got ${o.samples}`);
   const pool = o.records.filter((r) => (r.split ?? 'train') === 'train' && r.captions.length > 0);
   if (pool.length === 0) throw new Error('FID at checkpoints needs training records with captions or tags');
@@ -178,7 +214,7 @@ export function withFid(
       const out = await inner.measure(s);
       if (real === null) {
         const parts: Tensor[] = [];
-        await readReal(o.dataset, 'train', 'cpu', o.side, 64, { limit: o.samples, seed: o.seed }, (_b, images) => {
+        await readReal(o.dataset, 'train', 'cpu', o.side, chunk, { limit: o.samples, seed: o.seed }, (_b, images) => {
           const f = net.extract(images);
           f.probs?.dispose();
           parts.push(f.features);
@@ -199,10 +235,11 @@ export function withFid(
               );
               using z0 = randn([caps.length, s.noiseDim], { generator: new Generator(o.seed + k) });
               using z = z0.to(s.device);
-              using images = s.images(z, caps);
-              const f = net.extract(images);
-              f.probs?.dispose();
-              feats.push(f.features);
+              eachChunk(s, z, caps, chunk, (images) => {
+                const f = net.extract(images);
+                f.probs?.dispose();
+                feats.push(f.features);
+              });
             }
           }),
         );

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { absenceOf, pooledAccuracy } from '../../src/eval/absent-combos.js';
+import { rPrecisionMetric, type Sampler } from '../../src/eval/checkpoint-metric.js';
 import { diversity, groupDiversity, meanPairwiseDistance } from '../../src/eval/diversity.js';
 import { inceptionScore } from '../../src/eval/inception-score.js';
 import { featureStats, fid, frechetDistance, loadStats, saveStats, type FeatureStats } from '../../src/eval/fid.js';
@@ -15,7 +16,9 @@ import { kid } from '../../src/eval/kid.js';
 import { covariance, symmetricEigen, symmetricEigenvalues, traceSqrtProduct } from '../../src/eval/linalg.js';
 import { rPrecision } from '../../src/eval/r-precision.js';
 import { heldOutCaptions, retrievalRecall } from '../../src/eval/real-retrieval.js';
-import { Generator, randn, tensor, tidy, type Tensor } from '../../src/engine/index.js';
+import { Generator, cat, manualSeed, noGrad, randn, tensor, tidy, type Tensor } from '../../src/engine/index.js';
+import type { Conditioner } from '../../src/models/conditioning.js';
+import { DamsmImageEncoder } from '../../src/models/damsm/index.js';
 import { Prng } from '../../src/util/prng.js';
 
 test('retrieval recall both ways, by hand: ranks counted with ties against the query', () => {
@@ -450,4 +453,50 @@ test('absent combinations split by why: a new pair of known colours, or a colour
   assert.equal(pooledAccuracy([]), null);
   // Not told which combinations were in training: nothing is absent.
   assert.equal(absenceOf([row('red', 'red', null, 1)])(row('red', 'red', null, 1)), null);
+});
+
+test('checkpoint R-precision generates 8 images at a time, from the noise it draws for 64', () => {
+  manualSeed(3);
+  const image = new DamsmImageEncoder({ embeddingDim: 8, width: 4, inputSize: 32 }).eval();
+  // Images from the noise alone: its 12 values as a 2×2 colour pattern, tiled.
+  const draw = (z: Tensor): Tensor => tidy(() => z.tanh().reshape(z.size(0), 3, 2, 2).repeat(1, 1, 16, 16));
+  const records = Array.from({ length: 40 }, (_, i) => ({
+    captions: [`bird ${i} one`, `bird ${i} the other`],
+    classId: `c${i}`,
+    split: 'val',
+  }));
+  // A stand-in text encoder that puts each record's first caption exactly where the image encoder
+  // puts the image of that record's noise (one stream from the seed, drawn at once), and every other
+  // caption at a fixed vector: R-precision is 1 only if every image came from its own noise.
+  const own = noGrad(() => {
+    using z = randn([40, 12], { generator: new Generator(5) });
+    using images = draw(z);
+    const f = image.forward(images);
+    f.regions.dispose();
+    return f.global;
+  });
+  const vec = (c: string): number[] =>
+    Array.from({ length: 8 }, (_, j) => Math.sin((j + 1) * (c.length + c.charCodeAt(5))));
+  const row = (c: string): Tensor => {
+    const i = records.findIndex((r) => r.captions[0] === c);
+    return i >= 0 ? own.narrow(0, i, 1).clone() : tensor([vec(c)]);
+  };
+  const text = {
+    encode: ({ captions }: { captions: string[] }) => tidy(() => cat(captions.map(row), 0)),
+  } as unknown as Conditioner;
+  const sizes: number[] = [];
+  const sampler: Sampler = {
+    noiseDim: 12,
+    device: 'cpu',
+    conditioner: text,
+    images: (z) => (sizes.push(z.size(0)), draw(z)),
+    inEvalMode: (fn) => fn(),
+  };
+  const metric = rPrecisionMetric({ text, image }, { samples: 40, seed: 5, records });
+  const got = metric.measure(sampler) as Record<string, number>;
+  assert.deepEqual(sizes, [8, 8, 8, 8, 8]);
+  // Near 1 (image features of a random encoder can nearly tie); chance is 1 in 80.
+  assert.ok(got.rprec! >= 0.9, String(got.rprec));
+  own.dispose();
+  metric.dispose();
 });
