@@ -398,8 +398,10 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     for ck in runs/$run/checkpoints/step-*.safetensors; do
       [ -f "$ck" ] || continue
       step=$(checkpoint_step "$ck")
-      # Every 1,000th step; from 6,500 on the 1 M-image run's end-of-run pick read every 500th and the last.
-      if ((step % 1000 == 0)) || { [ "$run" = dfgan-cub-7 ] && ((step >= 6500 && (step % 500 == 0 || step == 8250))); }; then
+      # Every 1,000th step; from 6,500 on the 1 M-image run's end-of-run pick read every 500th and the last;
+      # the regrown 128 px run's step 1,750, read against the 64 px file once its FID levelled off.
+      if ((step % 1000 == 0)) || { [ "$run" = dfgan-cub-7 ] && ((step >= 6500 && (step % 500 == 0 || step == 8250))); } ||
+        { [ "$run" = dfgan-cub-128-2 ] && ((step == 1750)); }; then
         bird_eval "$ck" "$run-$step" val
       fi
     done
@@ -504,6 +506,15 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     to_jpeg /tmp/attngan-cub-128-2340-128.png docs/images/attngan-cub-128.jpg 88
     # The seed's caption (bird_captions[1]; [0] is --text): the first 4 images, its words.
     attention_rows /tmp/attngan-cub-128-2340-attention-128.png docs/images/attngan-cub-attention.jpg 128 4 "$(wc -w <<<"${bird_captions[1]}")"
+  fi
+  # Its 256 px stage, grown from the 128 px file with the two lower stages held (their batch-norm
+  # statistics still move): the checkpoint of its first interval at 256 px, then shipped, every stage
+  # scored, with its samples and the word-attention maps of the seed's caption (first 2 images).
+  if [ -d runs/attngan-cub-256 ]; then
+    bird_eval runs/attngan-cub-256/checkpoints/step-00000585.safetensors attngan-cub-256-585 test 256
+    ship_tree runs/attngan-cub-256/checkpoints/step-00000585.safetensors models/attngan-cub.safetensors attngan-cub-256-585 8 256 128 64
+    to_jpeg /tmp/attngan-cub-256-585-256.png docs/images/attngan-cub-256.jpg 85
+    attention_rows /tmp/attngan-cub-256-585-attention-256.png docs/images/attngan-cub-attention-256.jpg 256 2 "$(wc -w <<<"${bird_captions[1]}")"
   fi
   # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
   # beside the low-resolution consistency term at three weights (loss.consistency=10, 50 and 200:

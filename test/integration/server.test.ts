@@ -110,7 +110,7 @@ describe('HTTP API', () => {
     );
   });
 
-  test("the bundled AttnGAN answers the seed's caption with a word-attention map per word at 128 px", async () => {
+  test("the bundled AttnGAN answers the seed's caption with a word-attention map per word at 128 and 256 px", async () => {
     const listed = (await app.inject('/api/models')).json<{ models: { name: string; attention: boolean }[] }>();
     assert.deepEqual(
       listed.models.filter((m) => m.attention).map((m) => m.name),
@@ -129,18 +129,23 @@ describe('HTTP API', () => {
     assert.deepEqual(a.unknownWords, []);
     assert.deepEqual(
       a.stages.map((s) => s.resolution),
-      [64, 128],
+      [64, 128, 256],
     );
-    // The 128 px stage attends over the 64 px stage's grid: one map per word, drawn over its image.
+    // Each attentional stage attends over the grid of the stage below: one map per word, drawn over its image.
     assert.deepEqual(
       a.attention.map((s) => [s.resolution, s.maps.length]),
-      [[128, 12]],
+      [
+        [128, 12],
+        [256, 12],
+      ],
     );
-    for (const m of a.attention[0]!.maps) {
-      const meta = await sharp(png(m)).metadata();
-      assert.deepEqual([meta.format, meta.width, meta.height], ['png', 128, 128]);
+    for (const stage of a.attention) {
+      for (const m of stage.maps) {
+        const meta = await sharp(png(m)).metadata();
+        assert.deepEqual([meta.format, meta.width, meta.height], ['png', stage.resolution, stage.resolution]);
+      }
+      assert.ok(new Set(stage.maps).size > 1, 'the words look at different places');
     }
-    assert.ok(new Set(a.attention[0]!.maps).size > 1, 'the words look at different places');
   });
 
   test('generate: 64×64 PNGs, the seed returned, the same seed gives the same bytes', async () => {

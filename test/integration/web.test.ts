@@ -677,7 +677,7 @@ describe('word attention on the web page', { skip: SKIP }, () => {
     }
   });
 
-  test("the bundled AttnGAN shows where each word of the seed's caption looked in its 128 px image", async () => {
+  test("the bundled AttnGAN shows where each word of the seed's caption looked in its 256 px image", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
       const q = new URLSearchParams({ model: 'attngan-cub', text: CAPTION, seed: '3' });
@@ -685,9 +685,9 @@ describe('word attention on the web page', { skip: SKIP }, () => {
       await page.waitForSelector('#attention-result:not([hidden])');
       assert.deepEqual(await page.locator('#attention-words .word-text').allTextContents(), CAPTION.split(' '));
       const image = page.locator('#attention-image');
-      assert.equal(await image.evaluate((i) => (i as HTMLImageElement).naturalWidth), 128);
+      assert.equal(await image.evaluate((i) => (i as HTMLImageElement).naturalWidth), 256);
       await page.getByRole('button', { name: 'red (word 4 of 12)' }).click();
-      assert.match((await image.getAttribute('alt')) ?? '', /128×128 image of .*, lit where the word “red” looks/);
+      assert.match((await image.getAttribute('alt')) ?? '', /256×256 image of .*, lit where the word “red” looks/);
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-attention-attngan-cub.png'), fullPage: true });
       await page.close();
       assert.deepEqual(problems, [], 'errors in the browser console');
