@@ -2,12 +2,11 @@
 // peak memory and time of the checkpoint evaluation a caption GAN's training runs (R-precision and
 // FID, src/eval/checkpoint-metric.ts) with images generated 64 at a time (the reference: what it did
 // before) and EVAL_CHUNK at a time (what it does). Each runs in a fresh process that keeps freed
-// memory as the trainer does (retainFreedCpuMemory), so its peak resident size (VmHWM) is what an
+// memory as the trainer does (retainFreedCpuMemory), so its peak resident size (maxRSS) is what an
 // evaluation adds to a training process. The scores are printed beside: the noise is the same.
 // Options: --samples N (R-precision captions, default 500), --fid N (images, default 500),
 //   --threads N (default 1, as the long runs train), --chunks 64,16 (default 64 and EVAL_CHUNK).
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -24,11 +23,9 @@ interface Measured {
   scores: Record<string, number>;
 }
 
-/** The process's peak resident memory in GB (Linux: VmHWM of /proc/self/status). */
+/** The process's peak resident memory in GB (as bench/models.ts reads it). */
 function peakGB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  if (!m) throw new Error('VmHWM is not in /proc/self/status: this benchmark needs Linux');
-  return Number(m[1]) / 1e6;
+  return (process.resourceUsage().maxRSS * 1024) / 1e9;
 }
 
 async function child(v: Record<string, string>): Promise<Measured> {
