@@ -270,7 +270,8 @@ export class TextToImagePipeline {
     if (i < 0)
       throw new RangeError(`${this.source} has no ${o.stage} px stage: its stages are ${this.stages.join(', ')} px`);
     using z = this.noise(captions.length, o.seed ?? 0, o.truncation);
-    return oneStage(this.generateStagesFrom(z, captions), i);
+    // The stages above the one asked for are not run: they cost the most.
+    return oneStage(this.generateStagesFrom(z, captions, undefined, i + 1), i);
   }
 
   /**
@@ -300,9 +301,10 @@ export class TextToImagePipeline {
 
   /**
    * Every stage's images for given noise and captions, smallest first (see `stages`); with `edit`,
-   * the noise and tags moved along attribute directions and truncated first (latent-edit.ts).
+   * the noise and tags moved along attribute directions and truncated first (latent-edit.ts); with
+   * `depth`, the first `depth` stages only.
    */
-  generateStagesFrom(z: Tensor, captions: readonly string[], edit?: LatentEdit): Tensor[] {
+  generateStagesFrom(z: Tensor, captions: readonly string[], edit?: LatentEdit, depth?: number): Tensor[] {
     if (z.size(0) !== captions.length)
       throw new Error(`generateFrom() got ${z.size(0)} noise rows for ${captions.length} captions`);
     return noGrad(() => {
@@ -317,14 +319,14 @@ export class TextToImagePipeline {
               text.sentence.dispose();
               text.sentence = blended;
             }
-            const { stages, attention } = this.forward(moved, text);
+            const { stages, attention } = this.forward(moved, text, depth);
             attention?.forEach((t) => t.dispose());
             return stages;
           } finally {
             moved.dispose();
           }
         }
-        const { stages, attention } = this.forward(z, text);
+        const { stages, attention } = this.forward(z, text, depth);
         attention?.forEach((t) => t.dispose());
         return stages;
       } finally {
@@ -364,10 +366,13 @@ export class TextToImagePipeline {
     return encodeText(this.G, this.conditioner, captions, this.device);
   }
 
-  /** The generator on noise and text: one tensor per stage, smallest first (and AttnGAN's attention). */
-  private forward(z: Tensor, text: TextFeatures): { stages: Tensor[]; attention?: Tensor[] } {
-    if (this.precision === 'fp32') return this.forwardAsIs(z, text);
-    const out = autocast(this.device, 'bfloat16', () => this.forwardAsIs(z, text));
+  /**
+   * The generator on noise and text: one tensor per stage, smallest first (and AttnGAN's attention);
+   * with `depth`, the first `depth` stages only.
+   */
+  private forward(z: Tensor, text: TextFeatures, depth?: number): { stages: Tensor[]; attention?: Tensor[] } {
+    if (this.precision === 'fp32') return this.forwardAsIs(z, text, depth);
+    const out = autocast(this.device, 'bfloat16', () => this.forwardAsIs(z, text, depth));
     const f32 = (ts: Tensor[]): Tensor[] =>
       ts.map((t) => {
         // Images in float32 and the default layout, whatever the network computed in.
@@ -378,14 +383,16 @@ export class TextToImagePipeline {
     return out.attention ? { stages: f32(out.stages), attention: f32(out.attention) } : { stages: f32(out.stages) };
   }
 
-  private forwardAsIs(z: Tensor, text: TextFeatures): { stages: Tensor[]; attention?: Tensor[] } {
+  private forwardAsIs(z: Tensor, text: TextFeatures, depth?: number): { stages: Tensor[]; attention?: Tensor[] } {
     if (isTree(this.G)) {
-      const out = this.G.forward(z, text);
+      const out = this.G.forward(z, text, undefined, depth);
       out.mu.dispose();
       out.logvar.dispose();
       return out.attention ? { stages: out.stages, attention: out.attention } : { stages: out.stages };
     }
-    const out = this.G.forward(z, text.sentence);
+    // StackGAN's Stage I alone, when only its image is asked for.
+    const net = this.G instanceof StackedGenerator && depth === 1 ? this.G.stage1 : this.G;
+    const out = net.forward(z, text.sentence);
     out.mu?.dispose();
     out.logvar?.dispose();
     return { stages: 'stages' in out ? out.stages : [out.images] };

@@ -70,8 +70,12 @@ export abstract class Optimizer {
     return { scalars: { ...this.hyper(), lr: this.lr, step: this.stepCount }, tensors };
   }
 
-  /** Restores state saved by stateDict() (the tensors are copied to each parameter's device). */
-  loadStateDict(sd: OptimizerState): void {
+  /**
+   * Restores state saved by stateDict() (the tensors are copied to each parameter's device). With
+   * `keepSettings`, the rate and hyper-parameters stay this optimizer's and only the state tensors and
+   * step count come from `sd`: a resumed run whose config changed a rate trains at the new one.
+   */
+  loadStateDict(sd: OptimizerState, o: { keepSettings?: boolean } = {}): void {
     const byName = new Map<string, Tensor[]>();
     for (const [key, t] of sd.tensors) {
       const m = /^(.+)\.(\d+)$/.exec(key);
@@ -91,8 +95,9 @@ export abstract class Optimizer {
       this.#state.set(name, list);
     }
     const { lr, step, ...hyper } = sd.scalars;
-    if (lr !== undefined) this.lr = lr;
     if (step !== undefined) this.stepCount = step;
+    if (o.keepSettings) return;
+    if (lr !== undefined) this.lr = lr;
     this.setHyper(hyper);
   }
 

@@ -556,7 +556,9 @@ function restore(
       const tensors = withPrefix(ck.tensors, `optim.${name}.`);
       const scalars = s.optim[name];
       if (scalars === undefined) throw new Error(`checkpoint ${ck.path} has no state for optimizer '${name}'`);
-      opt.loadStateDict({ scalars, tensors });
+      // The rates are the config's (the recipe built the optimizer from it), which a resume may change
+      // with --set; for a resume that changes nothing they equal the checkpoint's.
+      opt.loadStateDict({ scalars, tensors }, { keepSettings: true });
     }
     const get = (k: string): Tensor => {
       const t = ck.tensors.get(k);

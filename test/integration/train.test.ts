@@ -610,6 +610,24 @@ describe('checkpoints', () => {
       );
     });
 
+  test("a resume that changes a rate (--set) trains at the new rate, not the checkpoint's", async () => {
+    const dir = path.join(tmp, 'runs', 'new-rate');
+    await train({ ...quiet, config: cfg('gan-int-cls'), runDir: dir, sets: [...base(), 'train.steps=3'] });
+    const optimAt = (step: number): Record<string, Record<string, number>> => {
+      const ck = loadCheckpoint(path.join(dir, 'checkpoints', `step-${String(step).padStart(8, '0')}.safetensors`));
+      for (const t of ck.tensors.values()) t.dispose();
+      return (ck.manifest.state as { optim: Record<string, Record<string, number>> }).optim;
+    };
+    const first = optimAt(3);
+    assert.equal(first.D!.lr, 0.0002);
+    await train({ ...quiet, resume: dir, sets: ['train.steps=6', 'optim.discriminator.lr=0.00005'] });
+    const then = optimAt(6);
+    assert.equal(then.D!.lr, 0.00005, "D's new rate");
+    assert.equal(then.G!.lr, 0.0002, "G's rate as configured");
+    assert.equal(then.D!.step, first.D!.step! + 3, "Adam's step count goes on");
+    assert.equal(then.D!.beta1, first.D!.beta1);
+  });
+
   test('a truncated newest checkpoint is reported and the previous one is used', async () => {
     const dir = path.join(tmp, 'runs', 'corrupt');
     await train({ ...quiet, config: cfg('gan-int-cls'), runDir: dir, sets: [...base(), 'train.steps=6'] });

@@ -739,6 +739,33 @@ describe('sampling', () => {
         [...r.stages, ...r.maps].forEach((t) => t.dispose());
       }
       assert.throws(() => pp.generateWithAttention(z, caps), /no word attention/);
+      // A smaller stage alone: the tree stops there (the larger stages are not run) and draws the same.
+      for (const p of [pp, attn]) {
+        const all = p.generateStagesFrom(z, caps);
+        try {
+          for (const [i, side] of [64, 128].entries()) {
+            const upTo = p.generateStagesFrom(z, caps, undefined, i + 1);
+            assert.deepEqual(
+              upTo.map((t) => t.size(-1)),
+              [64, 128].slice(0, i + 1),
+              `${p.model}: ${i + 1} stage(s) run`,
+            );
+            upTo.forEach((t) => t.dispose());
+            using one = p.generate(caps, { seed: 3, stage: side });
+            assert.equal(
+              maxAbsDiff(one, all[i]!),
+              0,
+              `${p.model}: generate({ stage: ${side} }) is that stage of the draw`,
+            );
+          }
+        } finally {
+          all.forEach((t) => t.dispose());
+        }
+        assert.throws(
+          () => p.generateStagesFrom(z, caps, undefined, 4),
+          /depth must be 1 to 3 \(the tree's stages\), got 4/,
+        );
+      }
       for (const p of [pp, attn]) {
         const inter = p.interpolateStages(caps[0]!, caps[1]!, 3, { seed: 2 });
         try {

@@ -342,6 +342,21 @@ describe('state dict', () => {
       b.dispose();
     });
   });
+
+  test('keepSettings: the state and step come back, the rate and hyper-parameters stay (a resume with a new rate)', () => {
+    tidy(() => {
+      const p = tensor([1, 2]).requiresGrad_();
+      const a = new Adam([p], { lr: 0.3, betas: [0.5, 0.6] });
+      a.backwardStep(p.square().sum());
+      const b = new Adam([p], { lr: 0.01, betas: [0, 0.9] });
+      b.loadStateDict(a.stateDict(), { keepSettings: true });
+      assert.deepEqual([b.lr, b.beta1, b.beta2, b.stepCount], [0.01, 0, 0.9, 1]);
+      const m = (o: Adam): number[] => vals(o.stateDict().tensors.get('exp_avg.0')!);
+      assert.deepEqual(m(b), m(a), "Adam's moments are the saved ones");
+      a.dispose();
+      b.dispose();
+    });
+  });
 });
 
 // ---- gradient clipping ------------------------------------------------------------------------

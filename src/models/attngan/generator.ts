@@ -11,6 +11,7 @@ import {
   InitialStage,
   conditionMean,
   orthogonalInit,
+  stageDepth,
   stageSides,
   type TextFeatures,
   type TreeGenerator,
@@ -50,7 +51,8 @@ export class AttnGanGenerator extends Module implements TreeGenerator {
     orthogonalInit(this);
   }
 
-  forward(z: Tensor, text: TextFeatures, generator?: Generator): TreeOutput {
+  forward(z: Tensor, text: TextFeatures, generator?: Generator, depth?: number): TreeOutput {
+    const refinements = stageDepth(this.stages, depth) - 1;
     if (text.words === undefined) throw new Error('AttnGAN needs word features (text.words)');
     const { condition, mu, logvar } = this.ca.forward(text.sentence, generator);
     using c = condition;
@@ -59,7 +61,7 @@ export class AttnGanGenerator extends Module implements TreeGenerator {
     let h = this.initial.forward(z, c);
     try {
       stages.push(this.heads[0]!.forward(h));
-      for (let i = 0; i < this.refinements.length; i++) {
+      for (let i = 0; i < refinements; i++) {
         const next = this.refinements[i]!.forward(h, text.words, text.mask);
         h.dispose();
         h = next.features;

@@ -12,6 +12,7 @@ import { orthogonalInit } from './init.js';
 import { RefinementStage } from './refinement-stage.js';
 import {
   conditionMean,
+  stageDepth,
   stageSides,
   type TextFeatures,
   type TreeGenerator,
@@ -49,14 +50,15 @@ export class StackGanPlusPlusGenerator extends Module implements TreeGenerator {
     orthogonalInit(this);
   }
 
-  forward(z: Tensor, text: TextFeatures, generator?: Generator): TreeOutput {
+  forward(z: Tensor, text: TextFeatures, generator?: Generator, depth?: number): TreeOutput {
+    const refinements = stageDepth(this.stages, depth) - 1;
     const { condition, mu, logvar } = this.ca.forward(text.sentence, generator);
     using c = condition;
     const stages: Tensor[] = [];
     let h = this.initial.forward(z, c);
     try {
       stages.push(this.heads[0]!.forward(h));
-      for (let i = 0; i < this.refinements.length; i++) {
+      for (let i = 0; i < refinements; i++) {
         const next = this.refinements[i]!.forward(h, c);
         h.dispose();
         h = next;

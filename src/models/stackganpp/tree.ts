@@ -47,7 +47,11 @@ export interface TreeGenerator extends Module {
   readonly stages: number[];
   /** Whether forward() needs word features (AttnGAN). */
   readonly readsWords: boolean;
-  forward(z: Tensor, text: TextFeatures, generator?: Generator): TreeOutput;
+  /**
+   * Every stage's images, smallest first; with `depth`, only the first `depth` stages run (a caller
+   * that wants the 64 px image of a 256 px tree skips the larger stages, which cost the most).
+   */
+  forward(z: Tensor, text: TextFeatures, generator?: Generator, depth?: number): TreeOutput;
   /** The conditioning Gaussian's mean for sentence embeddings (StackGAN++'s discriminators read it). */
   conditionMean(sentence: Tensor): Tensor;
 }
@@ -80,4 +84,12 @@ export function conditionMean(ca: ConditioningAugmentation, sentence: Tensor): T
     logvar.dispose();
     return mu;
   });
+}
+
+/** The number of stages to run: all, or `depth` checked against the tree's. */
+export function stageDepth(stages: readonly number[], depth?: number): number {
+  if (depth === undefined) return stages.length;
+  if (!Number.isInteger(depth) || depth < 1 || depth > stages.length)
+    throw new RangeError(`depth must be 1 to ${stages.length} (the tree's stages), got ${depth}`);
+  return depth;
 }
