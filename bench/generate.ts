@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 
 import { backendInfo, fastestMode, setNumThreads, type MemoryFormat } from '../src/engine/index.js';
 import { TextToImagePipeline } from '../src/inference/pipeline.js';
+import { median } from './median.js';
 
 interface Mode {
   name: string;
@@ -22,12 +23,6 @@ const MODES: Mode[] = [
   { name: 'bf16', precision: 'bf16', memoryFormat: 'contiguous' },
   { name: 'bf16+cl', precision: 'bf16', memoryFormat: 'channelsLast' },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function captionFor(model: string): string {
   return model.includes('anime') ? 'blue hair red eyes' : 'this bird is red with white and has a very short beak';

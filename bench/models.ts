@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { backendInfo, cpuFeatures, fastestMode } from '../src/engine/index.js';
 import { RunDir } from '../src/train/run-dir.js';
 import { train } from '../src/train/trainer.js';
+import { median } from './median.js';
 
 interface ModelSpec {
   name: string;
@@ -161,12 +162,6 @@ interface ChildResult {
 interface Row extends ChildResult {
   model: string;
   mode: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** In the child: train `steps` steps and print one JSON line. */

@@ -14,6 +14,7 @@ import { backendInfo, cuda, type Device } from '../src/engine/index.js';
 import { PRECISIONS, type Precision } from '../src/train/precision.js';
 import { RunDir } from '../src/train/run-dir.js';
 import { train } from '../src/train/trainer.js';
+import { median } from './median.js';
 
 interface Row {
   precision: Precision;
@@ -22,12 +23,6 @@ interface Row {
   windows: number;
   losses: Record<string, number>;
   seconds: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function main(): Promise<void> {

@@ -10,12 +10,7 @@ import { parseArgs } from 'node:util';
 
 import { backendInfo, setNumThreads } from '../src/engine/index.js';
 import { TextToImagePipeline } from '../src/inference/pipeline.js';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+import { median } from './median.js';
 
 function main(): void {
   const { values } = parseArgs({
