@@ -102,14 +102,26 @@ function conditionerFrom(tensors: Map<string, Tensor>, metadata: Record<string, 
 }
 
 /**
- * A trained Stage I from a Stage-I or conditional-GAN checkpoint: its generator, frozen, and the
- * conditioner it was trained with (Stage II must use the same).
+ * A trained Stage I from a Stage-I or conditional-GAN checkpoint, or the one inside a Stage-II file:
+ * its generator, frozen, and the conditioner it was trained with (Stage II must use the same).
  */
 export function stage1FromCheckpoint(
   tensors: Map<string, Tensor>,
   metadata: Record<string, string>,
   device: Device,
 ): LoadedGenerator<Stage1Generator | ConditionalGenerator | DfGenerator> & { model: string } {
+  // A Stage-II file or checkpoint holds the Stage I it refined: a new Stage II can refine that one
+  // when the Stage-I run itself is gone.
+  if (metadata.model === 'stackgan-stage2') {
+    const inner = buildStage1(metadata.stage1Model, metadata.stage1Generator);
+    inner.loadStateDict(withPrefix(tensors, 'stage1.'));
+    return {
+      G: freeze(inner, device),
+      model: metadata.stage1Model!,
+      conditioner: conditionerFrom(tensors, metadata, device),
+      usedEma: false,
+    };
+  }
   const stage1 = buildStage1(metadata.model, metadata.generator);
   const usedEma = loadWeights(stage1, tensors);
   return {

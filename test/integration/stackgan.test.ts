@@ -440,6 +440,29 @@ describe('training', () => {
     const file = path.join(tmp, 'wgan-cls-stage2.safetensors');
     await run(process.execPath, [cli, 'export', '--model', dir, '--out', file]);
     assert.equal(readModelCard(file).title, 'WGAN-CLS + Stage II (shapes)');
+    // A new Stage II on the Stage I inside that file (its Stage-I run gone): the same Stage I.
+    const logs: string[] = [];
+    const again = path.join(runs, 'wgan-stage2-again');
+    await train({
+      progress: false,
+      log: (m) => logs.push(m),
+      config: cfg('stackgan-stage2-cub.yaml'),
+      runDir: again,
+      sets: [...TINY_STAGE2, `stage1=${file}`, 'train.steps=1'],
+    });
+    assert.ok(
+      logs.some((l) => /^stage 1: wgan-cls from .*wgan-cls-stage2\.safetensors, frozen$/.test(l)),
+      logs.join('\n'),
+    );
+    const [shipped, refined] = [TextToImagePipeline.load(file), TextToImagePipeline.load(again)];
+    try {
+      using a = shipped.generate(['a small red circle'], { seed: 4, stage: 64 });
+      using b = refined.generate(['a small red circle'], { seed: 4, stage: 64 });
+      assert.equal(maxAbsDiff(a, b), 0, "the file's Stage I, unchanged");
+    } finally {
+      shipped.dispose();
+      refined.dispose();
+    }
     await assert.rejects(
       train({
         ...quiet,

@@ -76,7 +76,7 @@ const generatorFields = {
 const ownFields = {
   stage1: {
     kind: 'string',
-    doc: 'the Stage I to refine: a stackgan-stage1, gan-int-cls, wgan-cls or dfgan run directory (its best checkpoint, else the newest) or checkpoint',
+    doc: 'the Stage I to refine: a stackgan-stage1, gan-int-cls, wgan-cls or dfgan run directory (its best checkpoint, else the newest) or checkpoint, or a Stage-II run or file (the Stage I inside it)',
   },
 } as const satisfies Schema;
 
