@@ -547,6 +547,17 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
       bird_eval models/wgan-cls-stage2-cub.safetensors wgan-cls-stage2-cub-c200 test "$side"
     done
   fi
+  # lambda_c = 1000 on the shipped WGAN-CLS file (stopped at step 222: the pooled image no closer to
+  # s0 than at 200), and StackGAN's Stage II again on the Stage I inside models/stackgan-cub.safetensors
+  # with lambda_c = 200 (2026-12-05, late): records and R-precision against images seen.
+  for run in wgan-cls-stage2-cub-c1000 stackgan-stage2-cub-c200; do
+    if [ -d "runs/$run" ]; then
+      cai results --summarize "runs/$run"
+    fi
+  done
+  if [ -d runs/stackgan-stage2-cub-c200 ]; then
+    cai plot --runs docs/results/runs/stackgan-stage2-cub-2.json,runs/stackgan-stage2-cub-c200 --keys eval/rprec --x images --out docs/images/stackgan-stage2-c200-rprec.png
+  fi
   # StackGAN++ grown to 128 px: three checkpoints of its 128 px stage on the test protocol (R-precision
   # fell from step 1,960 on, so the stage stopped after step 3,920), and the one shipped until the
   # 256 px stage is grown (step 2,940: the lowest FID and KID of the three), one file with both stages,

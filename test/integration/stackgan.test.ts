@@ -15,7 +15,7 @@ import sharp from 'sharp';
 
 import { CacheReader, prepareCache, type SplitName } from '../../src/data/index.js';
 import { openDataset } from '../../src/data/sources/index.js';
-import { F, Generator, liveTensors, noGrad, randn, tensor } from '../../src/engine/index.js';
+import { F, Generator, liveTensors, noGrad, randn, tensor, tidy } from '../../src/engine/index.js';
 import { evaluateGenerator, type Metric } from '../../src/eval/evaluate.js';
 import { loadDamsmNetwork } from '../../src/eval/feature-network.js';
 import { ConditioningAugmentation } from '../../src/models/layers/conditioning-augmentation.js';
@@ -149,6 +149,37 @@ describe('networks', () => {
       g2at32.dispose();
     } finally {
       for (const m of [g1, g2, d1, d2]) m.dispose();
+    }
+    assert.equal(liveTensors(), before);
+  });
+
+  test('generator.imageSkip: Stage II starts as the Stage-I image enlarged, and learns what to change', () => {
+    const before = liveTensors();
+    const g2 = new Stage2Generator({
+      embeddingDim: 6,
+      conditionDim: 4,
+      width: 4,
+      residualBlocks: 1,
+      inputResolution: 16,
+      resolution: 64,
+      imageSkip: true,
+    });
+    try {
+      using low = tidy(() => noGrad(() => randn([2, 3, 16, 16], { generator: new Generator(5) }).tanh()));
+      using e = randn([2, 6], { generator: new Generator(6) });
+      const o = g2.forward(low, e);
+      using images = o.images;
+      o.mu?.dispose();
+      o.logvar?.dispose();
+      using enlarged = F.interpolate(low, { size: [64, 64], mode: 'nearest' });
+      using clamped = enlarged.clamp(-0.999, 0.999);
+      assert.ok(maxAbsDiff(images, clamped) < 1e-5, `${maxAbsDiff(images, clamped)}`);
+      using loss = tidy(() => images.square().mean());
+      loss.backward();
+      const moved = tidy(() => g2.toRgb.weight.grad?.abs().max().item() ?? 0);
+      assert.ok(moved > 0, 'the zeroed last convolution gets gradients');
+    } finally {
+      g2.dispose();
     }
     assert.equal(liveTensors(), before);
   });
@@ -384,6 +415,20 @@ describe('training', () => {
     const [on] = finiteMetrics(path.join(runs, 's2-cons-on'));
     assert.equal(off!['loss/consistency'], undefined);
     assert.ok(on!['loss/consistency']! > 0, 'the term is logged');
+    // With the image skip the run starts from the Stage-I image enlarged: its first consistency term
+    // is the one step's change, far below the paper's Stage II's.
+    await train(s('s2-cons-skip', ['loss.consistency=10', 'generator.imageSkip=true']));
+    const [skip] = finiteMetrics(path.join(runs, 's2-cons-skip'));
+    assert.ok(
+      skip!['loss/consistency']! < on!['loss/consistency']! / 20,
+      `${skip!['loss/consistency']} against ${on!['loss/consistency']}`,
+    );
+    const skipped = TextToImagePipeline.load(path.join(runs, 's2-cons-skip'));
+    try {
+      assert.deepEqual(skipped.stages, [64, 256]);
+    } finally {
+      skipped.dispose();
+    }
     // The same D step, then a G loss that differs by exactly the weighted term.
     assert.equal(on!['loss/D'], off!['loss/D']);
     assert.ok(Math.abs(on!['loss/G']! - off!['loss/G']! - 10 * on!['loss/consistency']!) < 1e-3 * on!['loss/G']!);

@@ -3,7 +3,7 @@
 // augmentation (its own weights) gives ĉ, which is spatially replicated and joined to them; residual
 // blocks learn the joint image-text features; up-sampling blocks decode them to 4× the side
 // (64 → 256). Fed the text again, it corrects what Stage I got wrong and adds the details.
-import { cat, type Generator, type Tensor } from '../../engine/index.js';
+import { F, cat, noGrad, type Generator, type Tensor } from '../../engine/index.js';
 import { Module, ReLU, Sequential, type Conv2d } from '../../nn/index.js';
 import type { GeneratorOutput } from '../dcgan/conditional-generator.js';
 import { ConditioningAugmentation } from '../layers/conditioning-augmentation.js';
@@ -23,6 +23,13 @@ export interface Stage2GeneratorOptions {
   inputResolution: number;
   /** Side of its images: 4 × inputResolution. */
   resolution: number;
+  /**
+   * Not in the paper: the output adds to the Stage-I image rather than replacing it, tanh(atanh(s₀↑)
+   * + G₂(s₀, ĉ)) with s₀↑ its nearest 4× up-sampling, and the last convolution starts at zero, so
+   * Stage II starts as s₀ enlarged and learns what to change. At a quarter of the official width the
+   * 16×16 path cannot carry s₀ back to 256 px (results.md, "WGAN-CLS + Stage II").
+   */
+  imageSkip?: boolean;
 }
 
 export class Stage2Generator extends Module {
@@ -65,6 +72,7 @@ export class Stage2Generator extends Module {
     }
     this.toRgb = this.module('to_rgb', conv3x3(c, 3));
     stackganInit(this);
+    if (o.imageSkip) noGrad(() => this.toRgb.weight.zero_());
   }
 
   /**
@@ -88,6 +96,17 @@ export class Stage2Generator extends Module {
     }
     using out = this.toRgb.forward(x);
     x.dispose();
-    return { images: out.tanh(), mu, logvar };
+    if (!this.o.imageSkip) return { images: out.tanh(), mu, logvar };
+    // atanh(s) = ½ log((1 + s)/(1 − s)), s₀ kept off ±1 where it is infinite.
+    using up = F.interpolate(lowRes, { scaleFactor: 4, mode: 'nearest' });
+    using s = up.clamp(-0.999, 0.999);
+    using num = s.add(1);
+    using negated = s.neg();
+    using den = negated.add(1);
+    using ratio = num.div(den);
+    using logRatio = ratio.log();
+    using logit = logRatio.mul(0.5);
+    using sum = logit.add(out);
+    return { images: sum.tanh(), mu, logvar };
   }
 }

@@ -72,6 +72,11 @@ const generatorFields = {
   conditionDim: { kind: 'number', int: true, min: 1, doc: 'N_g: size of the conditioning-augmentation vector ĉ' },
   width: { kind: 'number', int: true, min: 4, doc: 'N_gf: 4·N_gf channels at 16×16 (a multiple of 4)' },
   residualBlocks: { kind: 'number', int: true, min: 0, doc: 'residual blocks at 16×16' },
+  imageSkip: {
+    kind: 'boolean',
+    default: false,
+    doc: 'not in the paper: the output adds to the Stage-I image (tanh(atanh(s₀ enlarged) + G₂)), starting as s₀ enlarged',
+  },
 } as const satisfies Schema;
 const ownFields = {
   stage1: {
@@ -108,6 +113,7 @@ export const stackganStage2: RecipeFactory = {
       conditionDim: g.conditionDim,
       width: g.width,
       residualBlocks: g.residualBlocks,
+      ...(g.imageSkip ? { imageSkip: true } : {}),
       inputResolution: stage1.o.resolution,
       resolution,
     };
