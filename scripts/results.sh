@@ -515,6 +515,12 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     ship_tree runs/attngan-cub-256/checkpoints/step-00000585.safetensors models/attngan-cub.safetensors attngan-cub-256-585 8 256 128 64
     to_jpeg /tmp/attngan-cub-256-585-256.png docs/images/attngan-cub-256.jpg 85
     attention_rows /tmp/attngan-cub-256-585-attention-256.png docs/images/attngan-cub-attention-256.jpg 256 2 "$(wc -w <<<"${bird_captions[1]}")"
+    # Its second interval (step 1,170) against the first: the top of each in-training sample grid.
+    if [ -f runs/attngan-cub-256/samples/step-00001170.png ]; then
+      top_square runs/attngan-cub-256/samples/step-00000585.png /tmp/attngan-cub-256-585-top.jpg
+      top_square runs/attngan-cub-256/samples/step-00001170.png /tmp/attngan-cub-256-1170-top.jpg
+      side_by_side /tmp/attngan-cub-256-585-top.jpg /tmp/attngan-cub-256-1170-top.jpg docs/images/attngan-cub-256-585-1170.jpg 700
+    fi
   fi
   # WGAN-CLS + Stage II (issue 19) on that generator: the paper's losses (runs/wgan-cls-stage2-cub-1)
   # beside the low-resolution consistency term at three weights (loss.consistency=10, 50 and 200:
