@@ -564,6 +564,22 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   if [ -d runs/stackgan-stage2-cub-c200 ]; then
     cai plot --runs docs/results/runs/stackgan-stage2-cub-2.json,runs/stackgan-stage2-cub-c200 --keys eval/rprec --x images --out docs/images/stackgan-stage2-c200-rprec.png
   fi
+  # Shipped: that Stage II at its best in-training checkpoint (step 540), one fp16 file with its Stage I
+  # (the run read it from models/stackgan-cub.safetensors as committed in 2b45fe3), scored per stage.
+  sg_c200=runs/stackgan-stage2-cub-c200/checkpoints/step-00000540.safetensors
+  if [ -f "$sg_c200" ]; then
+    bird_eval "$sg_c200" stackgan-stage2-cub-c200-540 test 256
+    cai export --model "$sg_c200" --out models/stackgan-cub.safetensors --fp16
+    cai sample --model models/stackgan-cub.safetensors "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/stackgan-cub-c200.jpg --device cpu
+    cp /tmp/stackgan-cub-c200-stages.jpg docs/images/stackgan-cub-c200-stages.jpg
+    for side in 64 256; do
+      bird_eval models/stackgan-cub.safetensors stackgan-cub-c200 test "$side"
+    done
+  fi
+  # generator.imageSkip on the shipped WGAN-CLS file (lambda_c = 200): its record.
+  if [ -d runs/wgan-cls-stage2-cub-skip ]; then
+    cai results --summarize runs/wgan-cls-stage2-cub-skip
+  fi
   # StackGAN++ grown to 128 px: three checkpoints of its 128 px stage on the test protocol (R-precision
   # fell from step 1,960 on, so the stage stopped after step 3,920), and the one shipped until the
   # 256 px stage is grown (step 2,940: the lowest FID and KID of the three), one file with both stages,
