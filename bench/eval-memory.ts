@@ -15,6 +15,7 @@ import { retainFreedCpuMemory, setNumThreads } from '../src/engine/index.js';
 import { EVAL_CHUNK, rPrecisionMetric, withFid, type Sampler } from '../src/eval/checkpoint-metric.js';
 import { loadDamsmNetwork } from '../src/eval/feature-network.js';
 import { TextToImagePipeline } from '../src/inference/pipeline.js';
+import { peakRssBytes } from './peak-rss.js';
 
 interface Measured {
   chunk: number;
@@ -23,9 +24,9 @@ interface Measured {
   scores: Record<string, number>;
 }
 
-/** The process's peak resident memory in GB (as bench/models.ts reads it). */
+/** The process's peak resident memory in GB. */
 function peakGB(): number {
-  return (process.resourceUsage().maxRSS * 1024) / 1e9;
+  return peakRssBytes() / 1e9;
 }
 
 async function child(v: Record<string, string>): Promise<Measured> {

@@ -21,6 +21,7 @@ import { backendInfo, cpuFeatures, fastestMode } from '../src/engine/index.js';
 import { RunDir } from '../src/train/run-dir.js';
 import { train } from '../src/train/trainer.js';
 import { median } from './median.js';
+import { peakRssBytes } from './peak-rss.js';
 
 interface ModelSpec {
   name: string;
@@ -190,7 +191,7 @@ async function child(config: string, dir: string, steps: number, window: number,
   const result: ChildResult = {
     imgPerS: median(timed.map((l) => l['perf/img_per_sec']!)),
     windows: timed.length,
-    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    peakRssMiB: peakRssBytes() / 2 ** 20,
     seconds: (Date.now() - started) / 1000,
     batch: Number(/batchSize: (\d+)/.exec(cfg)?.[1] ?? NaN),
     losses: Object.fromEntries(Object.entries(last).filter(([k]) => k.startsWith('loss/'))),

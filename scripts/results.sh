@@ -394,14 +394,17 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
   for side in 64 256; do
     bird_eval runs/stackgan-cub-1-shipped.safetensors stackgan-cub-1-committed test "$side"
   done
-  for run in dfgan-cub-7 dfgan-cub-128 dfgan-cub-128-2; do
+  for run in dfgan-cub-7 dfgan-cub-128 dfgan-cub-128-2 dfgan-cub-256; do
     for ck in runs/$run/checkpoints/step-*.safetensors; do
       [ -f "$ck" ] || continue
       step=$(checkpoint_step "$ck")
       # Every 1,000th step; from 6,500 on the 1 M-image run's end-of-run pick read every 500th and the last;
-      # the regrown 128 px run's step 1,750, read against the 64 px file once its FID levelled off.
+      # the regrown 128 px run's step 1,750, read against the 64 px file once its FID levelled off, and
+      # its step 3,750 after 1,000 steps at a quarter of the rates (the lowest FID at level R-precision),
+      # and the 256 px stage grown from that step, at its step 200.
       if ((step % 1000 == 0)) || { [ "$run" = dfgan-cub-7 ] && ((step >= 6500 && (step % 500 == 0 || step == 8250))); } ||
-        { [ "$run" = dfgan-cub-128-2 ] && ((step == 1750)); }; then
+        { [ "$run" = dfgan-cub-128-2 ] && ((step == 1750 || step == 3750)); } ||
+        { [ "$run" = dfgan-cub-256 ] && ((step == 200)); }; then
         bird_eval "$ck" "$run-$step" val
       fi
     done
@@ -576,9 +579,42 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
       bird_eval models/stackgan-cub.safetensors stackgan-cub-c200 test "$side"
     done
   fi
-  # generator.imageSkip on the shipped WGAN-CLS file (lambda_c = 200): its record.
-  if [ -d runs/wgan-cls-stage2-cub-skip ]; then
-    cai results --summarize runs/wgan-cls-stage2-cub-skip
+  # generator.imageSkip on the shipped WGAN-CLS file and on StackGAN's Stage I (lambda_c = 200), and
+  # from their checkpoints (steps 783 and 372; each copied into a new run folder) a lower hold
+  # (lambda_c = 10), a colour hold (lambda_C = 50 with lambda_c = 10) and detail only (lambda_c = 0):
+  # their records (2026-12-06).
+  for run in wgan-cls-stage2-cub-skip stackgan-stage2-cub-skip wgan-cls-stage2-cub-skip-c10 stackgan-stage2-cub-skip-c10 \
+    stackgan-stage2-cub-skip-color wgan-cls-stage2-cub-skip-detail stackgan-stage2-cub-skip-detail dfgan-cub-256; do
+    if [ -d "runs/$run" ]; then
+      cai results --summarize "runs/$run"
+    fi
+  done
+  # Each model's candidates on the test protocol at 256 px: the skip at lambda_c = 200 (StackGAN step 360,
+  # WGAN-CLS step 540: their best in-training R-precision) and detail only (steps 540 and 900).
+  for ck in runs/stackgan-stage2-cub-skip/checkpoints/step-00000360.safetensors \
+    runs/stackgan-stage2-cub-skip-detail/checkpoints/step-00000540.safetensors \
+    runs/wgan-cls-stage2-cub-skip/checkpoints/step-00000540.safetensors \
+    runs/wgan-cls-stage2-cub-skip-detail/checkpoints/step-00000900.safetensors; do
+    if [ -f "$ck" ]; then
+      run=$(basename "$(dirname "$(dirname "$ck")")")
+      bird_eval "$ck" "$run-$(checkpoint_step "$ck")" test 256
+    fi
+  done
+  # Shipped (2026-12-06): the skip at lambda_c = 200 for both Stage-II models, one fp16 file each with
+  # its Stage I, scored per stage, with samples of every stage.
+  sg_skip=runs/stackgan-stage2-cub-skip/checkpoints/step-00000360.safetensors
+  wg_skip=runs/wgan-cls-stage2-cub-skip/checkpoints/step-00000540.safetensors
+  if [ -f "$sg_skip" ] && [ -f "$wg_skip" ]; then
+    cai export --model "$sg_skip" --out models/stackgan-cub.safetensors --fp16
+    cai export --model "$wg_skip" --out models/wgan-cls-stage2-cub.safetensors --fp16
+    cai sample --model models/stackgan-cub.safetensors "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/stackgan-cub-skip.jpg --device cpu
+    cai sample --model models/wgan-cls-stage2-cub.safetensors "${bird_captions[@]}" --n 2 --seed 42 --out /tmp/wgan-cls-stage2-cub-skip.jpg --device cpu
+    cp /tmp/stackgan-cub-skip-stages.jpg docs/images/stackgan-cub-skip-stages.jpg
+    cp /tmp/wgan-cls-stage2-cub-skip-stages.jpg docs/images/wgan-cls-stage2-cub-skip-stages.jpg
+    for side in 64 256; do
+      bird_eval models/stackgan-cub.safetensors stackgan-cub-skip test "$side"
+      bird_eval models/wgan-cls-stage2-cub.safetensors wgan-cls-stage2-cub-skip test "$side"
+    done
   fi
   # StackGAN++ grown to 128 px: three checkpoints of its 128 px stage on the test protocol (R-precision
   # fell from step 1,960 on, so the stage stopped after step 3,920), and the one shipped until the

@@ -78,6 +78,16 @@ function buildStage1(
   throw new Error(`a ${String(model)} checkpoint cannot be StackGAN's Stage I (it takes ${STAGE1_MODELS.join(', ')})`);
 }
 
+/** The Stage I a Stage-II file or checkpoint holds (`stage1.`), built and loaded, not yet frozen. */
+function innerStage1(
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string>,
+): Stage1Generator | ConditionalGenerator | DfGenerator {
+  const stage1 = buildStage1(metadata.stage1Model, metadata.stage1Generator);
+  stage1.loadStateDict(withPrefix(tensors, 'stage1.'));
+  return stage1;
+}
+
 /** Loads a generator's weights, its moving average when the file has one; true if it did. */
 function loadWeights(G: Module, tensors: Map<string, Tensor>, prefix = 'G'): boolean {
   const ema = withPrefix(tensors, `${prefix}_ema.`);
@@ -113,10 +123,8 @@ export function stage1FromCheckpoint(
   // A Stage-II file or checkpoint holds the Stage I it refined: a new Stage II can refine that one
   // when the Stage-I run itself is gone.
   if (metadata.model === 'stackgan-stage2') {
-    const inner = buildStage1(metadata.stage1Model, metadata.stage1Generator);
-    inner.loadStateDict(withPrefix(tensors, 'stage1.'));
     return {
-      G: freeze(inner, device),
+      G: freeze(innerStage1(tensors, metadata), device),
       model: metadata.stage1Model!,
       conditioner: conditionerFrom(tensors, metadata, device),
       usedEma: false,
@@ -142,8 +150,7 @@ function conditional(tensors: Map<string, Tensor>, metadata: Record<string, stri
 
 function stackgan(tensors: Map<string, Tensor>, metadata: Record<string, string>, device: Device): LoadedGenerator {
   if (metadata.model === 'stackgan-stage1') return stage1FromCheckpoint(tensors, metadata, device);
-  const stage1 = buildStage1(metadata.stage1Model, metadata.stage1Generator);
-  stage1.loadStateDict(withPrefix(tensors, 'stage1.'));
+  const stage1 = innerStage1(tensors, metadata);
   const stage2 = new Stage2Generator(parseOptions<Stage2GeneratorOptions>(metadata.generator, 'Stage-II generator'));
   const usedEma = loadWeights(stage2, tensors);
   const G = new StackedGenerator(freeze(stage1, device), freeze(stage2, device));

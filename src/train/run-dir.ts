@@ -108,11 +108,23 @@ export class RunDir {
     return new RunDir(dir);
   }
 
-  /** Opens an existing run to resume it. */
+  /** Opens an existing run to read it. */
   static open(dir: string): RunDir {
     if (!fs.existsSync(path.join(dir, 'run.json')) || !fs.existsSync(path.join(dir, 'config.yaml')))
       throw new Error(`${dir} is not a run directory (it needs run.json and config.yaml)`);
     return new RunDir(dir);
+  }
+
+  /**
+   * Opens an existing run to train on: a run copied or pruned by hand may lack its folders, and
+   * without samples/ the first sample grid would fail after an interval's training, before its
+   * checkpoint.
+   */
+  static resume(dir: string): RunDir {
+    const run = RunDir.open(dir);
+    fs.mkdirSync(run.checkpoints, { recursive: true });
+    fs.mkdirSync(run.samples, { recursive: true });
+    return run;
   }
 
   info(): RunInfo {

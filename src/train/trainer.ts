@@ -88,7 +88,7 @@ export function loadRunConfig(o: TrainOptions): {
       checkpoint = dir;
       dir = path.dirname(path.dirname(dir));
     }
-    const run = RunDir.open(dir);
+    const run = RunDir.resume(dir);
     const raw = readConfigFile(run.configFile);
     const model = String(raw.model);
     const config = resolveConfig(

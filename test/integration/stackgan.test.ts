@@ -15,7 +15,7 @@ import sharp from 'sharp';
 
 import { CacheReader, prepareCache, type SplitName } from '../../src/data/index.js';
 import { openDataset } from '../../src/data/sources/index.js';
-import { F, Generator, liveTensors, noGrad, randn, tensor, tidy } from '../../src/engine/index.js';
+import { F, Generator, liveTensors, noGrad, randn, tensor, tidy, type Tensor } from '../../src/engine/index.js';
 import { evaluateGenerator, type Metric } from '../../src/eval/evaluate.js';
 import { loadDamsmNetwork } from '../../src/eval/feature-network.js';
 import { ConditioningAugmentation } from '../../src/models/layers/conditioning-augmentation.js';
@@ -178,6 +178,51 @@ describe('networks', () => {
       loss.backward();
       const moved = tidy(() => g2.toRgb.weight.grad?.abs().max().item() ?? 0);
       assert.ok(moved > 0, 'the zeroed last convolution gets gradients');
+    } finally {
+      g2.dispose();
+    }
+    assert.equal(liveTensors(), before);
+  });
+
+  test('generator.detailOnly: the change has no 4×4-block average, so the image pools back to s₀', () => {
+    const before = liveTensors();
+    const options = {
+      embeddingDim: 6,
+      conditionDim: 4,
+      width: 4,
+      residualBlocks: 1,
+      inputResolution: 16,
+      resolution: 64,
+    };
+    assert.throws(() => new Stage2Generator({ ...options, detailOnly: true }), /needs imageSkip/);
+    const g2 = new Stage2Generator({ ...options, imageSkip: true, detailOnly: true });
+    try {
+      // A trained last convolution: the change is no longer zero.
+      noGrad(() => {
+        using w = randn(g2.toRgb.weight.shape, { generator: new Generator(7) });
+        using small = w.mul(0.2); // kept off tanh's saturation, where atanh below would be infinite
+        g2.toRgb.weight.copy_(small);
+      });
+      using low = tidy(() =>
+        noGrad(() =>
+          randn([2, 3, 16, 16], { generator: new Generator(5) })
+            .mul(0.5)
+            .tanh(),
+        ),
+      );
+      using e = randn([2, 6], { generator: new Generator(6) });
+      const o = noGrad(() => g2.forward(low, e));
+      using images = o.images;
+      o.mu?.dispose();
+      o.logvar?.dispose();
+      using enlarged = F.interpolate(low, { size: [64, 64], mode: 'nearest' });
+      assert.ok(maxAbsDiff(images, enlarged) > 0.05, 'it changed the image');
+      // In atanh space the 4×4 averages are exactly s₀'s.
+      const atanh = (t: Tensor): Tensor => tidy(() => t.add(1).div(t.neg().add(1)).log().mul(0.5));
+      using logits = atanh(images);
+      using pooled = F.avgPool2d(logits, 4);
+      using target = atanh(low);
+      assert.ok(maxAbsDiff(pooled, target) < 1e-4, `${maxAbsDiff(pooled, target)}`);
     } finally {
       g2.dispose();
     }
@@ -440,6 +485,35 @@ describe('training', () => {
         sets: [...TINY_STAGE1, 'loss.consistency=1', 'train.steps=1'],
       }),
       /Stage II only/,
+    );
+  });
+
+  test("loss.colorConsistency adds StackGAN++'s colour terms to Stage II's G loss; Stage I refuses it", async () => {
+    const s = (dir: string, extra: string[]): TrainOptions => ({
+      ...quiet,
+      config: cfg('stackgan-stage2-cub.yaml'),
+      runDir: path.join(runs, dir),
+      sets: [...TINY_STAGE2, `stage1=${stage1Run}`, 'train.steps=1', ...extra],
+    });
+    await train(s('s2-colour', ['loss.colorConsistency=50']));
+    const [off] = finiteMetrics(path.join(runs, 's2-cons-off'));
+    const [on] = finiteMetrics(path.join(runs, 's2-colour'));
+    assert.equal(off!['loss/color_mean'], undefined);
+    const mean = on!['loss/color_mean']!;
+    const cov = on!['loss/color_cov']!;
+    assert.ok(mean > 0 && cov > 0, `${mean}, ${cov}`);
+    // The same D step, then a G loss that differs by exactly the weighted terms (covariance 5×, as
+    // in StackGAN++'s code).
+    assert.equal(on!['loss/D'], off!['loss/D']);
+    assert.ok(Math.abs(on!['loss/G']! - off!['loss/G']! - 50 * (mean + 5 * cov)) < 1e-3 * on!['loss/G']!);
+    await assert.rejects(
+      train({
+        ...quiet,
+        config: cfg('stackgan-stage1-cub.yaml'),
+        runDir: path.join(runs, 'bad-colour'),
+        sets: [...TINY_STAGE1, 'loss.colorConsistency=1', 'train.steps=1'],
+      }),
+      /loss\.colorConsistency .*Stage II only/,
     );
   });
 

@@ -628,6 +628,15 @@ describe('checkpoints', () => {
     assert.equal(then.D!.beta1, first.D!.beta1);
   });
 
+  test('a run copied without its samples folder resumes and writes its samples', async () => {
+    const dir = path.join(tmp, 'runs', 'no-samples');
+    await train({ ...quiet, config: cfg('gan-int-cls'), runDir: dir, sets: [...base(), 'train.steps=3'] });
+    fs.rmSync(path.join(dir, 'samples'), { recursive: true });
+    const r = await train({ ...quiet, resume: dir, sets: ['train.steps=6', 'train.sampleEvery=3'] });
+    assert.equal(r.step, 6);
+    assert.ok(fs.existsSync(path.join(dir, 'samples', 'step-00000006.png')));
+  });
+
   test('a truncated newest checkpoint is reported and the previous one is used', async () => {
     const dir = path.join(tmp, 'runs', 'corrupt');
     await train({ ...quiet, config: cfg('gan-int-cls'), runDir: dir, sets: [...base(), 'train.steps=6'] });

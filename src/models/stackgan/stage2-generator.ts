@@ -30,6 +30,13 @@ export interface Stage2GeneratorOptions {
    * 16×16 path cannot carry s₀ back to 256 px (results.md, "WGAN-CLS + Stage II").
    */
   imageSkip?: boolean;
+  /**
+   * Not in the paper, with imageSkip: G₂'s output minus its average over each 4×4 block (the block
+   * one Stage-I pixel becomes), so the 256 px image pools back to s₀ (up to the tanh) and Stage II
+   * can add detail but cannot move what the 64 px image already holds: colour and layout. Free to
+   * change them, it shifted the colours the caption names (results.md, "detail only").
+   */
+  detailOnly?: boolean;
 }
 
 export class Stage2Generator extends Module {
@@ -43,6 +50,8 @@ export class Stage2Generator extends Module {
   constructor(readonly o: Stage2GeneratorOptions) {
     super();
     const ngf = o.width;
+    if (o.detailOnly && !o.imageSkip)
+      throw new Error('detailOnly removes the average of the change imageSkip adds: it needs imageSkip');
     if (ngf % 4 !== 0)
       throw new RangeError(`the Stage-II width must be a multiple of 4 (it ends at width/4), got ${ngf}`);
     if (o.resolution !== o.inputResolution * 4)
@@ -106,7 +115,15 @@ export class Stage2Generator extends Module {
     using ratio = num.div(den);
     using logRatio = ratio.log();
     using logit = logRatio.mul(0.5);
-    using sum = logit.add(out);
+    using change = this.o.detailOnly ? blockDetail(out, this.o.resolution / this.o.inputResolution) : out.clone();
+    using sum = logit.add(change);
     return { images: sum.tanh(), mu, logvar };
   }
+}
+
+/** x minus its average over each k×k block: what in x an average pooling by k does not see. */
+function blockDetail(x: Tensor, k: number): Tensor {
+  using pooled = F.avgPool2d(x, k);
+  using back = F.interpolate(pooled, { scaleFactor: k, mode: 'nearest' });
+  return x.sub(back);
 }

@@ -77,6 +77,11 @@ const generatorFields = {
     default: false,
     doc: 'not in the paper: the output adds to the Stage-I image (tanh(atanh(s₀ enlarged) + G₂)), starting as s₀ enlarged',
   },
+  detailOnly: {
+    kind: 'boolean',
+    default: false,
+    doc: "with imageSkip (not in the paper): G₂'s change loses its average over each 4×4 block, so the image pools back to s₀ and Stage II adds detail only",
+  },
 } as const satisfies Schema;
 const ownFields = {
   stage1: {
@@ -114,6 +119,7 @@ export const stackganStage2: RecipeFactory = {
       width: g.width,
       residualBlocks: g.residualBlocks,
       ...(g.imageSkip ? { imageSkip: true } : {}),
+      ...(g.detailOnly ? { detailOnly: true } : {}),
       inputResolution: stage1.o.resolution,
       resolution,
     };

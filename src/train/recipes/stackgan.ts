@@ -14,6 +14,7 @@ import type { Conditioner } from '../../models/conditioning.js';
 import type { GeneratorOutput } from '../../models/dcgan/conditional-generator.js';
 import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
 import { StackGanDiscriminator, lowResolutionConsistency } from '../../models/stackgan/index.js';
+import { colorConsistency } from '../../models/stackganpp/index.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigOf, Schema } from '../config.js';
@@ -83,6 +84,12 @@ const stackganSections = {
         default: 0,
         doc: 'λ_c: L1 between the Stage-II image pooled to the Stage-I side and the Stage-I image (Stage II only; 0: off; not in the paper)',
       },
+      colorConsistency: {
+        kind: 'number',
+        min: 0,
+        default: 0,
+        doc: "λ_C: StackGAN++'s colour consistency (per-image colour mean, and 5× covariance) between the Stage-II image and the Stage-I image (Stage II only; 0: off)",
+      },
     },
   },
   optim: {
@@ -144,10 +151,11 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
     this.device = device;
     this.augment = discriminatorAugment(config.augment, ctx.rng);
     this.l = config.loss;
-    if (this.l.consistency > 0 && stage.stages.length < 2)
-      throw new Error(
-        `loss.consistency holds a refined image to the image it refines: ${model} refines none (Stage II only)`,
-      );
+    for (const term of ['consistency', 'colorConsistency'] as const)
+      if (this.l[term] > 0 && stage.stages.length < 2)
+        throw new Error(
+          `loss.${term} holds a refined image to the image it refines: ${model} refines none (Stage II only)`,
+        );
     this.loss = this.l.adversarial;
     this.G = stage.G;
     const d = config.discriminator;
@@ -272,6 +280,15 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
         terms.push(lowResolutionConsistency(fake, input!));
         weights.push(this.l.consistency);
         if (logging) scalars['loss/consistency'] = terms[terms.length - 1]!.item();
+      }
+      if (this.l.colorConsistency > 0) {
+        const { mean, covariance } = colorConsistency(fake, input!);
+        terms.push(mean, covariance);
+        weights.push(this.l.colorConsistency, 5 * this.l.colorConsistency);
+        if (logging) {
+          scalars['loss/color_mean'] = mean.item();
+          scalars['loss/color_cov'] = covariance.item();
+        }
       }
       const total = weightedSum(terms, weights);
       terms.forEach((t) => t.dispose());
