@@ -153,17 +153,19 @@ describe('networks', () => {
     assert.equal(liveTensors(), before);
   });
 
+  // A Stage II small enough to check its image path by hand: 16 → 64 px.
+  const TINY_STAGE2_NET = {
+    embeddingDim: 6,
+    conditionDim: 4,
+    width: 4,
+    residualBlocks: 1,
+    inputResolution: 16,
+    resolution: 64,
+  };
+
   test('generator.imageSkip: Stage II starts as the Stage-I image enlarged, and learns what to change', () => {
     const before = liveTensors();
-    const g2 = new Stage2Generator({
-      embeddingDim: 6,
-      conditionDim: 4,
-      width: 4,
-      residualBlocks: 1,
-      inputResolution: 16,
-      resolution: 64,
-      imageSkip: true,
-    });
+    const g2 = new Stage2Generator({ ...TINY_STAGE2_NET, imageSkip: true });
     try {
       using low = tidy(() => noGrad(() => randn([2, 3, 16, 16], { generator: new Generator(5) }).tanh()));
       using e = randn([2, 6], { generator: new Generator(6) });
@@ -186,16 +188,8 @@ describe('networks', () => {
 
   test('generator.detailOnly: the change has no 4×4-block average, so the image pools back to s₀', () => {
     const before = liveTensors();
-    const options = {
-      embeddingDim: 6,
-      conditionDim: 4,
-      width: 4,
-      residualBlocks: 1,
-      inputResolution: 16,
-      resolution: 64,
-    };
-    assert.throws(() => new Stage2Generator({ ...options, detailOnly: true }), /needs imageSkip/);
-    const g2 = new Stage2Generator({ ...options, imageSkip: true, detailOnly: true });
+    assert.throws(() => new Stage2Generator({ ...TINY_STAGE2_NET, detailOnly: true }), /needs imageSkip/);
+    const g2 = new Stage2Generator({ ...TINY_STAGE2_NET, imageSkip: true, detailOnly: true });
     try {
       // A trained last convolution: the change is no longer zero.
       noGrad(() => {
