@@ -87,8 +87,8 @@ export class RunDir {
     const dir = o.dir ?? path.join(o.root, `${o.name}-${stamp}`);
     if (fs.existsSync(path.join(dir, 'run.json')))
       throw new Error(`${dir} already holds a run: resume it with --resume ${dir}, or pick another --run-dir`);
-    fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
-    fs.mkdirSync(path.join(dir, 'samples'), { recursive: true });
+    const run = new RunDir(dir);
+    run.ensureFolders();
     const info: RunInfo = {
       name: o.name,
       model: String(o.config.model),
@@ -105,7 +105,7 @@ export class RunDir {
     };
     fs.writeFileSync(path.join(dir, 'config.yaml'), configToYaml(o.config));
     fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
-    return new RunDir(dir);
+    return run;
   }
 
   /** Opens an existing run to read it. */
@@ -122,9 +122,14 @@ export class RunDir {
    */
   static resume(dir: string): RunDir {
     const run = RunDir.open(dir);
-    fs.mkdirSync(run.checkpoints, { recursive: true });
-    fs.mkdirSync(run.samples, { recursive: true });
+    run.ensureFolders();
     return run;
+  }
+
+  /** The folders a training run writes into. */
+  private ensureFolders(): void {
+    fs.mkdirSync(this.checkpoints, { recursive: true });
+    fs.mkdirSync(this.samples, { recursive: true });
   }
 
   info(): RunInfo {

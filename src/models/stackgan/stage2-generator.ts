@@ -32,9 +32,10 @@ export interface Stage2GeneratorOptions {
   imageSkip?: boolean;
   /**
    * Not in the paper, with imageSkip: G₂'s output minus its average over each 4×4 block (the block
-   * one Stage-I pixel becomes), so the 256 px image pools back to s₀ (up to the tanh) and Stage II
-   * can add detail but cannot move what the 64 px image already holds: colour and layout. Free to
-   * change them, it shifted the colours the caption names (results.md, "detail only").
+   * one Stage-I pixel becomes), so before the tanh the 256 px image pools back to s₀: Stage II is
+   * meant to add detail, not move what the 64 px image already holds (free to, it shifted the colours
+   * the caption names). The average is removed before the tanh only: where the detail saturates it,
+   * the pooled image does move, and in training it drew stripes that did (results.md, "detail only").
    */
   detailOnly?: boolean;
 }
@@ -115,7 +116,11 @@ export class Stage2Generator extends Module {
     using ratio = num.div(den);
     using logRatio = ratio.log();
     using logit = logRatio.mul(0.5);
-    using change = this.o.detailOnly ? blockDetail(out, this.o.resolution / this.o.inputResolution) : out.clone();
+    if (!this.o.detailOnly) {
+      using sum = logit.add(out);
+      return { images: sum.tanh(), mu, logvar };
+    }
+    using change = blockDetail(out, this.o.resolution / this.o.inputResolution);
     using sum = logit.add(change);
     return { images: sum.tanh(), mu, logvar };
   }

@@ -17,7 +17,15 @@ export function colorStatistics(images: Tensor): { mean: Tensor; covariance: Ten
   });
 }
 
-/** The two terms of L_C between the images of one scale and of the scale before (weights applied by the caller). */
+/**
+ * λ₁ and λ₂ of Eq. 9 for a colour weight λ: the official code weights the covariance term five times
+ * the mean term (λ₂ = 5·λ₁), so every recipe that uses the term gets its weights here.
+ */
+export function colorConsistencyWeights(lambda: number): { mean: number; covariance: number } {
+  return { mean: lambda, covariance: 5 * lambda };
+}
+
+/** The two terms of L_C between the images of one scale and of the scale before (weigh them with colorConsistencyWeights). */
 export function colorConsistency(images: Tensor, previous: Tensor): { mean: Tensor; covariance: Tensor } {
   if (images.size(0) !== previous.size(0) || images.size(1) !== previous.size(1))
     throw new TypeError(

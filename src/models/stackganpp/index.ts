@@ -7,4 +7,4 @@ export { orthogonalInit } from './init.js';
 export { InitialStage } from './initial-stage.js';
 export { RefinementStage } from './refinement-stage.js';
 export { StackGanPlusPlusGenerator } from './generator.js';
-export { colorConsistency, colorStatistics } from './color-consistency.js';
+export { colorConsistency, colorConsistencyWeights, colorStatistics } from './color-consistency.js';

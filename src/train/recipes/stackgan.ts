@@ -14,7 +14,7 @@ import type { Conditioner } from '../../models/conditioning.js';
 import type { GeneratorOutput } from '../../models/dcgan/conditional-generator.js';
 import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
 import { StackGanDiscriminator, lowResolutionConsistency } from '../../models/stackgan/index.js';
-import { colorConsistency } from '../../models/stackganpp/index.js';
+import { colorConsistency, colorConsistencyWeights } from '../../models/stackganpp/index.js';
 import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { ConfigOf, Schema } from '../config.js';
@@ -284,7 +284,8 @@ export class StackGanRecipe<G extends StageGenerator> implements Recipe {
       if (this.l.colorConsistency > 0) {
         const { mean, covariance } = colorConsistency(fake, input!);
         terms.push(mean, covariance);
-        weights.push(this.l.colorConsistency, 5 * this.l.colorConsistency);
+        const colour = colorConsistencyWeights(this.l.colorConsistency);
+        weights.push(colour.mean, colour.covariance);
         if (logging) {
           scalars['loss/color_mean'] = mean.item();
           scalars['loss/color_cov'] = covariance.item();

@@ -19,6 +19,7 @@ import { ConditioningAugmentation } from '../../models/layers/conditioning-augme
 import { StackGanDiscriminator } from '../../models/stackgan/index.js';
 import {
   colorConsistency,
+  colorConsistencyWeights,
   disposeTreeOutput,
   orthogonalInit,
   stageSides,
@@ -366,12 +367,12 @@ class TreeGanRecipe implements Recipe {
         add(gLoss(this.loss, u), w.unconditional);
       });
       add(ConditioningAugmentation.klLossPerDimension(out.mu, out.logvar), this.l.kl, 'loss/kl');
-      const colour = this.l.colorConsistency ?? 0;
-      if (colour > 0)
+      const colour = colorConsistencyWeights(this.l.colorConsistency ?? 0);
+      if (colour.mean > 0)
         for (let i = 1; i < out.stages.length; i++) {
           const { mean, covariance } = colorConsistency(out.stages[i]!, out.stages[i - 1]!);
-          add(mean, colour, `loss/color_mean${i}`);
-          add(covariance, 5 * colour, `loss/color_cov${i}`);
+          add(mean, colour.mean, `loss/color_mean${i}`);
+          add(covariance, colour.covariance, `loss/color_cov${i}`);
         }
       if (this.damsmImage !== null) {
         const last = out.stages[out.stages.length - 1]!;
