@@ -657,3 +657,15 @@ if [ -f assets/damsm-cub-species.safetensors ] && [ -d data/cub ]; then
     to_jpeg /tmp/dfgan-cub-128-1000.png docs/images/dfgan-cub-128-1000.jpg 85
   fi
 fi
+# DF-GAN's 256 px stage (issue 18), on from step 329 to the step below (2026-12-06, morning): its
+# record, the last checkpoint on validation (beside step 200's) and on the test protocol, and shipped
+# as a second DF-GAN file beside the 64 px default (behind it on R-precision; it draws at 256 px).
+df_256=runs/dfgan-cub-256/checkpoints/step-00001040.safetensors
+if [ -f "$df_256" ]; then
+  cai results --summarize runs/dfgan-cub-256
+  bird_eval "$df_256" dfgan-cub-256-1040 val
+  bird_eval "$df_256" dfgan-cub-256-1040
+  cai export --model "$df_256" --out models/dfgan-cub-256.safetensors --fp16
+  cai sample --model models/dfgan-cub-256.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/dfgan-cub-256.png --device cpu
+  to_jpeg /tmp/dfgan-cub-256.png docs/images/dfgan-cub-256.jpg 85
+fi

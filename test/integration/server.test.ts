@@ -26,6 +26,7 @@ const STACK = 'stackgan-cub';
 const BUNDLED = [
   'attngan-cub',
   'dfgan-cub',
+  'dfgan-cub-256',
   CUB,
   STACK,
   'stackgan-pp-cub',
@@ -91,7 +92,14 @@ describe('HTTP API', () => {
     const r = await app.inject('/api/models');
     assert.equal(r.statusCode, 200);
     const { models: list } = r.json<{
-      models: { name: string; condition: string; metrics: unknown[]; examples: string[]; default: boolean }[];
+      models: {
+        name: string;
+        condition: string;
+        metrics: unknown[];
+        examples: string[];
+        default: boolean;
+        resolutions: number[];
+      }[];
     }>();
     const names = list.map((m) => m.name);
     assert.deepEqual(names.sort(), BUNDLED);
@@ -103,6 +111,8 @@ describe('HTTP API', () => {
     const df = list.find((m) => m.name === 'dfgan-cub')!;
     assert.equal(df.condition, 'caption');
     assert.equal(df.examples[0], 'this bird is red with white and has a very short beak');
+    // DF-GAN grown to 256 px draws at that side alone (one stage, no Stage-I image).
+    assert.deepEqual(list.find((m) => m.name === 'dfgan-cub-256')!.resolutions, [256]);
     // Its card makes it the page's first model, whatever the file names sort to.
     assert.deepEqual(
       list.filter((m) => m.default).map((m) => m.name),

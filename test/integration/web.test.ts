@@ -95,7 +95,7 @@ describe('web page', { skip: SKIP }, () => {
 
   test('generate shows the image with a PNG download link, and Enter submits', async () => {
     const page = await open('/');
-    assert.equal(await page.locator('input[name=model]').count(), 10);
+    assert.equal(await page.locator('input[name=model]').count(), 11);
     await page.getByLabel('Caption', { exact: true }).fill(CAPTION);
     await page.getByLabel('Seed', { exact: true }).fill('1234');
     await generate(page);
@@ -505,6 +505,7 @@ describe('web page', { skip: SKIP }, () => {
     assert.deepEqual(rows.map((r) => r.model).sort(), [
       'attngan-cub',
       BIRDS,
+      'dfgan-cub-256',
       'gan-int-cls-cub',
       'stackgan-cub',
       'stackgan-pp-cub',
