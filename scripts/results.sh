@@ -669,3 +669,8 @@ if [ -f "$df_256" ]; then
   cai sample --model models/dfgan-cub-256.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/dfgan-cub-256.png --device cpu
   to_jpeg /tmp/dfgan-cub-256.png docs/images/dfgan-cub-256.jpg 85
 fi
+# The whole DF-GAN path, 64 -> 128 -> 256 px, against images seen, from the three runs' records.
+for key in rprec fid; do
+  cai plot --runs docs/results/runs/dfgan-cub-7.json,docs/results/runs/dfgan-cub-128-2.json,docs/results/runs/dfgan-cub-256.json \
+    --keys "eval/$key" --x images --title "DF-GAN 64 → 128 → 256 px: eval/$key against images seen" --out "docs/images/dfgan-cub-path-$key.png"
+done
