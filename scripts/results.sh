@@ -674,3 +674,48 @@ for key in rprec fid; do
   cai plot --runs docs/results/runs/dfgan-cub-7.json,docs/results/runs/dfgan-cub-128-2.json,docs/results/runs/dfgan-cub-256.json \
     --keys "eval/$key" --x images --title "DF-GAN 64 → 128 → 256 px: eval/$key against images seen" --out "docs/images/dfgan-cub-path-$key.png"
 done
+# StackGAN++'s held run (the 64 and 128 px stages held) on to the stop rule (2026-12-06, later): its
+# record, and its best checkpoint by R-precision (step 1,200) exported, each stage of the file scored
+# (the evaluations read the export at /tmp/pp-1200.safetensors, then copied to models/), shipped.
+pp_held=runs/stackgan-pp-cub-256-3/checkpoints/step-00001200.safetensors
+if [ -f "$pp_held" ]; then
+  cai results --summarize runs/stackgan-pp-cub-256-3
+  cai export --model "$pp_held" --out models/stackgan-pp-cub.safetensors --fp16
+  for side in 64 128 256; do
+    bird_eval models/stackgan-pp-cub.safetensors stackgan-pp-cub-256-3-1200-fp16 test "$side"
+  done
+  cai sample --model models/stackgan-pp-cub.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub-256-3-1200.png --device cpu
+  to_jpeg /tmp/stackgan-pp-cub-256-3-1200-256.png docs/images/stackgan-pp-cub-256.jpg 80
+fi
+# Detail above 64 px (eval --metrics detail, new): what the 256 px stages draw that the 64 px DAMSM
+# cannot see, for the shipped files and for the Stage-II experiments' checkpoints (2026-12-06, later).
+bird_detail() {
+  cai eval --model "$1" --dataset data/cub --split test --metrics detail --n 1000 --json "docs/results/$2-detail-256.json" --device cpu
+}
+for m in stackgan-cub wgan-cls-stage2-cub stackgan-pp-cub attngan-cub dfgan-cub-256; do
+  bird_detail "models/$m.safetensors" "$m"
+done
+# The StackGAN++ file it replaced (step 1,960), as committed before.
+git show e70c45b:models/stackgan-pp-cub.safetensors >/tmp/stackgan-pp-cub-1960.safetensors
+bird_detail /tmp/stackgan-pp-cub-1960.safetensors stackgan-pp-cub-256-1960-shipped
+# StackGAN++'s held run at step 1,200, the checkpoint.
+if [ -f "$pp_held" ]; then
+  bird_detail "$pp_held" stackgan-pp-cub-256-3-1200
+fi
+# Stage II: wider D (discriminator.width=32) and wider G with it (generator.width=64), each from the
+# start on the shipped WGAN-CLS with the image skip and lambda_c = 200; detail only from the skip run's
+# step 783 at lambda_c = 0 (stripes) and at lambda_c = 200.
+for run in wgan-cls-stage2-cub-d32 wgan-cls-stage2-cub-g64 wgan-cls-stage2-cub-skip-detail-c200; do
+  if [ -d "runs/$run" ]; then
+    cai results --summarize "runs/$run"
+  fi
+done
+for ck in runs/wgan-cls-stage2-cub-skip-detail/checkpoints/step-0000{0900,1440}.safetensors \
+  runs/wgan-cls-stage2-cub-skip-detail-c200/checkpoints/step-00001080.safetensors \
+  runs/wgan-cls-stage2-cub-d32/checkpoints/step-00000450.safetensors \
+  runs/wgan-cls-stage2-cub-g64/checkpoints/step-00000090.safetensors; do
+  if [ -f "$ck" ]; then
+    run=$(basename "$(dirname "$(dirname "$ck")")")
+    bird_detail "$ck" "$run-$(checkpoint_step "$ck")"
+  fi
+done

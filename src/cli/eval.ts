@@ -12,7 +12,14 @@ import { loadAttributeClassifier, type LoadedAttributeClassifier } from '../arti
 import { pct, pctStd } from '../eval/card-metrics.js';
 import { COMBO_GROUPS, comboGroups, pooledAccuracy } from '../eval/absent-combos.js';
 import { DEFAULT_COLLAPSE_RATIO } from '../eval/diversity.js';
-import { METRICS, MissingInputError, evaluateGenerator, type EvaluationResult, type Metric } from '../eval/evaluate.js';
+import {
+  DEFAULT_DETAIL_BASE,
+  METRICS,
+  MissingInputError,
+  evaluateGenerator,
+  type EvaluationResult,
+  type Metric,
+} from '../eval/evaluate.js';
 import {
   classifierNetwork,
   inceptionNetwork,
@@ -41,10 +48,12 @@ Metrics (--metrics, comma-separated):
   rprec   R-precision by the DAMSM encoders (caption models)
   attr    attribute accuracy of a tag model (hair/eye classifier)
   div     diversity of images drawn for one caption against real images of one class; flags mode collapse
+  detail  fine detail above --detail-base px (each image minus its coarse copy, mean square) of generated
+          against real images at the stage's side: 0 for a coarse image enlarged; noise counts too
 
   --model <path>         a run directory (newest checkpoint), checkpoint or exported model
   --dataset <cache>      a prepared cache: captions and real images of its held-out split (fid, kid, is,
-                         rprec, div); with attr, combinations absent from its train split are reported apart
+                         rprec, div, detail); with attr, combinations absent from its train split are reported apart
   --split <names>        held-out split(s), comma-separated (default test)
   --reference <split>    also score up to --n real images of another split in place of generated ones
                          (fid, kid, is): the scale to read the generator's numbers on
@@ -63,6 +72,7 @@ Metrics (--metrics, comma-separated):
   --div-captions <n>     div: captions, one per held-out class (default 20; all: every class with 2+ real images)
   --div-samples <n>      div: images per caption (default 10)
   --collapse-ratio <r>   div: flag mode collapse below this fraction of the real diversity (default ${DEFAULT_COLLAPSE_RATIO})
+  --detail-base <px>     detail: the side detail is measured above (default ${DEFAULT_DETAIL_BASE}, the side our DAMSM reads)
   --batch-size <n>       images per forward pass (default 50)
   --seed <n>             noise seed (default 0)
   --json <file>          also write the full result as JSON
@@ -111,6 +121,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       'div-captions': { type: 'string', default: '20' },
       'div-samples': { type: 'string', default: '10' },
       'collapse-ratio': { type: 'string', default: String(DEFAULT_COLLAPSE_RATIO) },
+      'detail-base': { type: 'string', default: String(DEFAULT_DETAIL_BASE) },
       'batch-size': { type: 'string', default: '50' },
       reference: { type: 'string' },
       seed: { type: 'string', default: '0' },
@@ -241,6 +252,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
         perCaption: intOption('--div-samples', values['div-samples']!),
         threshold: ratio,
       },
+      detailBase: intOption('--detail-base', values['detail-base']!),
       ...(reference !== undefined ? { reference: reference as SplitName } : {}),
       ...(stage !== undefined ? { stage } : {}),
       progress: true,
@@ -358,6 +370,13 @@ export function report(r: EvaluationResult): string {
       `| ${r.div.label} | ${num(r.div.generated)} (real ${num(r.div.real)}, ratio ${r.div.ratio.toFixed(2)}) | ` +
         `${r.div.captions} captions × ${r.div.perCaption}; mode collapse (< ${r.div.threshold}): ` +
         `${r.div.modeCollapse ? '**yes**' : 'no'} |`,
+    );
+  if (r.detail)
+    rows.push(
+      `| ${r.detail.label} | ${r.detail.generated.toExponential(2)} (real ${r.detail.real.toExponential(2)}, ` +
+        `ratio ${r.detail.ratio.toPrecision(2)}) | ` +
+        `mean square of each ${r.detail.side} px image minus its ${r.detail.base} px copy; ` +
+        `${r.detail.images} generated, ${r.detail.realImages} real |`,
     );
   if (r.attr)
     rows.push(

@@ -30,6 +30,7 @@ export const CARD_METRIC_KINDS = [
   'unseen-both',
   'unseen-pairs-both',
   'div',
+  'detail',
 ] as const;
 export type CardMetricKind = (typeof CARD_METRIC_KINDS)[number];
 
@@ -109,6 +110,16 @@ function metricOf(r: EvaluationResult, kind: CardMetricKind, e: CardEvaluation):
         name: name('both right on new pairs of known colours'),
         value: pct(p.both),
         detail: `${p.combos} combinations absent from training whose two colours training faces show (${source})`,
+      };
+    }
+    case 'detail': {
+      const d = need(r.detail, kind, source);
+      return {
+        name: name(`detail above ${d.base} px, of real images'`),
+        value: d.ratio.toFixed(2),
+        detail:
+          `mean square of each ${d.side} px image minus its ${d.base} px copy: ${d.generated.toExponential(2)} generated ` +
+          `vs ${d.real.toExponential(2)} real; 0 for a ${d.base} px image enlarged, noise counts too (${source})`,
       };
     }
     case 'div': {

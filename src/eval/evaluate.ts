@@ -11,6 +11,7 @@ import { Prng } from '../util/prng.js';
 import { Progress } from '../util/progress.js';
 import type { LoadedAttributeClassifier } from '../artifacts/attribute-classifier.js';
 import { attributeAccuracy, comboKeys, type AttributeAccuracyResult } from './attribute-accuracy.js';
+import { detailEnergy, detailRatio, type DetailResult } from './detail.js';
 import { DEFAULT_COLLAPSE_RATIO, diversity, type DiversityResult } from './diversity.js';
 import { metricLabel, type FeatureNetwork } from './feature-network.js';
 import { featureStats, frechetDistance } from './fid.js';
@@ -28,7 +29,7 @@ import {
 
 export { readReal } from './real-images.js';
 
-export const METRICS = ['fid', 'kid', 'is', 'rprec', 'attr', 'div'] as const;
+export const METRICS = ['fid', 'kid', 'is', 'rprec', 'attr', 'div', 'detail'] as const;
 export type Metric = (typeof METRICS)[number];
 
 /** What a metric is missing: the CLI turns it into a usage error naming the option to pass. */
@@ -60,6 +61,8 @@ export interface EvaluateOptions {
    * images), images per caption (defaults 20, 10) and the collapse threshold.
    */
   diversity?: { captions?: number | 'all'; perCaption?: number; threshold?: number };
+  /** detail: the side the fine detail is measured above (default 64, the side our DAMSM reads). */
+  detailBase?: number;
   kid?: KidOptions;
   /** IS: parts the predictions are cut into (default 10). */
   isSplits?: number;
@@ -98,6 +101,7 @@ export interface EvaluationResult {
   /** With `real`: the same score and retrieval of the real held-out images through the same DAMSM. */
   rprec?: RPrecisionResult & { label: string; real: Omit<EncoderEvaluation, 'seconds'> };
   div?: DiversityResult & { label: string };
+  detail?: DetailResult & { label: string };
   attr?: AttributeAccuracyResult & { label: string; classifier: string };
   /** fid, kid and is of real images of another split, computed like the generator's. */
   reference?: {
@@ -110,7 +114,10 @@ export interface EvaluationResult {
   seconds: number;
 }
 
-const NEEDS_DATASET: readonly Metric[] = ['fid', 'kid', 'is', 'rprec', 'div'];
+const NEEDS_DATASET: readonly Metric[] = ['fid', 'kid', 'is', 'rprec', 'div', 'detail'];
+
+/** detail's default base: our DAMSM image encoder reads 64 px, so R-precision sees nothing above it. */
+export const DEFAULT_DETAIL_BASE = 64;
 
 function check(pipeline: TextToImagePipeline, o: EvaluateOptions): void {
   const m = new Set(o.metrics);
@@ -134,6 +141,14 @@ function check(pipeline: TextToImagePipeline, o: EvaluateOptions): void {
     );
   if (m.has('attr') && o.stage !== undefined && o.stage !== pipeline.resolution)
     throw new MissingInputError('attr scores the last stage only');
+  if (m.has('detail')) {
+    const base = o.detailBase ?? DEFAULT_DETAIL_BASE;
+    const side = o.stage ?? pipeline.resolution;
+    if (!(Number.isInteger(side / base) && side / base >= 2))
+      throw new MissingInputError(
+        `detail measures what a ${side} px stage draws above ${base} px: it needs a stage of a multiple ≥ 2 of ${base} px`,
+      );
+  }
 }
 
 /** 32-bit noise seed of generation batch k: the same options give the same images. */
@@ -185,7 +200,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     }
 
     // ---- generated images for the captions of the held-out records --------------------------
-    const wantGenerated = m.has('fid') || m.has('kid') || m.has('is') || m.has('rprec');
+    const wantGenerated = m.has('fid') || m.has('kid') || m.has('is') || m.has('rprec') || m.has('detail');
     const n = wantGenerated ? (o.n ?? 1000) : 0;
     if (wantGenerated && !(Number.isInteger(n) && n >= 2)) throw new RangeError(`n must be an integer ≥ 2, got ${n}`);
     // The real split's class distribution, and IS splits that are not one class each.
@@ -193,6 +208,8 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     const genFeatures: Tensor[] = [];
     const genProbs: Tensor[] = [];
     const genDamsm: Tensor[] = [];
+    const genDetail: number[] = [];
+    const detailBase = o.detailBase ?? DEFAULT_DETAIL_BASE;
     const pb = bar(o.progress, 'generated', n);
     const scorerIsFeatures = o.scorer !== undefined && o.scorer === o.features;
     for (let start = 0, k = 0; start < n; start += batch, k++) {
@@ -217,6 +234,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
         f.regions.dispose();
         genDamsm.push(keepT(f.global));
       }
+      if (m.has('detail')) genDetail.push(...detailEnergy(images, detailBase));
       pb?.tick(caps.length);
     }
     pb?.finish();
@@ -319,6 +337,34 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
         encoded: { captions: txt, pool: pf },
       });
       result.rprec = { label: `R-precision (DAMSM: ${d.name})`, ...score, real };
+    }
+    if (m.has('detail')) {
+      // Up to as many real images as generated ones (a seeded choice), at the stage's own side: a
+      // cache without that side would give enlarged images, whose detail is not the real one.
+      const reader = CacheReader.open(o.dataset!);
+      const sides = reader.manifest.resolutions;
+      reader.close();
+      if (!sides.includes(stage))
+        throw new MissingInputError(
+          `detail compares with real ${stage} px images: ${o.dataset} holds ${sides.join(', ')} px (prepare --sizes)`,
+        );
+      const real: number[] = [];
+      const rb = bar(o.progress, 'detail (real)', n);
+      for (const split of splits)
+        await readReal(
+          o.dataset!,
+          split,
+          pipeline.device,
+          stage,
+          batch,
+          { limit: n - real.length, seed },
+          (b, images) => {
+            real.push(...detailEnergy(images, detailBase));
+            rb?.tick(b.indices.length);
+          },
+        );
+      rb?.finish();
+      result.detail = { label: `Detail above ${detailBase} px`, ...detailRatio(genDetail, real, detailBase, stage) };
     }
     if (m.has('div')) result.div = diversityOf(pipeline, o, held, realFeatures!, realClasses, seed, batch, stage);
     if (m.has('attr')) {

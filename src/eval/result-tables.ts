@@ -147,6 +147,13 @@ function evalTable(spec: Extract<TableSpec, { kind: 'eval' }>, read: ReadJson): 
     },
   );
   add(
+    (r) => r.detail,
+    (r) => {
+      const d = r.detail!;
+      return `${d.generated.toExponential(2)} vs ${d.real.toExponential(2)} real (ratio ${d.ratio.toPrecision(2)})`;
+    },
+  );
+  add(
     (r) => r.attr,
     (r) => `${pct(r.attr!.hair)} / ${pct(r.attr!.eyes)} / ${pct(r.attr!.both)}`,
   );

@@ -90,6 +90,10 @@ describe('model cards written from evaluation files', () => {
       () => cardMetrics([{ file: 'x.json', metrics: ['nope' as 'fid'] }], () => ({})),
       /unknown card metric 'nope'/,
     );
+    const detail = { base: 64, side: 256, generated: 0.005, generatedSe: 0, real: 0.02, realSe: 0, ratio: 0.25 };
+    const [shown] = cardMetrics([{ file: 'd.json', label: '256 px stage', metrics: ['detail'] }], () => ({ detail }));
+    assert.deepEqual([shown!.name, shown!.value], ["detail above 64 px, of real images', 256 px stage", '0.25']);
+    assert.match(shown!.detail!, /5\.00e-3 generated vs 2\.00e-2 real/);
   });
 });
 

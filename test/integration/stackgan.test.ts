@@ -264,6 +264,18 @@ describe('networks', () => {
 });
 
 const stage1Run = path.join(runs, 'stage1');
+
+/** A Stage-II-only loss term set on a Stage-I run fails before training, naming the term. */
+const refusedByStageI = (term: string, dir: string, message: RegExp): Promise<void> =>
+  assert.rejects(
+    train({
+      ...quiet,
+      config: cfg('stackgan-stage1-cub.yaml'),
+      runDir: path.join(runs, dir),
+      sets: [...TINY_STAGE1, `${term}=1`, 'train.steps=1'],
+    }),
+    message,
+  );
 const stage2Run = path.join(runs, 'stage2');
 const wganRun = path.join(runs, 'wgan');
 
@@ -471,15 +483,7 @@ describe('training', () => {
     // The same D step, then a G loss that differs by exactly the weighted term.
     assert.equal(on!['loss/D'], off!['loss/D']);
     assert.ok(Math.abs(on!['loss/G']! - off!['loss/G']! - 10 * on!['loss/consistency']!) < 1e-3 * on!['loss/G']!);
-    await assert.rejects(
-      train({
-        ...quiet,
-        config: cfg('stackgan-stage1-cub.yaml'),
-        runDir: path.join(runs, 'bad-cons'),
-        sets: [...TINY_STAGE1, 'loss.consistency=1', 'train.steps=1'],
-      }),
-      /Stage II only/,
-    );
+    await refusedByStageI('loss.consistency', 'bad-cons', /loss\.consistency .*Stage II only/);
   });
 
   test("loss.colorConsistency adds StackGAN++'s colour terms to Stage II's G loss; Stage I refuses it", async () => {
@@ -500,15 +504,7 @@ describe('training', () => {
     // in StackGAN++'s code).
     assert.equal(on!['loss/D'], off!['loss/D']);
     assert.ok(Math.abs(on!['loss/G']! - off!['loss/G']! - 50 * (mean + 5 * cov)) < 1e-3 * on!['loss/G']!);
-    await assert.rejects(
-      train({
-        ...quiet,
-        config: cfg('stackgan-stage1-cub.yaml'),
-        runDir: path.join(runs, 'bad-colour'),
-        sets: [...TINY_STAGE1, 'loss.colorConsistency=1', 'train.steps=1'],
-      }),
-      /loss\.colorConsistency .*Stage II only/,
-    );
+    await refusedByStageI('loss.colorConsistency', 'bad-colour', /loss\.colorConsistency .*Stage II only/);
   });
 
   test('Stage II refines a WGAN-CLS generator ("WGAN-CLS + Stage II")', async () => {
@@ -653,6 +649,14 @@ describe('sampling', () => {
       assert.ok(Number.isFinite(high.fid!.value));
       assert.notEqual(high.fid!.value, low.fid!.value, 'the 256 px images are other images');
       await assert.rejects(evaluateGenerator(stacked, { ...o, stage: 128 }), /no 128 px stage: its stages are 64, 256/);
+      // Detail above 64 px: only the 256 px stage has any, against as many real 256 px images.
+      const detail = (await evaluateGenerator(stacked, { ...o, metrics: ['detail'] })).detail!;
+      assert.deepEqual([detail.side, detail.base, detail.images, detail.realImages], [256, 64, 12, 12]);
+      assert.ok(detail.real > 0 && detail.generated >= 0 && Number.isFinite(detail.ratio), JSON.stringify(detail));
+      await assert.rejects(
+        evaluateGenerator(stacked, { ...o, metrics: ['detail'], stage: 64 }),
+        /detail measures what a 64 px stage draws above 64 px/,
+      );
       // The CLI finds the DAMSM through the Stage-I run Stage II names.
       const { stdout } = await run(process.execPath, [
         cli,
@@ -661,6 +665,14 @@ describe('sampling', () => {
       ]);
       assert.match(stdout, /6 generated images, the 64 px stage,/);
       assert.match(stdout, /\| R-precision \(DAMSM: /);
+      const shown = await run(process.execPath, [
+        cli,
+        ...['eval', '--model', stage2Run, '--dataset', data, '--split', 'val,test', '--metrics', 'detail', '--n', '6'],
+      ]);
+      assert.match(
+        shown.stdout,
+        /\| Detail above 64 px \| \d\.\d\de[-+]\d+ \(real \d\.\d\de[-+]\d+, ratio [\d.e-]+\) \| .*6 generated, 6 real \|/,
+      );
     } finally {
       stacked.dispose();
       alone.dispose();

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 
 import { absenceOf, pooledAccuracy } from '../../src/eval/absent-combos.js';
 import { rPrecisionMetric, type Sampler } from '../../src/eval/checkpoint-metric.js';
+import { detailEnergy, detailRatio } from '../../src/eval/detail.js';
 import { diversity, groupDiversity, meanPairwiseDistance } from '../../src/eval/diversity.js';
 import { inceptionScore } from '../../src/eval/inception-score.js';
 import { featureStats, fid, frechetDistance, loadStats, saveStats, type FeatureStats } from '../../src/eval/fid.js';
@@ -16,7 +17,7 @@ import { kid } from '../../src/eval/kid.js';
 import { covariance, symmetricEigen, symmetricEigenvalues, traceSqrtProduct } from '../../src/eval/linalg.js';
 import { rPrecision } from '../../src/eval/r-precision.js';
 import { heldOutCaptions, retrievalRecall } from '../../src/eval/real-retrieval.js';
-import { Generator, cat, manualSeed, noGrad, randn, tensor, tidy, type Tensor } from '../../src/engine/index.js';
+import { F, Generator, cat, manualSeed, noGrad, randn, tensor, tidy, type Tensor } from '../../src/engine/index.js';
 import type { Conditioner } from '../../src/models/conditioning.js';
 import { DamsmImageEncoder } from '../../src/models/damsm/index.js';
 import { Prng } from '../../src/util/prng.js';
@@ -423,6 +424,28 @@ test('diversity: identical samples score 0 and are flagged; known distances are 
   assert.ok(Math.abs(g.mean - 6) < 1e-12);
   assert.throws(() => diversity([same], [same]), /real images have no diversity/);
   assert.throws(() => meanPairwiseDistance(single), /at least 2 samples/);
+});
+
+test('detail: an enlarged coarse image has none; a checkerboard has its square; real sets the ratio', () => {
+  const base = 4;
+  // A random 4 px image enlarged 4× (nearest) to 16 px: its coarse copy is itself, detail 0 (up to
+  // the rounding of a float32 average, ~1e-14 here).
+  using coarse = randn([2, 3, base, base], { generator: new Generator(3) });
+  using enlarged = F.interpolate(coarse, { scaleFactor: 4, mode: 'nearest' });
+  for (const e of detailEnergy(enlarged, base)) assert.ok(e < 1e-12, String(e));
+  // ±a on a 1-pixel checkerboard averages to 0 over every 4×4 block: detail a², added to any coarse image.
+  const a = 0.5;
+  using board = tensor(
+    Array.from({ length: 16 * 16 }, (_, i) => (((i % 16) + Math.floor(i / 16)) % 2 === 0 ? a : -a)),
+    { shape: [1, 1, 16, 16] },
+  );
+  using textured = enlarged.add(board);
+  for (const e of detailEnergy(textured, base)) assert.ok(Math.abs(e - a * a) < 1e-6, String(e));
+  const r = detailRatio([0, 0], detailEnergy(textured, base), base, 16);
+  assert.deepEqual([r.generated, r.ratio, r.images, r.realImages, r.side, r.base], [0, 0, 2, 2, 16, 4]);
+  assert.ok(Math.abs(detailRatio([0.125, 0.125], [0.25, 0.25], base, 16).ratio - 0.5) < 1e-12);
+  assert.throws(() => detailEnergy(coarse, base), /multiple ≥ 2 of 4 px, got 4×4/);
+  assert.throws(() => detailRatio([1], [0, 0], base, 16), /no detail above 4 px/);
 });
 
 test('absent combinations split by why: a new pair of known colours, or a colour no training face has', () => {
