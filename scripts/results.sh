@@ -675,18 +675,66 @@ for key in rprec fid; do
     --keys "eval/$key" --x images --title "DF-GAN 64 → 128 → 256 px: eval/$key against images seen" --out "docs/images/dfgan-cub-path-$key.png"
 done
 # StackGAN++'s held run (the 64 and 128 px stages held) on to the stop rule (2026-12-06, later): its
-# record, and its best checkpoint by R-precision (step 1,200) exported, each stage of the file scored
-# (the evaluations read the export at /tmp/pp-1200.safetensors, then copied to models/), shipped.
+# record, and its best checkpoint by R-precision (step 1,200) exported and each stage of the file
+# scored; shipped that day, replaced by the colour-term run's file below.
 pp_held=runs/stackgan-pp-cub-256-3/checkpoints/step-00001200.safetensors
 if [ -f "$pp_held" ]; then
   cai results --summarize runs/stackgan-pp-cub-256-3
-  cai export --model "$pp_held" --out models/stackgan-pp-cub.safetensors --fp16
+  cai export --model "$pp_held" --out /tmp/pp-1200.safetensors --fp16
   for side in 64 128 256; do
-    bird_eval models/stackgan-pp-cub.safetensors stackgan-pp-cub-256-3-1200-fp16 test "$side"
+    bird_eval /tmp/pp-1200.safetensors stackgan-pp-cub-256-3-1200-fp16 test "$side"
   done
-  cai sample --model models/stackgan-pp-cub.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub-256-3-1200.png --device cpu
-  to_jpeg /tmp/stackgan-pp-cub-256-3-1200-256.png docs/images/stackgan-pp-cub-256.jpg 80
+  cai sample --model /tmp/pp-1200.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub-256-3-1200.png --device cpu
 fi
+# StackGAN++'s 256 px stage again from the step-1,200 file, with the paper's colour-consistency term
+# (loss.colorConsistency=50), to the stop rule (2026-12-06, noon): its record; steps 900 and 1,500
+# exported and every stage scored; step 900 shipped (the evaluations read the export in /tmp, the
+# same bytes as models/).
+pp_colour=runs/stackgan-pp-cub-256-4/checkpoints
+if [ -d "$pp_colour" ]; then
+  cai results --summarize runs/stackgan-pp-cub-256-4
+  for step in 900 1500; do
+    cai export --model "$pp_colour/step-$(printf %08d "$step").safetensors" --out "/tmp/pp4-$step.safetensors" --fp16
+    for side in 64 128 256; do
+      bird_eval "/tmp/pp4-$step.safetensors" "stackgan-pp-cub-256-4-$step-fp16" test "$side"
+    done
+  done
+fi
+# Stage II's hold between the 128 and 256 px stages (loss.consistency=200, new for StackGAN++), from
+# the colour-term run's step 900 (its checkpoint, best.json and metrics to that step copied into
+# runs/stackgan-pp-cub-256-5, then `creativeai train --resume runs/stackgan-pp-cub-256-5 --set
+# loss.consistency=200`), to the stop rule: its record; steps 1,500, 1,800 and 2,100 scored; step
+# 2,100 shipped (the export, the same bytes as models/).
+pp_hold=runs/stackgan-pp-cub-256-5/checkpoints
+if [ -d "$pp_hold" ]; then
+  cai results --summarize runs/stackgan-pp-cub-256-5
+  for step in 1500 1800 2100; do
+    cai export --model "$pp_hold/step-$(printf %08d "$step").safetensors" --out "/tmp/pp5-$step.safetensors" --fp16
+    for side in 64 256; do
+      bird_eval "/tmp/pp5-$step.safetensors" "stackgan-pp-cub-256-5-$step-fp16" test "$side"
+    done
+  done
+  bird_eval /tmp/pp5-2100.safetensors stackgan-pp-cub-256-5-2100-fp16 test 128
+  cp /tmp/pp5-2100.safetensors models/stackgan-pp-cub.safetensors
+  cai sample --model models/stackgan-pp-cub.safetensors "${bird_captions[@]}" --n 4 --seed 42 --out /tmp/stackgan-pp-cub-256-5-2100.png --device cpu
+  to_jpeg /tmp/stackgan-pp-cub-256-5-2100-256.png docs/images/stackgan-pp-cub-256.jpg 80
+fi
+# The 256 px stage against the 64 px stage of one file, split by split (the splits share captions and
+# noise across stages): the mean and spread of the per-split differences, and how many are below 0.
+split_gap() {
+  node -e '
+    const [name, ...files] = process.argv.slice(1);
+    const [a, b] = files.map((f) => require(require("path").resolve(f)).rprec.splits);
+    const d = a.map((x, i) => 100 * (b[i] - x));
+    const m = d.reduce((s, x) => s + x, 0) / d.length;
+    const sd = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / d.length);
+    console.log(`${name}: ${m.toFixed(2)} ± ${sd.toFixed(2)} points, ${d.filter((x) => x < 0).length} of ${d.length} splits below`);
+  ' "$1" "docs/results/$1-eval-64.json" "docs/results/$1-eval-256.json"
+}
+for name in stackgan-pp-cub-256-1960-shipped stackgan-pp-cub-256-3-1200-fp16 stackgan-pp-cub-256-4-900-fp16 \
+  stackgan-pp-cub-256-4-1500-fp16 stackgan-pp-cub-256-5-1500-fp16 stackgan-pp-cub-256-5-1800-fp16 stackgan-pp-cub-256-5-2100-fp16; do
+  split_gap "$name"
+done
 # Detail above 64 px (eval --metrics detail, new): what the 256 px stages draw that the 64 px DAMSM
 # cannot see, for the shipped files and for the Stage-II experiments' checkpoints (2026-12-06, later).
 bird_detail() {
@@ -701,6 +749,10 @@ bird_detail /tmp/stackgan-pp-cub-1960.safetensors stackgan-pp-cub-256-1960-shipp
 # StackGAN++'s held run at step 1,200, the checkpoint.
 if [ -f "$pp_held" ]; then
   bird_detail "$pp_held" stackgan-pp-cub-256-3-1200
+fi
+# The colour-term run's step 900 (its export, above).
+if [ -f /tmp/pp4-900.safetensors ]; then
+  bird_detail /tmp/pp4-900.safetensors stackgan-pp-cub-256-4-900
 fi
 # Stage II: wider D (discriminator.width=32) and wider G with it (generator.width=64), each from the
 # start on the shipped WGAN-CLS with the image skip and lambda_c = 200; detail only from the skip run's

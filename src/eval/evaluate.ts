@@ -187,15 +187,24 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     seconds: 0,
   };
   try {
+    // The cache is read once: its records (held-out captions, attr's training combinations) and sides.
+    let all: readonly CacheRecord[] = [];
     let held: CacheRecord[] = [];
     if (o.dataset !== undefined) {
       const reader = CacheReader.open(o.dataset);
-      const all = reader.records;
+      all = reader.records;
+      const sides = reader.manifest.resolutions;
       reader.close();
       held = all.filter((r) => r.split !== undefined && splits.includes(r.split));
       if (held.length === 0 && NEEDS_DATASET.some((x) => m.has(x)))
         throw new MissingInputError(
           `${o.dataset} has no records in split(s) ${splits.join(', ')} (it has ${[...new Set(all.map((r) => r.split))].join(', ')})`,
+        );
+      // detail compares with real images at the stage's own side: a cache without that side would
+      // give enlarged images, whose detail is not the real one. Checked before any image is generated.
+      if (m.has('detail') && !sides.includes(stage))
+        throw new MissingInputError(
+          `detail compares with real ${stage} px images: ${o.dataset} holds ${sides.join(', ')} px (prepare --sizes)`,
         );
     }
 
@@ -339,15 +348,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
       result.rprec = { label: `R-precision (DAMSM: ${d.name})`, ...score, real };
     }
     if (m.has('detail')) {
-      // Up to as many real images as generated ones (a seeded choice), at the stage's own side: a
-      // cache without that side would give enlarged images, whose detail is not the real one.
-      const reader = CacheReader.open(o.dataset!);
-      const sides = reader.manifest.resolutions;
-      reader.close();
-      if (!sides.includes(stage))
-        throw new MissingInputError(
-          `detail compares with real ${stage} px images: ${o.dataset} holds ${sides.join(', ')} px (prepare --sizes)`,
-        );
+      // Up to as many real images as generated ones (a seeded choice), at the stage's side (checked above).
       const real: number[] = [];
       const rb = bar(o.progress, 'detail (real)', n);
       for (const split of splits)
@@ -370,12 +371,7 @@ export async function evaluateGenerator(pipeline: TextToImagePipeline, o: Evalua
     if (m.has('attr')) {
       const cls = o.classifier!;
       const combos = cls.vocabulary.hair.flatMap((hair) => cls.vocabulary.eyes.map((eyes) => ({ hair, eyes })));
-      let trainCombos: Set<string> | undefined;
-      if (o.dataset !== undefined) {
-        const r = CacheReader.open(o.dataset);
-        trainCombos = comboKeys(r.records);
-        r.close();
-      }
+      const trainCombos = o.dataset !== undefined ? comboKeys(all) : undefined;
       result.attr = {
         label: 'Attribute accuracy',
         classifier: cls.source,

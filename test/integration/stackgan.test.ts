@@ -657,6 +657,13 @@ describe('sampling', () => {
         evaluateGenerator(stacked, { ...o, metrics: ['detail'], stage: 64 }),
         /detail measures what a 64 px stage draws above 64 px/,
       );
+      // A cache without the stage's side is refused before any image is generated.
+      const low64 = path.join(tmp, 'shapes-64');
+      await prepareCache(await openDataset('shapes:64:5'), { out: low64, resolutions: [64] });
+      await assert.rejects(
+        evaluateGenerator(stacked, { ...o, metrics: ['detail'], dataset: low64 }),
+        /detail compares with real 256 px images: .*shapes-64 holds 64 px \(prepare --sizes\)/,
+      );
       // The CLI finds the DAMSM through the Stage-I run Stage II names.
       const { stdout } = await run(process.execPath, [
         cli,

@@ -350,11 +350,12 @@ describe('training', () => {
     assert.equal(liveTensors(), before);
   });
 
-  test('StackGAN++ trains its three stages jointly with finite losses (colour consistency and DiffAugment on)', async () => {
+  test('StackGAN++ trains its three stages jointly with finite losses (colour consistency, the hold and DiffAugment on)', async () => {
     const before = liveTensors();
     const r = await trainTree('stackgan-pp-cub.yaml', ppRun, [
       'train.steps=2',
       'loss.colorConsistency=1',
+      'loss.consistency=1',
       'augment.translation=0.125',
       'augment.cutout=0.25',
     ]);
@@ -363,6 +364,8 @@ describe('training', () => {
     const lines = finiteMetrics(ppRun);
     for (const k of ['loss/D0', 'loss/D1', 'loss/D2', 'loss/G', 'loss/kl', 'D2/wrong', 'loss/color_cov2', 'grad/G'])
       assert.ok(k in lines[0]!, `missing ${k}`);
+    // The hold: an L1 distance between images in [-1, 1], one per stage above 64 px.
+    for (const k of ['loss/consistency1', 'loss/consistency2']) assert.ok(lines[0]![k]! > 0 && lines[0]![k]! < 2, k);
     // Per caption, a row per stage (each enlarged to 256) of perCondition images.
     const grid = await sharp(path.join(ppRun, 'samples', 'step-00000002.png')).metadata();
     assert.ok(grid.width! > 2 * 256 && grid.height! > 6 * 256, `${grid.width}×${grid.height}`);
@@ -591,9 +594,10 @@ describe('training', () => {
     await trainTree(
       'stackgan-pp-cub.yaml',
       dir,
-      [...two, 'grow.frozenStages=1', 'train.steps=2', 'train.checkpointEvery=1'],
+      [...two, 'grow.frozenStages=1', 'loss.consistency=1', 'train.steps=2', 'train.checkpointEvery=1'],
       logs,
     );
+    assert.ok('loss/consistency1' in finiteMetrics(dir)[0]!, 'the added stage is held to the held one below');
     assert.ok(
       logs.some((l) => /: stages 128 added; it holds no D for 64 px: fresh; stages 64 held$/.test(l)),
       logs.join('\n'),
@@ -614,6 +618,8 @@ describe('training', () => {
     } finally {
       for (const ck of [f, c1!, c2!]) for (const t of ck.tensors.values()) t.dispose();
     }
+    // A refused config leaves no tensors behind.
+    const live = liveTensors();
     await assert.rejects(
       trainTree('stackgan-pp-cub.yaml', 'pp-held-all', [...two, 'grow.frozenStages=2', 'train.steps=1']),
       /grow\.frozenStages is 2: it would hold every stage of 64, 128 \(one at least must train\)/,
@@ -626,6 +632,15 @@ describe('training', () => {
       trainTree('stackgan-pp-cub.yaml', 'pp-held-none', ['grow.frozenStages=1', 'train.steps=1']),
       /grow\.frozenStages holds trained stages: it needs grow\.from/,
     );
+    await assert.rejects(
+      trainTree('stackgan-pp-cub.yaml', 'pp-hold-one', [
+        'generator.branches=1',
+        'data.resolution=64',
+        'loss.consistency=1',
+      ]),
+      /loss\.consistency holds a stage to the stage below it: a tree of one stage has none \(generator\.branches is 1\)/,
+    );
+    assert.equal(liveTensors(), live);
   });
 
   test('extra.cache: uncaptioned birds join the image-only real term at the stages they have; counted; resumed exactly', async () => {

@@ -4,7 +4,8 @@
 // so Stage II may add detail (everything the average removes) but not move the composition and the
 // colours that carry the caption. Not in StackGAN: ours, because Stage II trained by the paper's
 // losses alone loses the caption on our data (docs/results.md, issue 19); it is the content term of
-// super-resolution GANs, read at the low resolution only.
+// super-resolution GANs, read at the low resolution only. StackGAN++ may hold each stage to the one
+// below it the same way (loss.consistency of the tree recipe).
 import { F, tidy, type Tensor } from '../../engine/index.js';
 
 /** Mean absolute difference between the refined images pooled to the input's side and the input. */

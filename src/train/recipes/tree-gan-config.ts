@@ -14,6 +14,10 @@ const weight = (doc: string, dflt: number) => ({ kind: 'number', min: 0, default
 /** StackGAN++'s own loss term. */
 const stackganPpLoss = {
   colorConsistency: weight('λ_C: colour-consistency between neighbouring scales (0: off)', 0),
+  consistency: weight(
+    "λ_c: L1 between each trained stage's images pooled to the side below and that stage's images, held (0: off; not in the paper)",
+    0,
+  ),
 } as const satisfies Schema;
 
 /** AttnGAN's own loss term: the DAMSM loss and its three constants. */

@@ -3,7 +3,8 @@
 //   D_i: L = a_r·ℓ_real(D_i(x_i, c)) + a_w·ℓ_fake(D_i(x_i, ĉ)) + a_f·ℓ_fake(D_i(s_i, c))
 //            + u_r·ℓ_real(D_i(x_i)) + u_f·ℓ_fake(D_i(s_i))
 //   G:   L = Σ_i [g_c·ℓ_gen(D_i(s_i, c)) + g_u·ℓ_gen(D_i(s_i))] + λ_KL·KL
-//            [+ StackGAN++: Σ_{i≥1} λ_C·(‖μ_i − μ_{i−1}‖² + 5‖Σ_i − Σ_{i−1}‖²)]
+//            [+ StackGAN++: Σ_{i≥1} λ_C·(‖μ_i − μ_{i−1}‖² + 5‖Σ_i − Σ_{i−1}‖²)
+//                         + Σ_{i≥1, trained} λ_c·‖AvgPool(s_i) − sg(s_{i−1})‖₁ (ours, as for Stage II)]
 //            [+ AttnGAN: λ·L_DAMSM(s_last, text)]
 // with s_i the stage-i images of one generator pass, x_i the real images at that scale, c the text
 // code D reads (StackGAN++: G's conditioning mean μ, detached; AttnGAN: the sentence embedding) and
@@ -16,7 +17,7 @@ import type { Batch } from '../../data/index.js';
 import { DamsmConditioner, type Conditioner } from '../../models/conditioning.js';
 import { damsmLoss, type DamsmImageEncoder } from '../../models/damsm/index.js';
 import { ConditioningAugmentation } from '../../models/layers/conditioning-augmentation.js';
-import { StackGanDiscriminator } from '../../models/stackgan/index.js';
+import { lowResolutionConsistency, StackGanDiscriminator } from '../../models/stackgan/index.js';
 import {
   colorConsistency,
   colorConsistencyWeights,
@@ -94,6 +95,27 @@ class TreeGanRecipe implements Recipe {
     this.device = device;
     this.augment = discriminatorAugment(config.augment, ctx.rng);
     this.l = config.loss;
+    // The config's own contradictions are refused before anything is built, so nothing is left behind.
+    const sides = stageSides({ branches: config.generator.branches, resolution: config.data.resolution });
+    this.frozenStages = config.grow.frozenStages;
+    if (this.frozenStages >= sides.length)
+      throw new Error(
+        `grow.frozenStages is ${this.frozenStages}: it would hold every stage of ${sides.join(', ')} (one at least must train)`,
+      );
+    if ((this.l.consistency ?? 0) > 0 && sides.length < 2)
+      throw new Error(
+        `loss.consistency holds a stage to the stage below it: a tree of one stage has none (generator.branches is ${sides.length})`,
+      );
+    const extra = config.extra;
+    if (extra.cache !== null) {
+      const has = readExtraImages(ctx.data, extra.cache).resolutions;
+      const stages = sides.filter((r) => has.includes(r));
+      if (stages.length === 0)
+        throw new Error(
+          `extra.cache ${extra.cache} has ${has.join(', ')} px images, none of the stages ${sides.join(', ')}: prepare it with --sizes ${sides.join(',')}`,
+        );
+      this.auxiliary = { cache: extra.cache, batchSize: extra.batchSize, resolutions: stages };
+    }
     this.loss = this.l.adversarial;
     const withDamsm = model === 'attngan' && (this.l.damsm ?? 0) > 0;
     const { conditioner, image } = conditionerFromConfig(ctx.config, ctx.data, withDamsm);
@@ -129,27 +151,12 @@ class TreeGanRecipe implements Recipe {
       orthogonalInit(D);
       return D.to(device);
     });
-    const extra = config.extra;
-    if (extra.cache !== null) {
-      const sides = readExtraImages(ctx.data, extra.cache).resolutions;
-      const stages = this.G.stages.filter((r) => sides.includes(r));
-      if (stages.length === 0)
-        throw new Error(
-          `extra.cache ${extra.cache} has ${sides.join(', ')} px images, none of the stages ${this.G.stages.join(', ')}: prepare it with --sizes ${this.G.stages.join(',')}`,
-        );
-      this.auxiliary = { cache: extra.cache, batchSize: extra.batchSize, resolutions: stages };
-    }
     this.modules.set('G', this.G);
     this.Ds.forEach((D, i) => this.modules.set(`D${i}`, D));
     const o = config.optim;
     this.ema = ExponentialMovingAverage.fromConfig(this.G, () => buildTreeGenerator(model, opts).to(device), o);
     if (this.ema) this.modules.set('G_ema', this.ema.shadow);
     if (conditioner.module) this.modules.set('text', conditioner.module);
-    this.frozenStages = config.grow.frozenStages;
-    if (this.frozenStages >= this.G.stages.length)
-      throw new Error(
-        `grow.frozenStages is ${this.frozenStages}: it would hold every stage of ${this.G.stages.join(', ')} (one at least must train)`,
-      );
     for (const [name, p] of this.G.namedParameters()) if (heldByGrowth(name, this.frozenStages)) p.requiresGrad_(false);
     const trained = this.G.parameters().filter((p) => p.requiresGrad);
     this.optimizers.set('G', adamFromConfig(trained, o.generator));
@@ -373,6 +380,14 @@ class TreeGanRecipe implements Recipe {
           const { mean, covariance } = colorConsistency(out.stages[i]!, out.stages[i - 1]!);
           add(mean, colour.mean, `loss/color_mean${i}`);
           add(covariance, colour.covariance, `loss/color_cov${i}`);
+        }
+      // The hold Stage II needed (lowResolutionConsistency): a stage may add detail, not move the
+      // image below it, which is held (detached) so that it is not pulled towards the stage above.
+      const hold = this.l.consistency ?? 0;
+      if (hold > 0)
+        for (let i = Math.max(1, this.frozenStages); i < out.stages.length; i++) {
+          using below = out.stages[i - 1]!.detach();
+          add(lowResolutionConsistency(out.stages[i]!, below), hold, `loss/consistency${i}`);
         }
       if (this.damsmImage !== null) {
         const last = out.stages[out.stages.length - 1]!;
